@@ -240,6 +240,13 @@ export function validateGraph(g: Graph): Graph {
     const expectShape = (t: Tensor, shape: number[]) => {
       if (!sameShape(t.shape, shape)) f('outputs[0].shape', `expected [${shape}], got [${t.shape}]`);
     };
+    // TFLM never resizes a conv/pool output: it loops over the declared shape,
+    // which may exceed the padding formula (taps outside the input are skipped).
+    const expectSpatialAtLeast = (t: Tensor, [n, oh, ow, c]: number[]) => {
+      const [yn, yh, yw, yc] = t.shape;
+      if (t.shape.length !== 4 || yn !== n || yc !== c || yh < oh || yw < ow)
+        f('outputs[0].shape', `expected [${n},>=${oh},>=${ow},${c}], got [${t.shape}]`);
+    };
     const ACTS: Activation[] = ['NONE', 'RELU', 'RELU6', 'RELU_N1_TO_1'];
     if ('activation' in op && !ACTS.includes(op.activation)) f('activation', `unknown activation ${op.activation}`);
     if ('padding' in op && op.padding !== 'SAME' && op.padding !== 'VALID') f('padding', `unknown padding ${op.padding}`);
@@ -289,7 +296,7 @@ export function validateGraph(g: Graph): Graph {
         const y = tout();
         dtype(y, 'int8', 'outputs[0].dtype');
         quant(y, 'outputs[0].quant');
-        expectShape(y, [n, oh, ow, oc]);
+        expectSpatialAtLeast(y, [n, oh, ow, oc]);
         break;
       }
       case 'FULLY_CONNECTED': {
@@ -336,7 +343,7 @@ export function validateGraph(g: Graph): Graph {
         if (oh < 1 || ow < 1) f('padding', `VALID padding leaves no output for input ${h}x${wd}`);
         const y = tout();
         dtype(y, 'int8', 'outputs[0].dtype');
-        expectShape(y, [n, oh, ow, c]);
+        expectSpatialAtLeast(y, [n, oh, ow, c]);
         if (x.quant && y.quant && (x.quant.zeroPoint[0] !== y.quant.zeroPoint[0] || Math.abs(x.quant.scale[0] - y.quant.scale[0]) > 1e-6))
           f('outputs[0].quant', 'pooling needs the same scale and zero point on input and output');
         break;
