@@ -1,0 +1,113 @@
+/* MPS2 board: CMSDK APB UART0 (interrupt-driven receive into a ring), SysTick
+ * as the clock, semihosting exit. Under QEMU -icount the SysTick count is
+ * exact, so it also measures executed instructions. */
+#include <stdint.h>
+
+#include "board.h"
+
+#define UART0_BASE 0x40004000u
+#define UART_DATA (*(volatile uint32_t*)(UART0_BASE + 0x00))
+#define UART_STATE (*(volatile uint32_t*)(UART0_BASE + 0x04))
+#define UART_CTRL (*(volatile uint32_t*)(UART0_BASE + 0x08))
+#define UART_INTCLEAR (*(volatile uint32_t*)(UART0_BASE + 0x0C))
+#define UART_BAUDDIV (*(volatile uint32_t*)(UART0_BASE + 0x10))
+#define STATE_TX_FULL 1u
+#define STATE_RX_FULL 2u
+#define CTRL_TX_EN 1u
+#define CTRL_RX_EN 2u
+#define CTRL_RX_IRQ_EN 8u
+#define INT_RX 2u
+#define UART0_RX_IRQ 0u
+
+#define SYST_CSR (*(volatile uint32_t*)0xE000E010u)
+#define SYST_RVR (*(volatile uint32_t*)0xE000E014u)
+#define SYST_CVR (*(volatile uint32_t*)0xE000E018u)
+#define NVIC_ISER0 (*(volatile uint32_t*)0xE000E100u)
+
+/* MPS2 core clock: SysTick counts at 25 MHz; under -icount shift=0 one
+ * instruction takes 1 ns, so one tick is 40 instructions. */
+#define CORE_HZ 25000000u
+#define SYSTICK_RELOAD 0xFFFFFFu
+#define NS_PER_INSTRUCTION_SHIFT0 1u
+
+static volatile uint8_t ring[MS_RX_RING_BYTES];
+static volatile uint32_t ring_head, ring_tail, overruns;
+static volatile uint32_t systick_wraps;
+
+void uart0_rx_handler(void) {
+  while (UART_STATE & STATE_RX_FULL) {
+    uint8_t b = (uint8_t)UART_DATA;
+    uint32_t next = (ring_head + 1u) % MS_RX_RING_BYTES;
+    if (next == ring_tail) {
+      overruns++;
+    } else {
+      ring[ring_head] = b;
+      ring_head = next;
+    }
+  }
+  UART_INTCLEAR = INT_RX;
+}
+
+void systick_handler(void) { systick_wraps++; }
+
+void board_init(void) {
+  UART_BAUDDIV = 16;
+  UART_CTRL = CTRL_TX_EN | CTRL_RX_EN | CTRL_RX_IRQ_EN;
+  NVIC_ISER0 = 1u << UART0_RX_IRQ;
+  SYST_RVR = SYSTICK_RELOAD;
+  SYST_CVR = 0;
+  SYST_CSR = 7; /* processor clock, wrap interrupt, enabled */
+  __asm volatile("cpsie i");
+}
+
+void board_write(const uint8_t* p, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) {
+    while (UART_STATE & STATE_TX_FULL) {
+    }
+    UART_DATA = p[i];
+  }
+}
+
+uint32_t board_read(uint8_t* dst, uint32_t max) {
+  uint32_t n = 0;
+  while (n < max && ring_tail != ring_head) {
+    dst[n++] = ring[ring_tail];
+    ring_tail = (ring_tail + 1u) % MS_RX_RING_BYTES;
+  }
+  return n;
+}
+
+uint32_t board_rx_overruns(void) { return overruns; }
+
+void board_wait_for_input(void) {
+  __asm volatile("cpsid i");
+  if (ring_tail == ring_head) __asm volatile("wfi");
+  __asm volatile("cpsie i");
+}
+
+/* Ticks since boot: wraps counted by the interrupt; read twice around the
+ * counter so a wrap between the reads is not lost. */
+uint64_t board_ticks(void) {
+  uint32_t wraps, cv;
+  do {
+    wraps = systick_wraps;
+    cv = SYST_CVR;
+  } while (wraps != systick_wraps);
+  return (uint64_t)wraps * (SYSTICK_RELOAD + 1u) + (SYSTICK_RELOAD - cv);
+}
+
+uint32_t board_instructions_per_tick(void) { return 1000000000u / CORE_HZ / NS_PER_INSTRUCTION_SHIFT0; }
+
+uint64_t board_micros(void) { return board_ticks() / (CORE_HZ / 1000000u); }
+
+void board_exit(int code) {
+  /* Semihosting SYS_EXIT_EXTENDED with ADP_Stopped_ApplicationExit. */
+  static uint32_t block[2];
+  block[0] = 0x20026u;
+  block[1] = (uint32_t)code;
+  register uint32_t r0 __asm("r0") = 0x20u;
+  register uint32_t r1 __asm("r1") = (uint32_t)block;
+  __asm volatile("bkpt 0xab" : : "r"(r0), "r"(r1) : "memory");
+  for (;;) {
+  }
+}

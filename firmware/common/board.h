@@ -1,0 +1,37 @@
+/* What every board provides to the board-independent mains
+ * (common/agent_main.c, common/job_main.c). */
+#ifndef MS_BOARD_H
+#define MS_BOARD_H
+
+#include <stdint.h>
+
+/* Bytes the receive ring holds: the receive window the agent announces
+ * (MS_RX_WINDOW) plus one frame's COBS/CRC/CBOR overhead. */
+#ifndef MS_RX_WINDOW
+#define MS_RX_WINDOW 1024u
+#endif
+#define MS_RX_RING_BYTES (MS_RX_WINDOW + 256u)
+
+void board_init(void);
+/* Blocking write of n bytes to the link. */
+void board_write(const uint8_t* p, uint32_t n);
+/* Moves up to max received bytes into dst without blocking; returns the count. */
+uint32_t board_read(uint8_t* dst, uint32_t max);
+/* Bytes lost because the receive ring was full, since boot. */
+uint32_t board_rx_overruns(void);
+/* Sleeps until input may have arrived (an interrupt, or a short timeout). */
+void board_wait_for_input(void);
+uint64_t board_micros(void);
+/* A count proportional to executed instructions (MPS2 under QEMU -icount:
+ * SysTick ticks); 0 where the board has none. */
+uint64_t board_ticks(void);
+/* Instructions per tick of board_ticks() (0: no count on this board). */
+uint32_t board_instructions_per_tick(void);
+void board_exit(int code) __attribute__((noreturn));
+
+/* Writes a NUL-terminated string to the link (boot and fault reports). */
+void board_puts(const char* s);
+/* Formats an unsigned number in the given base into buf (>= 21 bytes). */
+char* ms_utoa(uint64_t v, unsigned base, char* buf);
+
+#endif

@@ -1,0 +1,123 @@
+/* The benchmark's denominator: conv, depthwise and FC written plainly in C,
+ * reading the same op record and call block as the kernels module
+ * (assembly/kernels/ABI.md), with TFLite Micro's double-rounding
+ * requantization. No checks: the job runner only hands it calls the kernels
+ * module accepted. Its outputs are compared with the module's in tests, so a
+ * benchmark never divides by a wrong kernel. */
+#include <string.h>
+
+#include "job.h"
+
+/* Word indices of ABI.md used here. */
+enum {
+  W_OPCODE = 1, W_IN_SHAPE = 4, W_OUT_SHAPE = 8, W_KH = 16, W_KW = 17, W_STRIDE_H = 18,
+  W_STRIDE_W = 19, W_DIL_H = 20, W_DIL_W = 21, W_PAD_TOP = 22, W_PAD_LEFT = 23,
+  W_DEPTH_MULT = 24, W_IN_ZP = 25, W_OUT_ZP = 26, W_ACT_MIN = 27, W_ACT_MAX = 28,
+  W_CH_LO = 29, W_CH_HI = 30, W_DEPTH_LO = 31, W_DEPTH_HI = 32, W_WEIGHTS = 33, W_BIAS = 34,
+  W_MULT = 36, W_SHIFT = 37,
+};
+enum { C_OUT = 0, C_BOX_START = 2, C_BOX_END = 6, C_IN0 = 10, C_IN0_ORIGIN = 11, C_IN0_EXTENT = 15 };
+enum { OP_CONV = 1, OP_DEPTHWISE = 2, OP_FC = 3 };
+#define PLAIN_UNSUPPORTED (-1)
+
+static int32_t w(const uint8_t* base, int i) {
+  int32_t v;
+  memcpy(&v, base + 4 * i, 4);
+  return v;
+}
+
+static int32_t srdhm(int32_t a, int32_t b) {
+  if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
+  int64_t p = (int64_t)a * b;
+  int64_t nudge = p >= 0 ? (1ll << 30) : (1 - (1ll << 30));
+  return (int32_t)((p + nudge) / (1ll << 31));
+}
+
+static int32_t rdbp(int32_t x, int n) {
+  int32_t mask = (int32_t)((1ll << n) - 1);
+  int32_t rem = x & mask;
+  int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (x >> n) + (rem > threshold ? 1 : 0);
+}
+
+static int8_t requantize(int32_t acc, int32_t m, int32_t e, const uint8_t* rec) {
+  int32_t v = rdbp(srdhm(acc * (e > 0 ? (1 << e) : 1), m), e > 0 ? 0 : -e) + w(rec, W_OUT_ZP);
+  if (v < w(rec, W_ACT_MIN)) v = w(rec, W_ACT_MIN);
+  if (v > w(rec, W_ACT_MAX)) v = w(rec, W_ACT_MAX);
+  return (int8_t)v;
+}
+
+/* conv (dm == 0) and depthwise (dm = depth multiplier) over one NHWC box of
+ * batch 0 (the benchmark's shapes have one batch). */
+static void conv_like(uint8_t* mem, const uint8_t* rec, const uint8_t* call, int dm) {
+  const int8_t* wt = (const int8_t*)(rec + w(rec, W_WEIGHTS));
+  const int32_t* bias = (const int32_t*)(rec + w(rec, W_BIAS));
+  const int32_t* mult = (const int32_t*)(rec + w(rec, W_MULT));
+  const int32_t* shift = (const int32_t*)(rec + w(rec, W_SHIFT));
+  const int8_t* in = (const int8_t*)(mem + w(call, C_IN0));
+  int8_t* out = (int8_t*)(mem + w(call, C_OUT));
+  int ih = w(rec, W_IN_SHAPE + 1), iw = w(rec, W_IN_SHAPE + 2), ic = w(rec, W_IN_SHAPE + 3);
+  int kh = w(rec, W_KH), kw = w(rec, W_KW), sh = w(rec, W_STRIDE_H), sw = w(rec, W_STRIDE_W);
+  int dh = w(rec, W_DIL_H), dw = w(rec, W_DIL_W), pt = w(rec, W_PAD_TOP), pl = w(rec, W_PAD_LEFT);
+  int in_zp = w(rec, W_IN_ZP), ch_lo = w(rec, W_CH_LO);
+  int oy = w(call, C_IN0_ORIGIN + 1), ox = w(call, C_IN0_ORIGIN + 2), oc = w(call, C_IN0_ORIGIN + 3);
+  int tw = w(call, C_IN0_EXTENT + 2), tc = w(call, C_IN0_EXTENT + 3);
+  int y0 = w(call, C_BOX_START + 1), y1 = w(call, C_BOX_END + 1);
+  int x0 = w(call, C_BOX_START + 2), x1 = w(call, C_BOX_END + 2);
+  int c0 = w(call, C_BOX_START + 3), c1 = w(call, C_BOX_END + 3);
+  int nc = w(rec, W_CH_HI) - ch_lo;
+  for (int y = y0; y < y1; y++)
+    for (int x = x0; x < x1; x++)
+      for (int c = c0; c < c1; c++) {
+        int lc = c - ch_lo;
+        int32_t acc = bias[lc];
+        for (int ky = 0; ky < kh; ky++) {
+          int iy = y * sh - pt + ky * dh;
+          if (iy < 0 || iy >= ih) continue;
+          for (int kx = 0; kx < kw; kx++) {
+            int ix = x * sw - pl + kx * dw;
+            if (ix < 0 || ix >= iw) continue;
+            const int8_t* px = in + ((iy - oy) * tw + (ix - ox)) * tc;
+            if (dm == 0) {
+              const int8_t* f = wt + ((lc * kh + ky) * kw + kx) * ic;
+              for (int i = 0; i < ic; i++) acc += (px[i - oc] - in_zp) * f[i];
+            } else {
+              const int8_t* f = wt + (ky * kw + kx) * nc;
+              acc += (px[c / dm - oc] - in_zp) * f[lc];
+            }
+          }
+        }
+        *out++ = requantize(acc, mult[lc], shift[lc], rec);
+      }
+}
+
+static void fc(uint8_t* mem, const uint8_t* rec, const uint8_t* call) {
+  const int8_t* wt = (const int8_t*)(rec + w(rec, W_WEIGHTS));
+  const int32_t* bias = (const int32_t*)(rec + w(rec, W_BIAS));
+  const int32_t* mult = (const int32_t*)(rec + w(rec, W_MULT));
+  const int32_t* shift = (const int32_t*)(rec + w(rec, W_SHIFT));
+  const int8_t* in = (const int8_t*)(mem + w(call, C_IN0));
+  int8_t* out = (int8_t*)(mem + w(call, C_OUT));
+  int depth = w(rec, W_DEPTH_HI) - w(rec, W_DEPTH_LO), in_zp = w(rec, W_IN_ZP), ch_lo = w(rec, W_CH_LO);
+  int b0 = w(call, C_BOX_START), b1 = w(call, C_BOX_END);
+  int u0 = w(call, C_BOX_START + 1), u1 = w(call, C_BOX_END + 1);
+  for (int b = b0; b < b1; b++)
+    for (int u = u0; u < u1; u++) {
+      const int8_t* f = wt + (u - ch_lo) * depth;
+      const int8_t* x = in + (b - b0) * depth;
+      int32_t acc = bias[u - ch_lo];
+      for (int d = 0; d < depth; d++) acc += (x[d] - in_zp) * f[d];
+      *out++ = requantize(acc, mult[u - ch_lo], shift[u - ch_lo], rec);
+    }
+}
+
+int32_t ms_plain_run(uint8_t* mem, uint32_t rec_off, uint32_t call_off) {
+  const uint8_t* rec = mem + rec_off;
+  const uint8_t* call = mem + call_off;
+  switch (w(rec, W_OPCODE)) {
+    case OP_CONV: conv_like(mem, rec, call, 0); return 0;
+    case OP_DEPTHWISE: conv_like(mem, rec, call, w(rec, W_DEPTH_MULT)); return 0;
+    case OP_FC: fc(mem, rec, call); return 0;
+  }
+  return PLAIN_UNSUPPORTED;
+}
