@@ -1,0 +1,135 @@
+// The testbed file: which simulated devices to start, how fast they compute
+// and talk, what they may spend, and which failures to inject. JSON,
+// validated with zod; every error names the field.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { OP_KINDS } from '../model/ir.ts';
+
+/** Bytes, as a number or a string with a K (1024) or M (1024²) suffix: 98304, "96K". */
+const bytes = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const m = typeof v === 'string' ? /^(\d+)(K|M)?$/.exec(v) : null;
+  const n = typeof v === 'number' ? v : m ? parseInt(m[1], 10) * (m[2] === 'K' ? 1024 : m[2] === 'M' ? 1024 * 1024 : 1) : NaN;
+  if (Number.isInteger(n) && n > 0) return n;
+  ctx.addIssue({ code: 'custom', message: `expected bytes as a positive integer or a string like "96K", got ${JSON.stringify(v)}` });
+  return z.NEVER;
+});
+
+const rate = z.number().positive();
+
+/** MAC/s per op kind; `default` covers kinds not listed. */
+const speed = z
+  .object({ default: rate })
+  .extend(Object.fromEntries(OP_KINDS.map((k) => [k, rate.optional()])) as Record<(typeof OP_KINDS)[number], z.ZodOptional<typeof rate>>)
+  .strict();
+
+const link = z
+  .object({
+    kind: z.enum(['pty', 'tcp']),
+    /** Line rate in bytes/s (a UART at B baud, 8N1, moves B/10 bytes/s). */
+    rate,
+    /** One-way latency added to every delivery, ms. */
+    latencyMs: z.number().nonnegative().default(0),
+  })
+  .strict();
+
+const energy = z
+  .object({
+    /** Energy per multiply-accumulate, nanojoules. */
+    nJPerMac: z.number().nonnegative(),
+    /** Energy per byte sent or received on the link, nanojoules. */
+    nJPerByte: z.number().nonnegative(),
+    /** Power while idle, milliwatts. */
+    idleMw: z.number().nonnegative().default(0),
+  })
+  .strict();
+
+const probability = z.number().min(0).max(1);
+
+const faults = z
+  .object({
+    /** The device process exits this many ms after start. */
+    crashAtMs: z.number().nonnegative().optional(),
+    /** The device process exits after answering this many RUNs. */
+    crashAfterRuns: z.number().int().nonnegative().optional(),
+    /** From this many ms after start the device stays alive but answers nothing. */
+    hangAtMs: z.number().nonnegative().optional(),
+    /** Each frame, in either direction, is dropped with this probability. */
+    dropP: probability.default(0),
+    /** Each frame, in either direction, gets one bit flipped with this probability. */
+    corruptP: probability.default(0),
+    /** From `atMs` on, compute takes `factor` times longer. */
+    slowdown: z.object({ atMs: z.number().nonnegative(), factor: z.number().min(1) }).strict().optional(),
+  })
+  .strict();
+
+const device = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9._-]+$/, 'ids use letters, digits, ".", "_" and "-"'),
+    /** The agent's memory budget: weights, activations and scratch together. */
+    memory: bytes,
+    speed,
+    link,
+    /** The agent's receive window (largest frame it accepts). Default: the agent's own default. */
+    receiveWindow: bytes.optional(),
+    energy: energy.optional(),
+    faults: faults.optional(),
+    /** Run this device as firmware on a QEMU board instead of agent.wasm in Node (host/sim/qemu.ts). */
+    board: z.string().optional(),
+    /** A device key (hex) to provision: the device then requires HMAC tags. */
+    keyHex: z
+      .string()
+      .regex(/^([0-9a-fA-F]{2})+$/, 'expected hex bytes')
+      .optional(),
+  })
+  .strict();
+
+export const testbedSchema = z
+  .object({
+    name: z.string().optional(),
+    /** Seed for the failure-injection random numbers, so runs repeat. */
+    seed: z.number().int().default(1),
+    devices: z.array(device).min(1),
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    const seen = new Set<string>();
+    t.devices.forEach((d, i) => {
+      if (seen.has(d.id)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `duplicate device id ${d.id}` });
+      seen.add(d.id);
+    });
+  });
+
+export type Testbed = z.output<typeof testbedSchema>;
+export type DeviceSpec = Testbed['devices'][number];
+export type FaultSpec = NonNullable<DeviceSpec['faults']>;
+
+/** MAC/s of `spec` for an op kind. */
+export function macRate(spec: DeviceSpec, kind: string): number {
+  return (spec.speed as Record<string, number | undefined>)[kind] ?? spec.speed.default;
+}
+
+/** Validates a testbed object; throws one line naming the first bad field. */
+export function parseTestbed(value: unknown, source = 'testbed'): Testbed {
+  const r = testbedSchema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const path = issue.path.length ? issue.path.join('.') : '(top level)';
+  throw new Error(`${source}: ${path}: ${issue.message}`);
+}
+
+/** Reads and validates a testbed JSON file. */
+export function loadTestbed(file: string): Testbed {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read testbed ${file}: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`testbed ${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  return parseTestbed(json, file);
+}
