@@ -1,0 +1,148 @@
+// FULLY_CONNECTED fragment: batches [b0,b1) x units [u0,u1), over the whole
+// input depth (int8 out) or a depth range (int32 partial sums), plus the
+// reduce that turns the partial sums of a depth partition into the layer's
+// output (ARITHMETIC.md §5; ABI.md "Call block").
+import {
+  word, W_IN_SHAPE, W_OUT_SHAPE, W_IN_ZP, W_OUT_ZP, W_ACT_MIN, W_ACT_MAX, W_CH_LO, W_CH_HI, W_DEPTH_LO, W_DEPTH_HI,
+  W_WEIGHTS, W_BIAS, W_FOLDED, W_MULT, W_SHIFT, C_OUT, C_BOX_START, C_BOX_END, C_IN0, C_IN0_ORIGIN, C_IN0_EXTENT,
+  C_DEPTH_START, C_DEPTH_END, C_PARTS, OK, BAD_RECORD, BAD_CALL, CHANNELS_NOT_LOADED, TILE_TOO_SMALL, OUT_OF_MEMORY_BOUNDS,
+} from './layout';
+import { checkBox, checkOutput, checkTile, tileCovers, tileRegionBytes, boxElems, boxDim, shapeElems, regionInMemory } from './bounds';
+import { checkChannelConstants, channelEntry } from './channels';
+import { isInt8 } from './window';
+import { requantize } from './requant';
+
+export function checkFc(rec: usize): i32 {
+  if (shapeElems(rec, W_IN_SHAPE) == 0 || shapeElems(rec, W_OUT_SHAPE) == 0) return BAD_RECORD;
+  if (word(rec, W_IN_SHAPE) != word(rec, W_OUT_SHAPE)) return BAD_RECORD;
+  for (let i = 2; i < 4; i++) if (word(rec, W_IN_SHAPE + i) != 1 || word(rec, W_OUT_SHAPE + i) != 1) return BAD_RECORD;
+  if (!isInt8(word(rec, W_IN_ZP)) || !isInt8(word(rec, W_OUT_ZP))) return BAD_RECORD;
+  const lo = word(rec, W_ACT_MIN);
+  const hi = word(rec, W_ACT_MAX);
+  if (!isInt8(lo) || !isInt8(hi) || lo > hi) return BAD_RECORD;
+  const dLo = word(rec, W_DEPTH_LO);
+  const dHi = word(rec, W_DEPTH_HI);
+  if (dLo < 0 || dHi <= dLo || dHi > word(rec, W_IN_SHAPE + 1)) return BAD_RECORD;
+  const nc = <u64>(word(rec, W_CH_HI) - word(rec, W_CH_LO));
+  return checkChannelConstants(rec, word(rec, W_OUT_SHAPE + 1), nc * <u64>(dHi - dLo));
+}
+
+/** folded[u] = bias[u] - inZp * sum(w[u]) over the slice's depth range. Only
+ * used when the slice holds the whole depth. */
+export function foldFc(rec: usize): void {
+  const lo = word(rec, W_CH_LO);
+  const hi = word(rec, W_CH_HI);
+  const nd = word(rec, W_DEPTH_HI) - word(rec, W_DEPTH_LO);
+  const zp = word(rec, W_IN_ZP);
+  for (let u = lo; u < hi; u++) {
+    const w = rec + <usize>word(rec, W_WEIGHTS) + <usize>(u - lo) * <usize>nd;
+    let s = 0;
+    for (let i = 0; i < nd; i++) s += <i32>load<i8>(w + <usize>i);
+    store<i32>(channelEntry(rec, W_FOLDED, u), load<i32>(channelEntry(rec, W_BIAS, u)) - zp * s);
+  }
+}
+
+export function runFc(rec: usize, call: usize): i32 {
+  let e = checkBox(rec, call);
+  if (e != OK) return e;
+  const u0 = word(call, C_BOX_START + 1);
+  const u1 = word(call, C_BOX_END + 1);
+  if (u0 < word(rec, W_CH_LO) || u1 > word(rec, W_CH_HI)) return CHANNELS_NOT_LOADED;
+  const d0 = word(call, C_DEPTH_START);
+  const d1 = word(call, C_DEPTH_END);
+  const depth = word(rec, W_IN_SHAPE + 1);
+  if (d0 < 0 || d1 <= d0 || d1 > depth) return BAD_CALL;
+  if (d0 < word(rec, W_DEPTH_LO) || d1 > word(rec, W_DEPTH_HI)) return CHANNELS_NOT_LOADED;
+  e = checkTile(rec, call, C_IN0, C_IN0_ORIGIN, C_IN0_EXTENT, W_IN_SHAPE, 1);
+  if (e != OK) return e;
+  if (
+    !tileCovers(call, C_IN0_ORIGIN, C_IN0_EXTENT, 0, word(call, C_BOX_START), word(call, C_BOX_END)) ||
+    !tileCovers(call, C_IN0_ORIGIN, C_IN0_EXTENT, 1, d0, d1)
+  )
+    return TILE_TOO_SMALL;
+  const partial = d0 != 0 || d1 != depth;
+  const in0 = <u32>word(call, C_IN0);
+  e = checkOutput(rec, call, boxElems(call) * (partial ? 4 : 1), in0, tileRegionBytes(call, C_IN0_EXTENT, 1), 0, 0);
+  if (e != OK) return e;
+  fcBox(rec, call, d0, d1, partial);
+  return OK;
+}
+
+function fcBox(rec: usize, call: usize, d0: i32, d1: i32, partial: bool): void {
+  const b0 = word(call, C_BOX_START), b1 = word(call, C_BOX_END);
+  const u0 = word(call, C_BOX_START + 1), u1 = word(call, C_BOX_END + 1);
+  const chLo = word(rec, W_CH_LO);
+  const dLo = word(rec, W_DEPTH_LO);
+  const nd = word(rec, W_DEPTH_HI) - dLo;
+  const zp = word(rec, W_IN_ZP), outZp = word(rec, W_OUT_ZP);
+  const lo = word(rec, W_ACT_MIN), hi = word(rec, W_ACT_MAX);
+  const tb = word(call, C_IN0_ORIGIN), td = word(call, C_IN0_ORIGIN + 1);
+  const ed = word(call, C_IN0_EXTENT + 1);
+  const tile = <usize>(<u32>word(call, C_IN0));
+  const weights = rec + <usize>word(rec, W_WEIGHTS);
+  const folded = rec + <usize>word(rec, W_FOLDED);
+  const mult = rec + <usize>word(rec, W_MULT);
+  const shift = rec + <usize>word(rec, W_SHIFT);
+  const len = d1 - d0;
+  let out = <usize>(<u32>word(call, C_OUT));
+  for (let b = b0; b < b1; b++) {
+    const xr = tile + <usize>((b - tb) * ed + (d0 - td));
+    for (let u = u0; u < u1; u++) {
+      const ui = <usize>(u - chLo);
+      const wr = weights + ui * <usize>nd + <usize>(d0 - dLo);
+      let acc = 0;
+      let sw = 0;
+      for (let i = 0; i < len; i++) {
+        const w = <i32>load<i8>(wr + <usize>i);
+        acc += w * <i32>load<i8>(xr + <usize>i);
+        sw += w;
+      }
+      if (partial) {
+        store<i32>(out, acc - zp * sw);
+        out += 4;
+      } else {
+        acc += load<i32>(folded + (ui << 2));
+        store<i8>(out, <i8>requantize(acc, load<i32>(mult + (ui << 2)), load<i32>(shift + (ui << 2)), outZp, lo, hi));
+        out++;
+      }
+    }
+  }
+}
+
+/** FC_REDUCE: input 0 holds C_PARTS int32 arrays shaped like the box. */
+export function reduceFc(rec: usize, call: usize): i32 {
+  let e = checkBox(rec, call);
+  if (e != OK) return e;
+  const u0 = word(call, C_BOX_START + 1);
+  const u1 = word(call, C_BOX_END + 1);
+  if (u0 < word(rec, W_CH_LO) || u1 > word(rec, W_CH_HI)) return CHANNELS_NOT_LOADED;
+  const parts = word(call, C_PARTS);
+  if (parts < 1) return BAD_CALL;
+  const elems = boxElems(call);
+  const inBytes = elems * 4 * <u64>parts;
+  const in0 = <u32>word(call, C_IN0);
+  if (!regionInMemory(in0, inBytes)) return OUT_OF_MEMORY_BOUNDS;
+  e = checkOutput(rec, call, elems, in0, inBytes, 0, 0);
+  if (e != OK) return e;
+  const nb = boxDim(call, 0);
+  const nu = u1 - u0;
+  const chLo = word(rec, W_CH_LO);
+  const outZp = word(rec, W_OUT_ZP);
+  const lo = word(rec, W_ACT_MIN), hi = word(rec, W_ACT_MAX);
+  const bias = rec + <usize>word(rec, W_BIAS);
+  const mult = rec + <usize>word(rec, W_MULT);
+  const shift = rec + <usize>word(rec, W_SHIFT);
+  const stride = <usize>elems << 2;
+  const src = <usize>in0;
+  const out = <usize>(<u32>word(call, C_OUT));
+  for (let b = 0; b < nb; b++) {
+    for (let j = 0; j < nu; j++) {
+      const k = <usize>(b * nu + j);
+      const ui = <usize>(u0 + j - chLo);
+      let acc = load<i32>(bias + (ui << 2));
+      for (let p = 0; p < parts; p++) acc += load<i32>(src + <usize>p * stride + (k << 2));
+      store<i8>(out + k, <i8>requantize(acc, load<i32>(mult + (ui << 2)), load<i32>(shift + (ui << 2)), outZp, lo, hi));
+    }
+  }
+  return OK;
+}
