@@ -12,7 +12,17 @@
 #endif
 #define MS_RX_RING_BYTES (MS_RX_WINDOW + 256u)
 
+/* Arena budget the agent announces unless the board is told another
+ * (MPS2: a config word placed by QEMU's loader; linux: --budget). */
+#ifndef MS_DEFAULT_BUDGET
+#define MS_DEFAULT_BUDGET (512u * 1024u)
+#endif
+
 void board_init(void);
+uint32_t board_budget(void);
+/* One diagnostic line from the agent; boards whose only link is the UART
+ * drop it, so that it cannot mix with frames. */
+void board_log(const uint8_t* p, uint32_t n);
 /* Blocking write of n bytes to the link. */
 void board_write(const uint8_t* p, uint32_t n);
 /* Moves up to max received bytes into dst without blocking; returns the count. */

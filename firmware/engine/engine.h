@@ -39,7 +39,8 @@ uint8_t* ms_engine_memory(uint32_t* size);
 
 const char* ms_engine_detail(void);
 
-/* The engine's name as the agent reports it in HELLO. */
-extern const char ms_engine_name[];
+/* The engine as the agent's init() takes it (docs/protocol.md section 6):
+ * 2 wasm2c, 3 wasm3. */
+extern const uint32_t ms_engine_id;
 
 #endif

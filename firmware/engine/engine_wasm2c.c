@@ -6,7 +6,7 @@
 #include "engine_wasm2c_glue.h"
 #include "wasm-rt.h"
 
-const char ms_engine_name[] = "wasm2c";
+const uint32_t ms_engine_id = 2;
 
 wasm_rt_trap_t ms_last_trap(void);
 

@@ -1,0 +1,82 @@
+/* The device: hosts agent.wasm and moves bytes between the link and the
+ * agent (docs/protocol.md section 6). Boots linearly; every stage checked and
+ * a failing one reported over the link as a text line. */
+#include "board.h"
+#include "engine.h"
+#include "trap_frame.h"
+
+typedef struct {
+  ms_export init, rx_buffer, feed, poll;
+  uint32_t rx; /* linear-memory address of the agent's receive buffer */
+} agent;
+
+static int report(const char* stage, ms_engine_status st) {
+  char buf[21];
+  board_puts("microsplit: boot failed at ");
+  board_puts(stage);
+  board_puts(" (status ");
+  board_puts(ms_utoa((uint64_t)st, 10, buf));
+  board_puts("): ");
+  board_puts(ms_engine_detail());
+  board_puts("\n");
+  return 2;
+}
+
+/* Loads the module and runs init; returns 0 or a boot failure. */
+static int start(agent* a) {
+  ms_engine_status st;
+  if ((st = ms_engine_load(0, 0)) != MS_ENGINE_OK) return report("load", st);
+  if ((st = ms_engine_find("init", 3, &a->init)) != MS_ENGINE_OK) return report("find init", st);
+  if ((st = ms_engine_find("rx_buffer", 0, &a->rx_buffer)) != MS_ENGINE_OK) return report("find rx_buffer", st);
+  if ((st = ms_engine_find("feed", 1, &a->feed)) != MS_ENGINE_OK) return report("find feed", st);
+  if ((st = ms_engine_find("poll", 0, &a->poll)) != MS_ENGINE_OK) return report("find poll", st);
+  uint32_t args[3] = {board_budget(), MS_RX_WINDOW, ms_engine_id};
+  uint32_t rc = 0;
+  if ((st = ms_engine_call(&a->init, args, &rc)) != MS_ENGINE_OK) return report("init", st);
+  if (rc != 0) {
+    char buf[21];
+    board_puts("microsplit: agent init refused budget ");
+    board_puts(ms_utoa(args[0], 10, buf));
+    board_puts(" with code ");
+    board_puts(ms_utoa(rc, 10, buf));
+    board_puts("\n");
+    return 2;
+  }
+  if ((st = ms_engine_call(&a->rx_buffer, 0, &a->rx)) != MS_ENGINE_OK) return report("rx_buffer", st);
+  uint32_t size;
+  ms_engine_memory(&size);
+  if (a->rx > size || MS_RX_WINDOW > size - a->rx) {
+    board_puts("microsplit: agent receive buffer lies outside linear memory\n");
+    return 2;
+  }
+  return 0;
+}
+
+/* One step of the loop: feed what arrived, then one unit of pending work. */
+static ms_engine_status step(agent* a, int* busy) {
+  uint32_t size, rc = 0;
+  uint8_t* mem = ms_engine_memory(&size);
+  uint32_t n = board_read(mem + a->rx, MS_RX_WINDOW);
+  ms_engine_status st;
+  if (n > 0 && (st = ms_engine_call(&a->feed, &n, &rc)) != MS_ENGINE_OK) return st;
+  if ((st = ms_engine_call(&a->poll, 0, &rc)) != MS_ENGINE_OK) return st;
+  *busy = n > 0 || rc != 0;
+  return MS_ENGINE_OK;
+}
+
+int main(void) {
+  board_init();
+  agent a;
+  int failed = start(&a);
+  if (failed) return failed;
+  for (;;) {
+    int busy = 0;
+    if (step(&a, &busy) != MS_ENGINE_OK) {
+      /* A trap leaves the agent's state undefined: report it and restart. */
+      ms_send_trap_error(ms_engine_detail());
+      if ((failed = start(&a)) != 0) return failed;
+      continue;
+    }
+    if (!busy) board_wait_for_input();
+  }
+}

@@ -1,0 +1,145 @@
+// QEMU boards: the firmware (firmware/, agent.wasm through wasm2c) booted on
+// emulated Cortex-M3/M4 MPS2 boards, each behind its own PTY, so the gateway
+// treats them exactly like serial devices. Also builds the images on demand
+// (make is incremental, so a second call costs nothing).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const FIRMWARE_DIR = join(ROOT, 'firmware');
+export const FIRMWARE_BUILD = join(FIRMWARE_DIR, 'build');
+
+/** Boards QEMU emulates, with the machine name and the build the firmware makes for it. */
+export const QEMU_BOARDS = {
+  'qemu-mps2-an386': { machine: 'mps2-an386', cpu: 'Cortex-M4' },
+  'qemu-mps2-an385': { machine: 'mps2-an385', cpu: 'Cortex-M3' },
+} as const;
+export type QemuBoardName = keyof typeof QEMU_BOARDS;
+
+/** Settings word the board reads at boot (firmware/boards/mps2/board.c). */
+const CONFIG_ADDR = 0x21ffff00;
+const CONFIG_MAGIC = 0x4643534d;
+/** The receive window the firmware is built with (firmware/Makefile RX_WINDOW). */
+export const QEMU_RX_WINDOW = 1024;
+
+export const qemuBoardSpec = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9._-]+$/, 'ids use letters, digits, ".", "_" and "-"'),
+    board: z.enum(Object.keys(QEMU_BOARDS) as [QemuBoardName, ...QemuBoardName[]]).default('qemu-mps2-an386'),
+    /** Arena budget the agent announces, bytes (firmware default when absent). */
+    budget: z.number().int().positive().optional(),
+    /**
+     * Speed: one instruction takes 2^icountShift ns of the board's clock (0 = 1000 MIPS).
+     * Different shifts make boards of different, known speeds.
+     */
+    icountShift: z.number().int().min(0).max(10).default(0),
+    /** Hold the board's clock to the host's wall clock (-icount align=on): a slow board is slow in real time too. */
+    realTime: z.boolean().default(false),
+  })
+  .strict();
+export type QemuBoardSpec = z.input<typeof qemuBoardSpec>;
+
+export interface QemuBoard {
+  id: string;
+  board: QemuBoardName;
+  /** The PTY the gateway opens. */
+  path: string;
+  process: ChildProcess;
+  /** Everything the board printed outside the link (QEMU's stderr). */
+  stderr(): string;
+  /** Stops QEMU; resolves once it has exited. */
+  stop(): Promise<void>;
+}
+
+/** Why a QEMU test or command cannot run here, or null when the toolchain is present. */
+export function missingQemuToolchain(): string | null {
+  for (const tool of ['qemu-system-arm', 'arm-none-eabi-gcc', 'wasm2c', 'make']) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed (CI installs it: .ci/run)`;
+  }
+  if (!existsSync('/usr/src/wasm2c/wasm-rt.h')) return 'the wasm2c runtime sources (/usr/src/wasm2c, Debian package wabt) are missing';
+  return null;
+}
+
+/** Builds firmware images (make targets relative to firmware/, e.g. "build/linux/agent"); throws the build's output on failure. */
+export function buildFirmware(targets: string[]): void {
+  const r = spawnSync('make', ['-s', '-C', FIRMWARE_DIR, ...targets], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`firmware build failed (make ${targets.join(' ')}):\n${r.stdout}${r.stderr}`);
+}
+
+/** The QEMU command line for one board image, its UART on `serial` (pty, stdio, file:PATH). */
+export function qemuArgs(machine: string, elf: string, opts: { icountShift: number; realTime: boolean; serial: string }): string[] {
+  const icount = `shift=${opts.icountShift}${opts.realTime ? ',align=on,sleep=on' : ''}`;
+  return ['-M', machine, '-display', 'none', '-monitor', 'none', '-semihosting-config', 'enable=on,target=native', '-icount', icount, '-kernel', elf, '-serial', opts.serial];
+}
+
+function loaderWord(addr: number, value: number): string[] {
+  return ['-device', `loader,addr=0x${addr.toString(16)},data=0x${(value >>> 0).toString(16)},data-len=4`];
+}
+
+function startOne(spec: z.output<typeof qemuBoardSpec>, elf: string, timeoutMs: number): Promise<QemuBoard> {
+  const args = qemuArgs(QEMU_BOARDS[spec.board].machine, elf, { icountShift: spec.icountShift, realTime: spec.realTime, serial: 'pty' });
+  if (spec.budget !== undefined) args.push(...loaderWord(CONFIG_ADDR, CONFIG_MAGIC), ...loaderWord(CONFIG_ADDR + 4, spec.budget));
+  const proc = spawn('qemu-system-arm', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr!.setEncoding('utf8');
+  proc.stderr!.on('data', (s: string) => (err += s));
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      proc.kill('SIGKILL');
+      reject(new Error(`QEMU board ${spec.id}: ${why}`));
+    };
+    const timer = setTimeout(() => fail(`no PTY within ${timeoutMs} ms; stderr: ${err.trim()}`), timeoutMs);
+    proc.once('error', (e) => fail(`cannot start qemu-system-arm: ${e.message}`));
+    proc.once('exit', (code) => fail(`exited with code ${code} before its PTY was ready; stderr: ${err.trim()}`));
+    const onData = () => {
+      const m = /char device redirected to (\S+)/.exec(err);
+      if (!m) return;
+      clearTimeout(timer);
+      proc.removeAllListeners('exit');
+      proc.stderr!.off('data', onData);
+      resolve({
+        id: spec.id,
+        board: spec.board,
+        path: m[1],
+        process: proc,
+        stderr: () => err,
+        stop: async () => {
+          if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+          await exited;
+        },
+      });
+    };
+    proc.stderr!.on('data', onData);
+  });
+}
+
+/**
+ * Boots QEMU boards running the agent firmware, one PTY each: `n` M4 boards
+ * with default settings, or one board per spec. Builds the images first.
+ * If any board fails to start, the others are stopped and the error thrown.
+ */
+export async function startQemuBoards(boards: number | QemuBoardSpec[], opts: { timeoutMs?: number } = {}): Promise<QemuBoard[]> {
+  const specs = (typeof boards === 'number' ? Array.from({ length: boards }, (_, i) => ({ id: `qemu${i}` })) : boards).map((s, i) => {
+    const r = qemuBoardSpec.safeParse(s);
+    if (!r.success) throw new Error(`QEMU board ${i}: ${r.error.issues[0].path.join('.') || '(spec)'}: ${r.error.issues[0].message}`);
+    return r.data;
+  });
+  const missing = missingQemuToolchain();
+  if (missing) throw new Error(`cannot start QEMU boards: ${missing}`);
+  const images = new Map(specs.map((s) => [s.board, '']));
+  buildFirmware([...images.keys()].map((b) => `build/${b}/agent.elf`));
+  for (const b of images.keys()) images.set(b, join(FIRMWARE_DIR, `build/${b}/agent.elf`));
+  const started = await Promise.allSettled(specs.map((s) => startOne(s, images.get(s.board)!, opts.timeoutMs ?? 10_000)));
+  const ok = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const bad = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (bad) {
+    await Promise.all(ok.map((b) => b.stop()));
+    throw bad.reason;
+  }
+  return ok;
+}
