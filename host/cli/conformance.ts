@@ -1,0 +1,116 @@
+// The conformance runner: every case of every *.json vector file in the given
+// directories, run on one engine and judged against TFLM's own outputs. Shared
+// by `npm run conformance` (conformance-main.ts) and `microsplit conformance`.
+
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { Command, Option } from 'commander';
+import { runGraph, type Engine } from '../model/engine.ts';
+import { oracle } from '../model/oracle.ts';
+import { judge, loadVectorFile } from '../model/refcase.ts';
+
+export const DEFAULT_VECTOR_DIR = 'test/vectors/tflm';
+export const ENGINE_NAMES = ['wasm', 'oracle'] as const;
+export type EngineName = (typeof ENGINE_NAMES)[number];
+
+/** How the user picked what to check; a later `device` (a board over a link) adds a field here and a case below. */
+export interface EngineChoice {
+  engine: EngineName;
+}
+
+/** The engine a choice names. The wasm engine (the AS kernels) is loaded only when asked for. */
+export async function selectEngine(choice: EngineChoice): Promise<Engine> {
+  switch (choice.engine) {
+    case 'oracle':
+      return oracle;
+    case 'wasm': {
+      let mod: { createWasmEngine: () => Promise<Engine> };
+      try {
+        mod = await import(new URL('../model/wasm-engine.ts', import.meta.url).href);
+      } catch (e) {
+        throw new Error(`the wasm engine (host/model/wasm-engine.ts) cannot be loaded: ${(e as Error).message}; try --engine oracle`);
+      }
+      return mod.createWasmEngine();
+    }
+  }
+}
+
+export interface FileCounts {
+  total: number;
+  passed: number;
+  failed: number;
+}
+
+export interface ConformanceSummary extends FileCounts {
+  engine: string;
+  /** Per vector file name. */
+  files: Record<string, FileCounts>;
+  failures: { case: string; detail: string }[];
+}
+
+/** The *.json files of each argument (a directory, or a single .json file), in name order. */
+export function vectorFiles(paths: readonly string[]): string[] {
+  return paths.flatMap((p) => {
+    if (!existsSync(p)) throw new Error(`no such vector directory or file: ${p}`);
+    if (!statSync(p).isDirectory()) return [p];
+    const files = readdirSync(p).filter((f) => f.endsWith('.json')).sort();
+    if (files.length === 0) throw new Error(`no *.json vector files in ${p}`);
+    return files.map((f) => join(p, f));
+  });
+}
+
+/** Runs every case; `onFailure` hears each failing case as it happens. */
+export async function runConformance(
+  paths: readonly string[],
+  engine: Engine,
+  onFailure: (caseId: string, detail: string) => void = () => {},
+): Promise<ConformanceSummary> {
+  const summary: ConformanceSummary = { engine: engine.name, total: 0, passed: 0, failed: 0, files: {}, failures: [] };
+  for (const path of vectorFiles(paths)) {
+    const counts: FileCounts = { total: 0, passed: 0, failed: 0 };
+    summary.files[basename(path)] = counts;
+    for (const rc of loadVectorFile(path)) {
+      let detail: string | undefined;
+      try {
+        const [out] = await runGraph(engine, rc.graph, rc.inputs);
+        detail = judge(rc, out).detail;
+      } catch (e) {
+        detail = `${engine.name} failed: ${(e as Error).message}`;
+      }
+      counts.total++;
+      if (detail === undefined) {
+        counts.passed++;
+      } else {
+        counts.failed++;
+        summary.failures.push({ case: rc.id, detail });
+        onFailure(rc.id, detail);
+      }
+    }
+    summary.total += counts.total;
+    summary.passed += counts.passed;
+    summary.failed += counts.failed;
+  }
+  return summary;
+}
+
+interface CommandOptions {
+  engine: EngineName;
+  json?: boolean;
+}
+
+/** Adds the conformance arguments, options and action to `cmd`. Exit status 1 when any case fails. */
+export function defineConformanceCommand(cmd: Command): Command {
+  return cmd
+    .description("check an engine against TFLite Micro's reference vectors (default: test/vectors/tflm)")
+    .argument('[dirs...]', 'directories (or files) of *.json vector files', [DEFAULT_VECTOR_DIR])
+    .addOption(new Option('--engine <name>', 'engine to check').choices(ENGINE_NAMES).default('wasm'))
+    .option('--json', 'print a JSON summary as the last line')
+    .action(async (dirs: string[], opts: CommandOptions) => {
+      const engine = await selectEngine({ engine: opts.engine });
+      const summary = await runConformance(dirs, engine, (id, detail) => console.log(`FAIL ${id}: ${detail}`));
+      const nFiles = Object.keys(summary.files).length;
+      console.log(`conformance (${summary.engine}): ${summary.passed}/${summary.total} cases passed, ${summary.failed} failed, ${nFiles} files`);
+      if (opts.json) console.log(JSON.stringify(summary));
+      if (summary.failed > 0) process.exitCode = 1;
+    });
+}
