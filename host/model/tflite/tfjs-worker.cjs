@@ -1,0 +1,69 @@
+// Worker thread hosting @tensorflow/tfjs-tflite for tfjs-interp.ts. The
+// package targets browsers; in Node it runs once it believes it is in a web
+// worker, so this thread fakes one before loading it:
+//  - `self`, `location` and `importScripts` exist; its loader pulls the
+//    Emscripten script in with importScripts, emulated by evaluating the file
+//    from node_modules in this thread's global scope;
+//  - `fetch` of its .wasm is answered from node_modules (Node's fetch has no file: URLs);
+//  - `MessageChannel` throws, so its feature probe (run as soon as the package
+//    is required) picks the single-threaded build: the threaded one needs real workers;
+//  - numThreads is given, since it reads navigator.hardwareConcurrency otherwise.
+// The fakes would mislead other Emscripten modules, hence a thread of its own.
+// Plain CommonJS so the worker starts without a TypeScript loader.
+'use strict';
+const { readFileSync } = require('node:fs');
+const { basename, dirname, join } = require('node:path');
+const { runInThisContext } = require('node:vm');
+const { parentPort, workerData } = require('node:worker_threads');
+
+const packageDir = dirname(require.resolve('@tensorflow/tfjs-tflite/package.json'));
+const wasmDir = join(packageDir, 'wasm');
+const wasmUrl = `file://${wasmDir}/`;
+const local = (url) => join(wasmDir, basename(new URL(String(url)).pathname));
+
+const realFetch = globalThis.fetch;
+Object.assign(globalThis, {
+  self: globalThis,
+  location: { origin: 'file://', href: wasmUrl },
+  importScripts: (url) => runInThisContext(readFileSync(local(url), 'utf8'), { filename: local(url) }),
+  fetch: (url, init) =>
+    String(url).startsWith(wasmUrl)
+      ? Promise.resolve(new Response(readFileSync(local(url)), { headers: { 'content-type': 'application/wasm' } }))
+      : realFetch(url, init),
+  MessageChannel: class {
+    constructor() {
+      throw new Error('threads are not offered to tfjs-tflite');
+    }
+  },
+});
+
+// The CommonJS build by path: a loader might otherwise pick the ES build.
+const tflite = require(join(packageDir, 'dist', 'tf-tflite.node.js'));
+tflite.setWasmPath(`${wasmDir}/`);
+
+const info = (t) => ({ name: t.name, dataType: t.dataType, shape: t.shape.split(',').map(Number) });
+
+async function main() {
+  const features = await tflite.getWasmFeatures();
+  if (features.multiThreading) throw new Error('tfjs-tflite chose its multi-threaded build, which cannot run in Node');
+  const bytes = workerData.model;
+  const model = await tflite.loadTFLiteModel(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), { numThreads: 1 });
+  // TFLiteModel.predict speaks tfjs tensors (no int8); the runner underneath takes typed arrays.
+  const runner = model.modelRunner;
+  parentPort.on('message', ({ id, inputs }) => {
+    try {
+      runner.getInputs().forEach((t, i) => {
+        const dst = t.data();
+        if (inputs[i].length !== dst.length) throw new Error(`input ${i} has ${inputs[i].length} values, ${t.name} needs ${dst.length}`);
+        dst.set(inputs[i]);
+      });
+      if (!runner.infer()) throw new Error('inference failed');
+      parentPort.postMessage({ id, outputs: runner.getOutputs().map((t) => t.data().slice()) });
+    } catch (e) {
+      parentPort.postMessage({ id, error: e.message });
+    }
+  });
+  parentPort.postMessage({ ready: { inputs: runner.getInputs().map(info), outputs: runner.getOutputs().map(info) } });
+}
+
+main().catch((e) => parentPort.postMessage({ error: e.message }));
