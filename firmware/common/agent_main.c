@@ -25,7 +25,9 @@ static int report(const char* stage, ms_engine_status st) {
 /* Loads the module and runs init; returns 0 or a boot failure. */
 static int start(agent* a) {
   ms_engine_status st;
-  if ((st = ms_engine_load(0, 0)) != MS_ENGINE_OK) return report("load", st);
+  uint32_t module_len = 0;
+  const uint8_t* module = board_agent_module(&module_len);
+  if ((st = ms_engine_load(module, module_len)) != MS_ENGINE_OK) return report("load", st);
   if ((st = ms_engine_find("init", 3, &a->init)) != MS_ENGINE_OK) return report("find init", st);
   if ((st = ms_engine_find("rx_buffer", 0, &a->rx_buffer)) != MS_ENGINE_OK) return report("find rx_buffer", st);
   if ((st = ms_engine_find("feed", 1, &a->feed)) != MS_ENGINE_OK) return report("find feed", st);

@@ -20,6 +20,9 @@
 
 void board_init(void);
 uint32_t board_budget(void);
+/* The agent module's bytes for engines that load bytes (wasm3); NULL on
+ * boards whose engine has the module compiled in (wasm2c). */
+const uint8_t* board_agent_module(uint32_t* len);
 /* One diagnostic line from the agent; boards whose only link is the UART
  * drop it, so that it cannot mix with frames. */
 void board_log(const uint8_t* p, uint32_t n);
