@@ -36,7 +36,7 @@ export function roundHalfAway(v: number): number {
 
 /** frexp: v = m * 2^e with |m| in [0.5, 1); exact (scaling by powers of two). */
 function frexp(v: number): { m: number; e: number } {
-  let e = Math.ceil(Math.log2(Math.abs(v)));
+  let e = Math.ceil(Math.log2(Math.abs(v))) | 0; // | 0 also turns -0 into 0
   let m = v / 2 ** e;
   // log2 can be off by one near powers of two; fix it exactly.
   while (Math.abs(m) >= 1) {
@@ -176,7 +176,7 @@ export function softmaxScaling(beta: number, inputScale: number): SoftmaxScaling
   const radius = Math.floor(
     ((2 ** SOFTMAX_DIFF_INTEGER_BITS - 1) * 2 ** (31 - SOFTMAX_DIFF_INTEGER_BITS)) / 2 ** shift,
   );
-  return { inputMultiplier: multiplier, inputLeftShift: shift, diffMin: -radius };
+  return { inputMultiplier: multiplier, inputLeftShift: shift, diffMin: radius === 0 ? 0 : -radius };
 }
 
 /** ADD's fixed pre-shift of both inputs (add_common.cc). */
