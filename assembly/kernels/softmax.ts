@@ -1,5 +1,5 @@
-// SOFTMAX fragment: rows [r0, r1) of a [rows, depth] int8 input, int8 or int16
-// out, with gemmlowp's fixed-point exp and reciprocal (ARITHMETIC.md §9).
+// SOFTMAX fragment: whole rows (the last axis) of a box of an int8 input of
+// rank <= 4, int8 or int16 out, with gemmlowp's fixed-point exp and reciprocal (ARITHMETIC.md §9).
 import {
   word, W_IN_SHAPE, W_OUT_SHAPE, W_SM_MULT, W_SM_LSHIFT, W_SM_DIFF_MIN, W_OUT_BITS, C_OUT, C_BOX_START, C_BOX_END,
   C_IN0, C_IN0_ORIGIN, C_IN0_EXTENT, OK, BAD_RECORD, BAD_CALL, TILE_TOO_SMALL,
@@ -10,7 +10,6 @@ import { srdhm, rdbp } from './requant';
 export function checkSoftmax(rec: usize): i32 {
   if (shapeElems(rec, W_IN_SHAPE) == 0) return BAD_RECORD;
   for (let i = 0; i < 4; i++) if (word(rec, W_IN_SHAPE + i) != word(rec, W_OUT_SHAPE + i)) return BAD_RECORD;
-  if (word(rec, W_IN_SHAPE + 2) != 1 || word(rec, W_IN_SHAPE + 3) != 1) return BAD_RECORD;
   const bits = word(rec, W_OUT_BITS);
   const ls = word(rec, W_SM_LSHIFT);
   if ((bits != 8 && bits != 16) || word(rec, W_SM_MULT) < 0 || ls < 0 || ls > 31 || word(rec, W_SM_DIFF_MIN) > 0) return BAD_RECORD;
@@ -68,14 +67,13 @@ function oneOverOnePlusX(s: i32): i32 {
 export function runSoftmax(rec: usize, call: usize): i32 {
   let e = checkBox(rec, call);
   if (e != OK) return e;
-  const depth = word(rec, W_IN_SHAPE + 1);
-  if (word(call, C_BOX_START + 1) != 0 || word(call, C_BOX_END + 1) != depth) return BAD_CALL;
+  const depth = word(rec, W_IN_SHAPE + 3);
+  if (word(call, C_BOX_START + 3) != 0 || word(call, C_BOX_END + 3) != depth) return BAD_CALL;
   e = checkTile(rec, call, C_IN0, C_IN0_ORIGIN, C_IN0_EXTENT, W_IN_SHAPE, 1);
   if (e != OK) return e;
-  const r0 = word(call, C_BOX_START);
-  const r1 = word(call, C_BOX_END);
-  if (!tileCovers(call, C_IN0_ORIGIN, C_IN0_EXTENT, 0, r0, r1) || !tileCovers(call, C_IN0_ORIGIN, C_IN0_EXTENT, 1, 0, depth))
-    return TILE_TOO_SMALL;
+  for (let i = 0; i < 4; i++) {
+    if (!tileCovers(call, C_IN0_ORIGIN, C_IN0_EXTENT, i, word(call, C_BOX_START + i), word(call, C_BOX_END + i))) return TILE_TOO_SMALL;
+  }
   const bits = word(rec, W_OUT_BITS);
   const bytes = bits >> 3;
   e = checkOutput(rec, call, boxElems(call) * <u64>bytes, <u32>word(call, C_IN0), tileRegionBytes(call, C_IN0_EXTENT, 1), 0, 0);
@@ -83,40 +81,50 @@ export function runSoftmax(rec: usize, call: usize): i32 {
   const mult = word(rec, W_SM_MULT);
   const ls = word(rec, W_SM_LSHIFT);
   const diffMin = word(rec, W_SM_DIFF_MIN);
-  const typeMin = bits == 8 ? -128 : -32768;
-  const typeMax = bits == 8 ? 127 : 32767;
-  const tr = word(call, C_IN0_ORIGIN);
+  const t0 = word(call, C_IN0_ORIGIN), t1 = word(call, C_IN0_ORIGIN + 1), t2 = word(call, C_IN0_ORIGIN + 2);
+  const e1 = word(call, C_IN0_EXTENT + 1), e2 = word(call, C_IN0_EXTENT + 2);
   const tile = <usize>(<u32>word(call, C_IN0));
   let out = <usize>(<u32>word(call, C_OUT));
-  for (let r = r0; r < r1; r++) {
-    const row = tile + <usize>(r - tr) * <usize>depth;
-    let max = -128;
-    for (let i = 0; i < depth; i++) {
-      const v = <i32>load<i8>(row + <usize>i);
-      if (v > max) max = v;
-    }
-    let sum = 0;
-    for (let i = 0; i < depth; i++) {
-      const d = <i32>load<i8>(row + <usize>i) - max;
-      if (d >= diffMin) sum += rdbp(expOnNegative(srdhm(d << ls, mult)), 12);
-    }
-    const z = <i32>clz<u32>(<u32>sum);
-    const recip = oneOverOnePlusX(<i32>((<u32>sum << z) - 0x80000000));
-    const outShift = 12 - z + 31 - bits;
-    for (let i = 0; i < depth; i++) {
-      const d = <i32>load<i8>(row + <usize>i) - max;
-      let v = typeMin;
-      if (d >= diffMin) {
-        // A shift past 31 (sums of thousands of near-equal values; TFLM leaves it
-        // undefined) rounds every value to 0.
-        const p = srdhm(recip, expOnNegative(srdhm(d << ls, mult)));
-        v = (outShift > 31 ? 0 : rdbp(p, outShift)) + typeMin;
-        v = v < typeMin ? typeMin : v > typeMax ? typeMax : v;
+  for (let a = word(call, C_BOX_START); a < word(call, C_BOX_END); a++) {
+    for (let b = word(call, C_BOX_START + 1); b < word(call, C_BOX_END + 1); b++) {
+      for (let c = word(call, C_BOX_START + 2); c < word(call, C_BOX_END + 2); c++) {
+        const row = tile + <usize>(((a - t0) * e1 + b - t1) * e2 + c - t2) * <usize>depth;
+        softmaxRow(row, depth, out, bits, mult, ls, diffMin);
+        out += <usize>(depth * bytes);
       }
-      if (bits == 8) store<i8>(out, <i8>v);
-      else store<i16>(out, <i16>v);
-      out += <usize>bytes;
     }
   }
   return OK;
+}
+
+/** One row of `depth` int8 values at `row` into `out` (int8 or int16 by `bits`). */
+function softmaxRow(row: usize, depth: i32, out: usize, bits: i32, mult: i32, ls: i32, diffMin: i32): void {
+  const typeMin = bits == 8 ? -128 : -32768;
+  const typeMax = bits == 8 ? 127 : 32767;
+  let max = -128;
+  for (let i = 0; i < depth; i++) {
+    const v = <i32>load<i8>(row + <usize>i);
+    if (v > max) max = v;
+  }
+  let sum = 0;
+  for (let i = 0; i < depth; i++) {
+    const d = <i32>load<i8>(row + <usize>i) - max;
+    if (d >= diffMin) sum += rdbp(expOnNegative(srdhm(d << ls, mult)), 12);
+  }
+  const z = <i32>clz<u32>(<u32>sum);
+  const recip = oneOverOnePlusX(<i32>((<u32>sum << z) - 0x80000000));
+  const outShift = 12 - z + 31 - bits;
+  for (let i = 0; i < depth; i++) {
+    const d = <i32>load<i8>(row + <usize>i) - max;
+    let v = typeMin;
+    if (d >= diffMin) {
+      // A shift past 31 (sums of thousands of near-equal values; TFLM leaves it
+      // undefined) rounds every value to 0.
+      const p = srdhm(recip, expOnNegative(srdhm(d << ls, mult)));
+      v = (outShift > 31 ? 0 : rdbp(p, outShift)) + typeMin;
+      v = v < typeMin ? typeMin : v > typeMax ? typeMax : v;
+    }
+    if (bits == 8) store<i8>(out + <usize>i, <i8>v);
+    else store<i16>(out + (<usize>i << 1), <i16>v);
+  }
 }
