@@ -47,8 +47,7 @@ static int8_t requantize(int32_t acc, int32_t m, int32_t e, const uint8_t* rec) 
   return (int8_t)v;
 }
 
-/* conv (dm == 0) and depthwise (dm = depth multiplier) over one NHWC box of
- * batch 0 (the benchmark's shapes have one batch). */
+/* conv (dm == 0) and depthwise (dm = depth multiplier) over one NHWC box. */
 static void conv_like(uint8_t* mem, const uint8_t* rec, const uint8_t* call, int dm) {
   const int8_t* wt = (const int8_t*)(rec + w(rec, W_WEIGHTS));
   const int32_t* bias = (const int32_t*)(rec + w(rec, W_BIAS));
@@ -61,11 +60,14 @@ static void conv_like(uint8_t* mem, const uint8_t* rec, const uint8_t* call, int
   int dh = w(rec, W_DIL_H), dw = w(rec, W_DIL_W), pt = w(rec, W_PAD_TOP), pl = w(rec, W_PAD_LEFT);
   int in_zp = w(rec, W_IN_ZP), ch_lo = w(rec, W_CH_LO);
   int oy = w(call, C_IN0_ORIGIN + 1), ox = w(call, C_IN0_ORIGIN + 2), oc = w(call, C_IN0_ORIGIN + 3);
-  int tw = w(call, C_IN0_EXTENT + 2), tc = w(call, C_IN0_EXTENT + 3);
+  int on = w(call, C_IN0_ORIGIN);
+  int th = w(call, C_IN0_EXTENT + 1), tw = w(call, C_IN0_EXTENT + 2), tc = w(call, C_IN0_EXTENT + 3);
+  int n0 = w(call, C_BOX_START), n1 = w(call, C_BOX_END);
   int y0 = w(call, C_BOX_START + 1), y1 = w(call, C_BOX_END + 1);
   int x0 = w(call, C_BOX_START + 2), x1 = w(call, C_BOX_END + 2);
   int c0 = w(call, C_BOX_START + 3), c1 = w(call, C_BOX_END + 3);
   int nc = w(rec, W_CH_HI) - ch_lo;
+  for (int n = n0; n < n1; n++)
   for (int y = y0; y < y1; y++)
     for (int x = x0; x < x1; x++)
       for (int c = c0; c < c1; c++) {
@@ -77,7 +79,7 @@ static void conv_like(uint8_t* mem, const uint8_t* rec, const uint8_t* call, int
           for (int kx = 0; kx < kw; kx++) {
             int ix = x * sw - pl + kx * dw;
             if (ix < 0 || ix >= iw) continue;
-            const int8_t* px = in + ((iy - oy) * tw + (ix - ox)) * tc;
+            const int8_t* px = in + (((n - on) * th + (iy - oy)) * tw + (ix - ox)) * tc;
             if (dm == 0) {
               const int8_t* f = wt + ((lc * kh + ky) * kw + kx) * ic;
               for (int i = 0; i < ic; i++) acc += (px[i - oc] - in_zp) * f[i];
