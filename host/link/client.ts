@@ -1,0 +1,672 @@
+// The gateway's side of one device: the HELLO handshake, request/response
+// matching, timeouts, and the chunked transfers of docs/protocol.md section 3
+// (windowed acknowledgement, go-back-N retransmission, bounded retries).
+// Everything above it (host/run/) speaks to devices only through this class.
+import { EventEmitter } from 'node:events';
+import { encodeFrame, FrameDecoder, frameWireSize } from './frame.ts';
+import { RequestSigner } from './hmac.ts';
+import {
+  AUTHENTICATED,
+  decodeReply,
+  encodeRequest,
+  ErrorCode,
+  errorCodeName,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  TAG_BYTES,
+  type ErrorCodeName,
+  type ProfileOp,
+  type Reply,
+  type ReplyOf,
+  type Request,
+} from './messages.ts';
+import { chunks, type Transport } from './transport.ts';
+
+/** What a device says about itself in its HELLO reply. */
+export type DeviceInfo = Omit<ReplyOf<'HELLO'>, 'type' | 'seq'>;
+
+/** Why an operation on a device failed: a device ERROR code, or a gateway-side cause. */
+export type DeviceErrorCode = ErrorCodeName | 'TIMEOUT' | 'DISCONNECTED' | 'CANCELED' | 'VERSION' | 'NO_KEY';
+
+/** An operation on a device failed; the message names the device and the operation. */
+export class DeviceError extends Error {
+  constructor(
+    readonly device: string,
+    readonly code: DeviceErrorCode,
+    message: string,
+  ) {
+    super(`${device}: ${message}`);
+    this.name = 'DeviceError';
+  }
+}
+
+export interface ClientOptions {
+  /** Name used in errors and events. Default: the transport's address. */
+  name?: string;
+  /** Give up the HELLO handshake after this long. Default 10000 ms. */
+  connectTimeoutMs?: number;
+  /** Interval between HELLOs while connecting. Default 200 ms. */
+  helloIntervalMs?: number;
+  /** Wait for a reply to a small request (HELLO, PING, CANCEL...) this long before resending. Default 1000 ms. */
+  requestTimeoutMs?: number;
+  /** Initial wait for a chunk's ACK before resending; adapts to the measured round trip. Default 2000 ms. */
+  ackTimeoutMs?: number;
+  /** Resends of one request or of one transfer position before giving up. Default 8. */
+  retries?: number;
+  /** Wait for a RESULT after the input is complete. Default 10000 ms (override per run). */
+  resultTimeoutMs?: number;
+  /** Device key: LOAD, RUN, CANCEL, UNLOAD and RESET are then signed. */
+  key?: Uint8Array;
+  /** Largest reply payload accepted. Default 2 MiB. */
+  maxReplyBytes?: number;
+  /** Refuse a device whose kernel ABI hash differs. */
+  expectAbi?: number;
+}
+
+export interface TransferProgress {
+  sent: number;
+  total: number;
+}
+
+export interface LoadOptions {
+  /** Activation bytes the fragment needs in the device's arena (the planner's number). */
+  arena: number;
+  /** SHA-256 of the blob, 32 bytes. */
+  digest: Uint8Array;
+  onProgress?: (p: TransferProgress) => void;
+}
+
+export interface RunOptions {
+  /** Deadline for the whole RUN, transfer and compute; on expiry the RUN is cancelled. */
+  timeoutMs?: number;
+  /** Aborting cancels the RUN on the device (e.g. a replica that lost the race). */
+  signal?: AbortSignal;
+  onProgress?: (p: TransferProgress) => void;
+}
+
+export interface RunResult {
+  /** The fragment's output box, as the device computed it. */
+  output: Uint8Array;
+  /** The device's arena high-water mark since it started, bytes. */
+  highWater: number;
+  /** Microseconds the device spent in kernels. */
+  computeUs: number;
+  /** Wall-clock milliseconds from the first chunk sent to the RESULT received. */
+  elapsedMs: number;
+}
+
+/** Wire accounting, for benchmarks and diagnostics. */
+export interface LinkStats {
+  bytesOut: number;
+  bytesIn: number;
+  framesOut: number;
+  framesIn: number;
+  /** Chunks sent again after a timeout or a go-back. */
+  retransmits: number;
+  /** Received frames dropped for COBS, CRC or size. */
+  badFrames: number;
+  /** Received frames with a good CRC that were not valid replies. */
+  badReplies: number;
+}
+
+export interface DeviceClientEvents {
+  /** The link broke; every pending operation has been rejected. */
+  disconnect: [DeviceError];
+  /** A device ERROR that answered no pending request (e.g. seq 0: a frame it could not read). */
+  unsolicited: [ReplyOf<'ERROR'>];
+}
+
+type Accept = (r: Reply) => boolean;
+
+/** Replies routed to one operation, awaited with a deadline. */
+class Mailbox {
+  /** Sequence numbers of the requests this operation sent. */
+  readonly seqs = new Set<number>();
+  private items: Reply[] = [];
+  private wake?: () => void;
+  private failure?: Error;
+
+  constructor(readonly accept: Accept) {}
+
+  push(r: Reply): void {
+    this.items.push(r);
+    this.wake?.();
+  }
+
+  fail(e: Error): void {
+    this.failure ??= e;
+    this.wake?.();
+  }
+
+  /** The next reply, or undefined at `deadline` (a performance.now() time). */
+  async next(deadline: number): Promise<Reply | undefined> {
+    for (;;) {
+      if (this.failure) throw this.failure;
+      const r = this.items.shift();
+      if (r) return r;
+      const wait = deadline - performance.now();
+      if (wait <= 0) return undefined;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, wait);
+        this.wake = done;
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      this.wake = undefined;
+    }
+  }
+}
+
+/** Round-trip estimate for chunk ACKs (Jacobson/Karels, RFC 6298 constants). */
+class RetransmitTimer {
+  private srtt?: number;
+  private rttvar = 0;
+
+  constructor(private readonly initialMs: number) {}
+
+  get timeoutMs(): number {
+    if (this.srtt === undefined) return this.initialMs;
+    return Math.min(60_000, Math.max(50, this.srtt + 4 * this.rttvar));
+  }
+
+  sample(ms: number): void {
+    if (this.srtt === undefined) {
+      this.srtt = ms;
+      this.rttvar = ms / 2;
+    } else {
+      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - ms);
+      this.srtt = 0.875 * this.srtt + 0.125 * ms;
+    }
+  }
+}
+
+interface Chunk {
+  seq: number;
+  offset: number;
+  end: number;
+  wire: number;
+  sentAt: number;
+  resent: boolean;
+}
+
+type TransferKind = 'LOAD' | 'RUN';
+
+const DEFAULTS = {
+  connectTimeoutMs: 10_000,
+  helloIntervalMs: 200,
+  requestTimeoutMs: 1000,
+  ackTimeoutMs: 2000,
+  retries: 8,
+  resultTimeoutMs: 10_000,
+  maxReplyBytes: 2 * 1024 * 1024,
+};
+
+/** Upper bound of a uint field on the wire, for sizing chunk headers. */
+const MAX_U32 = 0xffffffff;
+
+/**
+ * One device over one transport. Create with `DeviceClient.connect`.
+ *
+ * Requests that change the device (LOAD, RUN, UNLOAD, RESET, PROFILE) run one
+ * at a time, in call order, as the agent handles one transfer of each kind
+ * and one computation at a time. HELLO, PING and CANCEL go out at once.
+ */
+export class DeviceClient extends EventEmitter<DeviceClientEvents> {
+  readonly name: string;
+  readonly stats: LinkStats = { bytesOut: 0, bytesIn: 0, framesOut: 0, framesIn: 0, retransmits: 0, badFrames: 0, badReplies: 0 };
+  private readonly opts: typeof DEFAULTS & ClientOptions;
+  private readonly decoder: FrameDecoder;
+  private readonly mailboxes = new Set<Mailbox>();
+  private signer?: RequestSigner;
+  private seq = 0;
+  private sending: Promise<void> = Promise.resolve();
+  private exclusive: Promise<unknown> = Promise.resolve();
+  private failure?: DeviceError;
+  private reader?: Promise<void>;
+  private _info?: DeviceInfo;
+
+  private constructor(
+    private readonly transport: Transport,
+    opts: ClientOptions,
+  ) {
+    super();
+    this.opts = { ...DEFAULTS, ...opts };
+    this.name = opts.name ?? transport.address;
+    this.decoder = new FrameDecoder({ maxPayload: this.opts.maxReplyBytes });
+  }
+
+  /**
+   * Opens the conversation: sends HELLO every `helloIntervalMs` until the
+   * device answers (bytes written to a PTY before the device opened it are
+   * lost, and a booting board answers nothing), then checks the protocol
+   * version and, if asked, the kernel ABI.
+   */
+  static async connect(transport: Transport, opts: ClientOptions = {}): Promise<DeviceClient> {
+    const c = new DeviceClient(transport, opts);
+    c.reader = c.readLoop();
+    try {
+      const info = await c.handshake();
+      if (opts.key) c.signer = new RequestSigner(opts.key, info.counter);
+      return c;
+    } catch (e) {
+      await c.close();
+      throw e;
+    }
+  }
+
+  /** The device's HELLO from the handshake or the last hello(). */
+  get info(): DeviceInfo {
+    return this._info!;
+  }
+
+  get isOpen(): boolean {
+    return !this.failure;
+  }
+
+  /** Asks the device for its capabilities and state again. */
+  async hello(): Promise<DeviceInfo> {
+    const r = (await this.request({ type: 'HELLO', seq: 0 }, 'HELLO', 'HELLO')) as ReplyOf<'HELLO'>;
+    return this.accepted(r);
+  }
+
+  /** Round trip to the device; returns its clock (µs, low 32 bits) and the round-trip time. */
+  async ping(): Promise<{ clock: number; rttMs: number }> {
+    const t0 = performance.now();
+    const r = (await this.request({ type: 'PING', seq: 0 }, 'PING', 'PING')) as ReplyOf<'PING'>;
+    return { clock: r.clock, rttMs: performance.now() - t0 };
+  }
+
+  /** Runs the on-device micro-benchmark: MAC/s per op type, measured with the device's clock. */
+  profile(macs?: number, timeoutMs = 30_000): Promise<Record<ProfileOp, number>> {
+    return this.serial(async () => {
+      const r = (await this.request({ type: 'PROFILE', seq: 0, macs }, 'PROFILE', 'PROFILE', timeoutMs)) as ReplyOf<'PROFILE'>;
+      return r.rates;
+    });
+  }
+
+  /**
+   * Sends a fragment blob in chunks and waits until the device has verified
+   * and committed it. Rejects with the device's ERROR (e.g. NO_MEMORY, whose
+   * text gives the bytes asked and free) or after bounded retries.
+   */
+  load(frag: number, blob: Uint8Array, opts: LoadOptions): Promise<void> {
+    return this.serial(async () => {
+      const what = `LOAD fragment ${frag}`;
+      const box = this.transferMailbox();
+      try {
+        await this.transfer(box, 'LOAD', frag, blob, { total: blob.length, digest: opts.digest, arena: opts.arena }, what, opts.onProgress);
+      } finally {
+        this.mailboxes.delete(box);
+      }
+    });
+  }
+
+  /**
+   * Sends an input tile for a committed fragment and waits for its RESULT.
+   * A lost RESULT or an interrupted transfer restarts the RUN from its first
+   * byte (the device's answer for the same input is the same), within the
+   * retry bound.
+   */
+  run(frag: number, input: Uint8Array, opts: RunOptions = {}): Promise<RunResult> {
+    return this.serial(async () => {
+      const what = `RUN fragment ${frag}`;
+      const t0 = performance.now();
+      const deadline = opts.timeoutMs === undefined ? Infinity : t0 + opts.timeoutMs;
+      const box = this.transferMailbox();
+      const abort = () => box.fail(new DeviceError(this.name, 'CANCELED', `${what}: cancelled`));
+      const timer = Number.isFinite(deadline)
+        ? setTimeout(() => box.fail(new DeviceError(this.name, 'TIMEOUT', `${what}: no RESULT within ${opts.timeoutMs} ms`)), deadline - t0)
+        : undefined;
+      opts.signal?.addEventListener('abort', abort, { once: true });
+      try {
+        if (opts.signal?.aborted) abort();
+        for (let attempt = 0; ; attempt++) {
+          const early = await this.transfer(box, 'RUN', frag, input, { total: input.length }, what, opts.onProgress);
+          const r = early ?? (await this.awaitResult(box, what));
+          if (r) return { output: r.data, highWater: r.highWater, computeUs: r.computeUs, elapsedMs: performance.now() - t0 };
+          if (attempt >= this.opts.retries) throw new DeviceError(this.name, 'TIMEOUT', `${what}: no RESULT after ${attempt + 1} attempts`);
+        }
+      } catch (e) {
+        if (e instanceof DeviceError && (e.code === 'CANCELED' || e.code === 'TIMEOUT') && this.isOpen) {
+          await this.cancel(frag).catch(() => undefined);
+        }
+        throw e;
+      } finally {
+        clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', abort);
+        this.mailboxes.delete(box);
+      }
+    });
+  }
+
+  /** Stops a RUN of `frag` in progress on the device (acknowledged even if none runs). */
+  async cancel(frag: number): Promise<void> {
+    await this.request({ type: 'CANCEL', seq: 0, frag }, 'ACK', `CANCEL fragment ${frag}`);
+  }
+
+  /** Frees a committed fragment on the device. */
+  unload(frag: number): Promise<void> {
+    return this.serial(async () => {
+      await this.request({ type: 'UNLOAD', seq: 0, frag }, 'ACK', `UNLOAD fragment ${frag}`);
+    });
+  }
+
+  /** Frees every fragment and transfer on the device. */
+  reset(): Promise<void> {
+    return this.serial(async () => {
+      await this.request({ type: 'RESET', seq: 0 }, 'ACK', 'RESET');
+    });
+  }
+
+  /** Closes the link; pending operations reject. */
+  async close(): Promise<void> {
+    this.fail(new DeviceError(this.name, 'CANCELED', 'connection closed'), false);
+    await this.transport.close();
+    await this.reader;
+  }
+
+  // --- internals -----------------------------------------------------------
+
+  private async handshake(): Promise<DeviceInfo> {
+    const seq = this.nextSeq();
+    const box = this.mailbox((r) => r.seq === seq && r.type === 'HELLO');
+    const giveUp = performance.now() + this.opts.connectTimeoutMs;
+    this.connecting = box;
+    try {
+      while (performance.now() < giveUp) {
+        await this.send({ type: 'HELLO', seq });
+        const r = await box.next(Math.min(giveUp, performance.now() + this.opts.helloIntervalMs));
+        if (r) return this.accepted(r as ReplyOf<'HELLO'>);
+      }
+      throw new DeviceError(this.name, 'TIMEOUT', `no HELLO reply within ${this.opts.connectTimeoutMs} ms (is a device on this link?)`);
+    } finally {
+      this.connecting = undefined;
+      this.mailboxes.delete(box);
+    }
+  }
+
+  /** The handshake's mailbox: a frame of another protocol version fails it with a clear message. */
+  private connecting?: Mailbox;
+
+  private accepted(r: ReplyOf<'HELLO'>): DeviceInfo {
+    const { type: _t, seq: _s, ...info } = r;
+    if (info.version !== PROTOCOL_VERSION)
+      throw new DeviceError(this.name, 'VERSION', `device speaks protocol version ${info.version}; this gateway speaks version ${PROTOCOL_VERSION}`);
+    if (this.opts.expectAbi !== undefined && info.abi !== this.opts.expectAbi)
+      throw new DeviceError(
+        this.name,
+        'VERSION',
+        `device kernel ABI hash 0x${info.abi.toString(16)} differs from this gateway's 0x${this.opts.expectAbi.toString(16)}`,
+      );
+    this._info = info;
+    return info;
+  }
+
+  /** Sends a small request and waits for its reply, resending on timeout. */
+  private async request(msg: Request, expect: Reply['type'], what: string, timeoutMs = this.opts.requestTimeoutMs): Promise<Reply> {
+    const seq = this.nextSeq();
+    const box = this.mailbox((r) => r.seq === seq && (r.type === expect || r.type === 'ERROR'));
+    try {
+      for (let attempt = 0; attempt <= this.opts.retries; attempt++) {
+        await this.send({ ...msg, seq } as Request);
+        const r = await box.next(performance.now() + timeoutMs);
+        if (!r) continue;
+        if (r.type === 'ERROR') {
+          // A resent UNLOAD whose first ACK was lost finds nothing to free.
+          if (attempt > 0 && msg.type === 'UNLOAD' && errorCodeName(r.code) === 'NO_FRAGMENT') return { type: 'ACK', seq };
+          throw this.deviceError(r, what);
+        }
+        return r;
+      }
+      throw new DeviceError(this.name, 'TIMEOUT', `${what}: no reply after ${this.opts.retries + 1} attempts of ${timeoutMs} ms`);
+    } finally {
+      this.mailboxes.delete(box);
+    }
+  }
+
+  /** A mailbox taking the replies (ACK, ERROR, RESULT) to the chunks an operation sent. */
+  private transferMailbox(): Mailbox {
+    const box: Mailbox = this.mailbox((r) => box.seqs.has(r.seq) && (r.type === 'ACK' || r.type === 'ERROR' || r.type === 'RESULT'));
+    return box;
+  }
+
+  /**
+   * Go-back-N transfer of `data` (docs/protocol.md section 3). Resolves when
+   * the device acknowledged the whole transfer as done; for a RUN it may
+   * instead return the RESULT if that overtook the last ACK.
+   */
+  private async transfer(
+    box: Mailbox,
+    kind: TransferKind,
+    frag: number,
+    data: Uint8Array,
+    first: { total: number; digest?: Uint8Array; arena?: number },
+    what: string,
+    onProgress?: (p: TransferProgress) => void,
+  ): Promise<ReplyOf<'RESULT'> | undefined> {
+    this.requireKey(kind, what);
+    const window = this.info.window;
+    const { dataBytes, header } = this.chunkSize(kind, frag, first, window);
+    const timer = new RetransmitTimer(this.opts.ackTimeoutMs);
+    const total = data.length;
+    let acked = 0; // the device's `next`
+    let sendAt = 0;
+    let highestSent = 0;
+    let inFlight: Chunk[] = [];
+    let retries = 0;
+    let restarts = 0;
+    const goBack = (to: number) => {
+      sendAt = to;
+      inFlight = [];
+    };
+    const giveUp = (why: string): never => {
+      throw new DeviceError(this.name, 'TIMEOUT', `${what}: ${why} (device has ${acked} of ${total} bytes)`);
+    };
+    for (;;) {
+      // Fill the window: unacknowledged chunks stay within W wire bytes.
+      while (sendAt < total || (sendAt === 0 && inFlight.length === 0)) {
+        const end = Math.min(total, sendAt + dataBytes);
+        const bound = frameWireSize(header + end - sendAt);
+        if (inFlight.length > 0 && inFlight.reduce((n, c) => n + c.wire, 0) + bound > window) break;
+        const seq = this.nextSeq();
+        box.seqs.add(seq);
+        const payload = this.encode({
+          type: kind,
+          seq,
+          frag,
+          offset: sendAt,
+          data: data.subarray(sendAt, end),
+          ...(sendAt === 0 ? first : {}),
+        } as Request);
+        const resent = sendAt < highestSent;
+        if (resent) this.stats.retransmits++;
+        inFlight.push({ seq, offset: sendAt, end, wire: frameWireSize(payload.length), sentAt: performance.now(), resent });
+        await this.sendPayload(payload);
+        highestSent = Math.max(highestSent, end);
+        sendAt = end;
+        if (end === total) break;
+      }
+      const r = await box.next((inFlight[0]?.sentAt ?? performance.now()) + timer.timeoutMs);
+      if (!r) {
+        if (++retries > this.opts.retries) giveUp(`no acknowledgement after ${this.opts.retries} retries`);
+        goBack(acked);
+        continue;
+      }
+      if (r.type === 'RESULT') return r;
+      const chunk = inFlight.find((c) => c.seq === r.seq);
+      if (r.type === 'ERROR') {
+        if (errorCodeName(r.code) !== 'BAD_TRANSFER' || chunk?.offset === 0) throw this.deviceError(r, what);
+        // The device has no transfer open for a later chunk: the first chunk
+        // was lost, or the final ACK was and the transfer already closed.
+        // Offset 0 reopens it. Complaints about superseded chunks are ignored.
+        if (!chunk) continue;
+        if (++restarts > this.opts.retries) throw this.deviceError(r, what);
+        acked = 0;
+        goBack(0);
+        continue;
+      }
+      if (r.type !== 'ACK') continue;
+      const next = r.next ?? acked;
+      if (next > acked) {
+        acked = next;
+        retries = 0;
+        onProgress?.({ sent: acked, total });
+      }
+      if (r.done === 1) return undefined;
+      if (!chunk) {
+        if (sendAt < acked) sendAt = acked;
+        continue;
+      }
+      if (!chunk.resent) timer.sample(performance.now() - chunk.sentAt);
+      inFlight = inFlight.filter((c) => c.end > acked);
+      // The device refused this chunk (a gap before it): resend from its `next`.
+      if (next < chunk.end) goBack(acked);
+    }
+  }
+
+  /** Waits for the RESULT of a RUN whose input is complete; undefined when it timed out (resend the RUN). */
+  private async awaitResult(box: Mailbox, what: string): Promise<ReplyOf<'RESULT'> | undefined> {
+    const deadline = performance.now() + this.opts.resultTimeoutMs;
+    for (;;) {
+      const r = await box.next(deadline);
+      if (!r) return undefined;
+      if (r.type === 'RESULT') return r;
+      if (r.type === 'ERROR') throw this.deviceError(r, what);
+    }
+  }
+
+  /**
+   * Data bytes per chunk: the frame is about half the window, so two chunks
+   * are in flight while one is acknowledged; the whole window when headers
+   * would take half of a half-window frame. `header` bounds the payload bytes
+   * that are not data.
+   */
+  private chunkSize(kind: TransferKind, frag: number, first: object, window: number): { dataBytes: number; header: number } {
+    const probe = this.encodeUnsigned({
+      type: kind,
+      seq: MAX_U32,
+      frag,
+      offset: MAX_U32,
+      data: new Uint8Array(0),
+      ...first,
+      ...(this.signer ? { counter: MAX_U32, tag: new Uint8Array(TAG_BYTES) } : {}),
+    } as Request);
+    // + 4: a byte-string header grows from 1 to at most 5 bytes with its length.
+    const header = probe.length + 4;
+    const half = maxPayloadFor(Math.floor(window / 2)) - header;
+    const dataBytes = half >= header ? half : maxPayloadFor(window) - header;
+    if (dataBytes < 1) throw new DeviceError(this.name, 'TOO_LARGE', `a receive window of ${window} bytes cannot hold a ${kind} chunk`);
+    return { dataBytes, header };
+  }
+
+  private requireKey(kind: string, what: string): void {
+    if (this.info.keyed === 1 && !this.signer)
+      throw new DeviceError(this.name, 'NO_KEY', `${what}: the device is keyed and refuses unsigned ${kind}; connect with its key`);
+  }
+
+  private encode(msg: Request): Uint8Array {
+    return this.signer ? this.signer.encode(msg) : this.encodeUnsigned(msg);
+  }
+
+  private encodeUnsigned(msg: Request): Uint8Array {
+    return encodeRequest(msg);
+  }
+
+  private async send(msg: Request): Promise<void> {
+    if (AUTHENTICATED.has(msg.type)) this.requireKey(msg.type, msg.type);
+    await this.sendPayload(this.encode(msg));
+  }
+
+  /** Frames and writes one payload; writes are queued so only one is in flight. */
+  private sendPayload(payload: Uint8Array): Promise<void> {
+    const frame = encodeFrame(payload);
+    const p = this.sending.then(async () => {
+      if (this.failure) throw this.failure;
+      await this.transport.write(frame);
+      this.stats.bytesOut += frame.length;
+      this.stats.framesOut++;
+    });
+    this.sending = p.catch(() => undefined);
+    return p.catch((e: unknown) => {
+      throw this.failure ?? new DeviceError(this.name, 'DISCONNECTED', `write failed: ${(e as Error).message}`);
+    });
+  }
+
+  private async readLoop(): Promise<void> {
+    try {
+      for await (const bytes of chunks(this.transport)) {
+        this.stats.bytesIn += bytes.length;
+        const before = this.decoder.stats.corrupt + this.decoder.stats.oversized;
+        const frames = this.decoder.push(bytes);
+        this.stats.badFrames += this.decoder.stats.corrupt + this.decoder.stats.oversized - before;
+        for (const f of frames) this.dispatch(f);
+      }
+    } catch (e) {
+      this.fail(new DeviceError(this.name, 'DISCONNECTED', `link lost: ${(e as Error).message}`), true);
+    }
+  }
+
+  private dispatch(payload: Uint8Array): void {
+    this.stats.framesIn++;
+    let r: Reply;
+    try {
+      r = decodeReply(payload);
+    } catch (e) {
+      this.stats.badReplies++;
+      if (e instanceof ProtocolError && e.code === ErrorCode.BAD_VERSION && this.connecting)
+        this.connecting.fail(new DeviceError(this.name, 'VERSION', e.message));
+      return;
+    }
+    for (const m of this.mailboxes) {
+      if (m.accept(r)) {
+        m.push(r);
+        return;
+      }
+    }
+    if (r.type === 'ERROR') this.emit('unsolicited', r);
+  }
+
+  private mailbox(accept: Accept): Mailbox {
+    const m = new Mailbox(accept);
+    if (this.failure) m.fail(this.failure);
+    this.mailboxes.add(m);
+    return m;
+  }
+
+  private fail(e: DeviceError, emit: boolean): void {
+    if (this.failure) return;
+    this.failure = e;
+    for (const m of this.mailboxes) m.fail(e);
+    if (emit) this.emit('disconnect', e);
+  }
+
+  private deviceError(r: ReplyOf<'ERROR'>, what: string): DeviceError {
+    const code = errorCodeName(r.code);
+    return new DeviceError(this.name, code ?? 'BAD_MESSAGE', `${what}: ${code ?? `error ${r.code}`}: ${r.text}`);
+  }
+
+  private nextSeq(): number {
+    this.seq = this.seq >= MAX_U32 ? 1 : this.seq + 1;
+    return this.seq;
+  }
+
+  /** Runs `fn` after every earlier exclusive operation has finished. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.exclusive.then(() => {
+      if (this.failure) throw this.failure;
+      return fn();
+    });
+    this.exclusive = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** Largest payload whose frame (COBS, CRC, delimiter) fits in `wire` bytes. */
+function maxPayloadFor(wire: number): number {
+  let p = Math.max(0, wire - 6 - Math.floor(wire / 254));
+  while (p > 0 && frameWireSize(p) > wire) p--;
+  while (frameWireSize(p + 1) <= wire) p++;
+  return p;
+}

@@ -1,0 +1,242 @@
+// One simulated device: an agent behind a link whose speed, latency and
+// failures follow the testbed. Received frames reach the agent when their
+// last byte would have arrived at the stated line rate; sent frames leave at
+// that rate; a RESULT is held back for the time the fragment's MACs take at
+// the device's MAC/s (the agent itself computes at Node's speed). Frames are
+// dropped or corrupted, and the device hangs or crashes, as the faults say.
+//
+// Simplification: while a RESULT is held back the agent already reads the
+// next frames; a CANCEL of that fragment discards the held RESULT.
+import { FrameDecoder } from '../link/frame.ts';
+import { decodeReply, decodeRequest, type Reply, type Request } from '../link/messages.ts';
+import { chunks, type Transport } from '../link/transport.ts';
+import { FrameFaults, seededRandom } from './faults.ts';
+import { PacedLine, sleepUntil } from './line.ts';
+import { FrameSplitter } from './splitter.ts';
+import { macRate, type DeviceSpec } from './testbed.ts';
+import { fragmentWork, type OpWork } from './work.ts';
+
+/** What the simulator needs of an agent: bytes in, one step of work at a time. */
+export interface AgentPort {
+  /** Hands received bytes to the agent; it may answer through its write callback at once. */
+  feed(bytes: Uint8Array): void;
+  /** Does one step of pending work (one op of a RUN); true while work remains. */
+  poll(): boolean;
+}
+
+export interface SimDeviceOptions {
+  spec: DeviceSpec;
+  /** The testbed's seed; each device derives its own stream from it and its id. */
+  seed: number;
+  /** Creates the agent; `write` receives every byte the agent sends. */
+  createAgent(write: (bytes: Uint8Array) => void): AgentPort;
+  /** A crash fault fired: the device has stopped; a process host should exit. */
+  onCrash?(reason: string): void;
+}
+
+export interface SimDeviceStats {
+  framesIn: number;
+  framesOut: number;
+  runs: number;
+  droppedIn: number;
+  corruptedIn: number;
+  droppedOut: number;
+  corruptedOut: number;
+}
+
+/** Frames larger than this without a delimiter are passed to the agent in pieces. */
+const MAX_UNDELIMITED = 256 * 1024;
+/** Sent frames are paced in pieces of about 10 ms of line time. */
+const PIECE_SECONDS = 0.01;
+
+export class SimDevice {
+  private readonly spec: DeviceSpec;
+  private readonly agent: AgentPort;
+  private readonly started = performance.now();
+  private readonly rxLine: PacedLine;
+  private readonly txLine: PacedLine;
+  private readonly faultsIn: FrameFaults;
+  private readonly faultsOut: FrameFaults;
+  private readonly rxSplit = new FrameSplitter(MAX_UNDELIMITED);
+  private readonly txSplit = new FrameSplitter(1 << 24);
+  private readonly seenIn = new FrameDecoder({ maxPayload: 1 << 20 });
+  private readonly seenOut = new FrameDecoder({ maxPayload: 1 << 24 });
+  private readonly loads = new Map<number, { buf: Uint8Array; next: number }>();
+  private readonly work = new Map<number, OpWork[]>();
+  private readonly held = new Map<number, NodeJS.Timeout>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private link?: Transport;
+  private rxChain: Promise<void> = Promise.resolve();
+  private txChain: Promise<void> = Promise.resolve();
+  private stopped = false;
+  readonly stats: SimDeviceStats = { framesIn: 0, framesOut: 0, runs: 0, droppedIn: 0, corruptedIn: 0, droppedOut: 0, corruptedOut: 0 };
+
+  constructor(private readonly opts: SimDeviceOptions) {
+    this.spec = opts.spec;
+    this.rxLine = new PacedLine(this.spec.link.rate, this.spec.link.latencyMs);
+    this.txLine = new PacedLine(this.spec.link.rate, this.spec.link.latencyMs);
+    const f = this.spec.faults;
+    const random = seededRandom(opts.seed ^ hashId(this.spec.id));
+    this.faultsIn = new FrameFaults(f?.dropP ?? 0, f?.corruptP ?? 0, random);
+    this.faultsOut = new FrameFaults(f?.dropP ?? 0, f?.corruptP ?? 0, random);
+    this.agent = opts.createAgent((bytes) => this.agentWrote(bytes));
+    if (f?.crashAtMs !== undefined) this.timers.push(setTimeout(() => this.crash(`crash fault at ${f.crashAtMs} ms`), f.crashAtMs));
+  }
+
+  /** Serves `link` until it closes or breaks. The agent keeps its state across links (a TCP reconnect). */
+  async serve(link: Transport): Promise<void> {
+    this.link = link;
+    try {
+      for await (const chunk of chunks(link)) {
+        if (this.stopped) break;
+        for (const seg of this.rxSplit.push(chunk)) this.receive(seg);
+      }
+    } catch {
+      // The gateway went away; a new link may follow.
+    }
+    if (this.link === link) this.link = undefined;
+  }
+
+  /** Stops all timers; the link is left to its owner. */
+  stop(): void {
+    this.stopped = true;
+    for (const t of [...this.timers, ...this.held.values()]) clearTimeout(t);
+  }
+
+  private get hung(): boolean {
+    const at = this.spec.faults?.hangAtMs;
+    return at !== undefined && performance.now() - this.started >= at;
+  }
+
+  private receive(seg: Uint8Array): void {
+    const arrives = this.rxLine.arrival(seg.length, performance.now());
+    const frame = seg[seg.length - 1] === 0 ? this.faulty(this.faultsIn, seg, 'In') : seg;
+    this.rxChain = this.rxChain.then(async () => {
+      await sleepUntil(arrives);
+      if (this.stopped || this.hung || !frame) return;
+      this.stats.framesIn++;
+      for (const p of this.seenIn.push(frame)) this.observeRequest(p);
+      this.agent.feed(frame);
+      while (this.agent.poll()) {
+        // one op per step; the simulated time is charged when the RESULT leaves
+      }
+    });
+  }
+
+  private faulty(faults: FrameFaults, frame: Uint8Array, dir: 'In' | 'Out'): Uint8Array | null {
+    const before = { ...faults.counts };
+    const out = faults.apply(frame);
+    this.stats[`dropped${dir}`] += faults.counts.dropped - before.dropped;
+    this.stats[`corrupted${dir}`] += faults.counts.corrupted - before.corrupted;
+    return out;
+  }
+
+  /** Tracks fragment blobs as the agent receives them, to know each RUN's MACs. */
+  private observeRequest(payload: Uint8Array): void {
+    let m: Request;
+    try {
+      m = decodeRequest(payload);
+    } catch {
+      return;
+    }
+    switch (m.type) {
+      case 'LOAD': {
+        if (m.offset === 0 && m.total !== undefined) this.loads.set(m.frag, { buf: new Uint8Array(m.total), next: 0 });
+        const l = this.loads.get(m.frag);
+        if (!l || m.offset !== l.next || m.offset + m.data.length > l.buf.length) return;
+        l.buf.set(m.data, m.offset);
+        l.next += m.data.length;
+        if (l.next < l.buf.length) return;
+        this.loads.delete(m.frag);
+        try {
+          this.work.set(m.frag, fragmentWork(l.buf));
+        } catch {
+          this.work.delete(m.frag); // the agent refuses it too
+        }
+        return;
+      }
+      case 'CANCEL':
+        clearTimeout(this.held.get(m.frag));
+        this.held.delete(m.frag);
+        return;
+      case 'UNLOAD':
+        this.work.delete(m.frag);
+        return;
+      case 'RESET':
+        this.work.clear();
+        return;
+    }
+  }
+
+  private agentWrote(bytes: Uint8Array): void {
+    if (this.stopped || this.hung) return;
+    for (const frame of this.txSplit.push(bytes)) {
+      let reply: Reply | undefined;
+      for (const p of this.seenOut.push(frame)) {
+        try {
+          reply = decodeReply(p);
+        } catch {
+          reply = undefined;
+        }
+      }
+      if (reply?.type === 'RESULT') this.holdResult(reply.frag, frame);
+      else this.transmit(frame);
+    }
+  }
+
+  /** Sends a RESULT once the fragment's MACs would have been computed at this device's speed. */
+  private holdResult(frag: number, frame: Uint8Array): void {
+    const ms = this.computeMs(frag);
+    const timer = setTimeout(() => {
+      this.held.delete(frag);
+      this.transmit(frame, true);
+    }, ms);
+    clearTimeout(this.held.get(frag));
+    this.held.set(frag, timer);
+  }
+
+  /** Simulated compute time of one RUN of `frag`, ms. */
+  computeMs(frag: number): number {
+    const ops = this.work.get(frag) ?? [];
+    let seconds = 0;
+    for (const op of ops) seconds += op.macs / macRate(this.spec, op.kind);
+    const slow = this.spec.faults?.slowdown;
+    const factor = slow && performance.now() - this.started >= slow.atMs ? slow.factor : 1;
+    return seconds * 1000 * factor;
+  }
+
+  private transmit(frame: Uint8Array, isResult = false): void {
+    const sent = this.faulty(this.faultsOut, frame, 'Out');
+    this.txChain = this.txChain.then(async () => {
+      if (sent && !this.stopped && !this.hung) {
+        const piece = Math.max(64, Math.ceil(this.spec.link.rate * PIECE_SECONDS));
+        for (let at = 0; at < sent.length; at += piece) {
+          const part = sent.subarray(at, at + piece);
+          await sleepUntil(this.txLine.arrival(part.length, performance.now()));
+          await this.link?.write(part).catch(() => undefined);
+        }
+        this.stats.framesOut++;
+      }
+      if (isResult) this.countRun();
+    });
+  }
+
+  private countRun(): void {
+    this.stats.runs++;
+    const k = this.spec.faults?.crashAfterRuns;
+    if (k !== undefined && this.stats.runs >= k) this.crash(`crash fault after ${k} runs`);
+  }
+
+  private crash(reason: string): void {
+    if (this.stopped) return;
+    this.stop();
+    this.opts.onCrash?.(reason);
+  }
+}
+
+/** FNV-1a of a device id, to give each device its own random stream. */
+function hashId(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}

@@ -1,0 +1,76 @@
+// How much arithmetic one RUN of a fragment costs, read from the fragment
+// blob a LOAD carried (docs/protocol.md section 5, assembly/kernels/ABI.md):
+// per op, its kind and its multiply-accumulates over the op's box. The
+// simulated device delays each RESULT by this work at its stated MAC/s.
+import { C, OPCODE, W } from '../model/kernel-abi.ts';
+import type { OpKind } from '../model/ir.ts';
+
+/** Blob header and op table layout (assembly/agent/blob.ts). */
+const BLOB_MAGIC = 0x3146534d;
+const B_OPS = 4;
+const BLOB_HEADER_BYTES = 32;
+const OP_ENTRY_BYTES = 16;
+const OP_RECORD = 0;
+const OP_CALL = 8;
+
+export interface OpWork {
+  /** The op kind whose speed applies (REQUANTIZE counts as QUANTIZE). */
+  kind: OpKind;
+  /** Multiply-accumulates; for pools, ADD, SOFTMAX and requantization, elements processed (window taps for pools). */
+  macs: number;
+}
+
+const KIND_OF: Record<number, OpKind> = {
+  [OPCODE.CONV_2D]: 'CONV_2D',
+  [OPCODE.DEPTHWISE_CONV_2D]: 'DEPTHWISE_CONV_2D',
+  [OPCODE.FULLY_CONNECTED]: 'FULLY_CONNECTED',
+  [OPCODE.MAX_POOL_2D]: 'MAX_POOL_2D',
+  [OPCODE.AVERAGE_POOL_2D]: 'AVERAGE_POOL_2D',
+  [OPCODE.ADD]: 'ADD',
+  [OPCODE.SOFTMAX]: 'SOFTMAX',
+  [OPCODE.REQUANTIZE]: 'QUANTIZE',
+};
+
+/** The work of each op of a fragment blob, in order; throws one line when the blob is malformed. */
+export function fragmentWork(blob: Uint8Array): OpWork[] {
+  const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+  const u32 = (at: number, what: string): number => {
+    if (at + 4 > blob.length) throw new Error(`fragment blob: ${what} at byte ${at} lies past its ${blob.length} bytes`);
+    return view.getUint32(at, true);
+  };
+  if (u32(0, 'magic') !== BLOB_MAGIC) throw new Error('fragment blob: bad magic (want MSF1)');
+  const ops = u32(B_OPS, 'op count');
+  const out: OpWork[] = [];
+  for (let i = 0; i < ops; i++) {
+    const entry = BLOB_HEADER_BYTES + i * OP_ENTRY_BYTES;
+    const rec = u32(entry + OP_RECORD, `op ${i} record offset`);
+    const call = u32(entry + OP_CALL, `op ${i} call offset`);
+    const r = (w: number) => u32(rec + 4 * w, `op ${i} record word ${w}`);
+    const c = (w: number) => u32(call + 4 * w, `op ${i} call word ${w}`);
+    const opcode = r(W.OPCODE);
+    const kind = KIND_OF[opcode];
+    if (!kind) throw new Error(`fragment blob: op ${i} has unknown opcode ${opcode}`);
+    let box = 1;
+    for (let d = 0; d < 4; d++) box *= c(C.BOX_END + d) - c(C.BOX_START + d);
+    const taps = r(W.KH) * r(W.KW);
+    let macs: number;
+    switch (kind) {
+      case 'CONV_2D':
+        macs = box * taps * r(W.IN_SHAPE + 3);
+        break;
+      case 'DEPTHWISE_CONV_2D':
+      case 'MAX_POOL_2D':
+      case 'AVERAGE_POOL_2D':
+        macs = box * taps;
+        break;
+      case 'FULLY_CONNECTED':
+        // A reduce of partial sums adds `parts` values per output.
+        macs = c(C.MODE) === 0 ? box * (c(C.DEPTH_END) - c(C.DEPTH_START)) : box * c(C.PARTS);
+        break;
+      default:
+        macs = box;
+    }
+    out.push({ kind, macs });
+  }
+  return out;
+}
