@@ -1,0 +1,356 @@
+// The agent: owns the memory layout, reads frames, checks authentication,
+// answers each request (docs/protocol.md). One instance per module.
+import { logLine, clockUs } from "./host";
+import { crc32Init } from "./crc32";
+import * as cbor from "./cbor";
+import { writeEntry, writeUint, writeHead, writeText, writeTextBytes, writeBytes, MAJOR_MAP, MAJOR_ARRAY } from "./cbor";
+import { txBegin, txEnd } from "./tx";
+import { rxInit, rxByte, frameStart, frameLen, RX_FRAME, RX_CORRUPT, RX_OVERSIZED } from "./rx";
+import { TEXT, textLen, textReset, textStr, textU32 } from "./text";
+import { hmacSetKey, hmacSha256, equalConstantTime, MAX_KEY_BYTES } from "./hmac";
+import {
+  arenaInit, arenaReset, arenaBudget, arenaUsed, arenaHighWater, fragmentCount, fragmentId, findFragment, removeFragment,
+} from "./arena";
+import { loadChunk, loadAbort, loadOpen, loadFragment, loadNext, loadDone } from "./load";
+import { runChunk, runStep, runCancel, runAbort, runComputing, runFrag, runNext, runDone, runSeq, runOutputPtr, runOutputBytes, runComputeUs, STEP_RESULT, STEP_ERROR, STEP_MORE } from "./run";
+import { profile, PROFILE_OPS, profileRate, profileName } from "./profile";
+import { kernelAbiHash } from "./kernels";
+import {
+  PROTOCOL_VERSION, engineName, TAG_BYTES,
+  T_HELLO, T_PING, T_PROFILE, T_LOAD, T_RUN, T_CANCEL, T_UNLOAD, T_RESET, T_ACK, T_RESULT, T_ERROR,
+  K_TYPE, K_SEQ, K_FRAG, K_COUNTER, K_TAG, K_PROFILE_MACS,
+  E_BAD_MESSAGE, E_BAD_VERSION, E_UNKNOWN_TYPE, E_TOO_LARGE, E_AUTH, E_REPLAY, E_NO_FRAGMENT, E_BUSY, E_KERNEL,
+} from "./protocol";
+
+const MIN_WINDOW: u32 = 64;
+const MAX_WINDOW: u32 = 65536;
+const DEFAULT_PROFILE_MACS: u32 = 65536;
+const CLOCK_HZ: u32 = 1000000;
+
+let ready = false;
+let rxBuffer: usize = 0;
+let window: u32 = 0;
+let engine: u32 = 0;
+let overhead: u32 = 0;
+let keyed = false;
+let lastCounter: u32 = 0;
+let authFailures: u32 = 0;
+let badFrames: u32 = 0;
+const TAG: usize = memory.data(<i32>TAG_BYTES, 4);
+const EXPECTED: usize = memory.data(<i32>TAG_BYTES, 4);
+
+/**
+ * Lays out linear memory from the heap base: receive buffer (W), frame buffer
+ * (W), then the arena. 0, or E_BAD_MESSAGE for a window outside 64..65536,
+ * or 5 (NO_MEMORY) when it does not fit.
+ */
+export function init(budget: u32, windowBytes: u32, engineCode: u32): u32 {
+  if (ready) return E_BAD_MESSAGE;
+  if (windowBytes < MIN_WINDOW || windowBytes > MAX_WINDOW) return E_BAD_MESSAGE;
+  const heap = (__heap_base + 15) & ~15;
+  const frameBuf = heap + windowBytes;
+  const arena = (frameBuf + windowBytes + 7) & ~7;
+  if (<u64>arena + <u64>budget > (<u64>memory.size() << 16)) return 5;
+  crc32Init();
+  rxBuffer = heap;
+  window = windowBytes;
+  engine = engineCode;
+  overhead = <u32>arena;
+  rxInit(frameBuf, windowBytes);
+  arenaInit(arena, budget);
+  ready = true;
+  textReset();
+  textStr("microsplit agent: budget ");
+  textU32(budget);
+  textStr(", window ");
+  textU32(windowBytes);
+  textStr(", engine ");
+  textStr(engineName(engineCode));
+  logLine(TEXT, textLen);
+  return 0;
+}
+
+export function rx_buffer(): usize {
+  return rxBuffer;
+}
+
+/** Keys the device with `len` bytes the host placed in the receive buffer. */
+export function provision_key(len: u32): u32 {
+  if (!ready || len < 1 || <usize>len > MAX_KEY_BYTES) return E_BAD_MESSAGE;
+  hmacSetKey(rxBuffer, len);
+  memory.fill(rxBuffer, 0, len);
+  keyed = true;
+  return 0;
+}
+
+export function feed(len: u32): u32 {
+  if (!ready || len > window) return E_BAD_MESSAGE;
+  for (let i: u32 = 0; i < len; i++) {
+    const r = rxByte(load<u8>(rxBuffer + i));
+    if (r == RX_FRAME) {
+      handleFrame();
+    } else if (r == RX_CORRUPT) {
+      badFrames++;
+    } else if (r == RX_OVERSIZED) {
+      badFrames++;
+      textReset();
+      textStr("frame longer than the receive window of ");
+      textU32(window);
+      textStr(" bytes");
+      sendError(0, E_TOO_LARGE);
+    }
+  }
+  return 0;
+}
+
+/** One step of pending work; 1 while a RUN is computing. */
+export function poll(): u32 {
+  if (!ready) return 0;
+  textReset();
+  const r = runStep();
+  if (r == STEP_RESULT) sendResult();
+  else if (r == STEP_ERROR) sendError(runSeq, E_KERNEL);
+  return r == STEP_MORE ? 1 : 0;
+}
+
+export function high_water(): u32 {
+  return arenaHighWater();
+}
+
+export function arena_used(): u32 {
+  return arenaUsed();
+}
+
+function sendError(seq: u32, code: u32): void {
+  txBegin();
+  writeHead(MAJOR_MAP, 4);
+  writeEntry(K_TYPE, T_ERROR);
+  writeEntry(K_SEQ, seq);
+  writeEntry(2, code);
+  writeUint(3);
+  writeTextBytes(TEXT, textLen);
+  txEnd();
+}
+
+function sendAck(seq: u32, frag: u32, next: u32, done: bool): void {
+  txBegin();
+  writeHead(MAJOR_MAP, 5);
+  writeEntry(K_TYPE, T_ACK);
+  writeEntry(K_SEQ, seq);
+  writeEntry(2, frag);
+  writeEntry(3, next);
+  writeEntry(4, done ? 1 : 0);
+  txEnd();
+}
+
+function sendResult(): void {
+  txBegin();
+  writeHead(MAJOR_MAP, 6);
+  writeEntry(K_TYPE, T_RESULT);
+  writeEntry(K_SEQ, runSeq);
+  writeEntry(2, runFrag());
+  writeUint(3);
+  writeBytes(runOutputPtr(), runOutputBytes());
+  writeEntry(4, arenaHighWater());
+  writeEntry(5, runComputeUs());
+  txEnd();
+}
+
+function sendHello(seq: u32): void {
+  txBegin();
+  writeHead(MAJOR_MAP, 16);
+  writeEntry(K_TYPE, T_HELLO);
+  writeEntry(K_SEQ, seq);
+  writeEntry(2, PROTOCOL_VERSION);
+  writeEntry(3, arenaBudget());
+  writeUint(4);
+  writeText(engineName(engine));
+  writeEntry(5, kernelAbiHash());
+  writeEntry(6, window);
+  writeEntry(7, CLOCK_HZ);
+  writeEntry(8, keyed ? 1 : 0);
+  writeEntry(9, authFailures);
+  writeEntry(10, lastCounter);
+  writeEntry(11, badFrames);
+  writeEntry(12, arenaUsed());
+  writeEntry(13, arenaHighWater());
+  writeUint(14);
+  const n = fragmentCount();
+  writeHead(MAJOR_ARRAY, <u32>n);
+  for (let s = 0; s < n; s++) writeUint(fragmentId(s));
+  writeEntry(15, overhead);
+  txEnd();
+}
+
+function sendPing(seq: u32): void {
+  txBegin();
+  writeHead(MAJOR_MAP, 3);
+  writeEntry(K_TYPE, T_PING);
+  writeEntry(K_SEQ, seq);
+  writeEntry(2, <u32>clockUs());
+  txEnd();
+}
+
+function sendProfile(seq: u32): void {
+  txBegin();
+  writeHead(MAJOR_MAP, 3);
+  writeEntry(K_TYPE, T_PROFILE);
+  writeEntry(K_SEQ, seq);
+  writeUint(2);
+  writeHead(MAJOR_MAP, PROFILE_OPS);
+  for (let i: u32 = 0; i < PROFILE_OPS; i++) {
+    writeText(profileName(i));
+    writeUint(profileRate(i));
+  }
+  txEnd();
+}
+
+/** Keyed devices: the tag (the message's last 32 bytes) and the counter. 0, or an error code with TEXT set. */
+function authenticate(): u32 {
+  const end = frameStart + frameLen;
+  if (!cbor.isBytes(K_TAG) || cbor.value(K_TAG) != TAG_BYTES || cbor.dataPtr(K_TAG) + TAG_BYTES != end) {
+    textStr("this device is keyed: the request needs a 32-byte tag as its last field");
+    return E_AUTH;
+  }
+  const tagAt = cbor.dataPtr(K_TAG);
+  memory.copy(TAG, tagAt, TAG_BYTES);
+  memory.fill(tagAt, 0, TAG_BYTES);
+  hmacSha256(frameStart, frameLen, EXPECTED);
+  if (!equalConstantTime(TAG, EXPECTED, TAG_BYTES)) {
+    textStr("tag does not match the device key");
+    return E_AUTH;
+  }
+  if (!cbor.isUint(K_COUNTER)) {
+    textStr("this device is keyed: the request needs a counter");
+    return E_REPLAY;
+  }
+  const c = cbor.value(K_COUNTER);
+  if (c <= lastCounter) {
+    textStr("counter ");
+    textU32(c);
+    textStr(" is not above the last accepted ");
+    textU32(lastCounter);
+    return E_REPLAY;
+  }
+  lastCounter = c;
+  return 0;
+}
+
+function busy(what: string): void {
+  textStr(what);
+  textStr(" while fragment ");
+  textU32(runFrag());
+  textStr(" computes; wait for its RESULT or CANCEL it");
+}
+
+function handleFrame(): void {
+  textReset();
+  const version = <u32>load<u8>(frameStart);
+  if (version != PROTOCOL_VERSION) {
+    textStr("frame speaks protocol version ");
+    textU32(version);
+    textStr("; this device speaks ");
+    textU32(PROTOCOL_VERSION);
+    sendError(0, E_BAD_VERSION);
+    return;
+  }
+  if (!cbor.parseMap(frameStart + 1, frameLen - 1) || !cbor.isUint(K_TYPE) || !cbor.isUint(K_SEQ)) {
+    textStr("message is not a CBOR map with a type and a seq");
+    sendError(0, E_BAD_MESSAGE);
+    return;
+  }
+  const type = cbor.value(K_TYPE);
+  const seq = cbor.value(K_SEQ);
+  const authenticated = type >= T_LOAD && type <= T_RESET;
+  if (keyed && authenticated) {
+    const err = authenticate();
+    if (err != 0) {
+      authFailures++;
+      sendError(seq, err);
+      return;
+    }
+  }
+  if (type == T_HELLO) {
+    sendHello(seq);
+  } else if (type == T_PING) {
+    sendPing(seq);
+  } else if (type == T_PROFILE) {
+    if (runComputing()) {
+      busy("PROFILE");
+      sendError(seq, E_BUSY);
+      return;
+    }
+    profile(cbor.isUint(K_PROFILE_MACS) ? cbor.value(K_PROFILE_MACS) : DEFAULT_PROFILE_MACS);
+    sendProfile(seq);
+  } else if (type == T_LOAD) {
+    if (runComputing()) {
+      busy("LOAD");
+      sendError(seq, E_BUSY);
+      return;
+    }
+    const err = loadChunk();
+    if (err != 0) sendError(seq, err);
+    else sendAck(seq, cbor.value(K_FRAG), loadNext, loadDone);
+  } else if (type == T_RUN) {
+    if (runComputing()) {
+      busy("RUN");
+      sendError(seq, E_BUSY);
+      return;
+    }
+    const err = runChunk(seq);
+    if (err != 0) sendError(seq, err);
+    else sendAck(seq, cbor.value(K_FRAG), runNext, runDone);
+  } else if (type == T_CANCEL) {
+    if (!cbor.isUint(K_FRAG)) {
+      textStr("CANCEL needs frag (uint)");
+      sendError(seq, E_BAD_MESSAGE);
+      return;
+    }
+    runCancel(cbor.value(K_FRAG));
+    sendAck(seq, cbor.value(K_FRAG), 0, true);
+  } else if (type == T_UNLOAD) {
+    handleUnload(seq);
+  } else if (type == T_RESET) {
+    runAbort();
+    loadAbort();
+    arenaReset();
+    sendAck(seq, 0, 0, true);
+  } else {
+    textStr("unknown message type ");
+    textU32(type);
+    sendError(seq, E_UNKNOWN_TYPE);
+  }
+}
+
+function handleUnload(seq: u32): void {
+  if (!cbor.isUint(K_FRAG)) {
+    textStr("UNLOAD needs frag (uint)");
+    sendError(seq, E_BAD_MESSAGE);
+    return;
+  }
+  const id = cbor.value(K_FRAG);
+  if (runComputing()) {
+    busy("UNLOAD");
+    sendError(seq, E_BUSY);
+    return;
+  }
+  let found = false;
+  if (loadOpen() && loadFragment() == id) {
+    loadAbort();
+    found = true;
+  }
+  const slot = findFragment(id);
+  if (slot >= 0) {
+    runCancel(id);
+    removeFragment(slot);
+    found = true;
+  }
+  if (!found) {
+    textStr("UNLOAD of fragment ");
+    textU32(id);
+    textStr(", which is not loaded");
+    sendError(seq, E_NO_FRAGMENT);
+    return;
+  }
+  sendAck(seq, id, 0, true);
+}

@@ -1,0 +1,39 @@
+// HMAC-SHA256 (RFC 2104) with one provisioned key. The key's inner and outer
+// pad blocks are kept, so a tag costs two SHA-256 passes and no allocation.
+import { sha256Init, sha256Update, sha256Final, SHA256_CTX_BYTES, SHA256_BYTES } from "./sha256";
+
+export const MAX_KEY_BYTES: usize = 64;
+const IPAD: usize = memory.data(64, 4);
+const OPAD: usize = memory.data(64, 4);
+const CTX: usize = memory.data(<i32>SHA256_CTX_BYTES, 8);
+const INNER: usize = memory.data(32, 4);
+
+/** Sets the key (1..64 bytes; longer keys are not accepted, so no pre-hash). */
+export function hmacSetKey(key: usize, len: usize): void {
+  memory.fill(IPAD, 0x36, 64);
+  memory.fill(OPAD, 0x5c, 64);
+  for (let i: usize = 0; i < len; i++) {
+    const k = load<u8>(key + i);
+    store<u8>(IPAD + i, k ^ 0x36);
+    store<u8>(OPAD + i, k ^ 0x5c);
+  }
+}
+
+/** Writes HMAC-SHA256(key, data) (32 bytes) to `out`. */
+export function hmacSha256(data: usize, len: usize, out: usize): void {
+  sha256Init(CTX);
+  sha256Update(CTX, IPAD, 64);
+  sha256Update(CTX, data, len);
+  sha256Final(CTX, INNER);
+  sha256Init(CTX);
+  sha256Update(CTX, OPAD, 64);
+  sha256Update(CTX, INNER, SHA256_BYTES);
+  sha256Final(CTX, out);
+}
+
+/** Compares `len` bytes in time independent of where they differ. */
+export function equalConstantTime(a: usize, b: usize, len: usize): bool {
+  let diff: u32 = 0;
+  for (let i: usize = 0; i < len; i++) diff |= <u32>(load<u8>(a + i) ^ load<u8>(b + i));
+  return diff == 0;
+}

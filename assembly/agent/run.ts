@@ -1,0 +1,163 @@
+// RUN: the input tile arrives in chunks into the activation region at the
+// fragment's planned input offset; then the fragment's ops run one per step,
+// so frames (a CANCEL) are still read between ops.
+import * as cbor from "./cbor";
+import { clockUs } from "./host";
+import { textStr, textU32 } from "./text";
+import { K_FRAG, K_OFFSET, K_DATA, K_TOTAL, E_BAD_MESSAGE, E_NO_FRAGMENT, E_BAD_TRANSFER } from "./protocol";
+import { activationBase, findFragment, fragmentAddr } from "./arena";
+import { blobInOffset, blobInBytes, blobOps, opRecord, opCall, blobOutOffset, blobOutBytes } from "./blob";
+import { runFragment } from "./kernels";
+import { CALL_BYTES, C_OUT, C_IN0, C_IN1 } from "../kernels/layout";
+
+export const STEP_IDLE: i32 = 0;
+export const STEP_MORE: i32 = 1;
+/** The run finished: send RESULT with runOutput(). */
+export const STEP_RESULT: i32 = 2;
+/** A kernel refused: send ERROR with TEXT. */
+export const STEP_ERROR: i32 = 3;
+
+const CALL: usize = memory.data(<i32>CALL_BYTES, 8);
+
+let receiving = false;
+let computing = false;
+let frag: u32 = 0;
+let total: u32 = 0;
+let op: u32 = 0;
+let computeUs: u64 = 0;
+/** Bytes of the input received in order. */
+export let runNext: u32 = 0;
+/** The last chunk completed the input. */
+export let runDone = false;
+/** Seq of the chunk that completed the input; RESULT echoes it. */
+export let runSeq: u32 = 0;
+
+export function runFrag(): u32 {
+  return frag;
+}
+export function runComputing(): bool {
+  return computing;
+}
+export function runComputeUs(): u32 {
+  return computeUs > 0xffffffff ? 0xffffffff : <u32>computeUs;
+}
+
+function blob(): usize {
+  return fragmentAddr(findFragment(frag));
+}
+export function runOutputPtr(): usize {
+  return activationBase() + blobOutOffset(blob());
+}
+export function runOutputBytes(): u32 {
+  return blobOutBytes(blob());
+}
+
+/** Stops the run of `id` (receiving or computing); true if there was one. */
+export function runCancel(id: u32): bool {
+  if ((receiving || computing) && frag == id) {
+    runAbort();
+    return true;
+  }
+  return false;
+}
+
+export function runAbort(): void {
+  receiving = false;
+  computing = false;
+}
+
+/** Handles a RUN chunk in the CBOR table: 0 (answer ACK) or an error code with TEXT set. */
+export function runChunk(seq: u32): u32 {
+  runDone = false;
+  if (!cbor.isUint(K_FRAG) || !cbor.isUint(K_OFFSET) || !cbor.isBytes(K_DATA)) {
+    textStr("RUN needs frag (uint), offset (uint), data (bytes)");
+    return E_BAD_MESSAGE;
+  }
+  const id = cbor.value(K_FRAG);
+  const offset = cbor.value(K_OFFSET);
+  if (offset == 0) {
+    if (!cbor.isUint(K_TOTAL)) {
+      textStr("RUN at offset 0 needs total (uint)");
+      return E_BAD_MESSAGE;
+    }
+    const slot = findFragment(id);
+    if (slot < 0) {
+      textStr("RUN of fragment ");
+      textU32(id);
+      textStr(", which is not loaded");
+      return E_NO_FRAGMENT;
+    }
+    const want = blobInBytes(fragmentAddr(slot));
+    const t = cbor.value(K_TOTAL);
+    if (t != want) {
+      textStr("RUN input of ");
+      textU32(t);
+      textStr(" bytes; fragment ");
+      textU32(id);
+      textStr(" takes ");
+      textU32(want);
+      return E_BAD_TRANSFER;
+    }
+    receiving = true;
+    frag = id;
+    total = t;
+    runNext = 0;
+  } else if (!receiving || id != frag) {
+    textStr("RUN chunk of fragment ");
+    textU32(id);
+    textStr(" at offset ");
+    textU32(offset);
+    textStr(" with no input of it open");
+    return E_BAD_TRANSFER;
+  }
+  if (offset != runNext) return 0;
+  const len = cbor.value(K_DATA);
+  if (<u64>offset + <u64>len > <u64>total) {
+    textStr("RUN chunk ends past the input's ");
+    textU32(total);
+    textStr(" bytes");
+    receiving = false;
+    return E_BAD_TRANSFER;
+  }
+  memory.copy(activationBase() + blobInOffset(blob()) + offset, cbor.dataPtr(K_DATA), len);
+  runNext = offset + len;
+  if (runNext == total) {
+    receiving = false;
+    computing = true;
+    runDone = true;
+    runSeq = seq;
+    op = 0;
+    computeUs = 0;
+  }
+  return 0;
+}
+
+/** Runs the next op of the computing fragment. */
+export function runStep(): i32 {
+  if (!computing) return STEP_IDLE;
+  const b = blob();
+  // Host-planned activation offsets become addresses (TFLM's offline-offset path).
+  memory.copy(CALL, opCall(b, op), CALL_BYTES);
+  const base = <u32>activationBase();
+  store<u32>(CALL + (<usize>C_OUT << 2), load<u32>(CALL + (<usize>C_OUT << 2)) + base);
+  store<u32>(CALL + (<usize>C_IN0 << 2), load<u32>(CALL + (<usize>C_IN0 << 2)) + base);
+  store<u32>(CALL + (<usize>C_IN1 << 2), load<u32>(CALL + (<usize>C_IN1 << 2)) + base);
+  const t0 = clockUs();
+  const code = runFragment(opRecord(b, op), CALL);
+  const dt = clockUs() - t0;
+  if (dt > 0) computeUs += <u64>dt;
+  if (code != 0) {
+    computing = false;
+    textStr("RUN fragment ");
+    textU32(frag);
+    textStr(" op ");
+    textU32(op);
+    textStr(": kernel code ");
+    textU32(<u32>code);
+    return STEP_ERROR;
+  }
+  op++;
+  if (op < blobOps(b)) return STEP_MORE;
+  computing = false;
+  return STEP_RESULT;
+}

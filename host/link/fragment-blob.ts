@@ -1,0 +1,66 @@
+// Packs a fragment blob (docs/protocol.md section 5): the header, the op
+// table, and per op its kernel record (host/model/kernel-abi.ts packOp) and
+// call block (packCall) with activation offsets relative to the device's
+// activation region. The agent validates and relocates; it never plans.
+import { createHash } from 'node:crypto';
+
+export const BLOB_MAGIC = 0x3146534d; // "MSF1"
+export const BLOB_HEADER_BYTES = 32;
+export const OP_ENTRY_BYTES = 16;
+export const MAX_OPS = 32;
+const CALL_BYTES = 128;
+const RECORD_MIN_BYTES = 256;
+
+export interface FragmentOp {
+  /** Kernel op record + constants (packOp). */
+  record: Uint8Array;
+  /** Call block (packCall) with offsets relative to the activation region. */
+  call: Uint8Array;
+}
+
+export interface FragmentSpec {
+  ops: FragmentOp[];
+  /** Where RUN's input tile goes in the activation region, and its bytes. */
+  input: { offset: number; bytes: number };
+  /** Where the output box is read from, and its bytes (RESULT data). */
+  output: { offset: number; bytes: number };
+}
+
+const align8 = (n: number) => (n + 7) & ~7;
+
+export function packFragment(spec: FragmentSpec): Uint8Array {
+  const { ops, input, output } = spec;
+  if (ops.length < 1 || ops.length > MAX_OPS) throw new RangeError(`a fragment has 1..${MAX_OPS} ops, got ${ops.length}`);
+  for (const [name, r] of [['input', input], ['output', output]] as const) {
+    if (!Number.isInteger(r.offset) || r.offset < 0 || !Number.isInteger(r.bytes) || r.bytes < 1) {
+      throw new RangeError(`fragment ${name}: offset ${r.offset} and bytes ${r.bytes} must be a non-negative offset and a positive size`);
+    }
+  }
+  let at = align8(BLOB_HEADER_BYTES + ops.length * OP_ENTRY_BYTES);
+  const places = ops.map((op, i) => {
+    if (op.record.length < RECORD_MIN_BYTES) throw new RangeError(`op ${i}: record of ${op.record.length} bytes is shorter than its header`);
+    if (op.call.length !== CALL_BYTES) throw new RangeError(`op ${i}: call block must be ${CALL_BYTES} bytes, got ${op.call.length}`);
+    const record = at;
+    at = align8(at + op.record.length);
+    const call = at;
+    at = align8(at + CALL_BYTES);
+    return { record, call };
+  });
+  const blob = new Uint8Array(at);
+  const dv = new DataView(blob.buffer);
+  [BLOB_MAGIC, ops.length, input.offset, input.bytes, output.offset, output.bytes, 0, 0].forEach((v, i) => dv.setUint32(i * 4, v, true));
+  ops.forEach((op, i) => {
+    const e = BLOB_HEADER_BYTES + i * OP_ENTRY_BYTES;
+    dv.setUint32(e, places[i].record, true);
+    dv.setUint32(e + 4, op.record.length, true);
+    dv.setUint32(e + 8, places[i].call, true);
+    blob.set(op.record, places[i].record);
+    blob.set(op.call, places[i].call);
+  });
+  return blob;
+}
+
+/** The LOAD digest: SHA-256 of the whole blob. */
+export function fragmentDigest(blob: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(blob).digest());
+}

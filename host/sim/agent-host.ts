@@ -1,0 +1,126 @@
+// Hosts build/agent.wasm in Node's WebAssembly, as the C firmware hosts it on
+// a board (docs/protocol.md section 6): provides link_write / clock_us / log,
+// copies received bytes into the agent's receive buffer, and polls it.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const AGENT_WASM = fileURLToPath(new URL('../../build/agent.wasm', import.meta.url));
+
+const ENGINE_CODES = { unknown: 0, node: 1, wasm2c: 2, wasm3: 3 } as const;
+export type EngineName = keyof typeof ENGINE_CODES;
+
+export interface AgentHostOptions {
+  /** Arena budget, bytes. */
+  budget: number;
+  /** Receive window W, wire bytes (64..65536). */
+  window: number;
+  /** Called with every piece of bytes the agent writes to the link (a copy). */
+  write: (bytes: Uint8Array) => void;
+  engine?: EngineName;
+  /** Provisions the device key (1..64 bytes). */
+  key?: Uint8Array;
+  /** Monotonic microseconds; defaults to process.hrtime. */
+  clockUs?: () => bigint;
+  log?: (line: string) => void;
+  /** The module; defaults to build/agent.wasm. */
+  module?: WebAssembly.Module;
+}
+
+interface AgentExports {
+  memory: WebAssembly.Memory;
+  init(budget: number, window: number, engine: number): number;
+  rx_buffer(): number;
+  provision_key(len: number): number;
+  feed(len: number): number;
+  poll(): number;
+  high_water(): number;
+  arena_used(): number;
+}
+
+const modules = new Map<string, WebAssembly.Module>();
+
+/** The compiled agent module, read once per path. */
+export function loadAgentModule(path = AGENT_WASM): WebAssembly.Module {
+  let m = modules.get(path);
+  if (!m) {
+    m = new WebAssembly.Module(readFileSync(path));
+    modules.set(path, m);
+  }
+  return m;
+}
+
+const defaultClock = () => process.hrtime.bigint() / 1000n;
+
+export class AgentHost {
+  readonly window: number;
+  private readonly exports: AgentExports;
+
+  constructor(options: AgentHostOptions) {
+    const { budget, window, write, engine = 'node', key, clockUs = defaultClock, log } = options;
+    if (!Number.isInteger(budget) || budget < 0 || budget > 0xffffffff) throw new RangeError(`budget must be a byte count, got ${budget}`);
+    if (!Number.isInteger(window) || window < 64 || window > 65536) throw new RangeError(`window must be an integer in 64..65536, got ${window}`);
+    let memory: WebAssembly.Memory | undefined;
+    const view = (ptr: number, len: number) => {
+      // An import taking (pointer, length) checks it against memory first.
+      const buf = memory!.buffer;
+      if (ptr < 0 || len < 0 || ptr + len > buf.byteLength) throw new RangeError(`agent passed a region [${ptr}, ${ptr + len}) outside its memory`);
+      return new Uint8Array(buf, ptr, len);
+    };
+    const instance = new WebAssembly.Instance(options.module ?? loadAgentModule(), {
+      env: {
+        link_write: (ptr: number, len: number) => write(view(ptr, len).slice()),
+        clock_us: clockUs,
+        log: (ptr: number, len: number) => log?.(new TextDecoder().decode(view(ptr, len))),
+      },
+    });
+    this.exports = instance.exports as unknown as AgentExports;
+    memory = this.exports.memory;
+    const status = this.exports.init(budget, window, ENGINE_CODES[engine]);
+    if (status !== 0) {
+      const free = memory.buffer.byteLength;
+      throw new RangeError(`agent refused init (code ${status}): budget ${budget} and window ${window} must fit in ${free} bytes of linear memory`);
+    }
+    this.window = window;
+    if (key) {
+      if (key.length < 1 || key.length > 64) throw new RangeError(`device key must be 1..64 bytes, got ${key.length}`);
+      this.rxView(key.length).set(key);
+      if (this.exports.provision_key(key.length) !== 0) throw new Error('agent refused the key');
+    }
+  }
+
+  private rxView(len: number): Uint8Array {
+    return new Uint8Array(this.exports.memory.buffer, this.exports.rx_buffer(), len);
+  }
+
+  /** Hands received bytes to the agent, at most a window at a time. */
+  feed(bytes: Uint8Array): void {
+    for (let at = 0; at < bytes.length; at += this.window) {
+      const piece = bytes.subarray(at, Math.min(bytes.length, at + this.window));
+      this.rxView(piece.length).set(piece);
+      this.exports.feed(piece.length);
+    }
+  }
+
+  /** One step of pending work; true while more remains. */
+  poll(): boolean {
+    return this.exports.poll() !== 0;
+  }
+
+  /** Polls until the agent is idle. */
+  drain(): void {
+    while (this.poll());
+  }
+
+  get highWater(): number {
+    return this.exports.high_water();
+  }
+
+  get arenaUsed(): number {
+    return this.exports.arena_used();
+  }
+
+  /** Bytes of linear memory (the whole address space the agent can touch). */
+  get memoryBytes(): number {
+    return this.exports.memory.buffer.byteLength;
+  }
+}
