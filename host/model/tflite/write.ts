@@ -1,43 +1,149 @@
-// Graph -> .tflite. Writes one subgraph the way TensorFlow's converter lays it
-// out (schema version 3, buffer 0 the empty sentinel, one buffer per constant,
-// 16-byte aligned data) so TFLite and TFLite Micro interpreters load it.
+// Graph -> .tflite, in two steps: `tfliteModelOf` maps the IR to the
+// schema's terms (type codes, op codes, option fields), and `encodeTflite`
+// lays that out as a flatbuffer the way TensorFlow's converter does (schema
+// version 3, buffer 0 the empty sentinel, one buffer per constant, 16-byte
+// aligned data) so TFLite and TFLite Micro interpreters load it. Tests build
+// malformed files by editing the schema-level model between the two.
 import { Builder } from 'flatbuffers';
-import { validateGraph, type Graph, type Op, type OpKind, type Quant, type Tensor } from '../ir.ts';
+import { validateGraph, type Graph, type Op, type Quant } from '../ir.ts';
 import * as S from './schema.ts';
+
+/** One field of an options table: its id, value and the schema default (omitted when equal). */
+export type OptionField =
+  | { id: number; type: 'byte' | 'int' | 'float'; value: number; def: number }
+  | { id: number; type: 'ints'; value: readonly number[] };
+
+export interface TfliteTensorRecord {
+  name: string;
+  shape: readonly number[];
+  type: number;
+  buffer: number;
+  quant?: Quant;
+}
+
+export interface TfliteOpRecord {
+  opcodeIndex: number;
+  inputs: readonly number[];
+  outputs: readonly number[];
+  optionsType: number;
+  options: OptionField[];
+}
+
+/** A .tflite model in the schema's own terms: what `encodeTflite` writes. */
+export interface TfliteModel {
+  version: number;
+  description: string;
+  operatorCodes: { builtinCode: number; version: number; customCode?: string }[];
+  /** Index 0 is the empty sentinel. */
+  buffers: Uint8Array[];
+  subgraph: {
+    name?: string;
+    tensors: TfliteTensorRecord[];
+    ops: TfliteOpRecord[];
+    inputs: readonly number[];
+    outputs: readonly number[];
+  };
+}
+
+export function writeTflite(graph: Graph): Uint8Array {
+  return encodeTflite(tfliteModelOf(graph));
+}
+
+export function tfliteModelOf(graph: Graph): TfliteModel {
+  validateGraph(graph);
+  const buffers: Uint8Array[] = [new Uint8Array(0)];
+  const tensors = graph.tensors.map((t): TfliteTensorRecord => {
+    let buffer = 0;
+    if (t.data) {
+      buffer = buffers.length;
+      buffers.push(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    }
+    return { name: t.name, shape: t.shape, type: S.TENSOR_TYPE[t.dtype], buffer, quant: t.quant };
+  });
+  const kinds = [...new Set(graph.ops.map((op) => op.kind))];
+  return {
+    version: S.SCHEMA_VERSION,
+    description: 'microsplit',
+    operatorCodes: kinds.map((k) => ({ builtinCode: S.BUILTIN_CODE[k], version: S.INT8_OP_VERSION[k] })),
+    buffers,
+    subgraph: {
+      name: graph.name,
+      tensors,
+      ops: graph.ops.map((op) => ({
+        opcodeIndex: kinds.indexOf(op.kind),
+        inputs: op.inputs,
+        outputs: op.outputs,
+        optionsType: S.BUILTIN_OPTIONS[op.kind],
+        options: optionFields(op),
+      })),
+      inputs: graph.inputs,
+      outputs: graph.outputs,
+    },
+  };
+}
+
+function optionFields(op: Op): OptionField[] {
+  const byte = (id: number, value: number, def = 0): OptionField => ({ id, type: 'byte', value, def });
+  const int = (id: number, value: number, def = 0): OptionField => ({ id, type: 'int', value, def });
+  const act = (id: number) => byte(id, 'activation' in op ? S.ACTIVATION[op.activation] : 0);
+  const pad = (id: number) => byte(id, 'padding' in op ? S.PADDING.indexOf(op.padding) : 0);
+  switch (op.kind) {
+    case 'CONV_2D': {
+      const C = S.Conv2DOptions;
+      return [pad(C.padding), int(C.strideW, op.strideW), int(C.strideH, op.strideH), act(C.activation),
+        int(C.dilationW, op.dilationW, 1), int(C.dilationH, op.dilationH, 1)];
+    }
+    case 'DEPTHWISE_CONV_2D': {
+      const C = S.DepthwiseConv2DOptions;
+      return [pad(C.padding), int(C.strideW, op.strideW), int(C.strideH, op.strideH), int(C.depthMultiplier, op.depthMultiplier),
+        act(C.activation), int(C.dilationW, op.dilationW, 1), int(C.dilationH, op.dilationH, 1)];
+    }
+    case 'FULLY_CONNECTED':
+      return [act(S.FullyConnectedOptions.activation), byte(S.FullyConnectedOptions.keepNumDims, op.keepNumDims ? 1 : 0)];
+    case 'MAX_POOL_2D':
+    case 'AVERAGE_POOL_2D': {
+      const C = S.Pool2DOptions;
+      return [pad(C.padding), int(C.strideW, op.strideW), int(C.strideH, op.strideH), int(C.filterW, op.filterW),
+        int(C.filterH, op.filterH), act(C.activation)];
+    }
+    case 'ADD':
+      return [act(S.AddOptions.activation)];
+    case 'RESHAPE':
+      return [{ id: S.ReshapeOptions.newShape, type: 'ints', value: op.newShape }];
+    case 'SOFTMAX':
+      return [{ id: S.SoftmaxOptions.beta, type: 'float', value: op.beta, def: 0 }];
+    case 'QUANTIZE':
+    case 'DEQUANTIZE':
+      return [];
+  }
+}
 
 type Offset = number;
 
-export function writeTflite(graph: Graph): Uint8Array {
-  validateGraph(graph);
+export function encodeTflite(m: TfliteModel): Uint8Array {
   const b = new Builder(1024);
-
-  const bufferOf: number[] = [];
-  const buffers: Offset[] = [table(b, () => {})];
-  graph.tensors.forEach((t, i) => {
-    if (!t.data) return (bufferOf[i] = 0);
-    const data = alignedBytes(b, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-    bufferOf[i] = buffers.length;
-    buffers.push(table(b, () => b.addFieldOffset(S.Buffer.data, data, 0)));
+  const buffers = m.buffers.map((data) => {
+    const v = data.length > 0 ? alignedBytes(b, data) : 0;
+    return table(b, () => b.addFieldOffset(S.Buffer.data, v, 0));
   });
-
-  const tensors = graph.tensors.map((t, i) => writeTensor(b, t, bufferOf[i]));
-
-  const kinds: OpKind[] = [...new Set(graph.ops.map((op) => op.kind))];
-  const operators = graph.ops.map((op) => writeOp(b, op, kinds.indexOf(op.kind)));
-  const codes = kinds.map((kind) => {
-    const code = S.BUILTIN_CODE[kind];
+  const tensors = m.subgraph.tensors.map((t) => encodeTensor(b, t));
+  const ops = m.subgraph.ops.map((op) => encodeOp(b, op));
+  const codes = m.operatorCodes.map((c) => {
+    const custom = c.customCode === undefined ? 0 : b.createString(c.customCode);
     return table(b, () => {
-      b.addFieldInt8(S.OperatorCode.deprecatedBuiltinCode, Math.min(code, S.PLACEHOLDER_FOR_GREATER_OP_CODES), 0);
-      b.addFieldInt32(S.OperatorCode.version, S.INT8_OP_VERSION[kind], 1);
-      b.addFieldInt32(S.OperatorCode.builtinCode, code, 0);
+      b.addFieldInt8(S.OperatorCode.deprecatedBuiltinCode, Math.min(c.builtinCode, S.PLACEHOLDER_FOR_GREATER_OP_CODES), 0);
+      b.addFieldOffset(S.OperatorCode.customCode, custom, 0);
+      b.addFieldInt32(S.OperatorCode.version, c.version, 1);
+      b.addFieldInt32(S.OperatorCode.builtinCode, c.builtinCode, 0);
     });
   });
 
-  const sgName = graph.name === undefined ? 0 : b.createString(graph.name);
+  const sg = m.subgraph;
+  const sgName = sg.name === undefined ? 0 : b.createString(sg.name);
   const sgTensors = offsets(b, tensors);
-  const sgInputs = i32s(b, graph.inputs);
-  const sgOutputs = i32s(b, graph.outputs);
-  const sgOps = offsets(b, operators);
+  const sgInputs = i32s(b, sg.inputs);
+  const sgOutputs = i32s(b, sg.outputs);
+  const sgOps = offsets(b, ops);
   const subgraph = table(b, () => {
     b.addFieldOffset(S.SubGraph.tensors, sgTensors, 0);
     b.addFieldOffset(S.SubGraph.inputs, sgInputs, 0);
@@ -48,10 +154,10 @@ export function writeTflite(graph: Graph): Uint8Array {
 
   const mCodes = offsets(b, codes);
   const mSubgraphs = offsets(b, [subgraph]);
-  const mDescription = b.createString('microsplit');
+  const mDescription = b.createString(m.description);
   const mBuffers = offsets(b, buffers);
   const model = table(b, () => {
-    b.addFieldInt32(S.Model.version, S.SCHEMA_VERSION, 0);
+    b.addFieldInt32(S.Model.version, m.version, 0);
     b.addFieldOffset(S.Model.operatorCodes, mCodes, 0);
     b.addFieldOffset(S.Model.subgraphs, mSubgraphs, 0);
     b.addFieldOffset(S.Model.description, mDescription, 0);
@@ -61,20 +167,20 @@ export function writeTflite(graph: Graph): Uint8Array {
   return b.asUint8Array().slice();
 }
 
-function writeTensor(b: Builder, t: Tensor, buffer: number): Offset {
+function encodeTensor(b: Builder, t: TfliteTensorRecord): Offset {
   const shape = i32s(b, t.shape);
   const name = b.createString(t.name);
-  const quant = t.quant ? writeQuant(b, t.quant) : 0;
+  const quant = t.quant ? encodeQuant(b, t.quant) : 0;
   return table(b, () => {
     b.addFieldOffset(S.Tensor.shape, shape, 0);
-    b.addFieldInt8(S.Tensor.type, S.TENSOR_TYPE[t.dtype], 0);
-    b.addFieldInt32(S.Tensor.buffer, buffer, 0);
+    b.addFieldInt8(S.Tensor.type, t.type, 0);
+    b.addFieldInt32(S.Tensor.buffer, t.buffer, 0);
     b.addFieldOffset(S.Tensor.name, name, 0);
     b.addFieldOffset(S.Tensor.quantization, quant, 0);
   });
 }
 
-function writeQuant(b: Builder, q: Quant): Offset {
+function encodeQuant(b: Builder, q: Quant): Offset {
   b.startVector(4, q.scale.length, 4);
   for (let i = q.scale.length - 1; i >= 0; i--) b.addFloat32(q.scale[i]);
   const scale = b.endVector();
@@ -88,75 +194,28 @@ function writeQuant(b: Builder, q: Quant): Offset {
   });
 }
 
-function writeOp(b: Builder, op: Op, opcodeIndex: number): Offset {
+function encodeOp(b: Builder, op: TfliteOpRecord): Offset {
   const inputs = i32s(b, op.inputs);
   const outputs = i32s(b, op.outputs);
-  const options = writeOptions(b, op);
+  const vectors = op.options.map((f) => (f.type === 'ints' ? i32s(b, f.value) : 0));
+  const options =
+    op.optionsType === 0
+      ? 0
+      : table(b, () =>
+          op.options.forEach((f, i) => {
+            if (f.type === 'byte') b.addFieldInt8(f.id, f.value, f.def);
+            else if (f.type === 'int') b.addFieldInt32(f.id, f.value, f.def);
+            else if (f.type === 'float') b.addFieldFloat32(f.id, f.value, f.def);
+            else b.addFieldOffset(f.id, vectors[i], 0);
+          }),
+        );
   return table(b, () => {
-    b.addFieldInt32(S.Operator.opcodeIndex, opcodeIndex, 0);
+    b.addFieldInt32(S.Operator.opcodeIndex, op.opcodeIndex, 0);
     b.addFieldOffset(S.Operator.inputs, inputs, 0);
     b.addFieldOffset(S.Operator.outputs, outputs, 0);
-    b.addFieldInt8(S.Operator.builtinOptionsType, S.BUILTIN_OPTIONS[op.kind], 0);
+    b.addFieldInt8(S.Operator.builtinOptionsType, op.optionsType, 0);
     b.addFieldOffset(S.Operator.builtinOptions, options, 0);
   });
-}
-
-function writeOptions(b: Builder, op: Op): Offset {
-  const act = (id: number, a: keyof typeof S.ACTIVATION) => b.addFieldInt8(id, S.ACTIVATION[a], 0);
-  const pad = (id: number, p: 'SAME' | 'VALID') => b.addFieldInt8(id, S.PADDING.indexOf(p), 0);
-  switch (op.kind) {
-    case 'CONV_2D': {
-      const C = S.Conv2DOptions;
-      return table(b, () => {
-        pad(C.padding, op.padding);
-        b.addFieldInt32(C.strideW, op.strideW, 0);
-        b.addFieldInt32(C.strideH, op.strideH, 0);
-        act(C.activation, op.activation);
-        b.addFieldInt32(C.dilationW, op.dilationW, 1);
-        b.addFieldInt32(C.dilationH, op.dilationH, 1);
-      });
-    }
-    case 'DEPTHWISE_CONV_2D': {
-      const C = S.DepthwiseConv2DOptions;
-      return table(b, () => {
-        pad(C.padding, op.padding);
-        b.addFieldInt32(C.strideW, op.strideW, 0);
-        b.addFieldInt32(C.strideH, op.strideH, 0);
-        b.addFieldInt32(C.depthMultiplier, op.depthMultiplier, 0);
-        act(C.activation, op.activation);
-        b.addFieldInt32(C.dilationW, op.dilationW, 1);
-        b.addFieldInt32(C.dilationH, op.dilationH, 1);
-      });
-    }
-    case 'FULLY_CONNECTED':
-      return table(b, () => {
-        act(S.FullyConnectedOptions.activation, op.activation);
-        b.addFieldInt8(S.FullyConnectedOptions.keepNumDims, op.keepNumDims ? 1 : 0, 0);
-      });
-    case 'MAX_POOL_2D':
-    case 'AVERAGE_POOL_2D': {
-      const C = S.Pool2DOptions;
-      return table(b, () => {
-        pad(C.padding, op.padding);
-        b.addFieldInt32(C.strideW, op.strideW, 0);
-        b.addFieldInt32(C.strideH, op.strideH, 0);
-        b.addFieldInt32(C.filterW, op.filterW, 0);
-        b.addFieldInt32(C.filterH, op.filterH, 0);
-        act(C.activation, op.activation);
-      });
-    }
-    case 'ADD':
-      return table(b, () => act(S.AddOptions.activation, op.activation));
-    case 'RESHAPE': {
-      const newShape = i32s(b, op.newShape);
-      return table(b, () => b.addFieldOffset(S.ReshapeOptions.newShape, newShape, 0));
-    }
-    case 'SOFTMAX':
-      return table(b, () => b.addFieldFloat32(S.SoftmaxOptions.beta, op.beta, 0));
-    case 'QUANTIZE':
-    case 'DEQUANTIZE':
-      return table(b, () => {});
-  }
 }
 
 /** A table whose fields `add` writes; the field count only sizes the builder's scratch vtable. */
