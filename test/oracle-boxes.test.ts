@@ -34,9 +34,10 @@ function neededBoxes(p: OpParams, box: Box, depth?: [number, number]): Box[] {
     case 'MAX_POOL_2D':
     case 'AVERAGE_POOL_2D': {
       const [, H, W, C] = p.inputShape;
-      const conv = p.kind === 'CONV_2D' || p.kind === 'DEPTHWISE_CONV_2D';
-      const effKh = conv ? (p.filterShape[1] - 1) * p.dilationH + 1 : p.filterH;
-      const effKw = conv ? (p.filterShape[2] - 1) * p.dilationW + 1 : p.filterW;
+      const [effKh, effKw] =
+        p.kind === 'MAX_POOL_2D' || p.kind === 'AVERAGE_POOL_2D'
+          ? [p.filterH, p.filterW]
+          : [(p.filterShape[1] - 1) * p.dilationH + 1, (p.filterShape[2] - 1) * p.dilationW + 1];
       const [y0, y1] = inputRange(s[1], e[1], p.strideH, p.padTop, effKh, H);
       const [x0, x1] = inputRange(s[2], e[2], p.strideW, p.padLeft, effKw, W);
       const dm = p.kind === 'DEPTHWISE_CONV_2D' ? p.depthMultiplier : 1;
@@ -104,7 +105,7 @@ describe('stitched fragments equal the whole op', () => {
     const shape = outputView(p);
     const whole = runOpBox(p, tilesFor(p, rc.inputs, wholeOutputBox(p)), wholeOutputBox(p));
     // Softmax rows are never split: no cuts on the last axis.
-    const axisCuts = shape.map((n, ax) => (p.kind === 'SOFTMAX' && ax === shape.length - 1 ? fc.constant([]) : cutsOf(n)));
+    const axisCuts = shape.map((n, ax) => (p.kind === 'SOFTMAX' && ax === shape.length - 1 ? fc.constant<number[]>([]) : cutsOf(n)));
     fc.assert(
       fc.property(fc.tuple(...axisCuts), (cuts) => {
         const stitched = new (whole.constructor as new (n: number) => TensorData)(whole.length);
