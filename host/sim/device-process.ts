@@ -1,0 +1,69 @@
+// The body of one simulated device's process: agent.wasm (through
+// agent-host.ts) inside a SimDevice, served on the device end of a PTY pair or
+// on a loopback TCP port. It reports readiness (and the TCP port) to the
+// launcher over IPC, and exits when the launcher goes away or a crash fault
+// fires.
+import { createServer } from 'node:net';
+import { openSerial } from '../link/serial.ts';
+import { socketTransport } from '../link/tcp.ts';
+import { AgentHost } from './agent-host.ts';
+import { SimDevice } from './device.ts';
+import type { DeviceSpec } from './testbed.ts';
+
+/** Receive window of simulated devices whose testbed entry names none. */
+export const DEFAULT_SIM_WINDOW = 4096;
+/** Exit code of a device process whose crash fault fired. */
+export const CRASH_EXIT_CODE = 3;
+
+export interface DeviceProcessConfig {
+  spec: DeviceSpec;
+  seed: number;
+  /** The device end of a PTY pair; absent for a TCP device. */
+  ptyPath?: string;
+}
+
+export type DeviceProcessMessage = { type: 'ready'; port?: number } | { type: 'crash'; reason: string };
+
+function tell(m: DeviceProcessMessage): void {
+  process.send?.(m);
+}
+
+export async function runDeviceProcess(config: DeviceProcessConfig): Promise<void> {
+  const { spec } = config;
+  // The launcher holds the other end of the IPC channel: when it dies, so do we.
+  process.on('disconnect', () => process.exit(0));
+  const device = new SimDevice({
+    spec,
+    seed: config.seed,
+    createAgent: (write) =>
+      new AgentHost({
+        budget: spec.memory,
+        window: spec.receiveWindow ?? DEFAULT_SIM_WINDOW,
+        write,
+        engine: 'node',
+        key: spec.keyHex ? Buffer.from(spec.keyHex, 'hex') : undefined,
+      }),
+    onCrash: (reason) => {
+      tell({ type: 'crash', reason });
+      process.exit(CRASH_EXIT_CODE);
+    },
+  });
+
+  if (config.ptyPath) {
+    const link = await openSerial(config.ptyPath);
+    tell({ type: 'ready' });
+    await device.serve(link);
+    process.exit(0);
+  }
+  // TCP: one gateway at a time; a new connection replaces the old one, as a
+  // board's Wi-Fi stack would after the gateway reconnects.
+  let current: ReturnType<typeof socketTransport> | undefined;
+  const server = createServer((socket) => {
+    void current?.close();
+    const link = socketTransport(socket, `tcp://${socket.remoteAddress}:${socket.remotePort}`);
+    current = link;
+    void device.serve(link);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  tell({ type: 'ready', port: (server.address() as { port: number }).port });
+}

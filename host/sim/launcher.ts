@@ -1,0 +1,203 @@
+// Starts a testbed: one child process per simulated device (agent.wasm in
+// Node behind a socat PTY pair or a loopback TCP socket), or a QEMU board for
+// devices with a `board`. Returns where the gateway finds each device, and
+// stops every process it started on stop(), on exit, and on Ctrl-C/SIGTERM.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openPtyPair, type PtyPair } from './pty.ts';
+import { loadTestbed, parseTestbed, type DeviceSpec, type Testbed } from './testbed.ts';
+import type { DeviceProcessConfig, DeviceProcessMessage } from './device-process.ts';
+
+const DEVICE_MAIN = join(dirname(fileURLToPath(import.meta.url)), 'device-main.ts');
+
+export interface SimDeviceHandle {
+  id: string;
+  /** The link address the gateway opens: a PTY path, or tcp://127.0.0.1:PORT. */
+  uri: string;
+  /** The testbed entry; absent for devices started by `extra`. */
+  spec?: DeviceSpec;
+  /** 'node': agent.wasm in a Node child process; 'qemu': firmware on an emulated board. */
+  engine: 'node' | 'qemu';
+  pid?: number;
+  /** Resolves with the exit code when the device's process ends (a crash fault, or stop()). */
+  exited: Promise<number | null>;
+}
+
+export interface RunningTestbed {
+  testbed: Testbed;
+  devices: SimDeviceHandle[];
+  /** Stops every process of this testbed; idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Extra devices from elsewhere (e.g. `sim --qemu N`), started alongside the testbed's. */
+export interface ExternalDevice {
+  id: string;
+  uri: string;
+  pid?: number;
+  exited: Promise<number | null>;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Receives one line per device as it comes up. */
+  log?: (line: string) => void;
+  /** Give up when a device is not ready after this long. Default 30000 ms. */
+  readyTimeoutMs?: number;
+  /** Starts more devices (QEMU boards from `sim --qemu N`); they are stopped with the testbed. */
+  extra?: () => Promise<ExternalDevice[]>;
+}
+
+/** Kill functions of every live process of every running testbed in this process. */
+const live = new Set<() => void>();
+let handlersInstalled = false;
+
+function killAllNow(): void {
+  for (const kill of live) kill();
+  live.clear();
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  killAllNow();
+  process.exit(signal === 'SIGINT' ? 130 : 143);
+}
+
+function installHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  process.on('exit', killAllNow);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+function removeHandlersIfIdle(): void {
+  if (!handlersInstalled || live.size > 0) return;
+  handlersInstalled = false;
+  process.off('exit', killAllNow);
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+}
+
+/** Signals a detached child's whole process group (it leads one). */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function exitOf(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((r) => child.once('exit', (code) => r(code)));
+}
+
+/** Stops a detached child: SIGTERM to its group, SIGKILL if it lingers. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  const exited = exitOf(child);
+  killGroup(child, 'SIGTERM');
+  const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 2000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/**
+ * Starts every device of a testbed (a file path, or an object of the testbed
+ * schema) and resolves when all answer on their links' device side.
+ */
+export async function startTestbed(source: string | unknown, opts: StartOptions = {}): Promise<RunningTestbed> {
+  const testbed = typeof source === 'string' ? loadTestbed(source) : parseTestbed(source);
+  const children: ChildProcess[] = [];
+  const ptys: PtyPair[] = [];
+  const stoppers: (() => Promise<void>)[] = [];
+  const killNow = () => {
+    for (const c of children) killGroup(c, 'SIGKILL');
+    for (const p of ptys) killGroup(p.process, 'SIGKILL');
+  };
+  live.add(killNow);
+  installHandlers();
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await Promise.all([...children.map(stopChild), ...ptys.map((p) => stopChild(p.process)), ...stoppers.map((s) => s())]);
+    live.delete(killNow);
+    removeHandlersIfIdle();
+  };
+
+  try {
+    const devices = await Promise.all(
+      testbed.devices.map((spec) =>
+        spec.board
+          ? startBoard(spec, stoppers)
+          : startNodeDevice(spec, testbed.seed, children, ptys, opts.readyTimeoutMs ?? 30_000),
+      ),
+    );
+    if (opts.extra) {
+      for (const e of await opts.extra()) {
+        stoppers.push(e.stop);
+        devices.push({ id: e.id, uri: e.uri, engine: 'qemu', pid: e.pid, exited: e.exited });
+      }
+    }
+    for (const d of devices) opts.log?.(`${d.id}\t${d.uri}`);
+    return { testbed, devices, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+async function startNodeDevice(
+  spec: DeviceSpec,
+  seed: number,
+  children: ChildProcess[],
+  ptys: PtyPair[],
+  readyTimeoutMs: number,
+): Promise<SimDeviceHandle> {
+  let pty: PtyPair | undefined;
+  if (spec.link.kind === 'pty') {
+    pty = await openPtyPair();
+    ptys.push(pty);
+  }
+  const config: DeviceProcessConfig = { spec, seed, ptyPath: pty?.devicePath };
+  // detached: the device leads its own process group, so a group kill reaches anything it starts.
+  const child = spawn(process.execPath, ['--import', 'tsx', DEVICE_MAIN, JSON.stringify(config)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    detached: true,
+  });
+  children.push(child);
+  const ready = await new Promise<DeviceProcessMessage & { type: 'ready' }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`device ${spec.id}: not ready within ${readyTimeoutMs} ms`)), readyTimeoutMs);
+    child.on('message', (m: DeviceProcessMessage) => {
+      if (m.type === 'ready') {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`device ${spec.id}: process exited with code ${code} before it was ready`));
+    });
+  });
+  // The device must not keep the launcher alive; it dies with it (IPC disconnect).
+  child.unref();
+  child.channel?.unref();
+  return {
+    id: spec.id,
+    uri: pty ? pty.gatewayPath : `tcp://127.0.0.1:${ready.port}`,
+    spec,
+    engine: 'node',
+    pid: child.pid,
+    exited: exitOf(child),
+  };
+}
+
+async function startBoard(spec: DeviceSpec, stoppers: (() => Promise<void>)[]): Promise<SimDeviceHandle> {
+  const { startQemuBoards } = await import('./qemu.ts');
+  const [board] = await startQemuBoards([{ id: spec.id, board: spec.board as never, budget: spec.memory }]);
+  stoppers.push(() => board.stop());
+  const exited = new Promise<number | null>((r) => board.process.once('exit', (code) => r(code)));
+  return { id: spec.id, uri: board.path, spec, engine: 'qemu', pid: board.process.pid, exited };
+}
