@@ -1,0 +1,113 @@
+// Turns a strategy's chosen stages into a plan: schedule, memory maps, plan
+// file fields. Also checks the budgets and explains an infeasible request.
+import type { Graph } from '../model/ir.ts';
+import { fragmentWork, makespanLowerBound, objectiveFor, schedulePlan } from './cost.ts';
+import { deviceKinds, deviceMemory, fragmentBuffers, InfeasibleError, opParamBytes, planOffsets, worstShortfall, type PlacedFragment } from './memory.ts';
+import { PLAN_FORMAT, PLAN_VERSION, type Plan, type PlanStage } from './plan-file.ts';
+import type { DeviceProfile } from './profiles.ts';
+import { spanOps, type StageChoice } from './stages.ts';
+
+/** What every strategy is asked. */
+export interface PlanRequest {
+  graph: Graph;
+  model: { name: string; sha256: string };
+  devices: DeviceProfile[];
+  /** Energy sensitivity λ in [0, 1]. */
+  lambda: number;
+  /** Replication: group failure probability threshold ε, or a fixed replica count. */
+  epsilon?: number;
+  replicas?: number;
+  /** Longest fused stack that may be split into tiles. */
+  maxFuse?: number;
+}
+
+export const DEFAULT_MAX_FUSE = 4;
+
+export function assemblePlan(req: PlanRequest, strategy: string, stages: readonly StageChoice[]): Plan {
+  const { graph: g, devices } = req;
+  const o = objectiveFor(g, devices, req.lambda);
+  const times = schedulePlan(
+    devices,
+    stages.map((s) => s.fragments.map((f) => ({ work: fragmentWork(g, f.ops), devices: f.devices }))),
+    o,
+  );
+  const held = devices.map((): PlacedFragment[] => []);
+  const planStages: PlanStage[] = stages.map((s, si) => {
+    const t = times.stages[si];
+    return {
+      index: si,
+      ops: spanOps(s.span),
+      where: s.span.gateway ? 'gateway' : 'devices',
+      split: s.split,
+      predicted: { start: t.start, end: t.end },
+      fragments: s.fragments.map((f, fi) => {
+        const id = `s${si}f${fi}`;
+        for (const d of f.devices) held[d].push({ id, ops: f.ops });
+        const first = g.ops[f.ops[0].op];
+        const last = f.ops[f.ops.length - 1];
+        const work = fragmentWork(g, f.ops);
+        return {
+          id,
+          stage: si,
+          ops: f.ops.map((ob) => ({ op: ob.op, out: ob.out, tiles: ob.tiles })),
+          inputs: f.ops[0].tiles.flatMap((box, k) => (box ? [{ tensor: first.inputs[k], box }] : [])),
+          output: { tensor: g.ops[last.op].outputs[0], box: last.out },
+          devices: f.devices.map((d) => devices[d].id),
+          macs: work.totalMacs,
+          paramBytes: f.ops.reduce((sum, ob) => sum + opParamBytes(g, ob), 0),
+          activationBytes: planOffsets(fragmentBuffers(g, f.ops)).highWater,
+          inBytes: work.inBytes,
+          outBytes: work.outBytes,
+          predicted: { start: t.fragments[fi].start, end: t.fragments[fi].end },
+        };
+      }),
+    };
+  });
+  return {
+    format: PLAN_FORMAT,
+    version: PLAN_VERSION,
+    model: req.model,
+    strategy: { name: strategy, lambda: req.lambda, epsilon: req.epsilon ?? null, replicas: req.replicas ?? null },
+    devices,
+    stages: planStages,
+    memory: devices.map((d, i) => deviceMemory(g, d, held[i])),
+    predicted: { makespanS: times.makespanS, energyJ: times.energyJ, objective: times.objective, lowerBoundS: makespanLowerBound(g, devices) },
+  };
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+/**
+ * The one-line error for a request no plan satisfies: the device with the
+ * largest shortfall in the closest attempt, and the smallest change that
+ * `feasibleWith` confirms (one more device of an existing kind, smallest
+ * budget first, else a larger budget for that device).
+ */
+export function infeasibleError(
+  req: PlanRequest,
+  strategy: string,
+  closest: Plan | null,
+  feasibleWith: (devices: DeviceProfile[]) => boolean,
+): InfeasibleError {
+  const worst = closest ? worstShortfall(closest.memory) : null;
+  const head = worst
+    ? `no ${strategy} plan fits: device "${worst.device}" is ${fmt(worst.short)} bytes short (peak ${fmt(closest!.memory.find((m) => m.device === worst.device)!.peak)} > budget ${fmt(req.devices.find((d) => d.id === worst.device)!.budget)})`
+    : `no ${strategy} plan fits the devices' budgets`;
+  for (const kind of deviceKinds(req.devices)) {
+    const extra = { ...kind, id: `${kind.id}+1` };
+    if (feasibleWith([...req.devices, extra]))
+      return new InfeasibleError(`${head}; smallest change: add one more device like "${kind.id}" (budget ${fmt(kind.budget)})`, worst?.device, worst?.short);
+  }
+  if (worst) {
+    const raised = req.devices.map((d) => (d.id === worst.device ? { ...d, budget: d.budget + worst.short } : d));
+    if (feasibleWith(raised))
+      return new InfeasibleError(`${head}; smallest change: raise "${worst.device}"'s budget to ${fmt(worst.short + req.devices.find((d) => d.id === worst.device)!.budget)} bytes`, worst.device, worst.short);
+  }
+  return new InfeasibleError(`${head}; no single added device or budget increase makes it fit`, worst?.device, worst?.short);
+}
+
+/** Throws unless every device's peak is within its budget. */
+export function checkBudgets(plan: Plan): void {
+  const worst = worstShortfall(plan.memory);
+  if (worst) throw new InfeasibleError(`plan puts device "${worst.device}" ${fmt(worst.short)} bytes over its budget`, worst.device, worst.short);
+}

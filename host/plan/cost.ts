@@ -1,0 +1,223 @@
+// The cost model: per fragment MACs, bytes moved, compute and transfer time,
+// energy; the makespan of a plan by a discrete-event schedule; the normalized
+// objective (1-λ)·latency + λ·energy (DISNET). The executor's predictions come
+// from here too, so this is the one place these numbers are computed.
+//
+// Schedule rules: activations cross the gateway (star), so a fragment's input
+// tile goes gateway -> device and its output box device -> gateway, each hop
+// paying the link's latency plus bytes / rate; a device computes one fragment
+// at a time and its link carries one transfer at a time; a stage starts when
+// the previous stage has finished (the gateway stitches whole tensors between
+// stages); a replicated fragment is done at its first replica's result and the
+// late replicas are cancelled at the stage's end. Gateway-side ops take no time.
+import { DTYPE_BYTES, type Graph } from '../model/ir.ts';
+import { boxVolume, fullBox, outputView, runsOnGateway, type OpBox } from './fragments.ts';
+import { macRate, type DeviceOpKind, type DeviceProfile } from './profiles.ts';
+
+/** Multiply-accumulates (or comparisons/adds for pools, ADD, SOFTMAX) to compute one op's box. */
+export function opMacs(g: Graph, ob: OpBox): number {
+  const op = g.ops[ob.op];
+  const n = boxVolume(ob.out);
+  switch (op.kind) {
+    case 'CONV_2D': {
+      const w = g.tensors[op.inputs[1]].shape;
+      return n * w[1] * w[2] * w[3];
+    }
+    case 'DEPTHWISE_CONV_2D': {
+      const w = g.tensors[op.inputs[1]].shape;
+      return n * w[1] * w[2];
+    }
+    case 'FULLY_CONNECTED':
+      return n * g.tensors[op.inputs[1]].shape[1];
+    case 'MAX_POOL_2D':
+    case 'AVERAGE_POOL_2D':
+      return n * op.filterH * op.filterW;
+    case 'ADD':
+    case 'SOFTMAX':
+      return n;
+    default:
+      return 0;
+  }
+}
+
+/** What a fragment costs wherever it runs. */
+export interface Work {
+  /** MACs per op kind, in the order the ops run. */
+  macs: { kind: DeviceOpKind; macs: number }[];
+  totalMacs: number;
+  /** Input tiles sent to the device (halo included). */
+  inBytes: number;
+  /** Output box sent back. */
+  outBytes: number;
+}
+
+export function fragmentWork(g: Graph, ops: readonly OpBox[]): Work {
+  const macs = ops.map((ob) => ({ kind: g.ops[ob.op].kind as DeviceOpKind, macs: opMacs(g, ob) }));
+  const first = g.ops[ops[0].op];
+  const last = g.ops[ops[ops.length - 1].op];
+  let inBytes = 0;
+  ops[0].tiles.forEach((t, k) => {
+    if (t) inBytes += boxVolume(t) * DTYPE_BYTES[g.tensors[first.inputs[k]].dtype];
+  });
+  const outBytes = boxVolume(ops[ops.length - 1].out) * DTYPE_BYTES[g.tensors[last.outputs[0]].dtype];
+  return { macs, totalMacs: macs.reduce((s, m) => s + m.macs, 0), inBytes, outBytes };
+}
+
+export interface Timing {
+  sendS: number;
+  computeS: number;
+  returnS: number;
+}
+
+export function timing(d: DeviceProfile, w: Work): Timing {
+  return {
+    sendS: d.link.latencyS + w.inBytes / d.link.bytesPerSec,
+    computeS: w.macs.reduce((s, m) => s + m.macs / macRate(d, m.kind), 0),
+    returnS: d.link.latencyS + w.outBytes / d.link.bytesPerSec,
+  };
+}
+
+/** Energy a device spends on one fragment: compute, receiving its tile, sending its box. */
+export function activeEnergy(d: DeviceProfile, w: Work): number {
+  return w.totalMacs * d.energy.joulesPerMac + w.inBytes * d.energy.joulesPerByteReceived + w.outBytes * d.energy.joulesPerByteSent;
+}
+
+/** A fragment as the schedule sees it: its work and the devices (replicas) that run it. */
+export interface ScheduledFragment {
+  work: Work;
+  devices: number[];
+}
+
+export interface ReplicaTimes {
+  device: number;
+  start: number;
+  end: number;
+}
+
+export interface FragmentTimes {
+  start: number;
+  /** The first replica's result. */
+  end: number;
+  replicas: ReplicaTimes[];
+}
+
+export interface StageTimes {
+  start: number;
+  end: number;
+  fragments: FragmentTimes[];
+  /** Energy of compute and transfers, every replica counted in full. */
+  activeJ: number;
+  /** Σ over devices of idle watts x busy seconds (busy capped at the stage's end). */
+  busyIdleWattSeconds: number;
+}
+
+/** Discrete-event schedule of one stage starting at t0 with every device and link free. */
+export function scheduleStage(devices: readonly DeviceProfile[], fragments: readonly ScheduledFragment[], t0: number): StageTimes {
+  const deviceFree = new Map<number, number>();
+  const linkFree = new Map<number, number>();
+  const busy = new Map<number, number>();
+  let activeJ = 0;
+  const times = fragments.map((f): FragmentTimes => {
+    const replicas = f.devices.map((di): ReplicaTimes => {
+      const d = devices[di];
+      const t = timing(d, f.work);
+      const sendStart = Math.max(t0, linkFree.get(di) ?? t0);
+      const sendEnd = sendStart + t.sendS;
+      const computeEnd = Math.max(sendEnd, deviceFree.get(di) ?? t0) + t.computeS;
+      deviceFree.set(di, computeEnd);
+      const end = computeEnd + t.returnS;
+      linkFree.set(di, end);
+      activeJ += activeEnergy(d, f.work);
+      return { device: di, start: sendStart, end };
+    });
+    return { start: Math.min(...replicas.map((r) => r.start)), end: Math.min(...replicas.map((r) => r.end)), replicas };
+  });
+  const end = times.reduce((e, f) => Math.max(e, f.end), t0);
+  for (const f of times)
+    for (const r of f.replicas) busy.set(r.device, (busy.get(r.device) ?? 0) + Math.max(0, Math.min(r.end, end) - r.start));
+  let busyIdleWattSeconds = 0;
+  for (const [di, s] of busy) busyIdleWattSeconds += devices[di].energy.idleWatts * Math.min(s, end - t0);
+  return { start: t0, end, fragments: times, activeJ, busyIdleWattSeconds };
+}
+
+/** Scales that make latency and energy comparable: the work bound and its energy. */
+export interface Normalizers {
+  latencyS: number;
+  energyJ: number;
+}
+
+export function totalModelMacs(g: Graph): number {
+  return g.ops.reduce((s, op, i) => (runsOnGateway(op) ? s : s + opMacs(g, { op: i, out: fullBox(outputView(g, i)), tiles: [] })), 0);
+}
+
+/** Fastest rate of each device over the op kinds: what bounds its throughput. */
+function peakRate(d: DeviceProfile): number {
+  return Math.max(...Object.values(d.macPerSec));
+}
+
+/**
+ * A makespan no plan can beat: every MAC of the model must run somewhere
+ * (total MACs / the devices' summed peak rate), after the first input reached
+ * a device and before the last result came back (two latencies). The critical
+ * path through the ops is not a separate term: with every op bounded by the
+ * same summed rate, its sum along any path is at most the total.
+ */
+export function makespanLowerBound(g: Graph, devices: readonly DeviceProfile[]): number {
+  const macs = totalModelMacs(g);
+  if (macs === 0) return 0;
+  const rate = devices.reduce((s, d) => s + peakRate(d), 0);
+  const minLatency = Math.min(...devices.map((d) => d.link.latencyS));
+  return 2 * minLatency + macs / rate;
+}
+
+export function normalizers(g: Graph, devices: readonly DeviceProfile[]): Normalizers {
+  const macs = totalModelMacs(g);
+  const latencyS = Math.max(1e-9, macs / devices.reduce((s, d) => s + peakRate(d), 0));
+  const idleW = devices.reduce((s, d) => s + d.energy.idleWatts, 0);
+  const minJPerMac = Math.min(...devices.map((d) => d.energy.joulesPerMac));
+  return { latencyS, energyJ: Math.max(1e-12, macs * minJPerMac, latencyS * idleW) };
+}
+
+/** Everything the objective needs, fixed for one planning request. */
+export interface Objective {
+  lambda: number;
+  norms: Normalizers;
+  /** Σ idle watts of every device in the set (all are powered for the whole inference). */
+  idleWatts: number;
+}
+
+export function objectiveFor(g: Graph, devices: readonly DeviceProfile[], lambda: number): Objective {
+  return { lambda, norms: normalizers(g, devices), idleWatts: devices.reduce((s, d) => s + d.energy.idleWatts, 0) };
+}
+
+/**
+ * One stage's share of the objective. Exact and additive: energy = active
+ * energy + Σ_d idle_d·(makespan - busy_d), and makespan = Σ stage durations,
+ * so each stage contributes its duration times Σ idle minus its busy idle.
+ */
+export function stageObjective(o: Objective, s: StageTimes): number {
+  const duration = s.end - s.start;
+  const energy = s.activeJ + duration * o.idleWatts - s.busyIdleWattSeconds;
+  return ((1 - o.lambda) * duration) / o.norms.latencyS + (o.lambda * energy) / o.norms.energyJ;
+}
+
+export interface PlanTimes {
+  stages: StageTimes[];
+  makespanS: number;
+  energyJ: number;
+  objective: number;
+}
+
+/** Schedules stages one after another and totals makespan, energy and objective. */
+export function schedulePlan(devices: readonly DeviceProfile[], stages: readonly (readonly ScheduledFragment[])[], o: Objective): PlanTimes {
+  let t = 0;
+  const times = stages.map((frags) => {
+    const s = scheduleStage(devices, frags, t);
+    t = s.end;
+    return s;
+  });
+  const active = times.reduce((e, s) => e + s.activeJ, 0);
+  const busyIdle = times.reduce((e, s) => e + s.busyIdleWattSeconds, 0);
+  const energyJ = active + t * o.idleWatts - busyIdle;
+  return { stages: times, makespanS: t, energyJ, objective: times.reduce((j, s) => j + stageObjective(o, s), 0) };
+}

@@ -1,0 +1,228 @@
+// Exact memory accounting and the arena offset planner.
+//
+// Byte formula (the device agent's arena accounting must agree with it):
+//   a device's peak = reservedBytes                       (the agent's own share of the budget)
+//                   + Σ over its fragments of paramBytes  (resident from LOAD until undeployed)
+//                   + max over its fragments of the activation high-water
+// paramBytes of one op of a fragment computing output channels [c0, c1):
+//   CONV_2D            (c1-c0)·kh·kw·inC  int8 weights  + 4·(c1-c0) bias (if any) + 8·(c1-c0) requant
+//   DEPTHWISE_CONV_2D  (c1-c0)·kh·kw      int8 weights  + 4·(c1-c0) bias (if any) + 8·(c1-c0) requant
+//   FULLY_CONNECTED    (c1-c0)·depth      int8 weights  + 4·(c1-c0) bias (if any) + 8·(c1-c0) requant
+//   pools, ADD, SOFTMAX: no weights
+//   plus OP_RECORD_BYTES for every op (shapes, strides, zero points, clamp)
+// "requant" is one int32 multiplier and one int32 shift per output channel.
+// Activations of a fragment: its input tiles (halo included), every
+// intermediate box of a fused stack and its output box, each as
+// box elements x dtype bytes, placed by `planOffsets` below. Fragments on one
+// device run one at a time, so their activation areas share offsets.
+import { DTYPE_BYTES, type Graph } from '../model/ir.ts';
+import { boxVolume, type OpBox } from './fragments.ts';
+import { deviceKind, usableBytes, type DeviceProfile } from './profiles.ts';
+
+/** Fixed per-op record in the agent (op kind, shapes, strides, zero points, clamp). */
+export const OP_RECORD_BYTES = 64;
+/** Per output channel: int32 multiplier + int32 shift. */
+const REQUANT_BYTES_PER_CHANNEL = 8;
+
+/** Resident bytes for one op computing `ob.out` (its weight slice: the box's last-axis channels). */
+export function opParamBytes(g: Graph, ob: OpBox): number {
+  const op = g.ops[ob.op];
+  const last = ob.out.start.length - 1;
+  const channels = ob.out.end[last] - ob.out.start[last];
+  if (op.kind !== 'CONV_2D' && op.kind !== 'DEPTHWISE_CONV_2D' && op.kind !== 'FULLY_CONNECTED') return OP_RECORD_BYTES;
+  const w = g.tensors[op.inputs[1]].shape;
+  const perChannel = op.kind === 'CONV_2D' ? w[1] * w[2] * w[3] : op.kind === 'DEPTHWISE_CONV_2D' ? w[1] * w[2] : w[1];
+  const bias = (op.inputs[2] ?? -1) >= 0 ? 4 : 0;
+  return OP_RECORD_BYTES + channels * (perChannel + bias + REQUANT_BYTES_PER_CHANNEL);
+}
+
+/** A buffer to place: its size and the first and last step (inclusive) it is live. */
+export interface Buffer {
+  size: number;
+  first: number;
+  last: number;
+}
+
+export interface OffsetPlan {
+  offsets: number[];
+  highWater: number;
+}
+
+const overlapsInTime = (a: Buffer, b: Buffer) => a.first <= b.last && b.first <= a.last;
+
+/**
+ * Places buffers in one arena, after TFLite Micro's greedy memory planner:
+ *  1. order the buffers by size, largest first (ties: earlier first use, then index);
+ *  2. for each, take the buffers already placed whose lifetimes overlap it, by offset;
+ *  3. put it in the lowest gap between them that fits, or after the last one;
+ *  4. the high-water mark is the largest offset + size.
+ * A pure function: offsets come back in the order the buffers were given.
+ */
+export function planOffsets(buffers: readonly Buffer[]): OffsetPlan {
+  const order = buffers.map((_, i) => i).sort((a, b) => buffers[b].size - buffers[a].size || buffers[a].first - buffers[b].first || a - b);
+  const offsets = new Array<number>(buffers.length).fill(0);
+  const placed: number[] = [];
+  let highWater = 0;
+  for (const i of order) {
+    const b = buffers[i];
+    const live = placed.filter((j) => overlapsInTime(b, buffers[j])).sort((x, y) => offsets[x] - offsets[y]);
+    let at = 0;
+    for (const j of live) {
+      if (offsets[j] - at >= b.size) break;
+      at = Math.max(at, offsets[j] + buffers[j].size);
+    }
+    offsets[i] = at;
+    placed.push(i);
+    highWater = Math.max(highWater, at + b.size);
+  }
+  return { offsets, highWater };
+}
+
+/** Test-only check: two buffers live at the same time never share a byte. Returns the first clash or null. */
+export function findOverlap(buffers: readonly Buffer[], offsets: readonly number[]): [number, number] | null {
+  for (let i = 0; i < buffers.length; i++)
+    for (let j = i + 1; j < buffers.length; j++) {
+      const a = buffers[i];
+      const b = buffers[j];
+      if (a.size === 0 || b.size === 0 || !overlapsInTime(a, b)) continue;
+      if (offsets[i] < offsets[j] + b.size && offsets[j] < offsets[i] + a.size) return [i, j];
+    }
+  return null;
+}
+
+/** The largest sum of sizes live at one step: what any placement needs at least. */
+export function maxLiveBytes(buffers: readonly Buffer[]): number {
+  const steps = new Set(buffers.map((b) => b.first));
+  let best = 0;
+  for (const s of steps) best = Math.max(best, buffers.reduce((t, b) => t + (b.first <= s && s <= b.last ? b.size : 0), 0));
+  return best;
+}
+
+export interface ActivationBuffer extends Buffer {
+  /** Tensor id and what the buffer holds. */
+  tensor: number;
+  role: 'input' | 'intermediate' | 'output';
+}
+
+/**
+ * The activation buffers of a fragment (ops in execution order): the input
+ * tiles of the first op live at step 0; op i's output box lives from step i
+ * until the next op has read it (the last one until it is sent back).
+ */
+export function fragmentBuffers(g: Graph, ops: readonly OpBox[]): ActivationBuffer[] {
+  const bytesOf = (tensor: number, n: number) => n * DTYPE_BYTES[g.tensors[tensor].dtype];
+  const buffers: ActivationBuffer[] = [];
+  const first = g.ops[ops[0].op];
+  ops[0].tiles.forEach((t, k) => {
+    if (t) buffers.push({ tensor: first.inputs[k], role: 'input', size: bytesOf(first.inputs[k], boxVolume(t)), first: 0, last: 0 });
+  });
+  ops.forEach((ob, i) => {
+    const tensor = g.ops[ob.op].outputs[0];
+    const isLast = i === ops.length - 1;
+    buffers.push({
+      tensor,
+      role: isLast ? 'output' : 'intermediate',
+      size: bytesOf(tensor, boxVolume(ob.out)),
+      first: i,
+      last: isLast ? i : i + 1,
+    });
+  });
+  return buffers;
+}
+
+/** One region of a device's arena. */
+export interface Region {
+  fragment: string;
+  what: string;
+  offset: number;
+  size: number;
+}
+
+export interface DeviceMemory {
+  device: string;
+  budget: number;
+  reserved: number;
+  paramBytes: number;
+  activationBytes: number;
+  peak: number;
+  /** Offsets relative to the arena start (after the reserved bytes): activations from 0 up, parameters from the top down. */
+  regions: Region[];
+}
+
+/** What memory needs to know of a fragment placed on a device. */
+export interface PlacedFragment {
+  id: string;
+  ops: OpBox[];
+}
+
+/** The memory map and peak of one device holding `fragments`. */
+export function deviceMemory(g: Graph, device: DeviceProfile, fragments: readonly PlacedFragment[]): DeviceMemory {
+  const regions: Region[] = [];
+  let activationBytes = 0;
+  let paramBytes = 0;
+  const arena = usableBytes(device);
+  for (const f of fragments) {
+    const buffers = fragmentBuffers(g, f.ops);
+    const plan = planOffsets(buffers);
+    buffers.forEach((b, i) =>
+      regions.push({ fragment: f.id, what: `${b.role} ${g.tensors[b.tensor].name || `t${b.tensor}`}`, offset: plan.offsets[i], size: b.size }),
+    );
+    activationBytes = Math.max(activationBytes, plan.highWater);
+    for (const ob of f.ops) {
+      const size = opParamBytes(g, ob);
+      paramBytes += size;
+      regions.push({ fragment: f.id, what: `params op ${ob.op} (${g.ops[ob.op].kind})`, offset: arena - paramBytes, size });
+    }
+  }
+  return {
+    device: device.id,
+    budget: device.budget,
+    reserved: device.reservedBytes,
+    paramBytes,
+    activationBytes,
+    peak: device.reservedBytes + paramBytes + activationBytes,
+    regions,
+  };
+}
+
+/** A text diagram of a device's arena: one line per region, a bar scaled to the budget. */
+export function memoryDiagram(m: DeviceMemory, width = 40): string {
+  const scale = width / Math.max(1, m.budget - m.reserved);
+  const lines = [`${m.device}: peak ${m.peak} of ${m.budget} bytes (reserved ${m.reserved}, params ${m.paramBytes}, activations ${m.activationBytes})`];
+  for (const r of [...m.regions].sort((a, b) => a.offset - b.offset)) {
+    const from = Math.floor(r.offset * scale);
+    const len = Math.max(1, Math.round(r.size * scale));
+    const bar = ' '.repeat(Math.min(width, from)) + '#'.repeat(Math.max(0, Math.min(len, width - from)));
+    lines.push(`  |${bar.padEnd(width)}| ${String(r.offset).padStart(7)} +${String(r.size).padEnd(7)} ${r.fragment} ${r.what}`);
+  }
+  return lines.join('\n');
+}
+
+/** No placement of the request fits: names the worst device and the smallest fix found. */
+export class InfeasibleError extends Error {
+  constructor(
+    message: string,
+    readonly device?: string,
+    readonly bytesShort?: number,
+  ) {
+    super(message);
+    this.name = 'InfeasibleError';
+  }
+}
+
+/** Device whose peak exceeds its budget the most, or null when all fit. */
+export function worstShortfall(memory: readonly DeviceMemory[]): { device: string; short: number } | null {
+  let worst: { device: string; short: number } | null = null;
+  for (const m of memory) {
+    const short = m.peak - m.budget;
+    if (short > 0 && (!worst || short > worst.short)) worst = { device: m.device, short };
+  }
+  return worst;
+}
+
+/** Kinds of device present, one representative each, smallest budget first (to suggest the cheapest addition). */
+export function deviceKinds(devices: readonly DeviceProfile[]): DeviceProfile[] {
+  const byKind = new Map<string, DeviceProfile>();
+  for (const d of devices) if (!byKind.has(deviceKind(d))) byKind.set(deviceKind(d), d);
+  return [...byKind.values()].sort((a, b) => a.budget - b.budget);
+}

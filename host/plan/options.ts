@@ -1,0 +1,67 @@
+// The options a stage may take: which devices run it and how its output is
+// shared among them. Strategies differ in which device subsets they offer;
+// the share rules are common, so the optimum and the heuristic search the
+// same kind of space.
+import type { Graph } from '../model/ir.ts';
+import { fragmentWork, timing, type Objective } from './cost.ts';
+import { fullBox, fuseBackward, outputView, type SplitMode } from './fragments.ts';
+import { usableBytes, type DeviceProfile } from './profiles.ts';
+import { evaluateOption, type Option } from './search.ts';
+import { buildStage, gatewayStage, spanOps, type Span } from './stages.ts';
+
+/** Seconds device d needs for the whole span (tile in, compute, box out): its shares scale with the inverse. */
+export function wholeSpanSeconds(g: Graph, span: Span, d: DeviceProfile): number {
+  const t = timing(d, fragmentWork(g, fuseBackward(g, spanOps(span), fullBox(outputView(g, span.end - 1)))));
+  return t.sendS + t.computeS + t.returnS;
+}
+
+/** How shares are sized: by speed (inverse whole-span time) or by free memory (for weight-heavy channel splits). */
+export type ShareRule = 'speed' | 'memory';
+
+export function shares(g: Graph, span: Span, devices: readonly DeviceProfile[], subset: readonly number[], rule: ShareRule): number[] {
+  return subset.map((d) => (rule === 'speed' ? 1 / wholeSpanSeconds(g, span, devices[d]) : usableBytes(devices[d])));
+}
+
+/** Device orders worth taking prefixes of: fastest for this span first, most memory first. */
+export function deviceOrders(g: Graph, span: Span, devices: readonly DeviceProfile[]): number[][] {
+  const idx = devices.map((_, i) => i);
+  const secs = devices.map((d) => wholeSpanSeconds(g, span, d));
+  return [
+    [...idx].sort((a, b) => secs[a] - secs[b] || a - b),
+    [...idx].sort((a, b) => usableBytes(devices[b]) - usableBytes(devices[a]) || secs[a] - secs[b]),
+  ];
+}
+
+/** Prefix sizes tried: all up to 8, then roughly x1.5 steps, always n. */
+export function prefixSizes(n: number): number[] {
+  const ks: number[] = [];
+  for (let k = 1; k <= n; k = k < 8 ? k + 1 : Math.ceil(k * 1.5)) ks.push(k);
+  if (ks[ks.length - 1] !== n) ks.push(n);
+  return ks;
+}
+
+const SPLIT_RULES: Partial<Record<SplitMode, ShareRule[]>> = { rows: ['speed'], channels: ['speed', 'memory'] };
+
+/**
+ * Evaluated options of one span over the given device subsets: each subset
+ * of one device may run the span whole; larger subsets split it by rows
+ * (speed shares) or channels (speed or memory shares) where the span allows.
+ */
+export function spanOptions(g: Graph, devices: readonly DeviceProfile[], o: Objective, span: Span, subsets: readonly (readonly number[])[]): Option[] {
+  if (span.gateway) return [evaluateOption(g, devices, o, gatewayStage(span))];
+  const seen = new Set<string>();
+  const out: Option[] = [];
+  for (const subset of subsets) {
+    const tries: [SplitMode, ShareRule | null][] =
+      subset.length === 1 ? [['whole', null]] : span.splits.flatMap((s) => (SPLIT_RULES[s] ?? []).map((r): [SplitMode, ShareRule] => [s, r]));
+    for (const [split, rule] of tries) {
+      const key = `${split}/${rule}/${[...subset].sort((a, b) => a - b).join(',')}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const sh = rule ? shares(g, span, devices, subset, rule) : [1];
+      const choice = buildStage(g, span, split, subset.map((d) => [d]), sh);
+      out.push(evaluateOption(g, devices, o, choice));
+    }
+  }
+  return out;
+}

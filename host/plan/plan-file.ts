@@ -1,0 +1,127 @@
+// The plan file: everything the executor needs to deploy and run a model
+// across devices, versioned and validated with zod. Self-sufficient: it
+// names the model by hash, lists the devices with their budgets, and spells
+// out every fragment's ops, boxes, tiles, replicas and predicted times.
+//
+// Boxes are half-open [start, end) per axis of the tensor, except for
+// FULLY_CONNECTED: its output boxes are in the [batches, units] view and its
+// input tiles in the [batches, depth] view (as the oracle and kernels take
+// them).
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { z } from 'zod';
+import type { Graph } from '../model/ir.ts';
+import { DeviceProfileSchema, zodLine } from './profiles.ts';
+
+export const PLAN_FORMAT = 'microsplit-plan';
+export const PLAN_VERSION = 1;
+
+const int = z.number().int().nonnegative();
+const seconds = z.number().nonnegative().finite();
+const BoxSchema = z.strictObject({ start: z.array(int), end: z.array(int) });
+const TensorBoxSchema = z.strictObject({ tensor: int, box: BoxSchema });
+
+export const FragmentSchema = z.strictObject({
+  id: z.string().min(1),
+  stage: int,
+  /** Ops in execution order; `tiles` aligns with the op's inputs (null: constant or absent). */
+  ops: z.array(z.strictObject({ op: int, out: BoxSchema, tiles: z.array(BoxSchema.nullable()) })).min(1),
+  /** Tiles the gateway sends (halo included): the first op's activation inputs. */
+  inputs: z.array(TensorBoxSchema),
+  /** The box the device returns. */
+  output: TensorBoxSchema,
+  /** Device ids running it: more than one = replicas, the first valid result wins. */
+  devices: z.array(z.string()).min(1),
+  macs: int,
+  paramBytes: int,
+  activationBytes: int,
+  inBytes: int,
+  outBytes: int,
+  predicted: z.strictObject({ start: seconds, end: seconds }),
+});
+
+export const StageSchema = z.strictObject({
+  index: int,
+  ops: z.array(int).min(1),
+  /** 'gateway': a copy the gateway performs itself (RESHAPE, QUANTIZE, DEQUANTIZE); no fragments. */
+  where: z.enum(['devices', 'gateway']),
+  split: z.enum(['rows', 'channels', 'grid', 'whole']),
+  fragments: z.array(FragmentSchema),
+  predicted: z.strictObject({ start: seconds, end: seconds }),
+});
+
+export const MemorySchema = z.strictObject({
+  device: z.string(),
+  budget: int,
+  reserved: int,
+  paramBytes: int,
+  activationBytes: int,
+  peak: int,
+  regions: z.array(z.strictObject({ fragment: z.string(), what: z.string(), offset: int, size: int })),
+});
+
+export const PlanSchema = z
+  .strictObject({
+    format: z.literal(PLAN_FORMAT),
+    version: z.literal(PLAN_VERSION),
+    model: z.strictObject({ name: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
+    strategy: z.strictObject({
+      name: z.string(),
+      lambda: z.number().min(0).max(1),
+      epsilon: z.number().min(0).max(1).nullable(),
+      replicas: z.number().int().positive().nullable(),
+    }),
+    devices: z.array(DeviceProfileSchema).min(1),
+    stages: z.array(StageSchema),
+    memory: z.array(MemorySchema),
+    predicted: z.strictObject({ makespanS: seconds, energyJ: z.number().nonnegative(), objective: z.number(), lowerBoundS: seconds }),
+  })
+  .superRefine((p, ctx) => {
+    const ids = new Set(p.devices.map((d) => d.id));
+    p.stages.forEach((s, si) =>
+      s.fragments.forEach((f, fi) =>
+        f.devices.forEach((d) => {
+          if (!ids.has(d)) ctx.addIssue({ code: 'custom', path: ['stages', si, 'fragments', fi, 'devices'], message: `unknown device "${d}"` });
+        }),
+      ),
+    );
+  });
+
+export type Plan = z.output<typeof PlanSchema>;
+export type PlanFragment = z.output<typeof FragmentSchema>;
+export type PlanStage = z.output<typeof StageSchema>;
+
+export function parsePlan(json: unknown, where = 'plan'): Plan {
+  const r = PlanSchema.safeParse(json);
+  if (!r.success) throw new Error(zodLine(where, r.error));
+  return r.data;
+}
+
+export function readPlan(path: string): Plan {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`${path}: cannot read the plan (${(e as Error).message})`);
+  }
+  return parsePlan(json, path);
+}
+
+export function writePlan(path: string, plan: Plan): void {
+  writeFileSync(path, JSON.stringify(PlanSchema.parse(plan), null, 1) + '\n');
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Identity of a graph without its file: structure, quantization and constant bytes. */
+export function graphHash(g: Graph): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify({ ops: g.ops, inputs: g.inputs, outputs: g.outputs }));
+  for (const t of g.tensors) {
+    h.update(JSON.stringify({ shape: t.shape, dtype: t.dtype, quant: t.quant ?? null }));
+    if (t.data) h.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  }
+  return h.digest('hex');
+}

@@ -1,0 +1,170 @@
+// Choosing one option per stage over the cut points: dynamic programming over
+// the op sequence, with the memory budgets handled by Lagrangian relaxation
+// (a price per byte on each device, raised where a device overflows and
+// lowered where it has room), then a local search that swaps single stages'
+// options while every device stays within budget.
+import type { Graph } from '../model/ir.ts';
+import { fragmentWork, scheduleStage, stageObjective, type Objective, type StageTimes } from './cost.ts';
+import { fragmentBuffers, opParamBytes, planOffsets } from './memory.ts';
+import { usableBytes, type DeviceProfile } from './profiles.ts';
+import type { Span, StageChoice } from './stages.ts';
+
+/** A stage choice with its cost and what it asks of each device's memory. */
+export interface Option {
+  choice: StageChoice;
+  /** The stage's share of the objective. */
+  j: number;
+  times: StageTimes;
+  /** [device index, resident parameter bytes]. */
+  params: [number, number][];
+  /** [device index, activation high-water]. */
+  act: [number, number][];
+}
+
+export function evaluateOption(g: Graph, devices: readonly DeviceProfile[], o: Objective, choice: StageChoice): Option {
+  const frags = choice.fragments.map((f) => ({ work: fragmentWork(g, f.ops), devices: f.devices }));
+  const times = scheduleStage(devices, frags, 0);
+  const params = new Map<number, number>();
+  const act = new Map<number, number>();
+  for (const f of choice.fragments) {
+    const p = f.ops.reduce((s, ob) => s + opParamBytes(g, ob), 0);
+    const a = planOffsets(fragmentBuffers(g, f.ops)).highWater;
+    for (const d of f.devices) {
+      params.set(d, (params.get(d) ?? 0) + p);
+      act.set(d, Math.max(act.get(d) ?? 0, a));
+    }
+  }
+  return { choice, j: stageObjective(o, times), times, params: [...params], act: [...act] };
+}
+
+/** Whether an option fits each of its devices on its own (nothing else loaded). */
+export function fitsAlone(devices: readonly DeviceProfile[], opt: Option): boolean {
+  const act = new Map(opt.act);
+  return opt.params.every(([d, p]) => p + (act.get(d) ?? 0) <= usableBytes(devices[d]));
+}
+
+/** Bytes each device is over its budget (negative: room left). */
+export function overflow(devices: readonly DeviceProfile[], chosen: readonly Option[]): number[] {
+  const params = devices.map(() => 0);
+  const act = devices.map(() => 0);
+  for (const opt of chosen) {
+    for (const [d, p] of opt.params) params[d] += p;
+    for (const [d, a] of opt.act) act[d] = Math.max(act[d], a);
+  }
+  return devices.map((d, i) => params[i] + act[i] - usableBytes(d));
+}
+
+const total = (chosen: readonly Option[]) => chosen.reduce((s, o) => s + o.j, 0);
+
+/** Cheapest cover of ops [0, n) by spans, one option each, under a per-option price. */
+function cheapestCover(n: number, spans: readonly Span[], options: readonly Option[][], price: (o: Option) => number): Option[] | null {
+  const best = new Array<number>(n + 1).fill(Infinity);
+  const via = new Array<Option | null>(n + 1).fill(null);
+  best[0] = 0;
+  const byStart = spans.map((s, i) => [s, i] as const).sort((a, b) => a[0].start - b[0].start);
+  for (const [s, i] of byStart) {
+    if (best[s.start] === Infinity) continue;
+    for (const opt of options[i]) {
+      const c = best[s.start] + price(opt);
+      if (c < best[s.end]) {
+        best[s.end] = c;
+        via[s.end] = opt;
+      }
+    }
+  }
+  if (best[n] === Infinity) return null;
+  const chosen: Option[] = [];
+  for (let at = n; at > 0; ) {
+    const o = via[at]!;
+    chosen.push(o);
+    at = o.choice.span.start;
+  }
+  return chosen.reverse();
+}
+
+export interface SearchResult {
+  /** The best plan found within every budget, or null. */
+  feasible: Option[] | null;
+  /** The plan with the least total overflow, to explain an infeasible request. */
+  closest: Option[] | null;
+}
+
+const sumOver = (over: readonly number[]) => over.reduce((s, v) => s + Math.max(0, v), 0);
+
+/**
+ * Minimizes Σ option objective over covers of the ops subject to every
+ * device's budget. Options that do not fit their devices alone are dropped
+ * first. `iterations` bounds the price updates.
+ */
+export function searchStages(
+  n: number,
+  devices: readonly DeviceProfile[],
+  spans: readonly Span[],
+  allOptions: readonly Option[][],
+  iterations = 40,
+): SearchResult {
+  const options = allOptions.map((opts) => opts.filter((o) => fitsAlone(devices, o)));
+  const usable = devices.map(usableBytes);
+  let feasible: Option[] | null = null;
+  let closest: Option[] | null = null;
+  let closestOver = Infinity;
+  const consider = (chosen: Option[] | null) => {
+    if (!chosen) return;
+    const over = overflow(devices, chosen);
+    const excess = sumOver(over);
+    if (excess === 0) {
+      if (!feasible || total(chosen) < total(feasible)) feasible = chosen;
+    } else if (excess < closestOver) {
+      closestOver = excess;
+      closest = chosen;
+    }
+  };
+
+  const free = cheapestCover(n, spans, options, (o) => o.j);
+  if (!free) return { feasible: null, closest: cheapestCover(n, spans, allOptions, (o) => o.j) };
+  consider(free);
+  // Prices are in units of the unconstrained objective per budget-fraction.
+  const scale = Math.max(total(free), 1e-9);
+  const mu = devices.map(() => 0);
+  let step = 1;
+  for (let it = 0; it < iterations && (!feasible || it < iterations / 2); it++) {
+    const priced = (o: Option) => o.j + scale * o.params.reduce((s, [d, p]) => s + (mu[d] * p) / usable[d], 0);
+    const chosen = cheapestCover(n, spans, options, priced);
+    consider(chosen);
+    const over = overflow(devices, chosen!);
+    const infeasible = sumOver(over) > 0;
+    over.forEach((v, d) => (mu[d] = Math.max(0, mu[d] + (step * v) / usable[d])));
+    step *= infeasible ? 1.5 : 0.7;
+  }
+  // Last resort: spread parameters as thinly as the options allow.
+  if (!feasible)
+    consider(cheapestCover(n, spans, options, (o) => 1e-6 * o.j + o.params.reduce((s, [d, p]) => s + p / usable[d], 0)));
+  if (feasible) feasible = improveLocally(devices, spans, options, feasible);
+  return { feasible, closest };
+}
+
+/**
+ * Local search with the cut points fixed: replace one stage's option by a
+ * cheaper one of the same span while all devices stay within budget, until
+ * no single swap helps.
+ */
+function improveLocally(devices: readonly DeviceProfile[], spans: readonly Span[], options: readonly Option[][], start: Option[]): Option[] {
+  const index = new Map(spans.map((s, i) => [s, i]));
+  const chosen = [...start];
+  for (let pass = 0, improved = true; improved && pass < 10; pass++) {
+    improved = false;
+    for (let k = 0; k < chosen.length; k++) {
+      const cands = options[index.get(chosen[k].choice.span)!].filter((o) => o.j < chosen[k].j).sort((a, b) => a.j - b.j);
+      for (const c of cands) {
+        const trial = [...chosen];
+        trial[k] = c;
+        if (sumOver(overflow(devices, trial)) === 0) {
+          chosen[k] = c;
+          improved = true;
+          break;
+        }
+      }
+    }
+  }
+  return chosen;
+}

@@ -1,0 +1,37 @@
+// microsplit, ours (after DISNET's micro-split): vertical cuts and, per stage,
+// a horizontal split (rows of a fused conv/pool stack, output channels, FC
+// neurons) over a prefix of the devices ordered by speed or by memory, sized
+// by speed or memory; chosen jointly by dynamic programming over the cut
+// points with Lagrangian prices on the budgets and a local search.
+import { assemblePlan, DEFAULT_MAX_FUSE, infeasibleError, type PlanRequest } from '../assemble.ts';
+import { objectiveFor } from '../cost.ts';
+import { deviceOrders, prefixSizes, spanOptions } from '../options.ts';
+import type { DeviceProfile } from '../profiles.ts';
+import { searchStages, type SearchResult } from '../search.ts';
+import { candidateSpans } from '../stages.ts';
+import type { Strategy } from './types.ts';
+
+/** The search itself, on any device list (the replicated strategy runs it on device groups). */
+export function searchMicrosplit(req: PlanRequest, devices: readonly DeviceProfile[]): SearchResult {
+  const g = req.graph;
+  const o = objectiveFor(g, devices, req.lambda);
+  const spans = candidateSpans(g, req.maxFuse ?? DEFAULT_MAX_FUSE);
+  const ks = prefixSizes(devices.length);
+  const options = spans.map((span) => {
+    const subsets = deviceOrders(g, span, devices).flatMap((order) => ks.map((k) => order.slice(0, k)));
+    return spanOptions(g, devices, o, span, subsets);
+  });
+  return searchStages(g.ops.length, devices, spans, options);
+}
+
+export const microsplit: Strategy = {
+  name: 'microsplit',
+  summary: 'vertical cuts + per-stage row/channel/neuron splits sized to speed and memory, fused tiles (ours)',
+  async plan(req) {
+    const r = searchMicrosplit(req, req.devices);
+    if (r.feasible) return assemblePlan(req, 'microsplit', r.feasible.map((o) => o.choice));
+    throw infeasibleError(req, 'microsplit', r.closest && assemblePlan(req, 'microsplit', r.closest.map((o) => o.choice)), (devices) =>
+      searchMicrosplit({ ...req, devices }, devices).feasible !== null,
+    );
+  },
+};
