@@ -35,7 +35,7 @@ function neededBoxes(p: OpParams, box: Box, depth?: [number, number]): Box[] {
     case 'AVERAGE_POOL_2D': {
       const [, H, W, C] = p.inputShape;
       const [effKh, effKw] =
-        p.kind === 'MAX_POOL_2D' || p.kind === 'AVERAGE_POOL_2D'
+        'filterH' in p
           ? [p.filterH, p.filterW]
           : [(p.filterShape[1] - 1) * p.dilationH + 1, (p.filterShape[2] - 1) * p.dilationW + 1];
       const [y0, y1] = inputRange(s[1], e[1], p.strideH, p.padTop, effKh, H);
