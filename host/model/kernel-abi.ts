@@ -415,3 +415,48 @@ export function packCall(c: CallDesc): Uint8Array {
   }
   return new Uint8Array(w.buffer);
 }
+
+/** Input range [lo, hi) the windows of output range [o0, o1) touch along one axis, clipped to [0, size). */
+function touched(o0: number, o1: number, stride: number, pad: number, k: number, dil: number, size: number): [number, number] {
+  const lo = Math.max(0, o0 * stride - pad);
+  const hi = Math.min(size, (o1 - 1) * stride - pad + (k - 1) * dil + 1);
+  return hi > lo ? [lo, hi] : [Math.min(lo, size), Math.min(lo, size)];
+}
+
+/**
+ * The smallest tile of data input k the kernels accept for `box` (halo
+ * included), in the input's own coordinates (FC: the [batches, depth] view;
+ * `depth` is FC's summed range). Boxes use the conventions of runFragment.
+ */
+export function requiredTile(p: KernelOpParams, k: number, box: Box, depth?: [number, number]): { origin: number[]; shape: number[] } {
+  const range = (lo: number[], hi: number[]) => ({ origin: lo, shape: hi.map((h, i) => h - lo[i]) });
+  const { start: s, end: e } = box;
+  switch (p.kind) {
+    case 'CONV_2D':
+    case 'DEPTHWISE_CONV_2D':
+    case 'MAX_POOL_2D':
+    case 'AVERAGE_POOL_2D': {
+      const [, h, w, c] = p.inputShape;
+      const [kh, kw, dh, dw] = 'filterShape' in p ? [p.filterShape[1], p.filterShape[2], p.dilationH, p.dilationW] : [p.filterH, p.filterW, 1, 1];
+      const [y0, y1] = touched(s[1], e[1], p.strideH, p.padTop, kh, dh, h);
+      const [x0, x1] = touched(s[2], e[2], p.strideW, p.padLeft, kw, dw, w);
+      const dm = p.kind === 'DEPTHWISE_CONV_2D' ? p.depthMultiplier : 1;
+      const [c0, c1] = p.kind === 'CONV_2D' ? [0, c] : [Math.floor(s[3] / dm), Math.floor((e[3] - 1) / dm) + 1];
+      return range([s[0], y0, x0, c0], [e[0], y1, x1, c1]);
+    }
+    case 'FULLY_CONNECTED': {
+      const [d0, d1] = depth ?? [0, p.depth];
+      return range([s[0], d0], [e[0], d1]);
+    }
+    case 'ADD': {
+      const shape = k === 0 ? p.input1Shape : p.input2Shape;
+      const off = p.outputShape.length - shape.length;
+      return range(
+        shape.map((d, i) => (d === 1 ? 0 : s[off + i])),
+        shape.map((d, i) => (d === 1 ? 1 : e[off + i])),
+      );
+    }
+    default:
+      return range([...s], [...e]);
+  }
+}

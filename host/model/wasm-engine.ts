@@ -79,7 +79,7 @@ export async function loadKernels(wasmPath = DEFAULT_KERNELS_WASM): Promise<Kern
   } catch {
     throw new Error(`cannot read ${wasmPath}: build it with npm run build:wasm`);
   }
-  const { instance } = await WebAssembly.instantiate(bytes, {});
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(bytes)), {});
   const k = instance.exports as unknown as KernelExports;
   if (k.kernelAbiHash() >>> 0 !== KERNEL_ABI_HASH)
     throw new Error(`${wasmPath}: kernel ABI hash ${(k.kernelAbiHash() >>> 0).toString(16)} differs from the host's ${KERNEL_ABI_HASH.toString(16)}: rebuild with npm run build:wasm`);
