@@ -30,13 +30,15 @@ function flushBlock(): void {
 }
 
 function cobsByte(b: u32): void {
+  // A full block is flushed only when another byte follows, so a frame ending
+  // on a full block gets no extra empty block (canonical COBS).
+  if (blockLen == 254) flushBlock();
   if (b == 0) {
     flushBlock();
     return;
   }
   store<u8>(BLOCK + 1 + blockLen, <u8>b);
   blockLen++;
-  if (blockLen == 254) flushBlock();
 }
 
 export function txBegin(): void {

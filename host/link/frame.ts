@@ -34,7 +34,9 @@ export function cobsEncode(src: Uint8Array): Uint8Array {
       out[o++] = b;
       code++;
     }
-    if (b === 0 || code === 0xff) {
+    // A full block ends without an implied zero; canonical COBS opens no new
+    // block after the last byte.
+    if (b === 0 || (code === 0xff && i < src.length - 1)) {
       out[codeAt] = code;
       code = 1;
       codeAt = o++;

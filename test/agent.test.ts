@@ -1,0 +1,217 @@
+// The agent (build/agent.wasm) in Node through host/sim/agent-host.ts, spoken
+// to with the gateway's codec (host/link): capabilities, LOAD/RUN of real
+// fragments checked bit for bit against the oracle, the arena budget, the
+// transfer rules, CANCEL/UNLOAD/RESET, and frames that must not hurt it.
+import { describe, expect } from 'vitest';
+import { encodeFrame } from '../host/link/frame.ts';
+import { ErrorCode, PROTOCOL_VERSION } from '../host/link/messages.ts';
+import { fragmentDigest } from '../host/link/fragment-blob.ts';
+import { KERNEL_ABI_HASH } from '../host/model/kernel-abi.ts';
+import { BUDGET, WINDOW, TestGateway, expectReply, test } from './agent-fixture.ts';
+import { convBoxFragment, fcFragment, fusedConvPoolFragment } from './agent-fragments.ts';
+
+const align8 = (n: number) => (n + 7) & ~7;
+
+describe('HELLO', () => {
+  test('reports the capabilities the host configured and the kernel ABI hash', ({ gateway }) => {
+    const h = gateway.hello();
+    expect(h).toMatchObject({
+      seq: 1, version: PROTOCOL_VERSION, budget: BUDGET, window: WINDOW, engine: 'node', abi: KERNEL_ABI_HASH,
+      clockHz: 1_000_000, keyed: 0, authFailures: 0, used: 0, highWater: 0, fragments: [],
+    });
+    expect(h.overhead).toBeGreaterThan(2 * WINDOW);
+  });
+
+  test('PING echoes its seq with the device clock', ({ gateway }) => {
+    const r = expectReply(gateway.ask('PING', {}), 'PING');
+    expect(r.seq).toBe(1);
+    expect(r.clock).toBeGreaterThan(0);
+  });
+});
+
+describe('LOAD then RUN gives the oracle bytes', () => {
+  const fragments = [convBoxFragment(), fusedConvPoolFragment(), fcFragment()];
+
+  test.for(fragments.map((f) => [f.name, f] as const))('%s', ([, f], { gateway }) => {
+    const ack = expectReply(gateway.load(7, f.blob, f.arena), 'ACK');
+    expect(ack).toMatchObject({ frag: 7, next: f.blob.length, done: 1 });
+    const replies = gateway.run(7, f.input, 100);
+    const result = expectReply(replies.at(-1)!, 'RESULT');
+    expect(Buffer.from(result.data).equals(Buffer.from(f.expected))).toBe(true);
+    expect(replies.slice(0, -1).every((r) => r.type === 'ACK')).toBe(true);
+    // Blob and activation region are the whole arena use, and stay within the budget.
+    const used = align8(f.blob.length) + align8(f.arena);
+    expect(result.highWater).toBe(used);
+    expect(gateway.agent.arenaUsed).toBe(used);
+    expect(result.highWater).toBeLessThanOrEqual(BUDGET);
+  });
+
+  test('three fragments stay loaded side by side and each runs again', ({ gateway }) => {
+    fragments.forEach((f, i) => expectReply(gateway.load(i, f.blob, f.arena), 'ACK'));
+    expect(gateway.hello().fragments.sort()).toEqual([0, 1, 2]);
+    fragments.forEach((f, i) => {
+      const result = expectReply(gateway.run(i, f.input).at(-1)!, 'RESULT');
+      expect(Buffer.from(result.data).equals(Buffer.from(f.expected))).toBe(true);
+    });
+  });
+
+  test('UNLOAD of a fragment in the middle compacts the others, which still run', ({ gateway }) => {
+    fragments.forEach((f, i) => expectReply(gateway.load(i, f.blob, f.arena), 'ACK'));
+    expectReply(gateway.ask('UNLOAD', { frag: 1 }), 'ACK');
+    const [a, , c] = fragments;
+    expect(gateway.agent.arenaUsed).toBe(align8(a.blob.length) + align8(c.blob.length) + align8(Math.max(a.arena, c.arena)));
+    for (const [id, f] of [[0, a], [2, c]] as const) {
+      const result = expectReply(gateway.run(id, f.input).at(-1)!, 'RESULT');
+      expect(Buffer.from(result.data).equals(Buffer.from(f.expected))).toBe(true);
+    }
+  });
+});
+
+describe('the arena budget', () => {
+  test('a LOAD over the budget is refused with the bytes asked and free', () => {
+    const f = fcFragment();
+    const gateway = new TestGateway({ budget: 4096 });
+    const r = expectReply(gateway.ask('LOAD', { frag: 1, offset: 0, data: new Uint8Array(0), total: 5000, digest: new Uint8Array(32), arena: 100 }), 'ERROR');
+    expect(r.code).toBe(ErrorCode.NO_MEMORY);
+    expect(r.text).toBe(`LOAD fragment 1 needs ${5000 + 104} bytes, 4096 free (budget 4096)`);
+    // A fragment that fits still loads, and the refusal left nothing behind.
+    expectReply(gateway.load(2, f.blob, f.arena), 'ACK');
+    const used = align8(f.blob.length) + align8(f.arena);
+    const r2 = expectReply(gateway.ask('LOAD', { frag: 3, offset: 0, data: new Uint8Array(0), total: 4000, digest: new Uint8Array(32), arena: 80 }), 'ERROR');
+    expect(r2.text).toBe(`LOAD fragment 3 needs ${4000 + align8(80) - align8(f.arena)} bytes, ${4096 - used} free (budget 4096)`);
+    expect(gateway.agent.highWater).toBe(used);
+  });
+
+  test('init refuses a budget that does not fit in linear memory', () => {
+    expect(() => new TestGateway({ budget: 1 << 20 })).toThrow(/must fit in 1048576 bytes/);
+  });
+});
+
+describe('transfers', () => {
+  test('a chunk out of order is answered with the current next and not stored (go-back-N)', ({ gateway }) => {
+    const f = fcFragment();
+    const digest = fragmentDigest(f.blob);
+    expectReply(gateway.ask('LOAD', { frag: 4, offset: 0, data: f.blob.subarray(0, 100), total: f.blob.length, digest, arena: f.arena }), 'ACK');
+    const skip = expectReply(gateway.ask('LOAD', { frag: 4, offset: 200, data: f.blob.subarray(200, 300) }), 'ACK');
+    expect(skip).toMatchObject({ next: 100, done: 0 });
+    for (let offset = 100; offset < f.blob.length; offset += 500) {
+      const ack = expectReply(gateway.ask('LOAD', { frag: 4, offset, data: f.blob.subarray(offset, offset + 500) }), 'ACK');
+      expect(ack.next).toBe(Math.min(f.blob.length, offset + 500));
+    }
+    expect(gateway.hello().fragments).toEqual([4]);
+  });
+
+  test('a blob whose digest differs is discarded, never committed', ({ gateway }) => {
+    const f = fcFragment();
+    const bad = f.blob.slice();
+    bad[bad.length - 1] ^= 1;
+    const r = expectReply(gateway.load(5, bad, f.arena, 600, fragmentDigest(f.blob)), 'ERROR');
+    expect(r.code).toBe(ErrorCode.BAD_FRAGMENT);
+    expect(r.text).toMatch(/SHA-256/);
+    expect(gateway.hello()).toMatchObject({ fragments: [], used: 0 });
+  });
+
+  test.for([
+    ['a wrong magic', (b: DataView) => b.setUint32(0, 0x12345678, true), /bad magic/],
+    ['an output outside the activation region', (b: DataView) => b.setUint32(16, 1 << 20, true), /output outside/],
+    ['a record size word that disagrees', (b: DataView) => b.setUint32(b.getUint32(32, true) + 12, 300, true), /op 0 record size/],
+  ] as const)('a blob with %s is refused naming it', ([, corrupt, message], { gateway }) => {
+    const f = fcFragment();
+    const blob = f.blob.slice();
+    corrupt(new DataView(blob.buffer));
+    const r = expectReply(gateway.load(6, blob, f.arena), 'ERROR');
+    expect(r.code).toBe(ErrorCode.BAD_FRAGMENT);
+    expect(r.text).toMatch(message);
+  });
+
+  test('a chunk with no transfer open, and a RUN of an unknown fragment, are refused', ({ gateway }) => {
+    expect(expectReply(gateway.ask('LOAD', { frag: 1, offset: 64, data: new Uint8Array(4) }), 'ERROR').code).toBe(ErrorCode.BAD_TRANSFER);
+    expect(expectReply(gateway.ask('RUN', { frag: 9, offset: 0, data: new Uint8Array(4), total: 4 }), 'ERROR').code).toBe(ErrorCode.NO_FRAGMENT);
+  });
+
+  test('a RUN whose total differs from the fragment input is refused', ({ gateway }) => {
+    const f = fcFragment();
+    gateway.load(1, f.blob, f.arena);
+    const r = expectReply(gateway.ask('RUN', { frag: 1, offset: 0, data: f.input, total: 63 }), 'ERROR');
+    expect(r).toMatchObject({ code: ErrorCode.BAD_TRANSFER, text: 'RUN input of 63 bytes; fragment 1 takes 64' });
+  });
+
+  test('CANCEL between the ops of a fused stage stops it: no RESULT', ({ gateway }) => {
+    const f = fusedConvPoolFragment();
+    gateway.load(1, f.blob, f.arena);
+    // Feed the whole input without polling, step one op, then cancel.
+    gateway.agent.feed(encodeFrame(gateway.payload('RUN', { frag: 1, offset: 0, data: f.input, total: f.input.length })));
+    expect(gateway.agent.poll()).toBe(true);
+    const replies = gateway.send('CANCEL', { frag: 1 });
+    expect(replies.map((r) => r.type)).toEqual(['ACK', 'ACK']);
+    expect(gateway.feed(new Uint8Array(0))).toEqual([]);
+    // The fragment is still loaded and runs again.
+    expect(expectReply(gateway.run(1, f.input).at(-1)!, 'RESULT').data).toEqual(new Uint8Array(f.expected));
+  });
+
+  test('RESET frees everything; the high-water mark remains', ({ gateway }) => {
+    const f = convBoxFragment();
+    gateway.load(1, f.blob, f.arena);
+    expectReply(gateway.ask('RESET', {}), 'ACK');
+    expect(gateway.hello()).toMatchObject({ used: 0, fragments: [], highWater: align8(f.blob.length) + align8(f.arena) });
+  });
+});
+
+describe('PROFILE', () => {
+  test('measures every op type through the kernels', ({ gateway }) => {
+    const r = expectReply(gateway.ask('PROFILE', { macs: 20_000 }), 'PROFILE');
+    for (const rate of Object.values(r.rates)) expect(rate).toBeGreaterThan(0);
+    expect(gateway.hello().used).toBe(0);
+  });
+
+  test('rates an op 0 when the free arena cannot hold its benchmark', () => {
+    const gateway = new TestGateway({ budget: 1024 });
+    const r = expectReply(gateway.ask('PROFILE', { macs: 1000 }), 'PROFILE');
+    expect(r.rates.fc).toBe(0);
+    expect(r.rates.softmax).toBeGreaterThan(0);
+  });
+});
+
+describe('frames that must not hurt the agent', () => {
+  const ping = (g: TestGateway) => encodeFrame(g.payload('PING', {}));
+
+  test.for([
+    ['a wrong CRC', (f: Uint8Array) => { f[2] ^= 0x40; return f; }],
+    ['a truncated frame', (f: Uint8Array) => Uint8Array.of(...f.subarray(0, 3), 0)],
+    ['line noise shorter than the window', () => Uint8Array.of(...new Uint8Array(500).fill(0x55), 0)],
+  ] as const)('%s is dropped silently and counted', ([, mangle], { gateway }) => {
+    expect(gateway.feed(mangle(ping(gateway)))).toEqual([]);
+    expect(gateway.hello().badFrames).toBe(1);
+  });
+
+  test('a frame longer than the window gets ERROR TOO_LARGE, then frames decode again', ({ gateway }) => {
+    const big = encodeFrame(gateway.payload('LOAD', { frag: 1, offset: 0, data: new Uint8Array(WINDOW) }));
+    const r = expectReply(gateway.feed(big)[0], 'ERROR');
+    expect(r).toMatchObject({ seq: 0, code: ErrorCode.TOO_LARGE });
+    expect(expectReply(gateway.feed(ping(gateway))[0], 'PING').seq).toBe(2);
+  });
+
+  test('a frame of another protocol version gets ERROR BAD_VERSION', ({ gateway }) => {
+    const payload = gateway.payload('PING', {});
+    payload[0] = 9;
+    const r = expectReply(gateway.feed(encodeFrame(payload))[0], 'ERROR');
+    expect(r).toMatchObject({ code: ErrorCode.BAD_VERSION, text: 'frame speaks protocol version 9; this device speaks 1' });
+  });
+
+  test.for([
+    ['not a map', [0x83, 1, 2, 3]],
+    ['a map without seq', [0xa1, 0x00, 0x02]],
+    ['a float value', [0xa2, 0x00, 0x02, 0x01, 0xf9, 0x3c, 0x00]],
+    ['an indefinite-length string', [0xa2, 0x00, 0x02, 0x01, 0x5f, 0xff]],
+    ['a string longer than the frame', [0xa2, 0x00, 0x02, 0x01, 0x59, 0xff, 0xff]],
+    ['a map claiming more entries than bytes', [0xbb, 0, 0, 0, 1, 0, 0, 0, 0]],
+  ] as const)('a message that is %s gets ERROR BAD_MESSAGE', ([, cbor], { gateway }) => {
+    const r = expectReply(gateway.feed(encodeFrame(Uint8Array.of(PROTOCOL_VERSION, ...cbor)))[0], 'ERROR');
+    expect(r.code).toBe(ErrorCode.BAD_MESSAGE);
+  });
+
+  test('an unknown message type gets ERROR UNKNOWN_TYPE with its seq', ({ gateway }) => {
+    const r = expectReply(gateway.feed(encodeFrame(Uint8Array.of(PROTOCOL_VERSION, 0xa2, 0x00, 0x0c, 0x01, 0x05)))[0], 'ERROR');
+    expect(r).toMatchObject({ seq: 5, code: ErrorCode.UNKNOWN_TYPE, text: 'unknown message type 12' });
+  });
+});
