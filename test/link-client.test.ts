@@ -1,0 +1,192 @@
+// DeviceClient against the real agent (build/agent.wasm through agent-host)
+// inside a simulated device, in this process over the in-memory link: the
+// handshake, LOAD/RUN chunking and go-back-N under dropped and corrupted
+// frames, device errors, keys, cancellation, and a device of another version.
+import { afterEach, describe, expect, it } from 'vitest';
+import { DeviceClient, DeviceError, type ClientOptions } from '../host/link/client.ts';
+import { encodeFrame, FrameDecoder } from '../host/link/frame.ts';
+import { decodeRequest, encodeReply } from '../host/link/messages.ts';
+import { mockPair } from '../host/link/mock.ts';
+import { chunks } from '../host/link/transport.ts';
+import { AgentHost } from '../host/sim/agent-host.ts';
+import { SimDevice } from '../host/sim/device.ts';
+import { parseTestbed, type DeviceSpec } from '../host/sim/testbed.ts';
+import { oneOpFragment } from './fixtures/link-fragments.ts';
+import { convModel, fullyConnectedModel, randomInputs } from './fixtures/small-models.ts';
+
+type SpecPatch = Partial<Omit<DeviceSpec, 'link' | 'faults'>> & { faults?: object; link?: object };
+
+function spec(patch: SpecPatch = {}): DeviceSpec {
+  const base = { id: 'dev', memory: 48 * 1024, speed: { default: 1e12 }, link: { kind: 'pty', rate: 1e9 }, receiveWindow: 1024 };
+  return parseTestbed({ devices: [{ ...base, ...patch }] }).devices[0];
+}
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** A simulated device on one end of a mock link and a connected client on the other. */
+async function device(patch: SpecPatch = {}, clientOpts: ClientOptions = {}) {
+  const s = spec(patch);
+  const { a, b } = mockPair();
+  const sim = new SimDevice({
+    spec: s,
+    seed: 7,
+    createAgent: (write) =>
+      new AgentHost({ budget: s.memory, window: s.receiveWindow!, write, key: s.keyHex ? Buffer.from(s.keyHex, 'hex') : undefined }),
+  });
+  void sim.serve(b);
+  const client = await DeviceClient.connect(a, { name: s.id, ackTimeoutMs: 200, requestTimeoutMs: 200, resultTimeoutMs: 2000, ...clientOpts });
+  cleanups.push(() => client.close(), () => sim.stop());
+  return { client, sim, spec: s };
+}
+
+const conv = convModel({
+  kind: 'CONV_2D',
+  inShape: [1, 12, 12, 8],
+  kernel: [3, 3],
+  channels: 16,
+  stride: [1, 1],
+  dilation: [1, 1],
+  padding: 'SAME',
+  activation: 'RELU6',
+});
+const convInput = randomInputs(conv)[0];
+// Rows 3..9, channels 4..12 of the output: a tile with a halo and a weight slice.
+const convFrag = oneOpFragment(conv, 0, convInput, { start: [0, 3, 0, 4], end: [1, 9, 12, 12] });
+
+const fc = fullyConnectedModel({ inShape: [2, 300], units: 40, activation: 'NONE', keepNumDims: false, perChannel: true });
+const fcFrag = oneOpFragment(fc, 0, randomInputs(fc)[0], { start: [0, 10], end: [2, 30] });
+
+describe('DeviceClient with a simulated device in-process', () => {
+  it('connects with HELLO and reports the capabilities', async () => {
+    const { client, spec: s } = await device();
+    expect(client.info).toMatchObject({ version: 1, budget: s.memory, engine: 'node', window: 1024, keyed: 0, fragments: [] });
+    expect((await client.ping()).rttMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it.each([
+    ['conv rows 3..9 x channels 4..12', convFrag],
+    ['FC units 10..30 of 2 batches', fcFrag],
+  ])('LOAD in window-sized chunks, RUN, and get the oracle bytes: %s', async (_name, frag) => {
+    const { client, spec: s } = await device();
+    const progress: number[] = [];
+    await client.load(5, frag.blob, { arena: frag.arena, digest: frag.digest, onProgress: (p) => progress.push(p.sent) });
+    expect(progress.at(-1)).toBe(frag.blob.length);
+    expect(progress.length).toBeGreaterThan(frag.blob.length / 1024);
+    const r = await client.run(5, frag.input);
+    expect(r.output).toEqual(frag.expected);
+    expect(r.highWater).toBeGreaterThanOrEqual(frag.blob.length + frag.arena);
+    expect(r.highWater).toBeLessThanOrEqual(s.memory);
+    expect((await client.hello()).fragments).toEqual([5]);
+  });
+
+  it('stays bit-exact when 10% of frames each way are dropped and 10% corrupted', async () => {
+    const { client } = await device({ faults: { dropP: 0.1, corruptP: 0.1 } }, { retries: 30 });
+    await client.load(1, convFrag.blob, { arena: convFrag.arena, digest: convFrag.digest });
+    for (let i = 0; i < 5; i++) expect((await client.run(1, convFrag.input)).output).toEqual(convFrag.expected);
+    expect(client.stats.retransmits).toBeGreaterThan(0);
+    expect(client.stats.badFrames).toBeGreaterThan(0);
+  });
+
+  it('refuses an over-budget LOAD with the bytes asked and free', async () => {
+    const { client, spec: s } = await device({ memory: 1024 });
+    const err = await client.load(2, convFrag.blob, { arena: convFrag.arena, digest: convFrag.digest }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeviceError);
+    expect((err as DeviceError).code).toBe('NO_MEMORY');
+    expect((err as Error).message).toBe(
+      `dev: LOAD fragment 2: NO_MEMORY: LOAD fragment 2 needs ${convFrag.blob.length + convFrag.arena} bytes, ${s.memory} free (budget ${s.memory})`,
+    );
+  });
+
+  it('names the device and fragment when a RUN targets nothing loaded', async () => {
+    const { client } = await device();
+    await expect(client.run(77, new Uint8Array(10))).rejects.toThrow(/^dev: RUN fragment 77: NO_FRAGMENT: /);
+  });
+
+  it('fails the handshake with a device hung from the start', async () => {
+    await expect(device({ faults: { hangAtMs: 0 } }, { connectTimeoutMs: 300 })).rejects.toThrow('dev: no HELLO reply within 300 ms');
+  });
+
+  it('gives up a LOAD after bounded retries when the device stops answering', async () => {
+    const { client } = await device({ faults: { hangAtMs: 200 } }, { retries: 2, ackTimeoutMs: 50 });
+    await new Promise((r) => setTimeout(r, 250));
+    await expect(client.load(1, convFrag.blob, { arena: convFrag.arena, digest: convFrag.digest })).rejects.toThrow(
+      'dev: LOAD fragment 1: no acknowledgement after 2 retries (device has 0 of',
+    );
+  });
+
+  it('cancels a RUN through an AbortSignal', async () => {
+    // Slow compute (1000 MAC/s) keeps the RESULT back long enough to abort.
+    const { client } = await device({ speed: { default: 1000 } });
+    await client.load(3, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest });
+    const ac = new AbortController();
+    const run = client.run(3, fcFrag.input, { signal: ac.signal });
+    setTimeout(() => ac.abort(), 50);
+    await expect(run).rejects.toMatchObject({ code: 'CANCELED' });
+  });
+
+  it('times out a RUN at its deadline', async () => {
+    const { client } = await device({ speed: { default: 1000 } });
+    await client.load(3, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest });
+    await expect(client.run(3, fcFrag.input, { timeoutMs: 100 })).rejects.toThrow('dev: RUN fragment 3: no RESULT within 100 ms');
+  });
+});
+
+describe('keyed devices', () => {
+  const keyHex = '00112233445566778899aabbccddeeff';
+
+  it('signs LOAD and RUN with the key and counter', async () => {
+    const { client } = await device({ keyHex }, { key: Buffer.from(keyHex, 'hex') });
+    expect(client.info.keyed).toBe(1);
+    await client.load(4, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest });
+    expect((await client.run(4, fcFrag.input)).output).toEqual(fcFrag.expected);
+    expect((await client.hello()).authFailures).toBe(0);
+  });
+
+  it('refuses to send unsigned LOADs to a keyed device', async () => {
+    const { client } = await device({ keyHex });
+    await expect(client.load(4, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest })).rejects.toThrow(
+      'dev: LOAD fragment 4: the device is keyed and refuses unsigned LOAD; connect with its key',
+    );
+  });
+
+  it('reports the device refusing a wrong key', async () => {
+    const { client } = await device({ keyHex }, { key: Buffer.from('ffeeddccbbaa99887766554433221100', 'hex') });
+    await expect(client.load(4, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest })).rejects.toMatchObject({ code: 'AUTH' });
+  });
+});
+
+describe('protocol version', () => {
+  it('refuses a device speaking another version, naming both', async () => {
+    const { a, b } = mockPair();
+    // A device of protocol version 2: answers every HELLO with a version-2 frame.
+    const fake = (async () => {
+      const dec = new FrameDecoder({ maxPayload: 4096 });
+      for await (const bytes of chunks(b)) {
+        for (const p of dec.push(bytes)) {
+          const req = decodeRequest(p);
+          const reply = encodeReply({
+            type: 'HELLO', seq: req.seq, version: 2, budget: 1, engine: 'node', abi: 0, window: 1024, clockHz: 1e6,
+            keyed: 0, authFailures: 0, counter: 0, badFrames: 0, used: 0, highWater: 0, fragments: [], overhead: 0,
+          });
+          reply[0] = 2;
+          await b.write(encodeFrame(reply));
+        }
+      }
+    })().catch(() => undefined); // ends when the client hangs up
+    await expect(DeviceClient.connect(a, { name: 'future' })).rejects.toThrow(
+      'future: device speaks protocol version 2; this side speaks version 1',
+    );
+    await fake;
+  });
+
+  it('times out the handshake with a clear error when nothing answers', async () => {
+    const { a, b } = mockPair();
+    cleanups.push(() => b.close());
+    await expect(DeviceClient.connect(a, { name: 'silent', connectTimeoutMs: 300 })).rejects.toThrow(
+      'silent: no HELLO reply within 300 ms (is a device on this link?)',
+    );
+  });
+});
