@@ -1,0 +1,183 @@
+// Bad calls to the kernels' dispatch are refused with their stable error code
+// before any access: no trap, no write to the output, never a wrong answer.
+import { beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { loadKernels, type KernelExports } from '../host/model/wasm-engine.ts';
+import { C, CALL_WORDS, KERNEL_ABI_HASH, KERNEL_ABI_VERSION, KERNEL_ERROR, W, box4, packCall, packOp, requiredTile, tile4 } from '../host/model/kernel-abi.ts';
+import { prepareOp, type ConvParams } from '../host/model/op-params.ts';
+import { runOpBox } from '../host/model/oracle.ts';
+import { validateGraph, type Graph } from '../host/model/ir.ts';
+import { extractBox, type Box } from '../host/run/boxes.ts';
+
+/** A 1x5x5x3 -> 4 channel 3x3 SAME conv with a fixed pseudo-random input. */
+function convFixture(): { params: ConvParams; input: Int8Array } {
+  const filter = Int8Array.from({ length: 4 * 3 * 3 * 3 }, (_, i) => ((i * 37) % 255) - 127);
+  const input = Int8Array.from({ length: 75 }, (_, i) => ((i * 53) % 256) - 128);
+  const q = (s: number, zp: number) => ({ scale: [s], zeroPoint: [zp] });
+  const graph: Graph = validateGraph({
+    tensors: [
+      { name: 'x', shape: [1, 5, 5, 3], dtype: 'int8', quant: q(0.5, -3) },
+      { name: 'w', shape: [4, 3, 3, 3], dtype: 'int8', quant: { scale: [0.01, 0.02, 0.03, 0.04], zeroPoint: [0, 0, 0, 0], axis: 0 }, data: filter },
+      { name: 'y', shape: [1, 5, 5, 4], dtype: 'int8', quant: q(0.25, 7) },
+    ],
+    ops: [{ kind: 'CONV_2D', inputs: [0, 1, -1], outputs: [2], padding: 'SAME', strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, activation: 'NONE' }],
+    inputs: [0],
+    outputs: [2],
+  });
+  return { params: prepareOp(graph, 0) as ConvParams, input };
+}
+
+const SENTINEL = 0x5a;
+let k: KernelExports;
+let fixture: ReturnType<typeof convFixture>;
+beforeAll(async () => {
+  k = await loadKernels();
+  fixture = convFixture();
+});
+
+/** Rows [1, 3) x all columns x channels [1, 3) of the output. */
+const BOX: Box = { start: [0, 1, 0, 1], end: [1, 3, 5, 3] };
+
+/** Places record (channels 0..3 loaded), tile and call in memory; returns offsets and a helper to edit words. */
+function setup(slice: [number, number] = [0, 4]) {
+  const { params, input } = fixture;
+  const base = k.kernelScratchBase();
+  const blob = packOp(params, { channels: slice });
+  const rec = base;
+  const call = (rec + blob.length + 15) & ~15;
+  const t = requiredTile(params, 0, BOX);
+  const tileData = extractBox(input, params.inputShape, { start: t.origin, end: t.origin.map((o, i) => o + t.shape[i]) });
+  const tile = call + 256;
+  const out = tile + 256;
+  const outBytes = 2 * 5 * 2;
+  const mem = () => new Uint8Array(k.memory.buffer);
+  mem().set(blob, rec);
+  new Int8Array(k.memory.buffer).set(tileData, tile);
+  mem().fill(SENTINEL, out, out + 64);
+  const { origin, extent } = tile4(params, 0, t.origin, t.shape);
+  mem().set(packCall({ out, outBytes, box: box4(params, BOX), in0: { offset: tile, origin, extent } }), call);
+  const words = () => new Int32Array(k.memory.buffer);
+  return {
+    rec,
+    call,
+    out,
+    setCall: (w: number, v: number) => (words()[call / 4 + w] = v),
+    setRec: (w: number, v: number) => (words()[rec / 4 + w] = v),
+    output: () => Array.from(new Int8Array(k.memory.buffer, out, outBytes)),
+    untouched: () => mem().subarray(out, out + 64).every((b) => b === SENTINEL),
+  };
+}
+
+describe('kernel ABI identity', () => {
+  it('the module reports the version and ABI hash the host packs for', () => {
+    expect(k.KERNEL_ABI_VERSION.value).toBe(KERNEL_ABI_VERSION);
+    expect(k.kernelAbiHash() >>> 0).toBe(KERNEL_ABI_HASH);
+  });
+});
+
+describe('a valid call', () => {
+  it('computes the box the oracle computes', () => {
+    const s = setup();
+    expect(k.prepareRecord(s.rec)).toBe(0);
+    expect(k.runFragment(s.rec, s.call)).toBe(0);
+    const whole = { data: fixture.input, origin: [0, 0, 0, 0], shape: [1, 5, 5, 3] };
+    expect(s.output()).toEqual(Array.from(runOpBox(fixture.params, [whole], BOX)));
+  });
+});
+
+const memEnd = () => k.memory.buffer.byteLength;
+type Setup = ReturnType<typeof setup>;
+
+describe('bad calls are refused before any access', () => {
+  it.each<[string, keyof typeof KERNEL_ERROR, (s: Setup) => void]>([
+    ['box past the output rows', 'BOX_OUTSIDE_OUTPUT', (s) => s.setCall(C.BOX_END + 1, 6)],
+    ['empty box', 'BOX_OUTSIDE_OUTPUT', (s) => s.setCall(C.BOX_END + 2, 0)],
+    ['negative box start', 'BOX_OUTSIDE_OUTPUT', (s) => s.setCall(C.BOX_START + 3, -1)],
+    ['tile without the halo row above', 'TILE_TOO_SMALL', (s) => (s.setCall(C.IN0_ORIGIN + 1, 1), s.setCall(C.IN0_EXTENT + 1, 3))],
+    ['tile without the last input channel', 'TILE_TOO_SMALL', (s) => s.setCall(C.IN0_EXTENT + 3, 2)],
+    ['tile reaching past the input', 'TILE_OUTSIDE_INPUT', (s) => s.setCall(C.IN0_EXTENT + 1, 6)],
+    ['input tile past the end of memory', 'OUT_OF_MEMORY_BOUNDS', (s) => s.setCall(C.IN0, memEnd() - 8)],
+    ['output past the end of memory', 'OUT_OF_MEMORY_BOUNDS', (s) => s.setCall(C.OUT, memEnd() - 4)],
+    ['output at a negative (huge unsigned) offset', 'OUT_OF_MEMORY_BOUNDS', (s) => s.setCall(C.OUT, -16)],
+    ['output capacity smaller than the box', 'OUTPUT_TOO_SMALL', (s) => s.setCall(C.OUT_BYTES, 19)],
+    ['output overlapping the input tile', 'BAD_CALL', (s) => s.setCall(C.OUT, s.call + 256 + 8)],
+    ['output overlapping the record', 'BAD_CALL', (s) => s.setCall(C.OUT, s.rec + 16)],
+    ['unknown mode', 'BAD_CALL', (s) => s.setCall(C.MODE, 7)],
+    ['FC reduce on a conv record', 'BAD_CALL', (s) => s.setCall(C.MODE, 1)],
+  ])('%s -> %s', (_name, code, corrupt) => {
+    const s = setup();
+    expect(k.prepareRecord(s.rec)).toBe(0);
+    corrupt(s);
+    expect(k.runFragment(s.rec, s.call)).toBe(KERNEL_ERROR[code]);
+    expect(s.untouched()).toBe(true);
+  });
+
+  it('a box needing channels the record does not hold -> CHANNELS_NOT_LOADED', () => {
+    const s = setup([2, 4]);
+    expect(k.prepareRecord(s.rec)).toBe(0);
+    expect(k.runFragment(s.rec, s.call)).toBe(KERNEL_ERROR.CHANNELS_NOT_LOADED);
+    expect(s.untouched()).toBe(true);
+  });
+
+  it('a record never prepared -> NOT_PREPARED', () => {
+    const s = setup();
+    expect(k.runFragment(s.rec, s.call)).toBe(KERNEL_ERROR.NOT_PREPARED);
+    expect(s.untouched()).toBe(true);
+  });
+
+  it('a call block or record past the end of memory -> OUT_OF_MEMORY_BOUNDS', () => {
+    const s = setup();
+    expect(k.prepareRecord(s.rec)).toBe(0);
+    expect(k.runFragment(s.rec, memEnd() - 64)).toBe(KERNEL_ERROR.OUT_OF_MEMORY_BOUNDS);
+    expect(k.runFragment(memEnd() - 128, s.call)).toBe(KERNEL_ERROR.OUT_OF_MEMORY_BOUNDS);
+    expect(k.prepareRecord(memEnd() - 128)).toBe(KERNEL_ERROR.OUT_OF_MEMORY_BOUNDS);
+  });
+});
+
+describe('bad records are refused at prepare and stay unusable', () => {
+  it.each<[string, keyof typeof KERNEL_ERROR, (s: Setup) => void]>([
+    ['wrong magic', 'BAD_RECORD', (s) => s.setRec(W.MAGIC, 0x12345678)],
+    ['unknown opcode', 'BAD_RECORD', (s) => s.setRec(W.OPCODE, 99)],
+    ['stride 0', 'BAD_RECORD', (s) => s.setRec(W.STRIDE_H, 0)],
+    ['clamp min above max', 'BAD_RECORD', (s) => (s.setRec(W.ACT_MIN, 5), s.setRec(W.ACT_MAX, 4))],
+    ['zero point outside int8', 'BAD_RECORD', (s) => s.setRec(W.IN_ZP, 128)],
+    ['negative multiplier', 'BAD_RECORD', (s) => new Int32Array(k.memory.buffer)[(s.rec + new Int32Array(k.memory.buffer)[s.rec / 4 + W.MULT]) / 4] = -1],
+    ['weights offset outside the record', 'OUT_OF_MEMORY_BOUNDS', (s) => s.setRec(W.WEIGHTS, 1 << 20)],
+    ['record size past the end of memory', 'OUT_OF_MEMORY_BOUNDS', (s) => s.setRec(W.SIZE, memEnd())],
+  ])('%s -> %s', (_name, code, corrupt) => {
+    const s = setup();
+    corrupt(s);
+    expect(k.prepareRecord(s.rec)).toBe(KERNEL_ERROR[code]);
+    const again = k.runFragment(s.rec, s.call);
+    expect(again).not.toBe(0);
+    expect(s.untouched()).toBe(true);
+  });
+
+  it('a record edited after prepare no longer runs out of its memory', () => {
+    const s = setup();
+    expect(k.prepareRecord(s.rec)).toBe(0);
+    s.setRec(W.SIZE, memEnd());
+    expect(k.runFragment(s.rec, s.call)).toBe(KERNEL_ERROR.OUT_OF_MEMORY_BOUNDS);
+  });
+});
+
+describe('random call blocks', () => {
+  it('never trap and return a known code; the record is never written', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: CALL_WORDS - 1 }), fc.oneof(fc.integer(), fc.integer({ min: -2, max: 40 }))), { minLength: 1, maxLength: 4 }),
+        (edits) => {
+          const s = setup();
+          expect(k.prepareRecord(s.rec)).toBe(0);
+          const before = new Uint8Array(k.memory.buffer).slice(s.rec, s.call);
+          for (const [w, v] of edits) s.setCall(w, v);
+          const code = k.runFragment(s.rec, s.call);
+          expect(code).toBeGreaterThanOrEqual(0);
+          expect(code).toBeLessThanOrEqual(9);
+          expect(new Uint8Array(k.memory.buffer).slice(s.rec, s.call)).toEqual(before);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
