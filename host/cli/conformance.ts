@@ -4,12 +4,14 @@
 
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { runGraph, type Engine } from '../model/engine.ts';
 import { oracle } from '../model/oracle.ts';
 import { judge, loadVectorFile } from '../model/refcase.ts';
 
-export const DEFAULT_VECTOR_DIR = 'test/vectors/tflm';
+/** The repository's copy of TFLM's vectors, wherever the command is run from. */
+export const DEFAULT_VECTOR_DIR = fileURLToPath(new URL('../../test/vectors/tflm', import.meta.url));
 export const ENGINE_NAMES = ['wasm', 'oracle'] as const;
 export type EngineName = (typeof ENGINE_NAMES)[number];
 

@@ -75,12 +75,14 @@ export function softmaxBox(p: SoftmaxParams, input: Tile, box: Box): Int8Array |
   const size = shape.reduce((s, d) => s * d, 1);
   const out = p.outputType === 'int8' ? new Int8Array(size) : new Int16Array(size);
   const depth = p.depth;
-  const coord = [...box.start];
+  // Rows are visited by their leading coordinates; each row is read whole.
+  const rowsBox: Box = { start: box.start.slice(0, last), end: box.end.slice(0, last) };
+  const lead = [...rowsBox.start];
   const rowDiff = new Array<number>(depth);
   const scaled = (d: number) => multiplyByQuantizedMultiplierGreaterThanOne(d, p.inputMultiplier, p.inputLeftShift);
+  if (last >= 0 && size > 0) x.requireRange(last, 0, depth);
   for (let o = 0; o < size; o += depth) {
-    if (last >= 0) x.requireRange(last, 0, depth);
-    const base = x.index(coord);
+    const base = x.index(last >= 0 ? [...lead, 0] : []);
     let max = -128;
     for (let c = 0; c < depth; c++) max = Math.max(max, x.data[base + c]);
     let sum = 0;
@@ -99,8 +101,7 @@ export function softmaxBox(p: SoftmaxParams, input: Tile, box: Box): Int8Array |
           ? clamp(rdbp(srdhm(recip, expOnNegativeValues(scaled(rowDiff[c]))), exponent) + tmin, tmin, tmax)
           : tmin;
     }
-    // Jump to the next row: the last axis wraps as a whole.
-    for (let c = 0; c < Math.max(depth, 1); c++) advance(coord, box);
+    advance(lead, rowsBox);
   }
   return out;
 }
