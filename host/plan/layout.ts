@@ -1,0 +1,42 @@
+// Where a fragment's activations live in the device's activation region. The
+// planner counts these bytes and the executor packs these offsets into the
+// fragment, so both come from this one function.
+//
+// The first op's input tiles are one contiguous block (a RUN carries them
+// concatenated), then every op's output box is placed by the greedy offset
+// planner with its lifetime: op i's output lives from step i until op i+1 has
+// read it.
+import { DTYPE_BYTES, type Graph } from '../model/ir.ts';
+import { boxVolume, type OpBox } from './fragments.ts';
+import { planOffsets, type Buffer } from './memory.ts';
+
+export interface FragmentLayout {
+  /** Per input slot of the first op: offset of its tile (-1 when the slot has no tile). */
+  inputOffsets: number[];
+  inputBytes: number[];
+  /** Per op: offset and bytes of its output box. */
+  outputOffsets: number[];
+  outputBytes: number[];
+  /** Activation bytes the fragment needs. */
+  highWater: number;
+}
+
+export function fragmentLayout(g: Graph, ops: readonly OpBox[]): FragmentLayout {
+  const bytes = (tensor: number, box: Parameters<typeof boxVolume>[0]) => boxVolume(box) * DTYPE_BYTES[g.tensors[tensor].dtype];
+  const first = g.ops[ops[0].op];
+  const inputBytes = ops[0].tiles.map((t, k) => (t ? bytes(first.inputs[k], t) : 0));
+  const outputBytes = ops.map((ob) => bytes(g.ops[ob.op].outputs[0], ob.out));
+  const buffers: Buffer[] = [
+    { size: inputBytes.reduce((a, b) => a + b, 0), first: 0, last: 0 },
+    ...outputBytes.map((size, i) => ({ size, first: i, last: i === ops.length - 1 ? i : i + 1 })),
+  ];
+  const plan = planOffsets(buffers);
+  let at = plan.offsets[0];
+  const inputOffsets = inputBytes.map((b, k) => {
+    if (!ops[0].tiles[k]) return -1;
+    const o = at;
+    at += b;
+    return o;
+  });
+  return { inputOffsets, inputBytes, outputOffsets: plan.offsets.slice(1), outputBytes, highWater: plan.highWater };
+}

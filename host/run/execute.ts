@@ -1,0 +1,276 @@
+// Running inferences on a deployment: stage by stage, the gateway cuts each
+// fragment's input tiles (halo included) out of the tensors it holds, sends
+// them, and stitches the returned boxes. Replicated fragments race and the
+// losers are cancelled (RoCoIn); a fragment whose device times out or drops
+// goes back to the stage's queue and is pulled by a healthy device that holds
+// it or can load it (DeepThings' work stealing). A result is used only when
+// its size is right; what cannot complete fails in bounded time, naming the
+// fragment and the device.
+import { DeviceError, type DeviceClient } from '../link/client.ts';
+import { DTYPE_BYTES, numElements, type DType, type Graph, type TensorData } from '../model/ir.ts';
+import { prepareOp } from '../model/op-params.ts';
+import { runOpBox, wholeOutputBox } from '../model/oracle.ts';
+import { inputView, outputView } from '../plan/fragments.ts';
+import type { Plan, PlanStage } from '../plan/plan-file.ts';
+import { extractBox, insertBox } from './boxes.ts';
+import type { DeployedFragment, Deployment } from './deploy.ts';
+import { Trace } from './trace.ts';
+
+type ArrayType = { new (n: number): TensorData; new (buf: ArrayBuffer, offset: number, length: number): TensorData };
+const ARRAY: Record<DType, ArrayType> = { int8: Int8Array, int16: Int16Array, int32: Int32Array, float32: Float32Array };
+
+export interface ExecuteOptions {
+  /** Timeout of a fragment = margin x its predicted duration, at least minTimeoutMs. */
+  timeoutMargin?: number;
+  minTimeoutMs?: number;
+  trace?: Trace;
+  /** One line per notable event (a device marked unhealthy, a re-dispatch). */
+  log?: (line: string) => void;
+}
+
+export class RunError extends Error {
+  constructor(
+    readonly fragment: string,
+    readonly device: string,
+    message: string,
+  ) {
+    super(`fragment ${fragment} on ${device}: ${message}`);
+    this.name = 'RunError';
+  }
+}
+
+/** Device failures worth re-dispatching; anything else would fail the same way elsewhere. */
+function isDeviceLoss(e: unknown): boolean {
+  return e instanceof DeviceError && (e.code === 'TIMEOUT' || e.code === 'DISCONNECTED');
+}
+
+function bytesOf(d: TensorData): Uint8Array {
+  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+}
+
+export interface InferenceResult {
+  outputs: TensorData[];
+  latencyMs: number;
+}
+
+export class Executor {
+  readonly trace: Trace;
+  readonly unhealthy = new Set<string>();
+  /** Highest arena high-water mark each device reported. */
+  readonly highWater = new Map<string, number>();
+  private readonly t0 = performance.now();
+  private readonly margin: number;
+  private readonly minTimeoutMs: number;
+  /** Extra fragments devices loaded to take over work, with their bytes. */
+  private readonly extraBytes = new Map<string, number>();
+  private readonly log: (line: string) => void;
+
+  constructor(
+    readonly dep: Deployment,
+    opts: ExecuteOptions = {},
+  ) {
+    this.trace = opts.trace ?? new Trace();
+    this.margin = opts.timeoutMargin ?? 4;
+    this.minTimeoutMs = opts.minTimeoutMs ?? 2000;
+    this.log = opts.log ?? (() => undefined);
+  }
+
+  get graph(): Graph {
+    return this.dep.graph;
+  }
+
+  get plan(): Plan {
+    return this.dep.plan;
+  }
+
+  /** Runs one inference; `inputs` in the graph's input order. */
+  async infer(inputs: TensorData[], index = 0): Promise<InferenceResult> {
+    const g = this.graph;
+    const start = performance.now();
+    if (inputs.length !== g.inputs.length) throw new Error(`the model takes ${g.inputs.length} inputs, got ${inputs.length}`);
+    const values: (TensorData | undefined)[] = new Array(g.tensors.length);
+    g.inputs.forEach((id, k) => {
+      const t = g.tensors[id];
+      if (inputs[k].length !== numElements(t.shape) || !(inputs[k] instanceof ARRAY[t.dtype]))
+        throw new Error(`input ${k} (${t.name}) must be ${numElements(t.shape)} ${t.dtype} values`);
+      values[id] = inputs[k];
+    });
+    for (const stage of this.plan.stages) {
+      if (stage.where === 'gateway') this.runOnGateway(stage, values);
+      else await this.runStage(stage, values, index);
+    }
+    return { outputs: g.outputs.map((id) => values[id]!), latencyMs: performance.now() - start };
+  }
+
+  /**
+   * Runs many inferences, up to `concurrency` at once, so that stage k of one
+   * input overlaps stage k+1 of the one before (each device still runs one
+   * fragment at a time). Results come back in input order.
+   */
+  async inferMany(list: TensorData[][], concurrency = 2, onDone?: (i: number, r: InferenceResult) => void): Promise<InferenceResult[]> {
+    const results: InferenceResult[] = new Array(list.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < list.length) {
+        const i = next++;
+        results[i] = await this.infer(list[i], i);
+        onDone?.(i, results[i]);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, list.length)) }, worker));
+    return results;
+  }
+
+  private runOnGateway(stage: PlanStage, values: (TensorData | undefined)[]): void {
+    const g = this.graph;
+    for (const opIndex of stage.ops) {
+      const p = prepareOp(g, opIndex);
+      const op = g.ops[opIndex];
+      const tiles = op.inputs
+        .filter((id) => id >= 0 && !g.tensors[id].data)
+        .map((id) => ({ data: values[id]!, origin: g.tensors[id].shape.map(() => 0), shape: g.tensors[id].shape }));
+      values[op.outputs[0]] = runOpBox(p, tiles, wholeOutputBox(p));
+    }
+  }
+
+  private async runStage(stage: PlanStage, values: (TensorData | undefined)[], index: number): Promise<void> {
+    const g = this.graph;
+    const frags = this.dep.fragments.filter((f) => f.stage === stage.index);
+    for (const f of frags) {
+      const t = f.built.output.tensor;
+      values[t] ??= new ARRAY[g.tensors[t].dtype](numElements(g.tensors[t].shape));
+    }
+    await Promise.all(frags.map((f) => this.runFragment(f, values, index)));
+  }
+
+  private inputBytes(f: DeployedFragment, values: (TensorData | undefined)[]): Uint8Array {
+    const g = this.graph;
+    const firstOp = f.plan.ops[0].op;
+    const parts = f.built.inputs.map((inp, k) => {
+      const data = values[inp.tensor];
+      if (!data) throw new RunError(f.plan.id, 'gateway', `input tensor ${inp.tensor} has not been computed`);
+      const view = k === 0 ? inputView(g, firstOp) : g.tensors[inp.tensor].shape;
+      return bytesOf(extractBox(data, view, inp.box));
+    });
+    const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+
+  private timeoutMs(f: DeployedFragment): number {
+    const predictedMs = (f.plan.predicted.end - f.plan.predicted.start) * 1000;
+    return Math.max(this.minTimeoutMs, Math.ceil(predictedMs * this.margin));
+  }
+
+  /** Devices that may take over `f`: healthy, not yet tried, holding it or with room to load it. */
+  private candidates(f: DeployedFragment, tried: Set<string>): string[] {
+    const ids = [...this.dep.clients.keys()].filter((id) => !this.unhealthy.has(id) && !tried.has(id));
+    const holding = ids.filter((id) => this.dep.holds.get(id)?.has(f.num));
+    const roomy = ids.filter((id) => !holding.includes(id) && this.freeBytes(id) >= f.built.blob.length + f.built.arena);
+    return [...holding, ...roomy];
+  }
+
+  private freeBytes(id: string): number {
+    const client = this.dep.clients.get(id)!;
+    const mem = this.plan.memory.find((m) => m.device === id);
+    const used = (mem?.paramBytes ?? 0) + (this.extraBytes.get(id) ?? 0);
+    return client.info.budget - used - Math.max(mem?.activationBytes ?? 0, 0);
+  }
+
+  private markUnhealthy(id: string, why: string): void {
+    if (this.unhealthy.has(id)) return;
+    this.unhealthy.add(id);
+    this.log(`device ${id} marked unhealthy: ${why}`);
+  }
+
+  private async runFragment(f: DeployedFragment, values: (TensorData | undefined)[], index: number): Promise<void> {
+    const input = this.inputBytes(f, values);
+    const tried = new Set<string>();
+    let lastError = '';
+    let lastDevice = f.plan.devices[0];
+    let group = f.plan.devices.filter((d) => !this.unhealthy.has(d));
+    for (;;) {
+      if (group.length === 0) {
+        const next = this.candidates(f, tried)[0];
+        if (!next)
+          throw new RunError(f.plan.id, lastDevice, `${lastError || 'every assigned device is unhealthy'}; no healthy device holds the fragment or has room to load it`);
+        if (!this.dep.holds.get(next)?.has(f.num)) await this.loadOnto(next, f);
+        this.log(`fragment ${f.plan.id} re-dispatched to ${next}`);
+        group = [next];
+      }
+      group.forEach((d) => tried.add(d));
+      try {
+        const result = await this.race(f, group, input, index);
+        this.store(f, values, result);
+        return;
+      } catch (e) {
+        if (!(e instanceof AggregateError) || !e.errors.every(isDeviceLoss)) throw e instanceof AggregateError ? e.errors[0] : e;
+        lastDevice = group[group.length - 1];
+        lastError = (e.errors[e.errors.length - 1] as Error).message;
+        group = [];
+      }
+    }
+  }
+
+  private async loadOnto(id: string, f: DeployedFragment): Promise<void> {
+    const client = this.dep.clients.get(id)!;
+    await client.load(f.num, f.built.blob, { arena: f.built.arena, digest: f.built.digest });
+    this.dep.holds.get(id)?.add(f.num) ?? this.dep.holds.set(id, new Set([f.num]));
+    this.extraBytes.set(id, (this.extraBytes.get(id) ?? 0) + f.built.blob.length);
+  }
+
+  /** Sends the fragment to every device of the group; the first valid result wins, the others are cancelled. */
+  private race(f: DeployedFragment, group: string[], input: Uint8Array, index: number): Promise<Uint8Array> {
+    const timeoutMs = this.timeoutMs(f);
+    const predictedMs = (f.plan.predicted.end - f.plan.predicted.start) * 1000;
+    const abort = new AbortController();
+    const attempts = group.map(async (id) => {
+      const client: DeviceClient = this.dep.clients.get(id)!;
+      const start = performance.now() - this.t0;
+      const retransmitsBefore = client.stats.retransmits;
+      const record = (outcome: 'ok' | 'cancelled' | 'timeout' | 'failed', bytesOut: number, detail?: string) =>
+        this.trace.add({
+          inference: index,
+          stage: f.stage,
+          fragment: f.plan.id,
+          device: id,
+          start,
+          end: performance.now() - this.t0,
+          bytesIn: input.length,
+          bytesOut,
+          retries: client.stats.retransmits - retransmitsBefore,
+          predictedMs,
+          outcome,
+          detail,
+        });
+      try {
+        const r = await client.run(f.num, input, { timeoutMs, signal: abort.signal });
+        if (r.output.length !== f.built.output.bytes)
+          throw new RunError(f.plan.id, id, `RESULT has ${r.output.length} bytes, the box needs ${f.built.output.bytes}`);
+        this.highWater.set(id, Math.max(this.highWater.get(id) ?? 0, r.highWater));
+        record('ok', r.output.length);
+        abort.abort();
+        return r.output;
+      } catch (e) {
+        const cancelled = e instanceof DeviceError && e.code === 'CANCELED' && abort.signal.aborted;
+        record(cancelled ? 'cancelled' : e instanceof DeviceError && e.code === 'TIMEOUT' ? 'timeout' : 'failed', 0, (e as Error).message);
+        if (isDeviceLoss(e)) this.markUnhealthy(id, (e as Error).message);
+        throw e;
+      }
+    });
+    return Promise.any(attempts);
+  }
+
+  private store(f: DeployedFragment, values: (TensorData | undefined)[], bytes: Uint8Array): void {
+    const g = this.graph;
+    const { tensor, box } = f.built.output;
+    const T = ARRAY[g.tensors[tensor].dtype];
+    const copy = bytes.slice();
+    const data = new T(copy.buffer, 0, copy.length / DTYPE_BYTES[g.tensors[tensor].dtype]);
+    insertBox(values[tensor]!, outputView(g, f.plan.ops[f.plan.ops.length - 1].op), box, data);
+  }
+}
