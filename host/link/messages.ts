@@ -147,10 +147,6 @@ function encodeWith(table: Table, msg: { type: string; seq: number } & Record<st
     let v = fields[name];
     if (v === undefined) continue;
     if (name === 'rates') v = new Map(Object.entries(v as object));
-    // cbor-x tags typed arrays other than Uint8Array; Buffer is fine as is.
-    if (v instanceof Uint8Array && v.constructor !== Uint8Array && !Buffer.isBuffer(v)) {
-      v = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-    }
     entries.push([key, v]);
   }
   entries.sort((a, b) => a[0] - b[0]);

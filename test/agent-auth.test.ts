@@ -1,0 +1,96 @@
+// A keyed device (docs/protocol.md section 4): LOAD, RUN, CANCEL, UNLOAD and
+// RESET need an HMAC-SHA256 tag from the device key and a strictly
+// increasing counter; every refusal is counted in HELLO.
+import { randomBytes } from 'node:crypto';
+import { Encoder } from 'cbor-x';
+import { describe, expect, test } from 'vitest';
+import { encodeFrame } from '../host/link/frame.ts';
+import { RequestSigner, hmacSha256 } from '../host/link/hmac.ts';
+import { encodeRequest, ErrorCode, TAG_BYTES } from '../host/link/messages.ts';
+import { fragmentDigest } from '../host/link/fragment-blob.ts';
+import { TestGateway, expectReply } from './agent-fixture.ts';
+import { fcFragment } from './agent-fragments.ts';
+
+const KEY = Uint8Array.from(randomBytes(32));
+
+function keyed(): { gateway: TestGateway; signer: RequestSigner } {
+  const signer = new RequestSigner(KEY);
+  return { gateway: new TestGateway({ key: KEY }, signer), signer };
+}
+
+/** A LOAD opening a transfer of the FC fragment, unsigned. */
+const loadStart = (f = fcFragment()) =>
+  ({ type: 'LOAD', seq: 50, frag: 1, offset: 0, data: f.blob.subarray(0, 300), total: f.blob.length, digest: fragmentDigest(f.blob), arena: f.arena }) as const;
+
+describe('a keyed device', () => {
+  test('runs a signed LOAD and RUN, and reports itself keyed', () => {
+    const { gateway } = keyed();
+    const f = fcFragment();
+    expectReply(gateway.load(1, f.blob, f.arena), 'ACK');
+    const result = expectReply(gateway.run(1, f.input).at(-1)!, 'RESULT');
+    expect(result.data).toEqual(new Uint8Array(f.expected));
+    const h = gateway.hello();
+    expect(h).toMatchObject({ keyed: 1, authFailures: 0 });
+    expect(h.counter).toBeGreaterThan(1);
+  });
+
+  test('refuses a LOAD without a tag', () => {
+    const { gateway } = keyed();
+    const r = expectReply(gateway.feed(encodeFrame(encodeRequest(loadStart())))[0], 'ERROR');
+    expect(r).toMatchObject({ seq: 50, code: ErrorCode.AUTH });
+    expect(gateway.hello()).toMatchObject({ authFailures: 1, used: 0 });
+  });
+
+  test('refuses a LOAD tagged with another key', () => {
+    const { gateway } = keyed();
+    const other = new RequestSigner(Uint8Array.from(randomBytes(32)));
+    const r = expectReply(gateway.feed(encodeFrame(other.encode(loadStart())))[0], 'ERROR');
+    expect(r).toMatchObject({ code: ErrorCode.AUTH, text: 'tag does not match the device key' });
+    expect(gateway.hello()).toMatchObject({ authFailures: 1, used: 0 });
+  });
+
+  test('refuses a replayed LOAD, and a counter that went back', () => {
+    const { gateway } = keyed();
+    const signed = encodeFrame(new RequestSigner(KEY, 10).encode(loadStart()));
+    expectReply(gateway.feed(signed)[0], 'ACK');
+    const replay = expectReply(gateway.feed(signed)[0], 'ERROR');
+    expect(replay).toMatchObject({ code: ErrorCode.REPLAY, text: 'counter 11 is not above the last accepted 11' });
+    const older = expectReply(gateway.feed(encodeFrame(new RequestSigner(KEY, 3).encode(loadStart())))[0], 'ERROR');
+    expect(older.code).toBe(ErrorCode.REPLAY);
+    expect(gateway.hello()).toMatchObject({ authFailures: 2, counter: 11 });
+  });
+
+  test('refuses a tag that is not the last field, even when it is right', () => {
+    const { gateway } = keyed();
+    // Tag computed over a map where it comes before the counter: the device only accepts the tag last.
+    const msg = new Map<number, unknown>([[0, 4], [1, 1], [2, 1], [3, 64], [4, new Uint8Array(4)], [23, new Uint8Array(TAG_BYTES)], [22, 5]]);
+    const body = new Encoder({ useRecords: false, tagUint8Array: false, variableMapSize: true, mapsAsObjects: false }).encode(msg);
+    const payload = Uint8Array.of(1, ...body);
+    // The tag bytes sit before the counter entry's two bytes (key 22, value 5).
+    payload.set(hmacSha256(KEY, payload), payload.length - 2 - TAG_BYTES);
+    const r = expectReply(gateway.feed(encodeFrame(payload))[0], 'ERROR');
+    expect(r.code).toBe(ErrorCode.AUTH);
+  });
+
+  test.each(['RUN', 'CANCEL', 'UNLOAD', 'RESET'] as const)('refuses an unsigned %s', (type) => {
+    const { gateway } = keyed();
+    const body = type === 'RUN' ? { frag: 1, offset: 0, data: new Uint8Array(1), total: 1 } : type === 'RESET' ? {} : { frag: 1 };
+    const r = expectReply(gateway.feed(encodeFrame(encodeRequest({ type, seq: 3, ...body } as never)))[0], 'ERROR');
+    expect(r.code).toBe(ErrorCode.AUTH);
+  });
+
+  test('answers HELLO, PING and PROFILE without a tag', () => {
+    const { gateway } = keyed();
+    expect(gateway.feed(encodeFrame(encodeRequest({ type: 'PING', seq: 1 })))[0].type).toBe('PING');
+    expect(gateway.hello().authFailures).toBe(0);
+  });
+});
+
+describe('an unkeyed device', () => {
+  test('ignores tags and counters', () => {
+    const gateway = new TestGateway({}, new RequestSigner(KEY));
+    const f = fcFragment();
+    expectReply(gateway.load(1, f.blob, f.arena), 'ACK');
+    expect(gateway.hello()).toMatchObject({ keyed: 0, counter: 0 });
+  });
+});
