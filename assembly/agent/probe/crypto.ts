@@ -1,0 +1,28 @@
+// Test entry: exposes the agent's SHA-256 and HMAC to test/sha256.test.ts,
+// which compiles this file on its own (it is not part of agent.wasm).
+import { sha256Init, sha256Update, sha256Final, SHA256_CTX_BYTES } from "../sha256";
+import { hmacSetKey, hmacSha256 } from "../hmac";
+
+const CTX: usize = memory.data(<i32>SHA256_CTX_BYTES, 8);
+
+/** First free byte: the test writes its data from here. */
+export function scratch(): usize {
+  return (__heap_base + 15) & ~15;
+}
+
+export function shaInit(): void {
+  sha256Init(CTX);
+}
+
+export function shaUpdate(ptr: usize, len: usize): void {
+  sha256Update(CTX, ptr, len);
+}
+
+export function shaFinal(out: usize): void {
+  sha256Final(CTX, out);
+}
+
+export function hmac(key: usize, keyLen: usize, data: usize, len: usize, out: usize): void {
+  hmacSetKey(key, keyLen);
+  hmacSha256(data, len, out);
+}
