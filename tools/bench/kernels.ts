@@ -1,0 +1,223 @@
+// npm run bench:kernels [-- --json]
+// MAC/s of the AS kernels (Node's WebAssembly, after warm-up), the oracle and
+// the same integer math written plainly in C (tools/bench/c, gcc -O2), on the
+// same inputs, measured in one run. All three outputs must be identical bytes.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { validateGraph, convOutSize, type Graph, type Op, type Tensor } from '../../host/model/ir.ts';
+import { prepareOp, type ConvParams, type FullyConnectedParams } from '../../host/model/op-params.ts';
+import { runOpBox, wholeOutputBox } from '../../host/model/oracle.ts';
+import { wholeTile } from '../../host/model/oracle/tile.ts';
+import { box4, packCall, packOp, tile4 } from '../../host/model/kernel-abi.ts';
+import { loadKernels, type KernelExports } from '../../host/model/wasm-engine.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const buildDir = `${root}build/`;
+const json = process.argv.includes('--json');
+const log = (s: string) => {
+  if (!json) console.log(s);
+};
+
+/** Deterministic pseudo-random int in [lo, hi]. */
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return (lo: number, hi: number) => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return lo + (s % (hi - lo + 1));
+  };
+}
+
+interface BenchCase {
+  name: string;
+  key: string;
+  cKind: 'conv' | 'dw' | 'fc';
+  params: ConvParams | FullyConnectedParams;
+  input: Int8Array;
+  macs: number;
+}
+
+function convCase(name: string, key: string, kind: 'CONV_2D' | 'DEPTHWISE_CONV_2D', [h, w, cin]: number[], cout: number, k: number, stride: number): BenchCase {
+  const r = rng(h * 1000 + cout);
+  const oh = convOutSize(h, k, stride, 1, 'SAME');
+  const ow = convOutSize(w, k, stride, 1, 'SAME');
+  const fshape = kind === 'CONV_2D' ? [cout, k, k, cin] : [1, k, k, cout];
+  const nW = fshape.reduce((a, b) => a * b, 1);
+  const tensors: Tensor[] = [
+    { name: 'x', shape: [1, h, w, cin], dtype: 'int8', quant: { scale: [0.05], zeroPoint: [-3] } },
+    {
+      name: 'w',
+      shape: fshape,
+      dtype: 'int8',
+      quant: { scale: Array.from({ length: cout }, () => r(2, 10) / 1000), zeroPoint: Array(cout).fill(0), axis: kind === 'CONV_2D' ? 0 : 3 },
+      data: Int8Array.from({ length: nW }, () => r(-127, 127)),
+    },
+    { name: 'b', shape: [cout], dtype: 'int32', data: Int32Array.from({ length: cout }, () => r(-2000, 2000)) },
+    { name: 'y', shape: [1, oh, ow, cout], dtype: 'int8', quant: { scale: [0.1], zeroPoint: [5] } },
+  ];
+  const common = { inputs: [0, 1, 2], outputs: [3], padding: 'SAME' as const, strideH: stride, strideW: stride, dilationH: 1, dilationW: 1, activation: 'NONE' as const };
+  const op: Op = kind === 'CONV_2D' ? { kind, ...common } : { kind, ...common, depthMultiplier: cout / cin };
+  const graph: Graph = validateGraph({ tensors, ops: [op], inputs: [0], outputs: [3] });
+  const tapsPerOut = kind === 'CONV_2D' ? k * k * cin : k * k;
+  return {
+    name,
+    key,
+    cKind: kind === 'CONV_2D' ? 'conv' : 'dw',
+    params: prepareOp(graph, 0) as ConvParams,
+    input: Int8Array.from({ length: h * w * cin }, () => r(-128, 127)),
+    macs: oh * ow * cout * tapsPerOut,
+  };
+}
+
+function fcCase(depth: number, units: number): BenchCase {
+  const r = rng(depth + units);
+  const tensors: Tensor[] = [
+    { name: 'x', shape: [1, depth], dtype: 'int8', quant: { scale: [0.05], zeroPoint: [-3] } },
+    { name: 'w', shape: [units, depth], dtype: 'int8', quant: { scale: [0.004], zeroPoint: [0] }, data: Int8Array.from({ length: units * depth }, () => r(-127, 127)) },
+    { name: 'b', shape: [units], dtype: 'int32', data: Int32Array.from({ length: units }, () => r(-2000, 2000)) },
+    { name: 'y', shape: [1, units], dtype: 'int8', quant: { scale: [0.2], zeroPoint: [5] } },
+  ];
+  const graph = validateGraph({ tensors, ops: [{ kind: 'FULLY_CONNECTED', inputs: [0, 1, 2], outputs: [3], activation: 'NONE', keepNumDims: false }], inputs: [0], outputs: [3] });
+  return {
+    name: `FC ${depth} -> ${units}`,
+    key: 'fc',
+    cKind: 'fc',
+    params: prepareOp(graph, 0) as FullyConnectedParams,
+    input: Int8Array.from({ length: depth }, () => r(-128, 127)),
+    macs: depth * units,
+  };
+}
+
+/** Runs `fn` repeatedly for about `seconds`; returns seconds per call. */
+function timeIt(fn: () => void, seconds: number): number {
+  let n = 1;
+  for (;;) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) fn();
+    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (dt >= seconds) return dt / n;
+    n = Math.max(n * 2, Math.ceil((n * seconds * 1.2) / Math.max(dt, 1e-6)));
+  }
+}
+
+/** The kernels on one whole-layer fragment: record packed and prepared once, then runFragment in a loop. */
+function wasmRunner(k: KernelExports, c: BenchCase): { run: () => void; output: () => Int8Array } {
+  const p = c.params;
+  const base = k.kernelScratchBase();
+  const blob = packOp(p);
+  const mem = () => new Uint8Array(k.memory.buffer);
+  const rec = base;
+  mem().set(blob, rec);
+  if (k.prepareRecord(rec) !== 0) throw new Error(`${c.name}: prepareRecord refused the record`);
+  const tile = (rec + blob.length + 15) & ~15;
+  new Int8Array(k.memory.buffer).set(c.input, tile);
+  const box = wholeOutputBox(p);
+  const outLen = box.end.reduce((a, b) => a * b, 1);
+  const out = (tile + c.input.length + 15) & ~15;
+  const call = (out + outLen + 15) & ~15;
+  const shape = p.kind === 'FULLY_CONNECTED' ? [p.batches, p.depth] : p.inputShape;
+  const { origin, extent } = tile4(p, 0, shape.map(() => 0), shape);
+  const depth: [number, number] | undefined = p.kind === 'FULLY_CONNECTED' ? [0, p.depth] : undefined;
+  mem().set(packCall({ out, outBytes: outLen, box: box4(p, box), in0: { offset: tile, origin, extent }, depth }), call);
+  return {
+    run: () => {
+      const code = k.runFragment(rec, call);
+      if (code !== 0) throw new Error(`${c.name}: runFragment returned ${code}`);
+    },
+    output: () => new Int8Array(k.memory.buffer, out, outLen).slice(),
+  };
+}
+
+function buildC(): string {
+  const exe = `${buildDir}kernels-bench`;
+  const r = spawnSync('gcc', ['-O2', '-o', exe, `${root}tools/bench/c/kernels.c`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`gcc failed: ${r.stderr || r.error}`);
+  return exe;
+}
+
+/** Header + constants in the layout tools/bench/c/kernels.c reads. */
+function cParams(c: BenchCase): Uint8Array {
+  const p = c.params;
+  const header =
+    p.kind === 'FULLY_CONNECTED'
+      ? [p.batches, 0, 0, p.depth, 0, 0, p.units, 0, 0, 0, 0, 0, 0, 0, 0, 0, p.inputZeroPoint, p.outputZeroPoint, p.actMin, p.actMax]
+      : [
+          ...p.inputShape,
+          p.outputShape[1],
+          p.outputShape[2],
+          p.outputShape[3],
+          p.filterShape[1],
+          p.filterShape[2],
+          p.strideH,
+          p.strideW,
+          p.dilationH,
+          p.dilationW,
+          p.padTop,
+          p.padLeft,
+          p.depthMultiplier,
+          p.inputZeroPoint,
+          p.outputZeroPoint,
+          p.actMin,
+          p.actMax,
+        ];
+  const parts = [Int32Array.from(header), c.input, p.filter, p.bias!, p.multipliers, p.shifts];
+  const total = parts.reduce((a, b) => a + b.byteLength, 0);
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const a of parts) {
+    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), off);
+    off += a.byteLength;
+  }
+  return out;
+}
+
+function runC(exe: string, c: BenchCase, iterations: number): { seconds: number; output: Int8Array } {
+  const params = `${buildDir}bench-${c.key}.bin`;
+  const outFile = `${buildDir}bench-${c.key}.out`;
+  writeFileSync(params, cParams(c));
+  const r = spawnSync(exe, [c.cKind, params, outFile, String(iterations)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${c.name}: plain C run failed: ${r.stderr}`);
+  return { seconds: Number(r.stdout.trim()) / 1e9, output: new Int8Array(readFileSync(outFile)) };
+}
+
+const sameBytes = (a: Int8Array, b: ArrayLike<number>) => a.length === b.length && a.every((v, i) => v === b[i]);
+
+mkdirSync(buildDir, { recursive: true });
+const k = await loadKernels();
+const exe = buildC();
+const cases: BenchCase[] = [
+  convCase('conv 3x3 32x32x16 -> 32', 'conv', 'CONV_2D', [32, 32, 16], 32, 3, 1),
+  convCase('conv 3x3 s2 SAME 17x19x13 -> 29', 'conv_odd', 'CONV_2D', [17, 19, 13], 29, 3, 2),
+  convCase('depthwise 3x3 32x32x64', 'dw', 'DEPTHWISE_CONV_2D', [32, 32, 64], 64, 3, 1),
+  fcCase(1024, 256),
+];
+const result: Record<string, number> = {};
+const rows: string[][] = [['kernel', 'MACs', 'WASM MAC/s', 'oracle MAC/s', 'plain C MAC/s', 'WASM / C', 'WASM / oracle']];
+let mismatch = false;
+for (const c of cases) {
+  const w = wasmRunner(k, c);
+  timeIt(w.run, 0.3); // warm-up: reach the optimizing tier
+  const wasmSec = timeIt(w.run, 0.5);
+  const shape = c.params.kind === 'FULLY_CONNECTED' ? c.params.inputShape : c.params.inputShape;
+  const oracleOut = runOpBox(c.params, [wholeTile(c.input, shape)], wholeOutputBox(c.params));
+  const oracleSec = timeIt(() => runOpBox(c.params, [wholeTile(c.input, shape)], wholeOutputBox(c.params)), 0.3);
+  const cRun = runC(exe, c, Math.max(3, Math.ceil(0.5 / wasmSec)));
+  const wasmOut = w.output();
+  if (!sameBytes(wasmOut, oracleOut) || !sameBytes(wasmOut, cRun.output)) {
+    mismatch = true;
+    console.error(`${c.name}: outputs differ (WASM vs oracle: ${sameBytes(wasmOut, oracleOut)}, WASM vs C: ${sameBytes(wasmOut, cRun.output)})`);
+  }
+  const rate = (s: number) => c.macs / s;
+  result[`${c.key}_wasm_over_c`] = Number((cRun.seconds / wasmSec).toFixed(3));
+  result[`${c.key}_wasm_over_oracle`] = Number((oracleSec / wasmSec).toFixed(3));
+  result[`${c.key}_wasm_macs_per_s`] = Math.round(rate(wasmSec));
+  result[`${c.key}_c_macs_per_s`] = Math.round(rate(cRun.seconds));
+  result[`${c.key}_oracle_macs_per_s`] = Math.round(rate(oracleSec));
+  const g = (s: number) => `${(rate(s) / 1e9).toFixed(3)} G`;
+  rows.push([c.name, String(c.macs), g(wasmSec), g(oracleSec), g(cRun.seconds), (cRun.seconds / wasmSec).toFixed(2) + 'x', (oracleSec / wasmSec).toFixed(1) + 'x']);
+}
+const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+for (const r of rows) log(r.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  '));
+log(mismatch ? 'outputs: MISMATCH' : 'outputs: WASM, oracle and plain C identical on every kernel');
+if (json) console.log(JSON.stringify({ ...result, identical: !mismatch }));
+if (mismatch) process.exit(1);
