@@ -5,7 +5,7 @@
 // allocator keeps persistent data at the tail and planned activations at the
 // head. Every byte is accounted; nothing is allocated outside it.
 
-export const MAX_FRAGMENTS: i32 = 16;
+export const MAX_FRAGMENTS: i32 = 64;
 
 const ID: usize = memory.data(MAX_FRAGMENTS * 4, 4);
 const ADDR: usize = memory.data(MAX_FRAGMENTS * 4, 4);
