@@ -1,0 +1,98 @@
+// `microsplit infer` and `microsplit export` run as a user runs them: node
+// bin/microsplit.js in a subprocess, exit code and output checked.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { runGraph } from '../host/model/engine.ts';
+import { oracle } from '../host/model/oracle.ts';
+import { readTflite } from '../host/model/tflite/read.ts';
+import { writeTflite } from '../host/model/tflite/write.ts';
+import { floatEdgesModel, randomInputs } from './fixtures/small-models.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const pd = (f: string) => join(root, 'test/fixtures/person_detect', f);
+const model = pd('person_detect.tflite');
+const work = mkdtempSync(join(tmpdir(), 'microsplit-infer-'));
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function microsplit(...args: string[]): Promise<Run> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)('node', ['bin/microsplit.js', ...args], { cwd: root });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+const lastJson = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!) as { outputs: number[][]; shapes: number[][]; top: { class: number }[][][] };
+
+describe('microsplit infer', () => {
+  it('person_detect on person.bmp (wasm engine, the default): [-113, 113], class 1 on top', async () => {
+    const r = await microsplit('infer', '--model', model, '--input', pd('person.bmp'), '--json');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('[-113, 113]');
+    const result = lastJson(r.stdout);
+    expect(result.outputs).toEqual([[-113, 113]]);
+    expect(result.shapes).toEqual([[1, 2]]);
+    expect(result.top[0][0][0].class).toBe(1);
+  });
+
+  it('person_detect on no_person.bmp with the oracle: class 0 on top', async () => {
+    const r = await microsplit('infer', '--model', model, '--input', pd('no_person.bmp'), '--engine', 'oracle', '--json');
+    expect(r.code).toBe(0);
+    const [[notPerson, person]] = lastJson(r.stdout).outputs;
+    expect(notPerson).toBeGreaterThan(person);
+  });
+
+  it('a float model takes .json floats through QUANTIZE and gives DEQUANTIZE`s floats, as the oracle does in-process', async () => {
+    const file = join(work, 'float_edges.tflite');
+    writeFileSync(file, writeTflite(floatEdgesModel()));
+    const graph = readTflite(writeTflite(floatEdgesModel()));
+    const [x] = randomInputs(graph);
+    writeFileSync(join(work, 'x.json'), JSON.stringify(Array.from(x)));
+    const r = await microsplit('infer', '--model', file, '--input', join(work, 'x.json'), '--json');
+    expect(r.code).toBe(0);
+    const [expected] = await runGraph(oracle, graph, [x]);
+    expect(lastJson(r.stdout).outputs).toEqual([Array.from(expected)]);
+  });
+
+  it.each([
+    ['a missing input file', () => ['--input', join(work, 'absent.bin')], /absent\.bin: cannot read input file \(ENOENT\)/],
+    ['an input of the wrong size', () => (writeFileSync(join(work, 'short.bin'), new Uint8Array(100)), ['--input', join(work, 'short.bin')]), /short\.bin: 100 bytes, input tensor input int8\[1,96,96,1\] needs 9216/],
+    ['an input in an unknown format', () => ['--input', pd('README.md')], /README\.md: unknown input format "\.md"/],
+    ['no input for the model`s input', () => [], /person_detect\.tflite has 1 input\(s\) \(input int8\[1,96,96,1\]\); 0 --input given/],
+  ])('%s: exits 1 with one line', async (_, extra, message) => {
+    const r = await microsplit('infer', '--model', model, ...extra());
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('a truncated model: exits 1 naming the file and the damage', async () => {
+    const file = join(work, 'cut.tflite');
+    writeFileSync(file, writeTflite(floatEdgesModel()).subarray(0, 200));
+    const r = await microsplit('infer', '--model', file, '--input', pd('person.bmp'));
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^microsplit: .*cut\.tflite: .*truncated or corrupt$/);
+  });
+});
+
+describe('microsplit export', () => {
+  it.each(['tflite', 'bundle'])('person_detect as %s: the written file infers to the same [-113, 113]', async (format) => {
+    const out = join(work, `pd.${format === 'tflite' ? 'tflite' : 'msb'}`);
+    const w = await microsplit('export', '--model', model, '--format', format, '--out', out);
+    expect(w.code).toBe(0);
+    const r = await microsplit('infer', '--model', out, '--input', pd('person_input_int8.bin'), '--engine', 'oracle', '--json');
+    expect(lastJson(r.stdout).outputs).toEqual([[-113, 113]]);
+  });
+});
