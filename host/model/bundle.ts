@@ -86,8 +86,12 @@ function dataFromBytes(dtype: DType, b: Uint8Array): TensorData {
   const size = DTYPE_BYTES[dtype];
   const n = b.byteLength / size;
   switch (dtype) {
-    case 'int8':
-      return new Int8Array(b.slice().buffer);
+    case 'int8': {
+      // A copy: `b` may be a Node Buffer view whose .buffer is a shared pool.
+      const copy = new Int8Array(b.byteLength);
+      copy.set(new Int8Array(b.buffer, b.byteOffset, b.byteLength));
+      return copy;
+    }
     case 'int16':
       return Int16Array.from({ length: n }, (_, i) => view.getInt16(i * size, true));
     case 'int32':

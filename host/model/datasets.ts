@@ -142,8 +142,9 @@ export function readSubset(bytes: Uint8Array, source = 'subset'): LabelledImages
   if (h !== IMAGE_SIDE || w !== IMAGE_SIDE || c !== 1) fail(`images are ${h}x${w}x${c}, expected ${IMAGE_SIDE}x${IMAGE_SIDE}x1`);
   const expected = SUBSET_HEADER + count + count * IMAGE_SIZE;
   if (bytes.length !== expected) fail(`${bytes.length} bytes, expected ${expected} for ${count} images`);
-  const labels = bytes.slice(SUBSET_HEADER, SUBSET_HEADER + count);
+  // Copies (not views): `bytes` may be a Node Buffer over a shared pool.
+  const labels = Uint8Array.prototype.slice.call(bytes, SUBSET_HEADER, SUBSET_HEADER + count);
   if (labels.some((l) => l >= NUM_CLASSES)) fail(`a label is outside 0..${NUM_CLASSES - 1}`);
-  const pixels = new Int8Array(bytes.slice(SUBSET_HEADER + count).buffer);
+  const pixels = new Int8Array(Uint8Array.prototype.slice.call(bytes, SUBSET_HEADER + count).buffer);
   return { count, pixels, labels };
 }

@@ -88,6 +88,12 @@ export interface ActivationRange {
   max: number;
 }
 
+/** Round half away from zero, as TFLite's converter (std::round) does;
+ * Math.round would send -63.5 to -63. */
+export function roundHalfAway(x: number): number {
+  return Math.sign(x) * Math.round(Math.abs(x));
+}
+
 const QMIN = -128;
 const QMAX = 127;
 const WMAX = 127;
@@ -101,14 +107,14 @@ export function activationQuant(range: ActivationRange): { scale: number; zeroPo
   const max = Math.max(0, range.max);
   // An all-zero activation still needs a positive scale; any will do.
   const scale = max > min ? (max - min) / (QMAX - QMIN) : 1;
-  const zeroPoint = Math.min(QMAX, Math.max(QMIN, Math.round(QMIN - min / scale)));
+  const zeroPoint = Math.min(QMAX, Math.max(QMIN, roundHalfAway(QMIN - min / scale)));
   return { scale, zeroPoint };
 }
 
 /**
- * Symmetric int8 quantization of `w` whose channels are the last axis of
- * length `channels` (the tfjs layouts above) or one scale for all when
- * `perChannel` is false. Returns the values (still in `w`'s layout) and scales.
+ * Symmetric int8 quantization of `w` whose output channel is the fastest
+ * varying index, `channels` of them (the tfjs layouts above), or one scale
+ * for all when `perChannel` is false. Returns the values (still in `w`'s layout) and scales.
  */
 export function quantizeWeights(w: Float32Array, channels: number, perChannel: boolean): { q: Int8Array; scales: number[] } {
   const nScales = perChannel ? channels : 1;
@@ -121,7 +127,7 @@ export function quantizeWeights(w: Float32Array, channels: number, perChannel: b
   const q = new Int8Array(w.length);
   for (let i = 0; i < w.length; i++) {
     const s = scales[perChannel ? i % channels : 0];
-    q[i] = Math.max(-WMAX, Math.min(WMAX, Math.round(w[i] / s)));
+    q[i] = Math.max(-WMAX, Math.min(WMAX, roundHalfAway(w[i] / s)));
   }
   return { q, scales };
 }
@@ -129,7 +135,7 @@ export function quantizeWeights(w: Float32Array, channels: number, perChannel: b
 export function quantizeBias(b: Float32Array, inputScale: number, weightScales: number[]): { q: Int32Array; scales: number[] } {
   const scales = Array.from(b, (_, c) => inputScale * weightScales[weightScales.length === 1 ? 0 : c]);
   const q = new Int32Array(b.length);
-  for (let c = 0; c < b.length; c++) q[c] = Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.round(b[c] / scales[c])));
+  for (let c = 0; c < b.length; c++) q[c] = Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, roundHalfAway(b[c] / scales[c])));
   return { q, scales };
 }
 
@@ -176,10 +182,11 @@ function weightedLayer(
   const inScale = xt.quant!.scale[0];
   const act: Activation = layer.activation;
   const ks = layer.kernelShape;
-  const channels = ks[ks.length - 1];
+  // Output channels are the last axis, or for depthwise the last two
+  // [C, m] taken together (channel c*m + j), which is the same flat order.
+  const outChannels = layer.kind === 'depthwise' ? ks[2] * ks[3] : ks[ks.length - 1];
   const perChannel = layer.kind !== 'dense';
-  const w = quantizeWeights(layer.kernel, channels, perChannel);
-  const outChannels = layer.kind === 'depthwise' ? ks[2] * ks[3] : channels;
+  const w = quantizeWeights(layer.kernel, outChannels, perChannel);
   if (layer.bias.length !== outChannels) throw new Error(`${name}: ${layer.bias.length} biases for ${outChannels} output channels`);
   const bias = quantizeBias(layer.bias, inScale, w.scales);
   const wQuant = (axis: number): Quant => ({ scale: w.scales, zeroPoint: w.scales.map(() => 0), ...(perChannel ? { axis } : {}) });

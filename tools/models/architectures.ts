@@ -39,7 +39,7 @@ export const RECIPES: ModelRecipe[] = [
     summary: 'conv3x3x8, pool, conv3x3x16, pool, FC 784->32, FC 32->10, softmax: fits one 64 KiB device',
     layers: [conv(8), pool, conv(16), pool, { kind: 'flatten' }, dense(32, 'RELU'), dense(10, 'NONE'), ...head],
     trainCount: 55000,
-    epochs: 2,
+    epochs: 3,
   },
   {
     name: 'mnist-l',
@@ -55,7 +55,7 @@ export const RECIPES: ModelRecipe[] = [
     summary: 'conv3x3x16, pool, conv3x3x32, pool, FC 1568->64, FC 64->10, softmax',
     layers: [conv(16), pool, conv(32), pool, { kind: 'flatten' }, dense(64, 'RELU'), dense(10, 'NONE'), ...head],
     trainCount: 55000,
-    epochs: 3,
+    epochs: 2,
   },
 ];
 

@@ -3,7 +3,7 @@
 // input) and put them back, compute calibration ranges, and predict.
 import * as tf from '@tensorflow/tfjs';
 import type { LabelledImages } from '../../host/model/datasets.ts';
-import { IMAGE_SIZE } from '../../host/model/datasets.ts';
+import { IMAGE_SIDE, IMAGE_SIZE } from '../../host/model/datasets.ts';
 import type { ActivationRange, FloatActivation, FloatLayer, FloatModel, LayerSpec } from '../../host/model/quantize.ts';
 import { hasWeights } from '../../host/model/quantize.ts';
 
@@ -78,24 +78,29 @@ export function floatBatch(set: LabelledImages, from: number, n: number, quant: 
   const q = set.pixels.subarray(from * IMAGE_SIZE, (from + n) * IMAGE_SIZE);
   const f = new Float32Array(q.length);
   for (let i = 0; i < q.length; i++) f[i] = quant.scale * (q[i] - quant.zeroPoint);
-  return tf.tensor4d(f, [n, 28, 28, 1]);
+  return tf.tensor4d(f, [n, IMAGE_SIDE, IMAGE_SIDE, 1]);
+}
+
+/** Every layer's float output for images [from, from+n). */
+export function layerOutputs(model: tf.Sequential, set: LabelledImages, from: number, n: number, quant: FloatModel['inputQuant']): tf.Tensor[] {
+  const probe = tf.model({ inputs: model.inputs, outputs: model.layers.map((l) => l.output as tf.SymbolicTensor) });
+  return tf.tidy(() => probe.predict(floatBatch(set, from, n, quant)) as tf.Tensor[]);
 }
 
 const BATCH = 250;
 
 /** Min/max of every layer's output over `set` (the quantizer's calibration). */
 export function calibrate(model: tf.Sequential, set: LabelledImages, quant: FloatModel['inputQuant']): ActivationRange[] {
-  const probe = tf.model({ inputs: model.inputs, outputs: model.layers.map((l) => l.output as tf.SymbolicTensor) });
   const ranges: ActivationRange[] = model.layers.map(() => ({ min: Infinity, max: -Infinity }));
   for (let from = 0; from < set.count; from += BATCH) {
-    const n = Math.min(BATCH, set.count - from);
-    tf.tidy(() => {
-      const outs = probe.predict(floatBatch(set, from, n, quant)) as tf.Tensor[];
+    const outs = layerOutputs(model, set, from, Math.min(BATCH, set.count - from), quant);
+    tf.tidy(() =>
       outs.forEach((o, i) => {
         ranges[i].min = Math.min(ranges[i].min, o.min().dataSync()[0]);
         ranges[i].max = Math.max(ranges[i].max, o.max().dataSync()[0]);
-      });
-    });
+      }),
+    );
+    tf.dispose(outs);
   }
   return ranges;
 }
