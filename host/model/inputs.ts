@@ -147,7 +147,7 @@ function fromNpy(bytes: Uint8Array, t: Tensor, pixels: PixelMode): TensorData {
   if (bytes.length - dataStart !== n * itemSize) throw new Error(`.npy data holds ${bytes.length - dataStart} bytes, shape (${shape}) of ${descr} needs ${n * itemSize}`);
   if (n !== numElements(t.shape)) throw new Error(`.npy shape (${shape}) has ${n} values, ${describe(t)} needs ${numElements(t.shape)}`);
   if (descr === '|u1' && t.dtype === 'int8') return bytesAsInt8(bytes.subarray(dataStart), pixels);
-  return fromNumbers(make(bytes.slice(dataStart).buffer), t);
+  return fromNumbers(make(Uint8Array.from(bytes.subarray(dataStart)).buffer), t); // a copy: aligned, and not a view into a pooled Buffer
 }
 
 interface Pixels {
