@@ -24,11 +24,12 @@ class SerialTransport extends BaseTransport {
     port.on('close', (e?: Error) => this.disconnected(e?.message ?? 'port closed'));
   }
 
+  /** Resolves once the binding handed the bytes to the OS (no drain: the contract does not wait for the wire). */
   protected send(bytes: Uint8Array): Promise<void> {
     return new Promise((resolve, reject) => {
       this.port.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), (e) => {
         if (e) reject(e);
-        else this.port.drain((d) => (d ? reject(d) : resolve()));
+        else resolve();
       });
     });
   }

@@ -187,6 +187,10 @@ export class SimDevice {
   /** Sends a RESULT once the fragment's MACs would have been computed at this device's speed. */
   private holdResult(frag: number, frame: Uint8Array): void {
     const ms = this.computeMs(frag);
+    if (ms < 1) {
+      this.transmit(frame, true);
+      return;
+    }
     const timer = setTimeout(() => {
       this.held.delete(frag);
       this.transmit(frame, true);

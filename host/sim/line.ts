@@ -22,8 +22,13 @@ export class PacedLine {
   }
 }
 
-/** Resolves at `time` on the performance.now() clock (at once if past). */
+/**
+ * Resolves at `time` on the performance.now() clock. Waits under a
+ * millisecond, below the timers' resolution, only yield to the event loop:
+ * arrival times are absolute, so such an early wake-up never accumulates.
+ */
 export function sleepUntil(time: number): Promise<void> {
   const wait = time - performance.now();
-  return wait <= 0 ? Promise.resolve() : new Promise((r) => setTimeout(r, wait));
+  if (wait <= 0) return Promise.resolve();
+  return new Promise((r) => (wait < 1 ? setImmediate(r) : setTimeout(r, wait)));
 }
