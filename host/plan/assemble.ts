@@ -2,7 +2,8 @@
 // file fields. Also checks the budgets and explains an infeasible request.
 import type { Graph } from '../model/ir.ts';
 import { fragmentWork, makespanLowerBound, objectiveFor, schedulePlan } from './cost.ts';
-import { deviceKinds, deviceMemory, fragmentBuffers, InfeasibleError, opParamBytes, planOffsets, worstShortfall, type PlacedFragment } from './memory.ts';
+import { deviceKinds, deviceMemory, InfeasibleError, worstShortfall, type PlacedFragment } from './memory.ts';
+import { fragmentActivationBytes, fragmentParamBytes } from './layout.ts';
 import { PLAN_FORMAT, PLAN_VERSION, type Plan, type PlanStage } from './plan-file.ts';
 import type { DeviceProfile } from './profiles.ts';
 import { spanOps, type StageChoice } from './stages.ts';
@@ -22,6 +23,8 @@ export interface PlanRequest {
 }
 
 export const DEFAULT_MAX_FUSE = 4;
+/** Longest chain a stage may run whole on one device (fewer round trips, bounded search). */
+export const DEFAULT_MAX_WHOLE = 12;
 
 export function assemblePlan(req: PlanRequest, strategy: string, stages: readonly StageChoice[]): Plan {
   const { graph: g, devices } = req;
@@ -54,8 +57,8 @@ export function assemblePlan(req: PlanRequest, strategy: string, stages: readonl
           output: { tensor: g.ops[last.op].outputs[0], box: last.out },
           devices: f.devices.map((d) => devices[d].id),
           macs: work.totalMacs,
-          paramBytes: f.ops.reduce((sum, ob) => sum + opParamBytes(g, ob), 0),
-          activationBytes: planOffsets(fragmentBuffers(g, f.ops)).highWater,
+          paramBytes: fragmentParamBytes(g, f.ops),
+          activationBytes: fragmentActivationBytes(g, f.ops),
           inBytes: work.inBytes,
           outBytes: work.outBytes,
           predicted: { start: t.fragments[fi].start, end: t.fragments[fi].end },

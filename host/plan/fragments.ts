@@ -66,7 +66,6 @@ function window2D(g: Graph, op: Op): Window2D {
 export function inputTiles(g: Graph, opIndex: number, out: Box): (Box | null)[] {
   const op = g.ops[opIndex];
   const T = g.tensors;
-  const isActivation = (id: number) => id >= 0 && !T[id].data;
   const tiles: (Box | null)[] = op.inputs.map(() => null);
   const x = inputView(g, opIndex);
   switch (op.kind) {
@@ -91,7 +90,7 @@ export function inputTiles(g: Graph, opIndex: number, out: Box): (Box | null)[] 
       // Broadcasting: a dimension of size 1 is read whole; others follow the box.
       for (const k of [0, 1]) {
         const s = T[op.inputs[k]].shape;
-        if (!isActivation(op.inputs[k])) continue;
+        if (op.inputs[k] < 0 || T[op.inputs[k]].data) continue;
         const off = out.start.length - s.length;
         tiles[k] = {
           start: s.map((d, i) => (d === 1 ? 0 : out.start[i + off])),

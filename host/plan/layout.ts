@@ -6,7 +6,9 @@
 // concatenated), then every op's output box is placed by the greedy offset
 // planner with its lifetime: op i's output lives from step i until op i+1 has
 // read it.
+import { blobBytes } from '../link/fragment-blob.ts';
 import { DTYPE_BYTES, type Graph } from '../model/ir.ts';
+import { recordBytes } from '../model/kernel-abi.ts';
 import { boxVolume, type OpBox } from './fragments.ts';
 import { planOffsets, type Buffer } from './memory.ts';
 
@@ -40,3 +42,30 @@ export function fragmentLayout(g: Graph, ops: readonly OpBox[]): FragmentLayout 
   });
   return { inputOffsets, inputBytes, outputOffsets: plan.offsets.slice(1), outputBytes, highWater: plan.highWater };
 }
+
+/** Channels of an op's output box and the weight bytes of that slice (0, 0 for ops without weights). */
+function weightSlice(g: Graph, ob: OpBox): [number, number] {
+  const op = g.ops[ob.op];
+  if (op.kind !== 'CONV_2D' && op.kind !== 'DEPTHWISE_CONV_2D' && op.kind !== 'FULLY_CONNECTED') return [0, 0];
+  const last = ob.out.start.length - 1;
+  const n = ob.out.end[last] - ob.out.start[last];
+  const w = g.tensors[op.inputs[1]].shape;
+  const perChannel = op.kind === 'CONV_2D' ? w[1] * w[2] * w[3] : op.kind === 'DEPTHWISE_CONV_2D' ? w[1] * w[2] : w[1];
+  return [n, n * perChannel];
+}
+
+/**
+ * Resident bytes of a fragment on its device: exactly the blob a LOAD
+ * carries (records with the weight slices, call blocks, header), which is
+ * what the agent keeps in its arena.
+ */
+export function fragmentParamBytes(g: Graph, ops: readonly OpBox[]): number {
+  return blobBytes(ops.map((ob) => recordBytes(...weightSlice(g, ob))));
+}
+
+/** Activation bytes a fragment reserves (the agent rounds to 8). */
+export function fragmentActivationBytes(g: Graph, ops: readonly OpBox[]): number {
+  return align8(fragmentLayout(g, ops).highWater);
+}
+
+const align8 = (n: number) => (n + 7) & ~7;

@@ -11,30 +11,15 @@
 //   pools, ADD, SOFTMAX: no weights
 //   plus OP_RECORD_BYTES for every op (shapes, strides, zero points, clamp)
 // "requant" is one int32 multiplier and one int32 shift per output channel.
-// Activations of a fragment: its input tiles (halo included), every
+// Activations of a fragment: its input tiles (halo included, one block), every
 // intermediate box of a fused stack and its output box, each as
-// box elements x dtype bytes, placed by `planOffsets` below. Fragments on one
-// device run one at a time, so their activation areas share offsets.
-import { DTYPE_BYTES, type Graph } from '../model/ir.ts';
-import { boxVolume, type OpBox } from './fragments.ts';
+// box elements x dtype bytes, placed by `planOffsets` below through
+// layout.ts's fragmentLayout (the executor packs the same offsets). Fragments
+// on one device run one at a time, so their activation areas share offsets.
+import type { Graph } from '../model/ir.ts';
+import type { OpBox } from './fragments.ts';
+import { fragmentActivationBytes, fragmentLayout, fragmentParamBytes } from './layout.ts';
 import { deviceKind, usableBytes, type DeviceProfile } from './profiles.ts';
-
-/** Fixed per-op record in the agent (op kind, shapes, strides, zero points, clamp). */
-export const OP_RECORD_BYTES = 64;
-/** Per output channel: int32 multiplier + int32 shift. */
-const REQUANT_BYTES_PER_CHANNEL = 8;
-
-/** Resident bytes for one op computing `ob.out` (its weight slice: the box's last-axis channels). */
-export function opParamBytes(g: Graph, ob: OpBox): number {
-  const op = g.ops[ob.op];
-  const last = ob.out.start.length - 1;
-  const channels = ob.out.end[last] - ob.out.start[last];
-  if (op.kind !== 'CONV_2D' && op.kind !== 'DEPTHWISE_CONV_2D' && op.kind !== 'FULLY_CONNECTED') return OP_RECORD_BYTES;
-  const w = g.tensors[op.inputs[1]].shape;
-  const perChannel = op.kind === 'CONV_2D' ? w[1] * w[2] * w[3] : op.kind === 'DEPTHWISE_CONV_2D' ? w[1] * w[2] : w[1];
-  const bias = (op.inputs[2] ?? -1) >= 0 ? 4 : 0;
-  return OP_RECORD_BYTES + channels * (perChannel + bias + REQUANT_BYTES_PER_CHANNEL);
-}
 
 /** A buffer to place: its size and the first and last step (inclusive) it is live. */
 export interface Buffer {
@@ -98,38 +83,6 @@ export function maxLiveBytes(buffers: readonly Buffer[]): number {
   return best;
 }
 
-export interface ActivationBuffer extends Buffer {
-  /** Tensor id and what the buffer holds. */
-  tensor: number;
-  role: 'input' | 'intermediate' | 'output';
-}
-
-/**
- * The activation buffers of a fragment (ops in execution order): the input
- * tiles of the first op live at step 0; op i's output box lives from step i
- * until the next op has read it (the last one until it is sent back).
- */
-export function fragmentBuffers(g: Graph, ops: readonly OpBox[]): ActivationBuffer[] {
-  const bytesOf = (tensor: number, n: number) => n * DTYPE_BYTES[g.tensors[tensor].dtype];
-  const buffers: ActivationBuffer[] = [];
-  const first = g.ops[ops[0].op];
-  ops[0].tiles.forEach((t, k) => {
-    if (t) buffers.push({ tensor: first.inputs[k], role: 'input', size: bytesOf(first.inputs[k], boxVolume(t)), first: 0, last: 0 });
-  });
-  ops.forEach((ob, i) => {
-    const tensor = g.ops[ob.op].outputs[0];
-    const isLast = i === ops.length - 1;
-    buffers.push({
-      tensor,
-      role: isLast ? 'output' : 'intermediate',
-      size: bytesOf(tensor, boxVolume(ob.out)),
-      first: i,
-      last: isLast ? i : i + 1,
-    });
-  });
-  return buffers;
-}
-
 /** One region of a device's arena. */
 export interface Region {
   fragment: string;
@@ -149,6 +102,8 @@ export interface DeviceMemory {
   regions: Region[];
 }
 
+const tensorName = (g: Graph, t: number) => g.tensors[t].name || `t${t}`;
+
 /** What memory needs to know of a fragment placed on a device. */
 export interface PlacedFragment {
   id: string;
@@ -162,17 +117,19 @@ export function deviceMemory(g: Graph, device: DeviceProfile, fragments: readonl
   let paramBytes = 0;
   const arena = usableBytes(device);
   for (const f of fragments) {
-    const buffers = fragmentBuffers(g, f.ops);
-    const plan = planOffsets(buffers);
-    buffers.forEach((b, i) =>
-      regions.push({ fragment: f.id, what: `${b.role} ${g.tensors[b.tensor].name || `t${b.tensor}`}`, offset: plan.offsets[i], size: b.size }),
-    );
-    activationBytes = Math.max(activationBytes, plan.highWater);
-    for (const ob of f.ops) {
-      const size = opParamBytes(g, ob);
-      paramBytes += size;
-      regions.push({ fragment: f.id, what: `params op ${ob.op} (${g.ops[ob.op].kind})`, offset: arena - paramBytes, size });
-    }
+    const layout = fragmentLayout(g, f.ops);
+    const first = g.ops[f.ops[0].op];
+    layout.inputOffsets.forEach((offset, k) => {
+      if (offset >= 0) regions.push({ fragment: f.id, what: `input ${tensorName(g, first.inputs[k])}`, offset, size: layout.inputBytes[k] });
+    });
+    f.ops.forEach((ob, i) => {
+      const role = i === f.ops.length - 1 ? 'output' : 'intermediate';
+      regions.push({ fragment: f.id, what: `${role} ${tensorName(g, g.ops[ob.op].outputs[0])}`, offset: layout.outputOffsets[i], size: layout.outputBytes[i] });
+    });
+    activationBytes = Math.max(activationBytes, fragmentActivationBytes(g, f.ops));
+    const size = fragmentParamBytes(g, f.ops);
+    paramBytes += size;
+    regions.push({ fragment: f.id, what: `params (LOAD blob, ops ${f.ops.map((ob) => ob.op).join(',')})`, offset: arena - paramBytes, size });
   }
   return {
     device: device.id,

@@ -3,15 +3,22 @@
 // the share rules are common, so the optimum and the heuristic search the
 // same kind of space.
 import type { Graph } from '../model/ir.ts';
-import { fragmentWork, timing, type Objective } from './cost.ts';
+import { fragmentWork, timing, type Objective, type Work } from './cost.ts';
 import { fullBox, fuseBackward, outputView, type SplitMode } from './fragments.ts';
 import { usableBytes, type DeviceProfile } from './profiles.ts';
 import { evaluateOption, type Option } from './search.ts';
 import { buildStage, gatewayStage, spanOps, type Span } from './stages.ts';
 
+const wholeWork = new WeakMap<Span, Work>();
+
 /** Seconds device d needs for the whole span (tile in, compute, box out): its shares scale with the inverse. */
 export function wholeSpanSeconds(g: Graph, span: Span, d: DeviceProfile): number {
-  const t = timing(d, fragmentWork(g, fuseBackward(g, spanOps(span), fullBox(outputView(g, span.end - 1)))));
+  let w = wholeWork.get(span);
+  if (!w) {
+    w = fragmentWork(g, fuseBackward(g, spanOps(span), fullBox(outputView(g, span.end - 1))));
+    wholeWork.set(span, w);
+  }
+  const t = timing(d, w);
   return t.sendS + t.computeS + t.returnS;
 }
 
@@ -32,10 +39,10 @@ export function deviceOrders(g: Graph, span: Span, devices: readonly DeviceProfi
   ];
 }
 
-/** Prefix sizes tried: all up to 8, then roughly x1.5 steps, always n. */
+/** Prefix sizes tried: every size up to 8 devices; beyond, 1..4 then doubling, always n. */
 export function prefixSizes(n: number): number[] {
   const ks: number[] = [];
-  for (let k = 1; k <= n; k = k < 8 ? k + 1 : Math.ceil(k * 1.5)) ks.push(k);
+  for (let k = 1; k <= n; k = n <= 8 || k < 4 ? k + 1 : k * 2) ks.push(k);
   if (ks[ks.length - 1] !== n) ks.push(n);
   return ks;
 }

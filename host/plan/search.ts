@@ -5,7 +5,7 @@
 // options while every device stays within budget.
 import type { Graph } from '../model/ir.ts';
 import { fragmentWork, scheduleStage, stageObjective, type Objective, type StageTimes } from './cost.ts';
-import { fragmentBuffers, opParamBytes, planOffsets } from './memory.ts';
+import { fragmentActivationBytes, fragmentParamBytes } from './layout.ts';
 import { usableBytes, type DeviceProfile } from './profiles.ts';
 import type { Span, StageChoice } from './stages.ts';
 
@@ -27,8 +27,8 @@ export function evaluateOption(g: Graph, devices: readonly DeviceProfile[], o: O
   const params = new Map<number, number>();
   const act = new Map<number, number>();
   for (const f of choice.fragments) {
-    const p = f.ops.reduce((s, ob) => s + opParamBytes(g, ob), 0);
-    const a = planOffsets(fragmentBuffers(g, f.ops)).highWater;
+    const p = fragmentParamBytes(g, f.ops);
+    const a = fragmentActivationBytes(g, f.ops);
     for (const d of f.devices) {
       params.set(d, (params.get(d) ?? 0) + p);
       act.set(d, Math.max(act.get(d) ?? 0, a));
@@ -101,7 +101,7 @@ export function searchStages(
   devices: readonly DeviceProfile[],
   spans: readonly Span[],
   allOptions: readonly Option[][],
-  iterations = 40,
+  iterations = 30,
 ): SearchResult {
   const options = allOptions.map((opts) => opts.filter((o) => fitsAlone(devices, o)));
   const usable = devices.map(usableBytes);
@@ -128,7 +128,12 @@ export function searchStages(
   const mu = devices.map(() => 0);
   let step = 1;
   for (let it = 0; it < iterations && (!feasible || it < iterations / 2); it++) {
-    const priced = (o: Option) => o.j + scale * o.params.reduce((s, [d, p]) => s + (mu[d] * p) / usable[d], 0);
+    const perByte = mu.map((m, d) => (scale * m) / usable[d]);
+    const priced = (o: Option) => {
+      let c = o.j;
+      for (const [d, p] of o.params) c += perByte[d] * p;
+      return c;
+    };
     const chosen = cheapestCover(n, spans, options, priced);
     consider(chosen);
     const over = overflow(devices, chosen!);

@@ -3,6 +3,7 @@
 // quantization, validated by the IR.
 import { validateGraph, type Activation, type Graph, type Padding, type Tensor } from '../model/ir.ts';
 import { convOutSize } from '../model/ir.ts';
+import type { DeviceProfile } from './profiles.ts';
 
 export type LayerSpec =
   | { kind: 'conv'; out: number; k: number; stride?: number; padding?: Padding; dilation?: number }
@@ -144,4 +145,42 @@ export function randomModelSpec(seed: number, maxLayers = 6): ModelSpec {
   }
   if (rand() < 0.7) layers.push({ kind: 'reshape' }, { kind: 'fc', units: int(1, 8) }, { kind: 'softmax' });
   return { name: `random-${seed}`, seed, input, layers };
+}
+
+/** Link classes of the benchmark: serial at 115200 baud and 2 Mbaud (10 bits a byte), WiFi-class 1 MB/s. */
+export const LINKS = { 'uart-115200': 11_520, 'uart-2M': 200_000, 'wifi-1MBps': 1_000_000 } as const;
+export type LinkClass = keyof typeof LINKS;
+
+/**
+ * n devices of heterogeneity `level` 0..5 (after RoCoIn's Table IV: each
+ * level widens the spread): MAC rates spread over [1, 1 + level] x 10 M,
+ * link rates over [1 / (1 + level / 2), 1] x the class rate, budgets 64 to 96 KiB.
+ */
+export function syntheticDevices(n: number, level: number, link: LinkClass, seed: number): DeviceProfile[] {
+  const rand = rng(seed);
+  const budgets = [96, 80, 64].map((k) => k * 1024);
+  return Array.from({ length: n }, (_, i) => {
+    const speed = 10e6 * (1 + level * rand());
+    const rate = LINKS[link] / (1 + (level / 2) * rand());
+    return {
+      id: `d${i}`,
+      kind: undefined,
+      budget: budgets[i % 3],
+      reservedBytes: 0,
+      macPerSec: { default: speed, DEPTHWISE_CONV_2D: speed * 0.6 },
+      link: { bytesPerSec: rate, latencyS: 0.001 },
+      energy: { joulesPerMac: 1e-9 * (0.5 + rand()), joulesPerByteSent: 5e-8, joulesPerByteReceived: 3e-8, idleWatts: 0.01 },
+      failureProb: 0.01 + 0.04 * rand(),
+    };
+  });
+}
+
+/** A deep chain of `depth` conv/depthwise pairs (MobileNet-like) on a 32x32 input, then FC and softmax. */
+export function deepModelSpec(depth: number, seed: number, width = 16): ModelSpec {
+  const layers: LayerSpec[] = [{ kind: 'conv', out: width, k: 3, stride: 2 }];
+  for (let i = 0; layers.length < depth - 3; i++) {
+    layers.push({ kind: 'dw', k: 3, stride: i % 6 === 5 ? 2 : 1 }, { kind: 'conv', out: width * (1 + Math.floor(i / 6)), k: 1 });
+  }
+  layers.push({ kind: 'reshape' }, { kind: 'fc', units: 10 }, { kind: 'softmax' });
+  return { name: `deep-${depth}`, seed, input: [32, 32, 3], layers: layers.slice(0, Math.max(depth, 4)) };
 }

@@ -3,7 +3,7 @@
 // neurons) over a prefix of the devices ordered by speed or by memory, sized
 // by speed or memory; chosen jointly by dynamic programming over the cut
 // points with Lagrangian prices on the budgets and a local search.
-import { assemblePlan, DEFAULT_MAX_FUSE, infeasibleError, type PlanRequest } from '../assemble.ts';
+import { assemblePlan, DEFAULT_MAX_FUSE, DEFAULT_MAX_WHOLE, infeasibleError, type PlanRequest } from '../assemble.ts';
 import { objectiveFor } from '../cost.ts';
 import { deviceOrders, prefixSizes, spanOptions } from '../options.ts';
 import type { DeviceProfile } from '../profiles.ts';
@@ -15,7 +15,7 @@ import type { Strategy } from './types.ts';
 export function searchMicrosplit(req: PlanRequest, devices: readonly DeviceProfile[]): SearchResult {
   const g = req.graph;
   const o = objectiveFor(g, devices, req.lambda);
-  const spans = candidateSpans(g, req.maxFuse ?? DEFAULT_MAX_FUSE);
+  const spans = candidateSpans(g, req.maxFuse ?? DEFAULT_MAX_FUSE, DEFAULT_MAX_WHOLE);
   const ks = prefixSizes(devices.length);
   const options = spans.map((span) => {
     const subsets = deviceOrders(g, span, devices).flatMap((order) => ks.map((k) => order.slice(0, k)));
