@@ -100,7 +100,15 @@ describe.each([
     check: (g: Graph) => prepareOp(validateGraph(g), 0),
     op: 0,
     field: 'inputs[1].quant.zeroPoint',
-    message: 'op 0 (CONV_2D): inputs[1].quant.zeroPoint: conv weights must have zero point 0',
+    message: 'op 0 (CONV_2D): inputs[1].quant.zeroPoint: conv weights must have zero point 0 (TFLM asserts it)',
+  },
+  {
+    what: 'FC weights with a nonzero zero point',
+    mutate: (g: Graph) => (g.tensors[4].quant = q(0.02, -1)),
+    check: (g: Graph) => prepareOp(validateGraph(g), 1),
+    op: 1,
+    field: 'inputs[1].quant.zeroPoint',
+    message: 'op 1 (FULLY_CONNECTED): inputs[1].quant.zeroPoint: FC weights must have zero point 0 (TFLM asserts it)',
   },
 ])('a graph with $what', ({ mutate, check, op, field, message }) => {
   it(`is refused naming op ${op} and ${field}`, () => {

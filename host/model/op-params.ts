@@ -75,7 +75,7 @@ export interface FullyConnectedParams extends ParamsBase {
   depth: number;
   units: number;
   inputZeroPoint: number;
-  /** Weight zero point; the accumulator uses (w - filterZeroPoint). */
+  /** Weight zero point: always 0 (checked, as TFLM asserts); the accumulator is Σ (w - filterZeroPoint) * (x - inputZeroPoint). */
   filterZeroPoint: number;
   outputZeroPoint: number;
   /** True when the filter has one scale per unit (multipliers in double); false: one scale, float32 product. */
@@ -223,7 +223,7 @@ export function prepareOp(graph: Graph, opIndex: number): OpParams {
     case 'DEPTHWISE_CONV_2D': {
       const x = tensor(0);
       const w = tensor(1);
-      if (w.quant!.zeroPoint.some((z) => z !== 0)) fail('inputs[1].quant.zeroPoint', 'conv weights must have zero point 0');
+      if (w.quant!.zeroPoint.some((z) => z !== 0)) fail('inputs[1].quant.zeroPoint', 'conv weights must have zero point 0 (TFLM asserts it)');
       const [, h, wd] = x.shape;
       const [, kh, kw] = w.shape;
       const outC = out.shape[3];
@@ -261,6 +261,7 @@ export function prepareOp(graph: Graph, opIndex: number): OpParams {
       const outScale = scale(out, 'outputs[0].quant');
       const ws = w.quant!.scale;
       const perChannel = ws.length > 1;
+      if (w.quant!.zeroPoint.some((z) => z !== 0)) fail('inputs[1].quant.zeroPoint', 'FC weights must have zero point 0 (TFLM asserts it)');
       return {
         ...base([op.inputs[0]]),
         kind: 'FULLY_CONNECTED',
