@@ -28,6 +28,11 @@ export interface FragmentSpec {
 
 const align8 = (n: number) => (n + 7) & ~7;
 
+/** Bytes of the blob packFragment writes for records of these sizes. */
+export function blobBytes(recordSizes: readonly number[]): number {
+  return recordSizes.reduce((at, r) => at + align8(r) + CALL_BYTES, align8(BLOB_HEADER_BYTES + recordSizes.length * OP_ENTRY_BYTES));
+}
+
 export function packFragment(spec: FragmentSpec): Uint8Array {
   const { ops, input, output } = spec;
   if (ops.length < 1 || ops.length > MAX_OPS) throw new RangeError(`a fragment has 1..${MAX_OPS} ops, got ${ops.length}`);

@@ -263,6 +263,15 @@ function channelConstants(rec: RecordWriter, p: ConvParams | FullyConnectedParam
 }
 
 /**
+ * Bytes of the record packOp writes, without packing it: the header, the
+ * weight slice and, for weighted ops, four int32 arrays per output channel
+ * (bias, folded bias, multiplier, shift). The planner counts memory with it.
+ */
+export function recordBytes(channels: number, weightBytes: number): number {
+  return RECORD_BYTES + (channels > 0 ? align4(weightBytes) + 16 * channels : 0);
+}
+
+/**
  * The op record + constants blob of op `p`, holding the weights and per-channel
  * constants of `slice` only (default: the whole op). The blob is relocatable;
  * `prepareRecord` must run on it in linear memory before `runFragment`.

@@ -1,16 +1,14 @@
 // Exact memory accounting and the arena offset planner.
 //
-// Byte formula (the device agent's arena accounting must agree with it):
+// Byte formula (the device agent's arena accounting agrees with it, tested):
 //   a device's peak = reservedBytes                       (the agent's own share of the budget)
 //                   + Σ over its fragments of paramBytes  (resident from LOAD until undeployed)
 //                   + max over its fragments of the activation high-water
-// paramBytes of one op of a fragment computing output channels [c0, c1):
-//   CONV_2D            (c1-c0)·kh·kw·inC  int8 weights  + 4·(c1-c0) bias (if any) + 8·(c1-c0) requant
-//   DEPTHWISE_CONV_2D  (c1-c0)·kh·kw      int8 weights  + 4·(c1-c0) bias (if any) + 8·(c1-c0) requant
-//   FULLY_CONNECTED    (c1-c0)·depth      int8 weights  + 4·(c1-c0) bias (if any) + 8·(c1-c0) requant
-//   pools, ADD, SOFTMAX: no weights
-//   plus OP_RECORD_BYTES for every op (shapes, strides, zero points, clamp)
-// "requant" is one int32 multiplier and one int32 shift per output channel.
+// paramBytes of a fragment is exactly the blob its LOAD carries
+// (layout.ts fragmentParamBytes): per op a 256-byte record with, for conv,
+// depthwise and FC, the weight slice of its output channels and four int32
+// arrays per channel (bias, folded bias, multiplier, shift), a 128-byte call
+// block, and the blob header.
 // Activations of a fragment: its input tiles (halo included, one block), every
 // intermediate box of a fused stack and its output box, each as
 // box elements x dtype bytes, placed by `planOffsets` below through
