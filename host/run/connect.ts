@@ -1,0 +1,22 @@
+// Opening every device of a deployment: transport by address, then the HELLO
+// handshake (retried until the device answers).
+import { DeviceClient, type ClientOptions } from '../link/client.ts';
+import { openTransport } from '../link/open.ts';
+
+/** Connects to every device; on any failure closes those already open. */
+export async function connectAll(devices: { id: string; uri: string }[], opts: ClientOptions = {}): Promise<Map<string, DeviceClient>> {
+  const clients = new Map<string, DeviceClient>();
+  const results = await Promise.allSettled(
+    devices.map(async (d) => {
+      const client = await DeviceClient.connect(await openTransport(d.uri), { ...opts, name: d.id });
+      clients.set(d.id, client);
+    }),
+  );
+  const failed = results.findIndex((r) => r.status === 'rejected');
+  if (failed >= 0) {
+    await Promise.allSettled([...clients.values()].map((c) => c.close()));
+    throw new Error(`cannot connect to ${devices[failed].id} at ${devices[failed].uri}: ${((results[failed] as PromiseRejectedResult).reason as Error).message}`);
+  }
+  return clients;
+}
+
