@@ -1,0 +1,48 @@
+// `microsplit sim TESTBED.json`: starts the testbed's simulated devices and
+// prints where the gateway finds each one; runs until Ctrl-C, then stops
+// every process it started. With --json the device list is also printed as
+// one JSON object line. (Boards from QEMU: `board` entries in the testbed;
+// other device sources plug in through startTestbed's `extra` option.)
+import type { Command } from 'commander';
+import { startTestbed, type SimDeviceHandle } from '../../sim/launcher.ts';
+
+interface SimOptions {
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('sim')
+    .description('start the simulated devices of a testbed file and print their ports; Ctrl-C stops them')
+    .argument('<testbed>', 'testbed JSON file (see testbeds/)')
+    .option('--json', 'also print the devices as one JSON object line')
+    .action(async (file: string, opts: SimOptions) => {
+      const tb = await startTestbed(file);
+      printDevices(tb.devices);
+      if (opts.json) console.log(JSON.stringify({ devices: tb.devices.map(({ id, uri, engine, pid }) => ({ id, uri, engine, pid })) }));
+      console.log(`${tb.devices.length} device(s) running; Ctrl-C stops them.`);
+      for (const d of tb.devices) void d.exited.then((code) => console.log(`device ${d.id} exited (code ${code})`));
+      // Keep running: the launcher's SIGINT/SIGTERM handlers stop the devices and exit.
+      await new Promise(() => undefined);
+    });
+}
+
+function printDevices(devices: SimDeviceHandle[]): void {
+  const rows = devices.map((d) => [
+    d.id,
+    d.uri,
+    d.engine,
+    d.spec ? `${d.spec.memory}` : '',
+    d.spec ? `${d.spec.link.kind} ${d.spec.link.rate} B/s` : '',
+    d.spec?.faults ? Object.keys(d.spec.faults).filter((k) => (d.spec!.faults as Record<string, unknown>)[k]).join(',') : '',
+  ]);
+  printTable(['device', 'link address', 'engine', 'budget', 'link', 'faults'], rows);
+}
+
+/** Prints rows under a header, columns padded to their widest cell. */
+export function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  console.log(line(header));
+  for (const r of rows) console.log(line(r));
+}
