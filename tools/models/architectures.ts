@@ -54,7 +54,7 @@ export const RECIPES: ModelRecipe[] = [
     dataset: 'fashion',
     summary: 'conv3x3x16, pool, conv3x3x32, pool, FC 1568->64, FC 64->10, softmax',
     layers: [conv(16), pool, conv(32), pool, { kind: 'flatten' }, dense(64, 'RELU'), dense(10, 'NONE'), ...head],
-    trainCount: 55000,
+    trainCount: 40000,
     epochs: 2,
   },
 ];

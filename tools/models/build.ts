@@ -72,6 +72,13 @@ for (const dir of [join(MODELS_DIR, 'float'), join(MODELS_DIR, 'data'), BIG_FLOA
 const floatPaths = (name: string) => [join(MODELS_DIR, 'float', `${name}.msf`), join(BIG_FLOAT_DIR, `${name}.msf`)];
 
 const records = new Map<string, ModelRecord>(existsSync(MANIFEST_PATH) ? readManifest().map((r) => [r.name, r]) : []);
+/** Written after every model, so an interrupted run keeps what it finished. */
+function writeManifest(): void {
+  const all = RECIPES.map((r) => records.get(r.name)).filter((r): r is ModelRecord => r !== undefined);
+  writeFileSync(MANIFEST_PATH, JSON.stringify(all, null, 2) + '\n');
+  writeFileSync(join(MODELS_DIR, 'README.md'), renderReadme(all));
+}
+
 for (const r of recipes) {
   const t0 = Date.now();
   const trainSet = data(r.dataset, 'train');
@@ -133,14 +140,10 @@ for (const r of recipes) {
     msPerImage: Math.round(msPerImage * 100) / 100,
   };
   records.set(r.name, record);
+  writeManifest();
+  writeFileSync(join(MODELS_DIR, 'data', `${r.dataset}-test-${SUBSET}.bin`), writeSubset(firstN(testSet, SUBSET)));
   const a = record.accuracy;
   log(`${r.name}: float ${(100 * a.float).toFixed(2)}%, int8 ${(100 * a.int8).toFixed(2)}% (${a.int8Images} images), agreement ${(100 * a.agreement).toFixed(2)}%, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 
-for (const ds of new Set(recipes.map((r) => r.dataset))) {
-  writeFileSync(join(MODELS_DIR, 'data', `${ds}-test-${SUBSET}.bin`), writeSubset(firstN(data(ds, 'test'), SUBSET)));
-}
-const all = RECIPES.map((r) => records.get(r.name)).filter((r): r is ModelRecord => r !== undefined);
-writeFileSync(MANIFEST_PATH, JSON.stringify(all, null, 2) + '\n');
-writeFileSync(join(MODELS_DIR, 'README.md'), renderReadme(all));
 log('done');
