@@ -64,6 +64,77 @@ export function runConv(rec: usize, call: usize): i32 {
   return OK;
 }
 
+// Window geometry of the current call, as segments of contiguous bytes that
+// the input and the weights share: one segment per filter row when the
+// columns are adjacent (dilation 1), else one per tap. Set by convBox.
+let segCount = 0;
+let segLen = 0;
+let segKw = 1;
+let segColStep = 0;
+let segRowStep = 0;
+// The tile of the current call: origin row/column and bytes per tile row.
+let curTy = 0;
+let curTx = 0;
+let curRowStride = 0;
+
+/** Input offset of segment s inside the window. */
+// @ts-ignore: decorator
+@inline function segIn(s: i32): usize {
+  return segKw == 1 ? <usize>(s * segRowStep) : <usize>((s / segKw) * segRowStep + (s % segKw) * segColStep);
+}
+
+/** Requantized and clamped int8 of an accumulator for channel index ci. */
+// @ts-ignore: decorator
+@inline function finish(acc: i32, ci: usize, mult: usize, shift: usize, outZp: i32, lo: i32, hi: i32): i8 {
+  return <i8>requantize(acc, load<i32>(mult + (ci << 2)), load<i32>(shift + (ci << 2)), outZp, lo, hi);
+}
+
+/** Two interior pixels (windows at p0, p1) x four channels (weights at w, taps apart):
+ * eight accumulators, each input byte used four times, each weight twice. */
+function interiorPair4(p0: usize, p1: usize, w: usize, taps: usize, ci: usize, out: usize, outStride: usize, folded: usize, mult: usize, shift: usize, outZp: i32, lo: i32, hi: i32): void {
+  let a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+  const len = <usize>segLen;
+  for (let s = 0; s < segCount; s++) {
+    const io = segIn(s);
+    const x0p = p0 + io;
+    const x1p = p1 + io;
+    const wp = w + <usize>s * len;
+    for (let i: usize = 0; i < len; i++) {
+      const x0 = <i32>load<i8>(x0p + i);
+      const x1 = <i32>load<i8>(x1p + i);
+      const v0 = <i32>load<i8>(wp + i);
+      const v1 = <i32>load<i8>(wp + taps + i);
+      const v2 = <i32>load<i8>(wp + 2 * taps + i);
+      const v3 = <i32>load<i8>(wp + 3 * taps + i);
+      a0 += x0 * v0; a1 += x0 * v1; a2 += x0 * v2; a3 += x0 * v3;
+      b0 += x1 * v0; b1 += x1 * v1; b2 += x1 * v2; b3 += x1 * v3;
+    }
+  }
+  const f0 = load<i32>(folded + (ci << 2)), f1 = load<i32>(folded + (ci << 2) + 4);
+  const f2 = load<i32>(folded + (ci << 2) + 8), f3 = load<i32>(folded + (ci << 2) + 12);
+  store<i8>(out, finish(a0 + f0, ci, mult, shift, outZp, lo, hi));
+  store<i8>(out + 1, finish(a1 + f1, ci + 1, mult, shift, outZp, lo, hi));
+  store<i8>(out + 2, finish(a2 + f2, ci + 2, mult, shift, outZp, lo, hi));
+  store<i8>(out + 3, finish(a3 + f3, ci + 3, mult, shift, outZp, lo, hi));
+  const o1 = out + outStride;
+  store<i8>(o1, finish(b0 + f0, ci, mult, shift, outZp, lo, hi));
+  store<i8>(o1 + 1, finish(b1 + f1, ci + 1, mult, shift, outZp, lo, hi));
+  store<i8>(o1 + 2, finish(b2 + f2, ci + 2, mult, shift, outZp, lo, hi));
+  store<i8>(o1 + 3, finish(b3 + f3, ci + 3, mult, shift, outZp, lo, hi));
+}
+
+/** One interior pixel (window at p), one channel (weights at w). */
+function interiorDot(p: usize, w: usize): i32 {
+  let acc = 0;
+  const len = <usize>segLen;
+  for (let s = 0; s < segCount; s++) {
+    const xp = p + segIn(s);
+    const wp = w + <usize>s * len;
+    for (let i: usize = 0; i < len; i++) acc += <i32>load<i8>(xp + i) * <i32>load<i8>(wp + i);
+  }
+  return acc;
+}
+
 function convBox(rec: usize, call: usize): void {
   const n0 = word(call, C_BOX_START), n1 = word(call, C_BOX_END);
   const y0 = word(call, C_BOX_START + 1), y1 = word(call, C_BOX_END + 1);
@@ -74,60 +145,116 @@ function convBox(rec: usize, call: usize): void {
   const sh = word(rec, W_STRIDE_H), sw = word(rec, W_STRIDE_W);
   const dh = word(rec, W_DIL_H), dw = word(rec, W_DIL_W);
   const pt = word(rec, W_PAD_TOP), pl = word(rec, W_PAD_LEFT);
-  const zp = word(rec, W_IN_ZP), outZp = word(rec, W_OUT_ZP);
+  const outZp = word(rec, W_OUT_ZP);
   const lo = word(rec, W_ACT_MIN), hi = word(rec, W_ACT_MAX);
   const chLo = word(rec, W_CH_LO);
   const tn = word(call, C_IN0_ORIGIN), ty = word(call, C_IN0_ORIGIN + 1), tx = word(call, C_IN0_ORIGIN + 2);
   const eh = word(call, C_IN0_EXTENT + 1), ew = word(call, C_IN0_EXTENT + 2);
   const tile = <usize>(<u32>word(call, C_IN0));
   const weights = rec + <usize>word(rec, W_WEIGHTS);
-  const bias = rec + <usize>word(rec, W_BIAS);
   const folded = rec + <usize>word(rec, W_FOLDED);
   const mult = rec + <usize>word(rec, W_MULT);
   const shift = rec + <usize>word(rec, W_SHIFT);
   const taps = kh * kw * inC;
   const rowStride = ew * inC;
-  let out = <usize>(<u32>word(call, C_OUT));
+  const pixStride = <usize>(sw * inC);
+  const bw = x1 - x0;
+  const bc = <usize>(c1 - c0);
+  curTy = ty;
+  curTx = tx;
+  curRowStride = rowStride;
+  segRowStep = dh * rowStride;
+  segColStep = dw * inC;
+  if (dw == 1) {
+    segCount = kh;
+    segLen = kw * inC;
+    segKw = 1;
+  } else {
+    segCount = kh * kw;
+    segLen = inC;
+    segKw = kw;
+  }
+  // Columns whose whole window lies inside the input.
+  let xa = pl > 0 ? (pl + sw - 1) / sw : 0;
+  let xb = (inW - 1 - (kw - 1) * dw + pl) / sw + 1;
+  if (inW - 1 - (kw - 1) * dw + pl < 0) xb = 0;
+  xa = xa < x0 ? x0 : xa;
+  xb = xb > x1 ? x1 : xb;
+  const out = <usize>(<u32>word(call, C_OUT));
   for (let n = n0; n < n1; n++) {
     const plane = tile + <usize>((n - tn) * eh) * <usize>rowStride;
     for (let y = y0; y < y1; y++) {
       const iy0 = y * sh - pt;
       const kyA = firstTap(iy0, dh);
       const kyB = endTap(iy0, dh, kh, inH);
-      for (let x = x0; x < x1; x++) {
-        const ix0 = x * sw - pl;
-        const kxA = firstTap(ix0, dw);
-        const kxB = endTap(ix0, dw, kw, inW);
-        const interior = kyA == 0 && kyB == kh && kxA == 0 && kxB == kw;
-        for (let c = c0; c < c1; c++) {
-          const ci = <usize>(c - chLo);
-          const wc = weights + ci * <usize>taps;
-          let acc: i32;
-          if (interior) {
-            acc = load<i32>(folded + (ci << 2));
-            for (let ky = 0; ky < kh; ky++) {
-              const row = plane + <usize>(iy0 + ky * dh - ty) * <usize>rowStride;
-              for (let kx = 0; kx < kw; kx++) {
-                const px = row + <usize>(ix0 + kx * dw - tx) * <usize>inC;
-                const wp = wc + <usize>((ky * kw + kx) * inC);
-                for (let i = 0; i < inC; i++) acc += <i32>load<i8>(wp + <usize>i) * <i32>load<i8>(px + <usize>i);
-              }
-            }
-          } else {
-            acc = load<i32>(bias + (ci << 2));
-            for (let ky = kyA; ky < kyB; ky++) {
-              const row = plane + <usize>(iy0 + ky * dh - ty) * <usize>rowStride;
-              for (let kx = kxA; kx < kxB; kx++) {
-                const px = row + <usize>(ix0 + kx * dw - tx) * <usize>inC;
-                const wp = wc + <usize>((ky * kw + kx) * inC);
-                for (let i = 0; i < inC; i++) acc += <i32>load<i8>(wp + <usize>i) * (<i32>load<i8>(px + <usize>i) - zp);
-              }
-            }
+      const rowOut = out + <usize>(((n - n0) * (y1 - y0) + (y - y0)) * bw) * bc;
+      const rowInterior = kyA == 0 && kyB == kh && xa < xb;
+      const ia = rowInterior ? xa : x1;
+      const ib = rowInterior ? xb : x1;
+      for (let x = x0; x < ia; x++) borderPixel(rec, plane, iy0, kyA, kyB, x, rowOut + <usize>(x - x0) * bc, c0, c1);
+      if (rowInterior) {
+        const winRow = plane + <usize>(iy0 - ty) * <usize>rowStride;
+        let x = ia;
+        for (; x + 2 <= ib; x += 2) {
+          const p0 = winRow + <usize>((x * sw - pl - tx) * inC);
+          const o = rowOut + <usize>(x - x0) * bc;
+          let c = c0;
+          for (; c + 4 <= c1; c += 4) {
+            const ci = <usize>(c - chLo);
+            interiorPair4(p0, p0 + pixStride, weights + ci * <usize>taps, <usize>taps, ci, o + <usize>(c - c0), bc, folded, mult, shift, outZp, lo, hi);
           }
-          store<i8>(out, <i8>requantize(acc, load<i32>(mult + (ci << 2)), load<i32>(shift + (ci << 2)), outZp, lo, hi));
-          out++;
+          for (; c < c1; c++) {
+            const ci = <usize>(c - chLo);
+            const wc = weights + ci * <usize>taps;
+            const f = load<i32>(folded + (ci << 2));
+            store<i8>(o + <usize>(c - c0), finish(interiorDot(p0, wc) + f, ci, mult, shift, outZp, lo, hi));
+            store<i8>(o + bc + <usize>(c - c0), finish(interiorDot(p0 + pixStride, wc) + f, ci, mult, shift, outZp, lo, hi));
+          }
+        }
+        for (; x < ib; x++) {
+          const p0 = winRow + <usize>((x * sw - pl - tx) * inC);
+          const o = rowOut + <usize>(x - x0) * bc;
+          for (let c = c0; c < c1; c++) {
+            const ci = <usize>(c - chLo);
+            store<i8>(o + <usize>(c - c0), finish(interiorDot(p0, weights + ci * <usize>taps) + load<i32>(folded + (ci << 2)), ci, mult, shift, outZp, lo, hi));
+          }
         }
       }
+      for (let x = ib; x < x1; x++) borderPixel(rec, plane, iy0, kyA, kyB, x, rowOut + <usize>(x - x0) * bc, c0, c1);
     }
+  }
+}
+
+/** A pixel whose window crosses the input's edge: taps outside are skipped,
+ * so the raw bias is used and the zero point is subtracted per tap. */
+function borderPixel(rec: usize, plane: usize, iy0: i32, kyA: i32, kyB: i32, x: i32, out: usize, c0: i32, c1: i32): void {
+  const inW = word(rec, W_IN_SHAPE + 2), inC = word(rec, W_IN_SHAPE + 3);
+  const kh = word(rec, W_KH), kw = word(rec, W_KW);
+  const sw = word(rec, W_STRIDE_W), dh = word(rec, W_DIL_H), dw = word(rec, W_DIL_W);
+  const pl = word(rec, W_PAD_LEFT), zp = word(rec, W_IN_ZP);
+  const chLo = word(rec, W_CH_LO);
+  const ty = curTy, tx = curTx, rowStride = curRowStride;
+  const weights = rec + <usize>word(rec, W_WEIGHTS);
+  const bias = rec + <usize>word(rec, W_BIAS);
+  const mult = rec + <usize>word(rec, W_MULT);
+  const shift = rec + <usize>word(rec, W_SHIFT);
+  const outZp = word(rec, W_OUT_ZP), lo = word(rec, W_ACT_MIN), hi = word(rec, W_ACT_MAX);
+  const taps = kh * kw * inC;
+  const ix0 = x * sw - pl;
+  const kxA = firstTap(ix0, dw);
+  const kxB = endTap(ix0, dw, kw, inW);
+  for (let c = c0; c < c1; c++) {
+    const ci = <usize>(c - chLo);
+    const wc = weights + ci * <usize>taps;
+    let acc = load<i32>(bias + (ci << 2));
+    for (let ky = kyA; ky < kyB; ky++) {
+      const row = plane + <usize>(iy0 + ky * dh - ty) * <usize>rowStride;
+      for (let kx = kxA; kx < kxB; kx++) {
+        const px = row + <usize>(ix0 + kx * dw - tx) * <usize>inC;
+        const wp = wc + <usize>((ky * kw + kx) * inC);
+        for (let i = 0; i < inC; i++) acc += <i32>load<i8>(wp + <usize>i) * (<i32>load<i8>(px + <usize>i) - zp);
+      }
+    }
+    store<i8>(out + <usize>(c - c0), finish(acc, ci, mult, shift, outZp, lo, hi));
   }
 }

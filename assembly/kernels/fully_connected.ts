@@ -68,6 +68,36 @@ export function runFc(rec: usize, call: usize): i32 {
   return OK;
 }
 
+/** Sum of the products of the four int8 lanes of two words. */
+// @ts-ignore: decorator
+@inline function dot4(a: i32, b: i32): i32 {
+  return ((a << 24) >> 24) * ((b << 24) >> 24) + ((a << 16) >> 24) * ((b << 16) >> 24) + ((a << 8) >> 24) * ((b << 8) >> 24) + (a >> 24) * (b >> 24);
+}
+
+/** Sum of the four int8 lanes of a word. */
+// @ts-ignore: decorator
+@inline function sum4(a: i32): i32 {
+  return ((a << 24) >> 24) + ((a << 16) >> 24) + ((a << 8) >> 24) + (a >> 24);
+}
+
+/** Σ w[i] * x[i] over len values, four per word load. */
+// @ts-ignore: decorator
+@inline function dot(x: usize, w: usize, len: i32): i32 {
+  let acc = 0;
+  let i = 0;
+  for (; i + 4 <= len; i += 4) acc += dot4(load<i32>(x + <usize>i), load<i32>(w + <usize>i));
+  for (; i < len; i++) acc += <i32>load<i8>(x + <usize>i) * <i32>load<i8>(w + <usize>i);
+  return acc;
+}
+
+function weightSum(w: usize, len: i32): i32 {
+  let s = 0;
+  let i = 0;
+  for (; i + 4 <= len; i += 4) s += sum4(load<i32>(w + <usize>i));
+  for (; i < len; i++) s += <i32>load<i8>(w + <usize>i);
+  return s;
+}
+
 function fcBox(rec: usize, call: usize, d0: i32, d1: i32, partial: bool): void {
   const b0 = word(call, C_BOX_START), b1 = word(call, C_BOX_END);
   const u0 = word(call, C_BOX_START + 1), u1 = word(call, C_BOX_END + 1);
@@ -79,31 +109,27 @@ function fcBox(rec: usize, call: usize, d0: i32, d1: i32, partial: bool): void {
   const tb = word(call, C_IN0_ORIGIN), td = word(call, C_IN0_ORIGIN + 1);
   const ed = word(call, C_IN0_EXTENT + 1);
   const tile = <usize>(<u32>word(call, C_IN0));
-  const weights = rec + <usize>word(rec, W_WEIGHTS);
+  const weights = rec + <usize>word(rec, W_WEIGHTS) + <usize>(d0 - dLo);
   const folded = rec + <usize>word(rec, W_FOLDED);
   const mult = rec + <usize>word(rec, W_MULT);
   const shift = rec + <usize>word(rec, W_SHIFT);
   const len = d1 - d0;
-  let out = <usize>(<u32>word(call, C_OUT));
+  const nu = u1 - u0;
+  const out = <usize>(<u32>word(call, C_OUT));
   for (let b = b0; b < b1; b++) {
     const xr = tile + <usize>((b - tb) * ed + (d0 - td));
+    const rowOut = <usize>((b - b0) * nu);
     for (let u = u0; u < u1; u++) {
       const ui = <usize>(u - chLo);
-      const wr = weights + ui * <usize>nd + <usize>(d0 - dLo);
-      let acc = 0;
-      let sw = 0;
-      for (let i = 0; i < len; i++) {
-        const w = <i32>load<i8>(wr + <usize>i);
-        acc += w * <i32>load<i8>(xr + <usize>i);
-        sw += w;
-      }
+      const wr = weights + ui * <usize>nd;
+      const acc = dot(xr, wr, len);
+      const k = rowOut + <usize>(u - u0);
       if (partial) {
-        store<i32>(out, acc - zp * sw);
-        out += 4;
+        // Partial sums carry the zero-point term of their own range: Σ w * (x - zp).
+        store<i32>(out + (k << 2), acc - zp * weightSum(wr, len));
       } else {
-        acc += load<i32>(folded + (ui << 2));
-        store<i8>(out, <i8>requantize(acc, load<i32>(mult + (ui << 2)), load<i32>(shift + (ui << 2)), outZp, lo, hi));
-        out++;
+        const v = requantize(acc + load<i32>(folded + (ui << 2)), load<i32>(mult + (ui << 2)), load<i32>(shift + (ui << 2)), outZp, lo, hi);
+        store<i8>(out + k, <i8>v);
       }
     }
   }

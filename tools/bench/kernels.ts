@@ -180,7 +180,12 @@ function runC(exe: string, c: BenchCase, iterations: number): { seconds: number;
   return { seconds: Number(r.stdout.trim()) / 1e9, output: new Int8Array(readFileSync(outFile)) };
 }
 
-const sameBytes = (a: Int8Array, b: ArrayLike<number>) => a.length === b.length && a.every((v, i) => v === b[i]);
+/** '' when equal, else where the first difference is. */
+function difference(a: Int8Array, b: ArrayLike<number>): string {
+  if (a.length !== b.length) return `${a.length} vs ${b.length} values`;
+  const i = a.findIndex((v, j) => v !== b[j]);
+  return i < 0 ? '' : `[${i}] ${a[i]} vs ${b[i]}`;
+}
 
 mkdirSync(buildDir, { recursive: true });
 const k = await loadKernels();
@@ -191,21 +196,30 @@ const cases: BenchCase[] = [
   convCase('depthwise 3x3 32x32x64', 'dw', 'DEPTHWISE_CONV_2D', [32, 32, 64], 64, 3, 1),
   fcCase(1024, 256),
 ];
+const ROUNDS = 3;
 const result: Record<string, number> = {};
 const rows: string[][] = [['kernel', 'MACs', 'WASM MAC/s', 'oracle MAC/s', 'plain C MAC/s', 'WASM / C', 'WASM / oracle']];
 let mismatch = false;
 for (const c of cases) {
   const w = wasmRunner(k, c);
   timeIt(w.run, 0.3); // warm-up: reach the optimizing tier
-  const wasmSec = timeIt(w.run, 0.5);
-  const shape = c.params.kind === 'FULLY_CONNECTED' ? c.params.inputShape : c.params.inputShape;
-  const oracleOut = runOpBox(c.params, [wholeTile(c.input, shape)], wholeOutputBox(c.params));
-  const oracleSec = timeIt(() => runOpBox(c.params, [wholeTile(c.input, shape)], wholeOutputBox(c.params)), 0.3);
-  const cRun = runC(exe, c, Math.max(3, Math.ceil(0.5 / wasmSec)));
+  const oracle = () => runOpBox(c.params, [wholeTile(c.input, c.params.inputShape)], wholeOutputBox(c.params));
+  const oracleOut = oracle();
+  const oracleSec = timeIt(oracle, 0.3);
+  // The machine is shared: alternate the two contenders and keep each one's best round.
+  let wasmSec = Infinity;
+  let cRun = { seconds: Infinity, output: new Int8Array(0) };
+  for (let round = 0; round < ROUNDS; round++) {
+    wasmSec = Math.min(wasmSec, timeIt(w.run, 0.25));
+    const r = runC(exe, c, Math.max(3, Math.ceil(0.25 / wasmSec)));
+    if (r.seconds < cRun.seconds) cRun = r;
+  }
   const wasmOut = w.output();
-  if (!sameBytes(wasmOut, oracleOut) || !sameBytes(wasmOut, cRun.output)) {
+  const vsOracle = difference(wasmOut, oracleOut as Int8Array);
+  const vsC = difference(wasmOut, cRun.output);
+  if (vsOracle || vsC) {
     mismatch = true;
-    console.error(`${c.name}: outputs differ (WASM vs oracle: ${sameBytes(wasmOut, oracleOut)}, WASM vs C: ${sameBytes(wasmOut, cRun.output)})`);
+    console.error(`${c.name}: outputs differ: WASM vs oracle ${vsOracle || 'equal'}; WASM vs C ${vsC || 'equal'}`);
   }
   const rate = (s: number) => c.macs / s;
   result[`${c.key}_wasm_over_c`] = Number((cRun.seconds / wasmSec).toFixed(3));
