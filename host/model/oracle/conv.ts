@@ -25,28 +25,38 @@ export function convBox(p: ConvParams, input: Tile, box: Box): Int8Array {
   const { filter, bias, multipliers, shifts, inputZeroPoint: inZp, outputZeroPoint: outZp, actMin, actMax } = p;
   const xd = x.data;
   const out = new Int8Array(bn * bh * bw * bc);
+  if (out.length === 0) return out;
+  // The taps of one output pixel that fall inside the input: filter position
+  // ky * kw + kx and the tile offset of input channel 0. Found once per pixel.
+  const tapK = new Int32Array(kh * kw);
+  const tapX = new Int32Array(kh * kw);
   let o = 0;
   for (let b = b0; b < b0 + bn; b++) {
     for (let oy = y0; oy < y0 + bh; oy++) {
       const iy0 = oy * p.strideH - p.padTop;
       for (let ox = x0; ox < x0 + bw; ox++) {
         const ix0 = ox * p.strideW - p.padLeft;
+        let taps = 0;
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = iy0 + ky * p.dilationH;
+          if (iy < 0 || iy >= H) continue;
+          for (let kx = 0; kx < kw; kx++) {
+            const ix = ix0 + kx * p.dilationW;
+            if (ix < 0 || ix >= W) continue;
+            tapK[taps] = ky * kw + kx;
+            tapX[taps++] = x.index([b, iy, ix, icLo]) - icLo;
+          }
+        }
         for (let oc = c0; oc < c1; oc++) {
           let acc = 0;
-          for (let ky = 0; ky < kh; ky++) {
-            const iy = iy0 + ky * p.dilationH;
-            if (iy < 0 || iy >= H) continue;
-            for (let kx = 0; kx < kw; kx++) {
-              const ix = ix0 + kx * p.dilationW;
-              if (ix < 0 || ix >= W) continue;
-              const base = x.index([b, iy, ix, icLo]) - icLo;
-              if (depthwise) {
-                const ic = Math.floor(oc / dm);
-                acc += filter[(ky * kw + kx) * outC + oc] * (xd[base + ic] - inZp);
-              } else {
-                const wBase = ((oc * kh + ky) * kw + kx) * C;
-                for (let ic = 0; ic < C; ic++) acc += filter[wBase + ic] * (xd[base + ic] - inZp);
-              }
+          if (depthwise) {
+            const ic = Math.floor(oc / dm);
+            for (let t = 0; t < taps; t++) acc += filter[tapK[t] * outC + oc] * (xd[tapX[t] + ic] - inZp);
+          } else {
+            for (let t = 0; t < taps; t++) {
+              const wBase = (oc * kh * kw + tapK[t]) * C;
+              const xBase = tapX[t];
+              for (let ic = 0; ic < C; ic++) acc += filter[wBase + ic] * (xd[xBase + ic] - inZp);
             }
           }
           if (bias) acc = (acc + bias[oc]) | 0;
