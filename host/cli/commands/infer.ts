@@ -83,7 +83,7 @@ export function topClasses(t: Tensor, data: TensorData, k: number): RankedClass[
   return rows;
 }
 
-function inferResult(model: string, engine: string, g: Graph, outputs: TensorData[], k: number): InferResult {
+export function inferResult(model: string, engine: string, g: Graph, outputs: TensorData[], k: number): InferResult {
   const tensors = g.outputs.map((id) => g.tensors[id]);
   return {
     model,
@@ -97,7 +97,7 @@ function inferResult(model: string, engine: string, g: Graph, outputs: TensorDat
 
 const MAX_PRINTED = 64;
 
-function printResult(g: Graph, r: InferResult): void {
+export function printResult(g: Graph, r: InferResult): void {
   console.log(`${basename(r.model)}: ${g.ops.length} ops, engine ${r.engine}`);
   g.outputs.forEach((id, i) => {
     const t = g.tensors[id];
