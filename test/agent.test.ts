@@ -164,11 +164,16 @@ describe('PROFILE', () => {
     expect(gateway.hello().used).toBe(0);
   });
 
-  test('rates an op 0 when the free arena cannot hold its benchmark', () => {
-    const gateway = new TestGateway({ budget: 1024 });
+  test('rates an op 0 when the free arena cannot hold its benchmark, and leaves loaded fragments intact', () => {
+    const f = fcFragment();
+    const used = align8(f.blob.length) + align8(f.arena);
+    const gateway = new TestGateway({ budget: used + 1024 });
+    expectReply(gateway.load(1, f.blob, f.arena), 'ACK');
     const r = expectReply(gateway.ask('PROFILE', { macs: 1000 }), 'PROFILE');
     expect(r.rates.fc).toBe(0);
     expect(r.rates.softmax).toBeGreaterThan(0);
+    const result = expectReply(gateway.run(1, f.input).at(-1)!, 'RESULT');
+    expect(Buffer.from(result.data).equals(Buffer.from(f.expected))).toBe(true);
   });
 });
 

@@ -61,7 +61,15 @@ function int32Constant(w: i32, count: u32, v: i32): void {
   recEnd += count << 2;
 }
 
-function begin(opcode: i32): void {
+/**
+ * Starts a benchmark whose record carries `constBytes` of constants and whose
+ * tiles and output take the given bytes; false (rate 0) when the free arena
+ * cannot hold it all, checked before any byte is written.
+ */
+function begin(slot: u32, opcode: i32, constBytes: u32, inBytes: u32, in2Bytes: u32, outBytes: u32): bool {
+  store<u32>(RATES + (<usize>slot << 2), 0);
+  const need = <u64>8 + RECORD_BYTES + constBytes + CALL_BYTES + align4(inBytes) + align4(in2Bytes) + outBytes;
+  if (need > <u64>arenaFree()) return false;
   rec = (scratchStart() + 7) & ~7;
   memory.fill(rec, 0, RECORD_BYTES);
   recEnd = RECORD_BYTES;
@@ -69,6 +77,12 @@ function begin(opcode: i32): void {
   setW(rec, W_OPCODE, opcode);
   setW(rec, W_ACT_MIN, -128);
   setW(rec, W_ACT_MAX, 127);
+  return true;
+}
+
+// @ts-ignore: decorator
+@inline function align4(n: u32): u32 {
+  return (n + 3) & ~3;
 }
 
 function channels(n: i32, weightBytes: u32): void {
@@ -96,16 +110,14 @@ function windowParams(k: i32, stride: i32, pad: i32): void {
 /**
  * Closes the record, lays out the call block, input tiles and output after it
  * (all 4-D: extents = the shapes, the box = the whole output), and times
- * repeated runs. The rate, or 0 when the arena lacks room or a kernel refused.
+ * repeated runs. The rate stays 0 if a kernel refused.
  */
 function measure(slot: u32, inBytes: u32, in2Bytes: u32, outBytes: u32, opMacs: u32, target: u32): void {
-  store<u32>(RATES + (<usize>slot << 2), 0);
   setW(rec, W_SIZE, <i32>recEnd);
   call = rec + recEnd;
   const in0 = call + CALL_BYTES;
-  const in1 = in0 + ((inBytes + 3) & ~3);
-  const out = in1 + ((in2Bytes + 3) & ~3);
-  if (<u64>(out + outBytes - scratchStart()) > <u64>arenaFree()) return;
+  const in1 = in0 + align4(inBytes);
+  const out = in1 + align4(in2Bytes);
   memory.fill(call, 0, CALL_BYTES);
   for (let i = 0; i < 4; i++) {
     setW(call, C_BOX_END + i, load<i32>(rec + (<usize>(W_OUT_SHAPE + i) << 2)));
@@ -131,53 +143,59 @@ function measure(slot: u32, inBytes: u32, in2Bytes: u32, outBytes: u32, opMacs: 
 /** Measures every op type with about `target` MACs each; rates via profileRate. */
 export function profile(target: u32): void {
   // conv 8x8x8 -> 8x8x8, 3x3, SAME
-  begin(OP_CONV);
-  set4(rec, W_IN_SHAPE, 1, 8, 8, 8);
-  set4(rec, W_OUT_SHAPE, 1, 8, 8, 8);
-  windowParams(3, 1, 1);
-  channels(8, 8 * 9 * 8);
-  measure(0, 512, 0, 512, 8 * 8 * 8 * 72, target);
+  if (begin(0, OP_CONV, 8 * 9 * 8 + 8 * 16, 512, 0, 512)) {
+    set4(rec, W_IN_SHAPE, 1, 8, 8, 8);
+    set4(rec, W_OUT_SHAPE, 1, 8, 8, 8);
+    windowParams(3, 1, 1);
+    channels(8, 8 * 9 * 8);
+    measure(0, 512, 0, 512, 8 * 8 * 8 * 72, target);
+  }
   // depthwise 8x8x16, 3x3, SAME
-  begin(OP_DEPTHWISE);
-  set4(rec, W_IN_SHAPE, 1, 8, 8, 16);
-  set4(rec, W_OUT_SHAPE, 1, 8, 8, 16);
-  windowParams(3, 1, 1);
-  channels(16, 9 * 16);
-  measure(1, 1024, 0, 1024, 8 * 8 * 16 * 9, target);
+  if (begin(1, OP_DEPTHWISE, 9 * 16 + 16 * 16, 1024, 0, 1024)) {
+    set4(rec, W_IN_SHAPE, 1, 8, 8, 16);
+    set4(rec, W_OUT_SHAPE, 1, 8, 8, 16);
+    windowParams(3, 1, 1);
+    channels(16, 9 * 16);
+    measure(1, 1024, 0, 1024, 8 * 8 * 16 * 9, target);
+  }
   // fc 256 -> 16
-  begin(OP_FC);
-  set4(rec, W_IN_SHAPE, 1, 256, 1, 1);
-  set4(rec, W_OUT_SHAPE, 1, 16, 1, 1);
-  setW(rec, W_DEPTH_LO, 0);
-  setW(rec, W_DEPTH_HI, 256);
-  channels(16, 16 * 256);
-  measure(2, 256, 0, 16, 16 * 256, target);
+  if (begin(2, OP_FC, 16 * 256 + 16 * 16, 256, 0, 16)) {
+    set4(rec, W_IN_SHAPE, 1, 256, 1, 1);
+    set4(rec, W_OUT_SHAPE, 1, 16, 1, 1);
+    setW(rec, W_DEPTH_LO, 0);
+    setW(rec, W_DEPTH_HI, 256);
+    channels(16, 16 * 256);
+    measure(2, 256, 0, 16, 16 * 256, target);
+  }
   // max pool 8x8x16 -> 4x4x16, 2x2 stride 2
-  begin(OP_MAX_POOL);
-  set4(rec, W_IN_SHAPE, 1, 8, 8, 16);
-  set4(rec, W_OUT_SHAPE, 1, 4, 4, 16);
-  windowParams(2, 2, 0);
-  measure(3, 1024, 0, 256, 4 * 4 * 16 * 4, target);
+  if (begin(3, OP_MAX_POOL, 0, 1024, 0, 256)) {
+    set4(rec, W_IN_SHAPE, 1, 8, 8, 16);
+    set4(rec, W_OUT_SHAPE, 1, 4, 4, 16);
+    windowParams(2, 2, 0);
+    measure(3, 1024, 0, 256, 4 * 4 * 16 * 4, target);
+  }
   // add 8x8x16 + 8x8x16
-  begin(OP_ADD);
-  set4(rec, W_IN_SHAPE, 1, 8, 8, 16);
-  set4(rec, W_IN2_SHAPE, 1, 8, 8, 16);
-  set4(rec, W_OUT_SHAPE, 1, 8, 8, 16);
-  setW(rec, W_LEFT_SHIFT, 20);
-  setW(rec, W_IN1_MULT, 0x40000000);
-  setW(rec, W_IN1_SHIFT, -1);
-  setW(rec, W_IN2_MULT, 0x40000000);
-  setW(rec, W_IN2_SHIFT, -1);
-  setW(rec, W_OUT_MULT, 0x40000000);
-  setW(rec, W_OUT_SHIFT, -19);
-  measure(4, 1024, 1024, 1024, 1024, target);
+  if (begin(4, OP_ADD, 0, 1024, 1024, 1024)) {
+    set4(rec, W_IN_SHAPE, 1, 8, 8, 16);
+    set4(rec, W_IN2_SHAPE, 1, 8, 8, 16);
+    set4(rec, W_OUT_SHAPE, 1, 8, 8, 16);
+    setW(rec, W_LEFT_SHIFT, 20);
+    setW(rec, W_IN1_MULT, 0x40000000);
+    setW(rec, W_IN1_SHIFT, -1);
+    setW(rec, W_IN2_MULT, 0x40000000);
+    setW(rec, W_IN2_SHIFT, -1);
+    setW(rec, W_OUT_MULT, 0x40000000);
+    setW(rec, W_OUT_SHIFT, -19);
+    measure(4, 1024, 1024, 1024, 1024, target);
+  }
   // softmax 4 rows x 64
-  begin(OP_SOFTMAX);
-  set4(rec, W_IN_SHAPE, 4, 64, 1, 1);
-  set4(rec, W_OUT_SHAPE, 4, 64, 1, 1);
-  setW(rec, W_SM_MULT, 0x40000000);
-  setW(rec, W_SM_LSHIFT, 26);
-  setW(rec, W_SM_DIFF_MIN, -248);
-  setW(rec, W_OUT_BITS, 8);
-  measure(5, 256, 0, 256, 256, target);
+  if (begin(5, OP_SOFTMAX, 0, 256, 0, 256)) {
+    set4(rec, W_IN_SHAPE, 4, 64, 1, 1);
+    set4(rec, W_OUT_SHAPE, 4, 64, 1, 1);
+    setW(rec, W_SM_MULT, 0x40000000);
+    setW(rec, W_SM_LSHIFT, 26);
+    setW(rec, W_SM_DIFF_MIN, -248);
+    setW(rec, W_OUT_BITS, 8);
+    measure(5, 256, 0, 256, 256, target);
+  }
 }

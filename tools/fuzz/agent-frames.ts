@@ -1,0 +1,174 @@
+// Fuzzes the agent's frame input path in Node: random byte streams and
+// mutations of valid requests (re-framed with a good CRC so they reach the
+// CBOR reader and the handlers, sometimes not), interleaved with valid LOAD
+// and RUN sequences of real fragments so deep states are reached. After
+// every input: no trap escaped, every byte the agent wrote decodes as a valid
+// reply, and the arena's use and high-water mark are within the budget.
+import { encodeFrame, FrameDecoder } from '../../host/link/frame.ts';
+import { fragmentDigest, packFragment } from '../../host/link/fragment-blob.ts';
+import { RequestSigner } from '../../host/link/hmac.ts';
+import { decodeReply, encodeRequest, type Reply, type Request } from '../../host/link/messages.ts';
+import { packCall, packOp } from '../../host/model/kernel-abi.ts';
+import type { ConvParams, FullyConnectedParams } from '../../host/model/op-params.ts';
+import { AgentHost } from '../../host/sim/agent-host.ts';
+
+export interface FuzzOptions {
+  /** Inputs to feed. */
+  count: number;
+  seed: number;
+  budget?: number;
+  window?: number;
+  /** Provision a key: authenticated requests are then signed (or mutated signed ones refused). */
+  keyed?: boolean;
+}
+
+export interface FuzzReport {
+  inputs: number;
+  bytesFed: number;
+  replies: Record<string, number>;
+  errorCodes: Record<number, number>;
+  results: number;
+  maxHighWater: number;
+  budget: number;
+  ms: number;
+}
+
+/** Deterministic PRNG (xorshift32), so a failure is reproduced by its seed. */
+function rng(seed: number) {
+  let s = seed >>> 0 || 0x9e3779b9;
+  const next = () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>>= 0);
+  };
+  return {
+    int: (n: number) => next() % n,
+    bytes: (n: number) => Uint8Array.from({ length: n }, () => next() & 0xff),
+  };
+}
+type Rng = ReturnType<typeof rng>;
+
+const seeded = (r: Rng, n: number) => Int8Array.from(r.bytes(n), (b) => (b << 24) >> 24);
+
+/** A 3x3 SAME conv 6x6x4 -> 6x6x4 and an FC 32 -> 8 as fragments, from hand-made op parameters. */
+function seedFragments(r: Rng): { blob: Uint8Array; arena: number; input: number }[] {
+  const conv: ConvParams = {
+    kind: 'CONV_2D', opIndex: 0, inputs: [0], output: 1, inputShape: [1, 6, 6, 4], outputShape: [1, 6, 6, 4], filterShape: [4, 3, 3, 4],
+    strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, padTop: 1, padLeft: 1, depthMultiplier: 1, inputZeroPoint: -3, outputZeroPoint: 5,
+    multipliers: new Int32Array(4).fill(1 << 30), shifts: new Int32Array(4).fill(-6), actMin: -128, actMax: 127,
+    filter: seeded(r, 144), bias: new Int32Array(4).fill(100),
+  };
+  const fc: FullyConnectedParams = {
+    kind: 'FULLY_CONNECTED', opIndex: 1, inputs: [0], output: 1, inputShape: [1, 32], outputShape: [1, 8], batches: 1, depth: 32, units: 8,
+    inputZeroPoint: 1, filterZeroPoint: 0, outputZeroPoint: -2, perChannel: true, multipliers: new Int32Array(8).fill(1 << 30),
+    shifts: new Int32Array(8).fill(-5), actMin: -128, actMax: 127, filter: seeded(r, 256), bias: null,
+  };
+  const whole = { start: [0, 0, 0, 0], end: [1, 6, 6, 4] };
+  const convBlob = packFragment({
+    ops: [{ record: packOp(conv), call: packCall({ out: 144, outBytes: 144, box: whole, in0: { offset: 0, origin: [0, 0, 0, 0], extent: [1, 6, 6, 4] } }) }],
+    input: { offset: 0, bytes: 144 }, output: { offset: 144, bytes: 144 },
+  });
+  const fcBlob = packFragment({
+    ops: [{ record: packOp(fc), call: packCall({ out: 32, outBytes: 8, box: { start: [0, 0, 0, 0], end: [1, 8, 1, 1] }, in0: { offset: 0, origin: [0, 0, 0, 0], extent: [1, 32, 1, 1] }, depth: [0, 32] }) }],
+    input: { offset: 0, bytes: 32 }, output: { offset: 32, bytes: 8 },
+  });
+  return [{ blob: convBlob, arena: 288, input: 144 }, { blob: fcBlob, arena: 40, input: 32 }];
+}
+
+/** The requests of a whole LOAD then RUN of one fragment, in chunks of `chunk` bytes. */
+function session(frag: number, f: { blob: Uint8Array; arena: number; input: number }, chunk: number, r: Rng): Omit<Request, 'seq'>[] {
+  const out: Omit<Request, 'seq'>[] = [];
+  for (let o = 0; o < f.blob.length; o += chunk) {
+    const first = o === 0 ? { total: f.blob.length, digest: fragmentDigest(f.blob), arena: f.arena } : {};
+    out.push({ type: 'LOAD', frag, offset: o, data: f.blob.subarray(o, o + chunk), ...first });
+  }
+  const input = r.bytes(f.input);
+  for (let o = 0; o < input.length; o += chunk) out.push({ type: 'RUN', frag, offset: o, data: input.subarray(o, o + chunk), ...(o === 0 && { total: input.length }) });
+  return out;
+}
+
+function mutate(p: Uint8Array, r: Rng): Uint8Array {
+  const b = Array.from(p);
+  const edits = 1 + r.int(4);
+  for (let e = 0; e < edits; e++) {
+    const at = r.int(b.length + 1);
+    switch (r.int(6)) {
+      case 0: b[at % b.length] ^= 1 << r.int(8); break;
+      case 1: b[at % b.length] = r.int(256); break;
+      case 2: b.splice(at, 0, ...r.bytes(1 + r.int(8))); break;
+      case 3: b.splice(at, 1 + r.int(8)); break;
+      case 4: b.length = Math.max(1, at); break;
+      // Interesting CBOR heads: big lengths, indefinite lengths, tags, floats.
+      default: b.splice(at, 0, [0x1b, 0x5b, 0x7f, 0x9f, 0xbf, 0xc6, 0xfb, 0xff, 0xba, 0x5a][r.int(10)], 0xff, 0xff, 0xff, 0xff);
+    }
+  }
+  return Uint8Array.from(b.length ? b : [1]);
+}
+
+export function fuzzAgentFrames(options: FuzzOptions): FuzzReport {
+  const { count, seed, budget = 4096, window = 512, keyed = false } = options;
+  const r = rng(seed);
+  const key = keyed ? r.bytes(32) : undefined;
+  const signer = key ? new RequestSigner(key) : undefined;
+  const encode = (m: Request) => (signer ? signer.encode(m) : encodeRequest(m));
+  const replies = new FrameDecoder({ maxPayload: 1 << 20 });
+  const report: FuzzReport = { inputs: 0, bytesFed: 0, replies: {}, errorCodes: {}, results: 0, maxHighWater: 0, budget, ms: 0 };
+  const onReply = (rep: Reply) => {
+    report.replies[rep.type] = (report.replies[rep.type] ?? 0) + 1;
+    if (rep.type === 'ERROR') report.errorCodes[rep.code] = (report.errorCodes[rep.code] ?? 0) + 1;
+    if (rep.type === 'RESULT') report.results++;
+  };
+  const agent = new AgentHost({
+    budget, window, key,
+    write: (bytes) => {
+      for (const p of replies.push(bytes)) onReply(decodeReply(p)); // throws on anything that is not a valid reply
+    },
+  });
+  const fragments = seedFragments(r);
+  let seq = 0;
+  let script: Omit<Request, 'seq'>[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) {
+    if (script.length === 0) script = session(r.int(4), fragments[r.int(fragments.length)], 64 + r.int(window / 2), r);
+    let bytes: Uint8Array;
+    const pick = r.int(10);
+    if (pick < 4) {
+      bytes = encodeFrame(encode({ ...script.shift()!, seq: ++seq } as Request));
+    } else if (pick < 8) {
+      const base = pick === 4 ? { type: 'HELLO' as const } : pick === 5 ? { type: 'PROFILE' as const, macs: 1 + r.int(2000) } : script[0] ?? { type: 'PING' as const };
+      const payload = mutate(encode({ ...base, seq: ++seq } as Request), r);
+      bytes = encodeFrame(payload);
+      if (r.int(8) === 0) bytes[r.int(bytes.length - 1)] ^= 1 + r.int(255); // and sometimes a bad CRC
+    } else if (pick === 8) {
+      bytes = r.bytes(1 + r.int(window * 2));
+    } else {
+      bytes = encodeFrame(r.bytes(1 + r.int(window)));
+    }
+    try {
+      // Feed in random pieces, polling in between as a host would.
+      for (let at = 0; at < bytes.length; ) {
+        const n = 1 + r.int(bytes.length - at);
+        agent.feed(bytes.subarray(at, at + n));
+        at += n;
+        if (r.int(2) === 0) agent.poll();
+      }
+      agent.drain();
+    } catch (e) {
+      const hex = Buffer.from(bytes.subarray(0, 256)).toString('hex');
+      throw new Error(`input ${i} (seed ${seed}${keyed ? ', keyed' : ''}): ${(e as Error).message}; input starts ${hex}`);
+    }
+    report.inputs++;
+    report.bytesFed += bytes.length;
+    const hw = agent.highWater;
+    if (agent.arenaUsed > budget || hw > budget) throw new Error(`input ${i} (seed ${seed}): arena use ${agent.arenaUsed}, high water ${hw} exceed the budget ${budget}`);
+    report.maxHighWater = Math.max(report.maxHighWater, hw);
+  }
+  // Still alive: a plain PING after everything.
+  const before = report.replies.PING ?? 0;
+  agent.feed(Uint8Array.of(0, ...encodeFrame(encodeRequest({ type: 'PING', seq: ++seq }))));
+  if ((report.replies.PING ?? 0) !== before + 1) throw new Error(`seed ${seed}: the agent no longer answers PING after ${count} inputs`);
+  report.ms = performance.now() - t0;
+  return report;
+}
