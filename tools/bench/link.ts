@@ -1,0 +1,159 @@
+// `npm run bench:link [-- --json]`: what the wire protocol costs.
+//
+// 1. Overhead: a RUN sends an input tensor of 1, 4, 16 and 64 KiB to a
+//    simulated device over a socat PTY; bytes the gateway wrote / tensor
+//    bytes. The reverse direction's ACK bytes are reported beside it.
+// 2. Goodput: the same transfer over PTYs paced by the simulator at 115200,
+//    921600 and 2,000,000 baud (8N1: baud/10 bytes/s); tensor bytes per
+//    second from the first chunk sent to the RESULT received, as a fraction
+//    of the line rate.
+//
+// The fragment is a MAX_POOL over the whole tensor, so the RESULT is 16
+// bytes and the time is the input's. Devices announce a 4096-byte window.
+import type { Graph } from '../../host/model/ir.ts';
+import { validateGraph } from '../../host/model/ir.ts';
+import { DeviceClient } from '../../host/link/client.ts';
+import { openTransport } from '../../host/link/open.ts';
+import { startTestbed } from '../../host/sim/launcher.ts';
+import { FrameDecoder } from '../../host/link/frame.ts';
+import { decodeReply } from '../../host/link/messages.ts';
+import type { Transport } from '../../host/link/transport.ts';
+import { FrameSplitter } from '../../host/sim/splitter.ts';
+import { oneOpFragment } from '../../test/fixtures/link-fragments.ts';
+
+const KIB = 1024;
+const SIZES = [1, 4, 16, 64];
+const BAUDS = [115200, 921600, 2_000_000];
+const WINDOW = 4096;
+/** Tensor size per baud rate: a transfer of about a second or less. */
+const GOODPUT_BYTES: Record<number, number> = { 115200: 16 * KIB, 921600: 64 * KIB, 2_000_000: 64 * KIB };
+const REPEATS = 3;
+
+/** One MAX_POOL op over [1, 1, n/16, 16] with a 1 x n/16 window: n bytes in, 16 bytes out. */
+function poolGraph(n: number): Graph {
+  const w = n / 16;
+  const q = { scale: [0.05], zeroPoint: [0] };
+  return validateGraph({
+    name: `pool-${n}`,
+    tensors: [
+      { name: 'x', shape: [1, 1, w, 16], dtype: 'int8', quant: q },
+      { name: 'y', shape: [1, 1, 1, 16], dtype: 'int8', quant: q },
+    ],
+    ops: [{ kind: 'MAX_POOL_2D', inputs: [0], outputs: [1], padding: 'VALID', strideH: 1, strideW: 1, filterH: 1, filterW: w, activation: 'NONE' }],
+    inputs: [0],
+    outputs: [1],
+  });
+}
+
+function tensorFragment(n: number) {
+  const input = Int8Array.from({ length: n }, (_, i) => ((i * 37) % 256) - 128);
+  return oneOpFragment(poolGraph(n), 0, input, { start: [0, 0, 0, 0], end: [1, 1, 1, 16] });
+}
+
+/** Counts wire bytes per reply type the device sends, by splitting its stream into frames. */
+class ReplyTap {
+  readonly bytes = new Map<string, number>();
+  private readonly split = new FrameSplitter(1 << 24);
+  private readonly decoder = new FrameDecoder({ maxPayload: 1 << 22 });
+
+  wrap(t: Transport): Transport {
+    return {
+      get address() {
+        return t.address;
+      },
+      get maxWrite() {
+        return t.maxWrite;
+      },
+      get isOpen() {
+        return t.isOpen;
+      },
+      write: (b) => t.write(b),
+      close: () => t.close(),
+      read: async () => {
+        const chunk = await t.read();
+        for (const frame of this.split.push(chunk)) {
+          for (const p of this.decoder.push(frame)) {
+            const type = decodeReply(p).type;
+            this.bytes.set(type, (this.bytes.get(type) ?? 0) + frame.length);
+          }
+        }
+        return chunk;
+      },
+    };
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function round(x: number): number {
+  return Math.round(x * 10000) / 10000;
+}
+
+const json = process.argv.includes('--json');
+const device = (id: string, rate: number) => ({
+  id,
+  memory: '256K',
+  speed: { default: 1e12 },
+  link: { kind: 'pty', rate },
+  receiveWindow: WINDOW,
+});
+const tb = await startTestbed({
+  devices: [device('unpaced', 1e9), ...BAUDS.map((b) => device(`baud-${b}`, b / 10))],
+});
+const results: Record<string, number> = { window: WINDOW };
+try {
+  const clients = new Map<string, DeviceClient>();
+  const tap = new ReplyTap();
+  for (const d of tb.devices) {
+    const link = d.id === 'unpaced' ? tap.wrap(await openTransport(d.uri)) : await openTransport(d.uri);
+    clients.set(d.id, await DeviceClient.connect(link, { name: d.id, resultTimeoutMs: 30_000 }));
+  }
+
+  console.log(`overhead: RUN input over a PTY, window ${WINDOW} bytes`);
+  console.log('tensor   wire bytes out   out/payload   ACK bytes back   (out+ACK)/payload');
+  const c = clients.get('unpaced')!;
+  for (const k of SIZES) {
+    const f = tensorFragment(k * KIB);
+    await c.load(k, f.blob, { arena: f.arena, digest: f.digest });
+    const out0 = c.stats.bytesOut;
+    const ack0 = tap.bytes.get('ACK') ?? 0;
+    const r = await c.run(k, f.input);
+    if (!sameBytes(r.output, f.expected)) throw new Error(`${k} KiB: wrong RESULT`);
+    if (c.stats.retransmits > 0) throw new Error(`${k} KiB: retransmissions on an error-free link`);
+    const out = c.stats.bytesOut - out0;
+    const back = (tap.bytes.get('ACK') ?? 0) - ack0;
+    results[`overhead_${k}k`] = round(out / (k * KIB));
+    results[`overhead_with_acks_${k}k`] = round((out + back) / (k * KIB));
+    console.log(
+      `${`${k} KiB`.padEnd(8)} ${String(out).padStart(15)} ${results[`overhead_${k}k`].toFixed(4).padStart(13)} ${String(back).padStart(16)} ${results[`overhead_with_acks_${k}k`].toFixed(4).padStart(19)}`,
+    );
+  }
+
+  console.log('\ngoodput: tensor bytes/s over a paced PTY / line rate (baud/10), best of ' + REPEATS);
+  console.log('baud       tensor   seconds   goodput B/s   fraction');
+  for (const baud of BAUDS) {
+    const n = GOODPUT_BYTES[baud];
+    const client = clients.get(`baud-${baud}`)!;
+    const f = tensorFragment(n);
+    await client.load(1, f.blob, { arena: f.arena, digest: f.digest });
+    let best = Infinity;
+    for (let i = 0; i < REPEATS; i++) {
+      const t0 = performance.now();
+      const r = await client.run(1, f.input);
+      best = Math.min(best, (performance.now() - t0) / 1000);
+      if (!sameBytes(r.output, f.expected)) throw new Error(`${baud} baud: wrong RESULT`);
+    }
+    const goodput = n / best;
+    results[`goodput_${baud}`] = round(goodput / (baud / 10));
+    console.log(
+      `${String(baud).padEnd(10)} ${`${n / KIB} KiB`.padEnd(8)} ${best.toFixed(3).padStart(7)} ${Math.round(goodput).toString().padStart(13)} ${results[`goodput_${baud}`].toFixed(3).padStart(10)}`,
+    );
+  }
+  for (const cl of clients.values()) await cl.close();
+} finally {
+  await tb.stop();
+}
+if (json) console.log(JSON.stringify(results));
+
