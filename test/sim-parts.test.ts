@@ -1,11 +1,15 @@
 // The simulator's small parts on their own: frame splitting, frame faults,
-// line pacing, and the testbed file's validation.
+// line pacing, the testbed file's validation, and the work (MACs) read from
+// a fragment blob.
 import { describe, expect, it } from 'vitest';
 import { FrameFaults, seededRandom } from '../host/sim/faults.ts';
 import { PacedLine } from '../host/sim/line.ts';
 import { FrameSplitter } from '../host/sim/splitter.ts';
 import { parseTestbed, macRate } from '../host/sim/testbed.ts';
 import { encodeFrame, FrameDecoder } from '../host/link/frame.ts';
+import { fragmentWork } from '../host/sim/work.ts';
+import { oneOpFragment } from './fixtures/link-fragments.ts';
+import { convModel, fullyConnectedModel, randomInputs } from './fixtures/small-models.ts';
 
 const b = (...xs: number[]) => Uint8Array.from(xs);
 
@@ -110,5 +114,46 @@ describe('testbed files', () => {
     [{ devices: [] }, 'devices: Too small'],
   ])('refuses %j naming the field', (value, message) => {
     expect(() => parseTestbed(value, 'tb.json')).toThrow(`tb.json: ${message}`);
+  });
+});
+
+describe('fragmentWork: MACs of a fragment read from its blob', () => {
+  const conv = convModel({
+    kind: 'CONV_2D',
+    inShape: [1, 10, 9, 6],
+    kernel: [3, 2],
+    channels: 8,
+    stride: [2, 1],
+    dilation: [1, 1],
+    padding: 'SAME',
+    activation: 'NONE',
+  });
+  const dw = convModel({
+    kind: 'DEPTHWISE_CONV_2D',
+    inShape: [1, 8, 8, 4],
+    kernel: [3, 3],
+    channels: 2,
+    stride: [1, 1],
+    dilation: [1, 1],
+    padding: 'VALID',
+    activation: 'RELU',
+  });
+  const fc = fullyConnectedModel({ inShape: [3, 50], units: 20, activation: 'NONE', keepNumDims: false, perChannel: false });
+
+  it.each([
+    // box elements x taps x input channels, counted by hand from the shapes
+    ['conv 3x2 over 6 channels, rows 1..4 x channels 2..7', conv, { start: [0, 1, 0, 2], end: [1, 4, 9, 7] }, 'CONV_2D', 3 * 9 * 5 * (3 * 2 * 6)],
+    ['depthwise 3x3, channels 0..5 of 8', dw, { start: [0, 0, 0, 0], end: [1, 6, 6, 5] }, 'DEPTHWISE_CONV_2D', 6 * 6 * 5 * 9],
+    ['FC 50 deep, units 4..14 of 3 batches', fc, { start: [0, 4], end: [3, 14] }, 'FULLY_CONNECTED', 3 * 10 * 50],
+  ])('%s', (_name, graph, box, kind, macs) => {
+    const f = oneOpFragment(graph, 0, randomInputs(graph)[0], box);
+    expect(fragmentWork(f.blob)).toEqual([{ kind, macs }]);
+  });
+
+  it('refuses a blob that is not a fragment', () => {
+    expect(() => fragmentWork(new Uint8Array(64))).toThrow('fragment blob: bad magic (want MSF1)');
+    expect(() => fragmentWork(Uint8Array.of(0x4d, 0x53, 0x46, 0x31, 5, 0, 0, 0))).toThrow(
+      'fragment blob: op 0 record offset at byte 32 lies past its 8 bytes',
+    );
   });
 });

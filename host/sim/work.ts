@@ -2,14 +2,12 @@
 // blob a LOAD carried (docs/protocol.md section 5, assembly/kernels/ABI.md):
 // per op, its kind and its multiply-accumulates over the op's box. The
 // simulated device delays each RESULT by this work at its stated MAC/s.
+import { BLOB_HEADER_BYTES, BLOB_MAGIC, OP_ENTRY_BYTES } from '../link/fragment-blob.ts';
 import { C, OPCODE, W } from '../model/kernel-abi.ts';
 import type { OpKind } from '../model/ir.ts';
 
-/** Blob header and op table layout (assembly/agent/blob.ts). */
-const BLOB_MAGIC = 0x3146534d;
+/** Byte offsets in the blob header and in an op-table entry (packFragment). */
 const B_OPS = 4;
-const BLOB_HEADER_BYTES = 32;
-const OP_ENTRY_BYTES = 16;
 const OP_RECORD = 0;
 const OP_CALL = 8;
 
