@@ -3,12 +3,12 @@
 // (tfjs-tflite's interpreter) with outputs within ±1 of microsplit's oracle.
 import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runGraph } from '../host/model/engine.ts';
 import type { Graph, TensorData } from '../host/model/ir.ts';
 import { oracle } from '../host/model/oracle.ts';
 import { readTflite } from '../host/model/tflite/read.ts';
-import { loadTfliteInterpreter } from '../host/model/tflite/tfjs-interp.ts';
+import { startTflite } from '../host/model/tflite/tfjs-interp.ts';
 import { writeTflite } from '../host/model/tflite/write.ts';
 import { SMALL_MODELS } from './fixtures/small-model-cases.ts';
 import { randomInputs } from './fixtures/small-models.ts';
@@ -59,12 +59,15 @@ describe('write -> read round trip', () => {
 });
 
 describe('exported files in tfjs-tflite', () => {
+  const tflite = startTflite();
+  afterAll(() => tflite.close());
+
   it.each(SMALL_MODELS)('%s: outputs within ±1 of the oracle', async (_, make) => {
     const bytes = writeTflite(make());
     const graph = readTflite(bytes);
     const inputs = randomInputs(graph);
     const ours = await runGraph(oracle, graph, inputs);
-    const interp = await loadTfliteInterpreter(bytes);
+    const interp = await tflite.load(bytes);
     try {
       expect(interp.outputs.map((t) => t.shape)).toEqual(graph.outputs.map((id) => graph.tensors[id].shape));
       const theirs = await interp.run(inputs);
@@ -78,7 +81,7 @@ describe('exported files in tfjs-tflite', () => {
   });
 
   it('person_detect as exported: [-113, 113] on person, notperson wins on no_person', async () => {
-    const interp = await loadTfliteInterpreter(writeTflite(readTflite(fixture('person_detect.tflite'))));
+    const interp = await tflite.load(writeTflite(readTflite(fixture('person_detect.tflite'))));
     try {
       const [person] = await interp.run([new Int8Array(fixture('person_input_int8.bin'))]);
       const [noPerson] = await interp.run([new Int8Array(fixture('no_person_input_int8.bin'))]);
@@ -90,6 +93,23 @@ describe('exported files in tfjs-tflite', () => {
   });
 
   it('refuses what full TFLite refuses, with its reason: the original person_detect file has a bias quantized along dimension 3', async () => {
-    await expect(loadTfliteInterpreter(fixture('person_detect.tflite'))).rejects.toThrow(/quantized_dimension must be in range/);
+    await expect(tflite.load(fixture('person_detect.tflite'))).rejects.toThrow(/quantized_dimension must be in range/);
+  });
+
+  it('each of person_detect`s 31 ops, exported alone and fed TFLM`s input to it, is within ±1 of TFLM`s output', async () => {
+    const graph = readTflite(fixture('person_detect.tflite'));
+    const index = JSON.parse(fixture('person_detect_person_tensors.index.json').toString()) as { tensors: { tensor_index: number; offset: number; bytes: number }[] };
+    const all = fixture('person_detect_person_tensors.bin');
+    const tflm = new Map<number, Int8Array>(index.tensors.map((t) => [t.tensor_index, new Int8Array(all.buffer, all.byteOffset + t.offset, t.bytes)]));
+    tflm.set(graph.inputs[0], new Int8Array(fixture('person_input_int8.bin')));
+    const worst: number[] = [];
+    for (const op of graph.ops) {
+      const interp = await tflite.load(writeTflite({ ...graph, ops: [op], inputs: [op.inputs[0]], outputs: [op.outputs[0]] }));
+      const [out] = await interp.run([tflm.get(op.inputs[0])!]);
+      await interp.dispose();
+      worst.push(maxStepDifference(tflm.get(op.outputs[0])!, out, 1));
+    }
+    expect(worst).toHaveLength(31);
+    expect(Math.max(...worst)).toBeLessThanOrEqual(1);
   });
 });

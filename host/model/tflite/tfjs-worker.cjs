@@ -14,7 +14,7 @@
 const { readFileSync } = require('node:fs');
 const { basename, dirname, join } = require('node:path');
 const { runInThisContext } = require('node:vm');
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort } = require('node:worker_threads');
 
 const packageDir = dirname(require.resolve('@tensorflow/tfjs-tflite/package.json'));
 const wasmDir = join(packageDir, 'wasm');
@@ -43,27 +43,48 @@ tflite.setWasmPath(`${wasmDir}/`);
 
 const info = (t) => ({ name: t.name, dataType: t.dataType, shape: t.shape.split(',').map(Number) });
 
-async function main() {
-  const features = await tflite.getWasmFeatures();
-  if (features.multiThreading) throw new Error('tfjs-tflite chose its multi-threaded build, which cannot run in Node');
-  const bytes = workerData.model;
-  const model = await tflite.loadTFLiteModel(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), { numThreads: 1 });
+// Messages: { id, load: Uint8Array } -> { id, model: handle, inputs, outputs };
+// { id, run: handle, inputs: TypedArray[] } -> { id, outputs }; { id, free: handle } -> { id };
+// any failure -> { id, error }.
+const runners = new Map();
+let nextHandle = 0;
+
+async function load(bytes) {
   // TFLiteModel.predict speaks tfjs tensors (no int8); the runner underneath takes typed arrays.
+  const model = await tflite.loadTFLiteModel(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), { numThreads: 1 });
   const runner = model.modelRunner;
-  parentPort.on('message', ({ id, inputs }) => {
-    try {
-      runner.getInputs().forEach((t, i) => {
-        const dst = t.data();
-        if (inputs[i].length !== dst.length) throw new Error(`input ${i} has ${inputs[i].length} values, ${t.name} needs ${dst.length}`);
-        dst.set(inputs[i]);
-      });
-      if (!runner.infer()) throw new Error('inference failed');
-      parentPort.postMessage({ id, outputs: runner.getOutputs().map((t) => t.data().slice()) });
-    } catch (e) {
-      parentPort.postMessage({ id, error: e.message });
-    }
-  });
-  parentPort.postMessage({ ready: { inputs: runner.getInputs().map(info), outputs: runner.getOutputs().map(info) } });
+  const handle = nextHandle++;
+  runners.set(handle, runner);
+  return { model: handle, inputs: runner.getInputs().map(info), outputs: runner.getOutputs().map(info) };
 }
 
-main().catch((e) => parentPort.postMessage({ error: e.message }));
+function run(handle, inputs) {
+  const runner = runners.get(handle);
+  runner.getInputs().forEach((t, i) => {
+    const dst = t.data();
+    if (inputs[i].length !== dst.length) throw new Error(`input ${i} has ${inputs[i].length} values, ${t.name} needs ${dst.length}`);
+    dst.set(inputs[i]);
+  });
+  if (!runner.infer()) throw new Error('inference failed');
+  return { outputs: runner.getOutputs().map((t) => t.data().slice()) };
+}
+
+function free(handle) {
+  runners.get(handle)?.cleanUp();
+  runners.delete(handle);
+  return {};
+}
+
+const ready = tflite.getWasmFeatures().then((features) => {
+  if (features.multiThreading) throw new Error('tfjs-tflite chose its multi-threaded build, which cannot run in Node');
+});
+
+parentPort.on('message', async (m) => {
+  try {
+    await ready;
+    const reply = 'load' in m ? await load(m.load) : 'run' in m ? run(m.run, m.inputs) : free(m.free);
+    parentPort.postMessage({ id: m.id, ...reply });
+  } catch (e) {
+    parentPort.postMessage({ id: m.id, error: e.message });
+  }
+});
