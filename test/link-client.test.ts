@@ -134,6 +134,73 @@ describe('DeviceClient with a simulated device in-process', () => {
   });
 });
 
+describe('device state and link events', () => {
+  it('PROFILE reports MAC/s for every op type', async () => {
+    const { client } = await device();
+    const rates = await client.profile(4096);
+    expect(Object.keys(rates).sort()).toEqual(['add', 'conv', 'depthwise', 'fc', 'pool', 'softmax']);
+    expect(Object.values(rates).every((r) => r > 0)).toBe(true);
+  });
+
+  it('UNLOAD frees one fragment and RESET all of them', async () => {
+    const { client } = await device();
+    await client.load(1, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest });
+    await client.load(2, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest });
+    expect((await client.hello()).fragments.sort()).toEqual([1, 2]);
+    await client.unload(1);
+    expect((await client.hello()).fragments).toEqual([2]);
+    await client.reset();
+    const after = await client.hello();
+    expect(after.fragments).toEqual([]);
+    expect(after.used).toBe(0);
+  });
+
+  it('emits disconnect and rejects the pending RUN when the link breaks', async () => {
+    const s = spec({ speed: { default: 1000 } });
+    const pair = mockPair();
+    const sim = new SimDevice({ spec: s, seed: 1, createAgent: (write) => new AgentHost({ budget: s.memory, window: 1024, write }) });
+    void sim.serve(pair.b);
+    cleanups.push(() => sim.stop());
+    const client = await DeviceClient.connect(pair.a, { name: 'cable' });
+    await client.load(1, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest });
+    const events: string[] = [];
+    client.on('disconnect', (e) => events.push(e.message));
+    const run = expect(client.run(1, fcFrag.input)).rejects.toMatchObject({ code: 'DISCONNECTED' });
+    setTimeout(() => pair.disconnect(), 30);
+    await run;
+    expect(events).toEqual(['cable: link lost: mock://a: disconnected: link broken']);
+    expect(client.isOpen).toBe(false);
+    await expect(client.ping()).rejects.toMatchObject({ code: 'DISCONNECTED' });
+  });
+
+  it('close() rejects what is pending with "connection closed"', async () => {
+    const { client } = await device({ speed: { default: 1000 } });
+    await client.load(1, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest });
+    const run = expect(client.run(1, fcFrag.input)).rejects.toThrow('dev: connection closed');
+    setTimeout(() => void client.close(), 30);
+    await run;
+  });
+});
+
+describe('simulated device faults and speed', () => {
+  it('charges a RUN its MACs at the op kind\'s rate, times the slowdown factor once it applies', async () => {
+    // 2 batches x 20 units x 300 deep = 12000 MACs at 1.2 M MAC/s = 10 ms; x 3 after the slowdown.
+    const { client, sim } = await device({ speed: { default: 1e9, FULLY_CONNECTED: 1.2e6 }, faults: { slowdown: { atMs: 0, factor: 3 } } });
+    await client.load(6, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest });
+    expect(sim.computeMs(6)).toBeCloseTo(30, 6);
+    expect(sim.computeMs(99)).toBe(0);
+  });
+
+  it('crashes at the stated time', async () => {
+    const s = spec({ faults: { crashAtMs: 20 } });
+    const crashed = new Promise<string>((resolve) => {
+      const sim = new SimDevice({ spec: s, seed: 1, onCrash: resolve, createAgent: (write) => new AgentHost({ budget: s.memory, window: 1024, write }) });
+      cleanups.push(() => sim.stop());
+    });
+    expect(await crashed).toBe('crash fault at 20 ms');
+  });
+});
+
 describe('keyed devices', () => {
   const keyHex = '00112233445566778899aabbccddeeff';
 
