@@ -35,15 +35,22 @@ export async function makePlan(graph: Graph, devices: DeviceProfile[], choice: P
   return strategy.plan(req);
 }
 
-export interface TestbedSession {
+/** Simulated devices started from a testbed file, connected. */
+export interface OpenTestbed {
   testbed: RunningTestbed;
   profiles: DeviceProfile[];
   clients: Map<string, DeviceClient>;
+  close(): Promise<void>;
+}
+
+/** A model planned and deployed on connected devices. */
+export interface ModelDeployment {
   plan: Plan;
   deployment: Deployment;
   executor: Executor;
-  close(): Promise<void>;
 }
+
+export type TestbedSession = OpenTestbed & ModelDeployment;
 
 export interface SessionOptions extends PlanChoice {
   log?: (line: string) => void;
@@ -51,24 +58,45 @@ export interface SessionOptions extends PlanChoice {
   execute?: ExecuteOptions;
 }
 
-/** Starts a testbed's simulated devices, plans, deploys; close() stops everything. */
-export async function startSession(graph: Graph, testbed: string | Testbed, opts: SessionOptions = {}): Promise<TestbedSession> {
+export async function openTestbed(testbed: string | Testbed, log?: (line: string) => void): Promise<OpenTestbed> {
   const tb = typeof testbed === 'string' ? loadTestbed(testbed) : parseTestbed(testbed);
-  const running = await startTestbed(tb, { log: opts.log });
+  const running = await startTestbed(tb, { log });
   let clients = new Map<string, DeviceClient>();
   const close = async () => {
     await Promise.allSettled([...clients.values()].map((c) => c.close()));
     await running.stop();
   };
   try {
-    const profiles = testbedProfiles(tb);
-    const plan = await makePlan(graph, profiles, opts);
     clients = await connectAll(running.devices);
-    const deployment = await deploy(graph, plan, clients, opts.deploy);
-    const executor = new Executor(deployment, { log: opts.log, ...opts.execute });
-    return { testbed: running, profiles, clients, plan, deployment, executor, close };
   } catch (e) {
     await close();
+    throw e;
+  }
+  return { testbed: running, profiles: testbedProfiles(tb), clients, close };
+}
+
+/** Plans `graph` for the devices (or takes `plan`), deploys it, and returns its executor. */
+export async function deployModel(
+  graph: Graph,
+  devices: Pick<OpenTestbed, 'profiles' | 'clients'>,
+  opts: SessionOptions = {},
+  plan?: Plan,
+): Promise<ModelDeployment> {
+  const p = plan ?? (await makePlan(graph, devices.profiles, opts));
+  const deployment = await deploy(graph, p, devices.clients, opts.deploy);
+  return { plan: p, deployment, executor: new Executor(deployment, { log: opts.log, ...opts.execute }) };
+}
+
+/** Starts a testbed's simulated devices, plans, deploys; close() stops everything. */
+export async function startSession(graph: Graph, testbed: string | Testbed, opts: SessionOptions = {}): Promise<TestbedSession> {
+  const tb = typeof testbed === 'string' ? loadTestbed(testbed) : parseTestbed(testbed);
+  // Plan before starting anything: an infeasible request costs no processes.
+  const plan = await makePlan(graph, testbedProfiles(tb), opts);
+  const open = await openTestbed(tb, opts.log);
+  try {
+    return { ...open, ...(await deployModel(graph, open, opts, plan)) };
+  } catch (e) {
+    await open.close();
     throw e;
   }
 }
