@@ -53,6 +53,13 @@ describe('person_detect', () => {
     expect(bias.quant!.scale).toHaveLength(8);
   });
 
+  it('reads the same graph when its constants are stored after the flatbuffer (offset and size, schema 3c)', () => {
+    const file = encodeTflite(tfliteModelOf(g), { dataAfter: true });
+    expect(readTflite(file)).toEqual(g);
+    const weightsEnd = file.length - 64; // the last buffer ends inside the file's final bytes
+    expect(() => readTflite(file.subarray(0, weightsEnd))).toThrow(/data at bytes \d+\.\.\d+ lies outside the file of \d+ bytes: truncated/);
+  });
+
   it('takes RESHAPE`s target from its options', () => {
     const reshape = g.ops.find((op) => op.kind === 'RESHAPE')!;
     expect(reshape).toMatchObject({ newShape: [1, 2] });

@@ -120,11 +120,47 @@ function optionFields(op: Op): OptionField[] {
 
 type Offset = number;
 
-export function encodeTflite(m: TfliteModel): Uint8Array {
+export interface EncodeOptions {
+  /**
+   * Store constant data after the flatbuffer, each buffer 16-byte aligned and
+   * located by offset and size (schema 3c: how the converter writes models
+   * past the 2 GB flatbuffer limit) instead of inside it.
+   */
+  dataAfter?: boolean;
+}
+
+export function encodeTflite(m: TfliteModel, options: EncodeOptions = {}): Uint8Array {
+  if (!options.dataAfter) return encodeFlatbuffer(m, []);
+  // Offsets only change field values, not the layout: a first pass with stand-in offsets gives the size.
+  const standIn = m.buffers.map((d) => (d.length > 0 ? 2 : 0));
+  let end = align16(encodeFlatbuffer(m, standIn).length);
+  const offsets = m.buffers.map((d) => {
+    if (d.length === 0) return 0;
+    const at = end;
+    end = align16(at + d.length);
+    return at;
+  });
+  const out = new Uint8Array(end);
+  out.set(encodeFlatbuffer(m, offsets));
+  m.buffers.forEach((d, i) => out.set(d, offsets[i]));
+  return out;
+}
+
+const align16 = (n: number) => Math.ceil(n / 16) * 16;
+
+/** `external[i]` > 1: buffer i is stored at that file offset instead of inline. */
+function encodeFlatbuffer(m: TfliteModel, external: number[]): Uint8Array {
   const b = new Builder(1024);
-  const buffers = m.buffers.map((data) => {
-    const v = data.length > 0 ? alignedBytes(b, data) : 0;
-    return table(b, () => b.addFieldOffset(S.Buffer.data, v, 0));
+  const buffers = m.buffers.map((data, i) => {
+    const at = external[i] ?? 0;
+    const v = data.length > 0 && at <= 1 ? alignedBytes(b, data) : 0;
+    return table(b, () => {
+      b.addFieldOffset(S.Buffer.data, v, 0);
+      if (at > 1) {
+        b.addFieldInt64(S.Buffer.offset, BigInt(at), 0n);
+        b.addFieldInt64(S.Buffer.size, BigInt(data.length), 0n);
+      }
+    });
   });
   const tensors = m.subgraph.tensors.map((t) => encodeTensor(b, t));
   const ops = m.subgraph.ops.map((op) => encodeOp(b, op));
