@@ -6,7 +6,7 @@ import { Encoder } from 'cbor-x';
 import { describe, expect, test } from 'vitest';
 import { encodeFrame } from '../host/link/frame.ts';
 import { RequestSigner, hmacSha256 } from '../host/link/hmac.ts';
-import { encodeRequest, ErrorCode, TAG_BYTES } from '../host/link/messages.ts';
+import { encodeRequest, ErrorCode, TAG_BYTES, type Request } from '../host/link/messages.ts';
 import { fragmentDigest } from '../host/link/fragment-blob.ts';
 import { TestGateway, expectReply } from './agent-fixture.ts';
 import { fcFragment } from './agent-fragments.ts';
@@ -19,8 +19,9 @@ function keyed(): { gateway: TestGateway; signer: RequestSigner } {
 }
 
 /** A LOAD opening a transfer of the FC fragment, unsigned. */
-const loadStart = (f = fcFragment()) =>
-  ({ type: 'LOAD', seq: 50, frag: 1, offset: 0, data: f.blob.subarray(0, 300), total: f.blob.length, digest: fragmentDigest(f.blob), arena: f.arena }) as const;
+const loadStart = (f = fcFragment()): Request => ({
+  type: 'LOAD', seq: 50, frag: 1, offset: 0, data: f.blob.subarray(0, 300), total: f.blob.length, digest: fragmentDigest(f.blob), arena: f.arena,
+});
 
 describe('a keyed device', () => {
   test('runs a signed LOAD and RUN, and reports itself keyed', () => {

@@ -58,7 +58,7 @@ describe('bytes on the wire', () => {
   });
   it('an Int8Array is refused (cbor-x would tag it): pass a Uint8Array view', () => {
     expect(() => encodeRequest({ type: 'RUN', seq: 1, frag: 1, offset: 0, data: Int8Array.of(-1) as unknown as Uint8Array })).toThrow(
-      'RUN: field data: Invalid input: expected Uint8Array, received Int8Array',
+      'RUN: field data: expected a Uint8Array (Buffer or a Uint8Array view)',
     );
   });
 });

@@ -24,7 +24,7 @@ beforeAll(async () => {
     { writeFile: (name: string, contents: Uint8Array | string) => { if (name.endsWith('.wasm')) wasm = contents as Uint8Array; } },
   );
   if (error || !wasm) throw new Error(`probe build failed: ${error?.message}\n${stderr.toString()}`);
-  probe = new WebAssembly.Instance(new WebAssembly.Module(wasm)).exports as unknown as Probe;
+  probe = new WebAssembly.Instance(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>)).exports as unknown as Probe;
 });
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

@@ -40,7 +40,7 @@ export const TAG_KEY = 23;
 export const TAG_BYTES = 32;
 
 const uint = z.number().int().nonnegative().max(0xffffffff);
-const bytes = z.instanceof(Uint8Array);
+const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: 'expected a Uint8Array (Buffer or a Uint8Array view)' });
 const digest = bytes.refine((b) => b.length === 32, 'must be 32 bytes');
 const tag = bytes.refine((b) => b.length === TAG_BYTES, `must be ${TAG_BYTES} bytes`);
 const rates = z.preprocess(

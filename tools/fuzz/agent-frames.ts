@@ -50,6 +50,9 @@ function rng(seed: number) {
 }
 type Rng = ReturnType<typeof rng>;
 
+/** A request before its seq is assigned. */
+type Unsent = Request extends infer R ? (R extends Request ? Omit<R, 'seq'> : never) : never;
+
 const seeded = (r: Rng, n: number) => Int8Array.from(r.bytes(n), (b) => (b << 24) >> 24);
 
 /** A 3x3 SAME conv 6x6x4 -> 6x6x4 and an FC 32 -> 8 as fragments, from hand-made op parameters. */
@@ -78,8 +81,8 @@ function seedFragments(r: Rng): { blob: Uint8Array; arena: number; input: number
 }
 
 /** The requests of a whole LOAD then RUN of one fragment, in chunks of `chunk` bytes. */
-function session(frag: number, f: { blob: Uint8Array; arena: number; input: number }, chunk: number, r: Rng): Omit<Request, 'seq'>[] {
-  const out: Omit<Request, 'seq'>[] = [];
+function session(frag: number, f: { blob: Uint8Array; arena: number; input: number }, chunk: number, r: Rng): Unsent[] {
+  const out: Unsent[] = [];
   for (let o = 0; o < f.blob.length; o += chunk) {
     const first = o === 0 ? { total: f.blob.length, digest: fragmentDigest(f.blob), arena: f.arena } : {};
     out.push({ type: 'LOAD', frag, offset: o, data: f.blob.subarray(o, o + chunk), ...first });
@@ -128,7 +131,7 @@ export function fuzzAgentFrames(options: FuzzOptions): FuzzReport {
   });
   const fragments = seedFragments(r);
   let seq = 0;
-  let script: Omit<Request, 'seq'>[] = [];
+  let script: Unsent[] = [];
   const t0 = performance.now();
   for (let i = 0; i < count; i++) {
     if (script.length === 0) script = session(r.int(4), fragments[r.int(fragments.length)], 64 + r.int(window / 2), r);
