@@ -11,7 +11,7 @@ import { runGraph } from '../host/model/engine.ts';
 import { oracle } from '../host/model/oracle.ts';
 import { readTflite } from '../host/model/tflite/read.ts';
 import { writeTflite } from '../host/model/tflite/write.ts';
-import { floatEdgesModel, randomInputs } from './fixtures/small-models.ts';
+import { addModel, floatEdgesModel, randomInputs } from './fixtures/small-models.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const pd = (f: string) => join(root, 'test/fixtures/person_detect', f);
@@ -56,14 +56,29 @@ describe('microsplit infer', () => {
 
   it('a float model takes .json floats through QUANTIZE and gives DEQUANTIZE`s floats, as the oracle does in-process', async () => {
     const file = join(work, 'float_edges.tflite');
-    writeFileSync(file, writeTflite(floatEdgesModel()));
-    const graph = readTflite(writeTflite(floatEdgesModel()));
+    const bytes = writeTflite(floatEdgesModel());
+    writeFileSync(file, bytes);
+    const graph = readTflite(bytes);
     const [x] = randomInputs(graph);
     writeFileSync(join(work, 'x.json'), JSON.stringify(Array.from(x)));
     const r = await microsplit('infer', '--model', file, '--input', join(work, 'x.json'), '--json');
     expect(r.code).toBe(0);
     const [expected] = await runGraph(oracle, graph, [x]);
     expect(lastJson(r.stdout).outputs).toEqual([Array.from(expected)]);
+  });
+
+  it('a two-input model takes --input twice, in order, as .bin and .json', async () => {
+    const file = join(work, 'add.tflite');
+    const bytes = writeTflite(addModel({ aShape: [1, 2, 2, 3], bShape: [3], activation: 'NONE' }));
+    writeFileSync(file, bytes);
+    const graph = readTflite(bytes);
+    const [a, b] = randomInputs(graph);
+    writeFileSync(join(work, 'a.bin'), new Uint8Array(a.buffer));
+    writeFileSync(join(work, 'b.json'), JSON.stringify(Array.from(b)));
+    const r = await microsplit('infer', '--model', file, '--input', join(work, 'a.bin'), '--input', join(work, 'b.json'), '--json');
+    expect(r.code).toBe(0);
+    const [expected] = await runGraph(oracle, graph, [a, b]);
+    expect(lastJson(r.stdout)).toMatchObject({ outputs: [Array.from(expected)], shapes: [[1, 2, 2, 3]] });
   });
 
   it.each([
