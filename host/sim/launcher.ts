@@ -111,10 +111,12 @@ export async function startTestbed(source: string | unknown, opts: StartOptions 
   const testbed = typeof source === 'string' ? loadTestbed(source) : parseTestbed(source);
   const children: ChildProcess[] = [];
   const ptys: PtyPair[] = [];
+  const boards: ChildProcess[] = [];
   const stoppers: (() => Promise<void>)[] = [];
   const killNow = () => {
     for (const c of children) killGroup(c, 'SIGKILL');
     for (const p of ptys) killGroup(p.process, 'SIGKILL');
+    for (const b of boards) if (b.exitCode === null && b.signalCode === null) b.kill('SIGKILL');
   };
   live.add(killNow);
   installHandlers();
@@ -131,7 +133,7 @@ export async function startTestbed(source: string | unknown, opts: StartOptions 
     const devices = await Promise.all(
       testbed.devices.map((spec) =>
         spec.board
-          ? startBoard(spec, stoppers)
+          ? startBoard(spec, boards, stoppers)
           : startNodeDevice(spec, testbed.seed, children, ptys, opts.readyTimeoutMs ?? 30_000),
       ),
     );
@@ -194,9 +196,15 @@ async function startNodeDevice(
   };
 }
 
-async function startBoard(spec: DeviceSpec, stoppers: (() => Promise<void>)[]): Promise<SimDeviceHandle> {
+/**
+ * A testbed device with a `board`: the firmware on QEMU (host/sim/qemu.ts).
+ * Its speed is the board's own (icount), its PTY unpaced; the testbed's
+ * speed, link and faults entries describe it to the planner only.
+ */
+async function startBoard(spec: DeviceSpec, boards: ChildProcess[], stoppers: (() => Promise<void>)[]): Promise<SimDeviceHandle> {
   const { startQemuBoards } = await import('./qemu.ts');
-  const [board] = await startQemuBoards([{ id: spec.id, board: spec.board as never, budget: spec.memory }]);
+  const [board] = await startQemuBoards([{ id: spec.id, board: spec.board as never, budget: spec.memory }], { timeoutMs: 30_000 });
+  boards.push(board.process);
   stoppers.push(() => board.stop());
   const exited = new Promise<number | null>((r) => board.process.once('exit', (code) => r(code)));
   return { id: spec.id, uri: board.path, spec, engine: 'qemu', pid: board.process.pid, exited };
