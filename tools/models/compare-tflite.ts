@@ -1,7 +1,10 @@
 // Runs every bundled model's .tflite through tfjs-tflite and our int8 engine
-// on its whole test split and prints the agreement (the numbers reported in
-// models/README.md). Usage: npx tsx tools/models/compare-tflite.ts
-//   [--engine wasm|oracle] [--limit N] [--only NAME]
+// on its whole test split and prints the agreement, whole model and per op
+// (tflite-agreement.ts says what each means). Usage:
+//   npx tsx tools/models/compare-tflite.ts [--engine wasm|oracle] [--limit N]
+//     [--per-op-limit N] [--only NAME]
+// Per op (every op's input kept for every image) runs on the first 1,000
+// images unless --per-op-limit says otherwise.
 // The wasm engine is the default: bit-exact with the oracle and faster.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,9 +16,11 @@ import { oracle } from '../../host/model/oracle.ts';
 import { createWasmEngine } from '../../host/model/wasm-engine.ts';
 import { RECIPES } from './architectures.ts';
 import { MODELS_DIR } from './manifest.ts';
-import { tfliteAgreement } from './tflite-agreement.ts';
+import { modelAgreement, perOpAgreement } from './tflite-agreement.ts';
 
-const { values: o } = parseArgs({ options: { engine: { type: 'string', default: 'wasm' }, limit: { type: 'string' }, only: { type: 'string' } } });
+const { values: o } = parseArgs({
+  options: { engine: { type: 'string', default: 'wasm' }, limit: { type: 'string' }, 'per-op-limit': { type: 'string', default: '1000' }, only: { type: 'string' } },
+});
 if (o.engine !== 'wasm' && o.engine !== 'oracle') throw new Error(`--engine must be wasm or oracle, got ${o.engine}`);
 const engine: Engine = o.engine === 'wasm' ? await createWasmEngine() : oracle;
 const limit = o.limit ? Number(o.limit) : Infinity;
@@ -25,11 +30,14 @@ for (const r of RECIPES.filter((x) => !o.only || x.name === o.only)) {
   const tflite = readFileSync(join(MODELS_DIR, `${r.name}.tflite`));
   const set = firstN(loadDataset(r.dataset, 'test'), limit);
   const t0 = Date.now();
-  const a = await tfliteAgreement(graph, tflite, engine, set);
-  results[r.name] = a;
+  const whole = await modelAgreement(graph, tflite, engine, set);
+  const opSet = firstN(set, Number(o['per-op-limit']));
+  const ops = await perOpAgreement(graph, engine, opSet);
+  results[r.name] = { whole, perOp: { images: opSet.count, ops } };
   console.log(
-    `${r.name}: ${a.images} images, argmax agrees on ${((100 * a.argmaxAgree) / a.images).toFixed(2)}%, ` +
-      `${a.differing} of ${a.elements} output values differ, max |diff| ${a.maxAbsDiff} (${engine.name} vs tfjs-tflite, ${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+    `${r.name}: ${whole.images} images, argmax agrees on ${((100 * whole.argmaxAgree) / whole.images).toFixed(2)}%, ` +
+      `${whole.differing} of ${whole.elements} output values differ, max |diff| ${whole.maxAbsDiff} (${engine.name} vs tfjs-tflite, ${((Date.now() - t0) / 1000).toFixed(0)} s)`,
   );
+  console.log(`  per op, same inputs, ${opSet.count} images: ${ops.map((d) => `${d.kind} max ${d.maxAbsDiff} (${d.differing}/${d.elements})`).join(', ')}`);
 }
 console.log(JSON.stringify(results));
