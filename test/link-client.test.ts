@@ -8,6 +8,7 @@ import { encodeFrame, FrameDecoder } from '../host/link/frame.ts';
 import { decodeRequest, encodeReply } from '../host/link/messages.ts';
 import { mockPair } from '../host/link/mock.ts';
 import { chunks } from '../host/link/transport.ts';
+import { KERNEL_ABI_HASH } from '../host/model/kernel-abi.ts';
 import { AgentHost } from '../host/sim/agent-host.ts';
 import { SimDevice } from '../host/sim/device.ts';
 import { parseTestbed, type DeviceSpec } from '../host/sim/testbed.ts';
@@ -64,6 +65,14 @@ describe('DeviceClient with a simulated device in-process', () => {
     const { client, spec: s } = await device();
     expect(client.info).toMatchObject({ version: 1, budget: s.memory, engine: 'node', window: 1024, keyed: 0, fragments: [] });
     expect((await client.ping()).rttMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('checks the kernel ABI when asked: the agent matches this gateway, another hash is refused', async () => {
+    const { client } = await device({}, { expectAbi: KERNEL_ABI_HASH });
+    expect(client.info.abi).toBe(KERNEL_ABI_HASH);
+    await expect(device({}, { expectAbi: 0x1234 })).rejects.toThrow(
+      `dev: device kernel ABI hash 0x${KERNEL_ABI_HASH.toString(16)} differs from this gateway's 0x1234`,
+    );
   });
 
   it.each([

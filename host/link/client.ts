@@ -77,7 +77,7 @@ export interface LoadOptions {
 }
 
 export interface RunOptions {
-  /** Deadline for the whole RUN, transfer and compute; on expiry the RUN is cancelled. */
+  /** Deadline for the whole RUN (transfer and compute, from when it reaches the link); on expiry the RUN is cancelled. */
   timeoutMs?: number;
   /** Aborting cancels the RUN on the device (e.g. a replica that lost the race). */
   signal?: AbortSignal;
@@ -544,7 +544,7 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
    * that are not data.
    */
   private chunkSize(kind: TransferKind, frag: number, first: object, window: number): { dataBytes: number; header: number } {
-    const probe = this.encodeUnsigned({
+    const probe = encodeRequest({
       type: kind,
       seq: MAX_U32,
       frag,
@@ -567,11 +567,7 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
   }
 
   private encode(msg: Request): Uint8Array {
-    return this.signer ? this.signer.encode(msg) : this.encodeUnsigned(msg);
-  }
-
-  private encodeUnsigned(msg: Request): Uint8Array {
-    return encodeRequest(msg);
+    return this.signer ? this.signer.encode(msg) : encodeRequest(msg);
   }
 
   private async send(msg: Request): Promise<void> {
