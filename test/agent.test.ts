@@ -136,6 +136,17 @@ describe('transfers', () => {
     expect(r).toMatchObject({ code: ErrorCode.BAD_TRANSFER, text: 'RUN input of 63 bytes; fragment 1 takes 64' });
   });
 
+  test('a LOAD replacing a fragment drops the input being received for the old one', ({ gateway }) => {
+    const [old, replacement] = [fcFragment(), convBoxFragment()];
+    gateway.load(1, old.blob, old.arena);
+    expectReply(gateway.ask('RUN', { frag: 1, offset: 0, data: old.input.subarray(0, 32), total: 64 }), 'ACK');
+    expectReply(gateway.load(1, replacement.blob, replacement.arena), 'ACK');
+    expect(expectReply(gateway.ask('RUN', { frag: 1, offset: 32, data: old.input.subarray(32) }), 'ERROR').code).toBe(ErrorCode.BAD_TRANSFER);
+    const result = expectReply(gateway.run(1, replacement.input).at(-1)!, 'RESULT');
+    expect(Buffer.from(result.data).equals(Buffer.from(replacement.expected))).toBe(true);
+    expect(gateway.hello().fragments).toEqual([1]);
+  });
+
   test('CANCEL between the ops of a fused stage stops it: no RESULT', ({ gateway }) => {
     const f = fusedConvPoolFragment();
     gateway.load(1, f.blob, f.arena);

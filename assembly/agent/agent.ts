@@ -289,8 +289,13 @@ function handleFrame(): void {
       return;
     }
     const err = loadChunk();
-    if (err != 0) sendError(seq, err);
-    else sendAck(seq, cbor.value(K_FRAG), loadNext, loadDone);
+    if (err != 0) {
+      sendError(seq, err);
+      return;
+    }
+    // An input being received for the fragment this LOAD replaced was laid out for the old one.
+    if (loadDone) runCancel(cbor.value(K_FRAG));
+    sendAck(seq, cbor.value(K_FRAG), loadNext, loadDone);
   } else if (type == T_RUN) {
     if (runComputing()) {
       busy("RUN");
