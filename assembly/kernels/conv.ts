@@ -99,15 +99,35 @@ function interiorPair4(p0: usize, p1: usize, w: usize, taps: usize, ci: usize, o
     const x0p = p0 + io;
     const x1p = p1 + io;
     const wp = w + <usize>s * len;
-    for (let i: usize = 0; i < len; i++) {
-      const x0 = <i32>load<i8>(x0p + i);
-      const x1 = <i32>load<i8>(x1p + i);
-      const v0 = <i32>load<i8>(wp + i);
-      const v1 = <i32>load<i8>(wp + taps + i);
-      const v2 = <i32>load<i8>(wp + 2 * taps + i);
-      const v3 = <i32>load<i8>(wp + 3 * taps + i);
-      a0 += x0 * v0; a1 += x0 * v1; a2 += x0 * v2; a3 += x0 * v3;
-      b0 += x1 * v0; b1 += x1 * v1; b2 += x1 * v2; b3 += x1 * v3;
+    const w1p = wp + taps, w2p = w1p + taps, w3p = w2p + taps;
+    let i: usize = 0;
+    // Four input channels per word load; lanes unpacked by sign-extending shifts.
+    for (; i + 4 <= len; i += 4) {
+      const xa = load<i32>(x0p + i), xb = load<i32>(x1p + i);
+      const wa = load<i32>(wp + i), wb = load<i32>(w1p + i), wc = load<i32>(w2p + i), wd = load<i32>(w3p + i);
+      let x = (xa << 24) >> 24, y = (xb << 24) >> 24;
+      let v0 = (wa << 24) >> 24, v1 = (wb << 24) >> 24, v2 = (wc << 24) >> 24, v3 = (wd << 24) >> 24;
+      a0 += x * v0; a1 += x * v1; a2 += x * v2; a3 += x * v3;
+      b0 += y * v0; b1 += y * v1; b2 += y * v2; b3 += y * v3;
+      x = (xa << 16) >> 24; y = (xb << 16) >> 24;
+      v0 = (wa << 16) >> 24; v1 = (wb << 16) >> 24; v2 = (wc << 16) >> 24; v3 = (wd << 16) >> 24;
+      a0 += x * v0; a1 += x * v1; a2 += x * v2; a3 += x * v3;
+      b0 += y * v0; b1 += y * v1; b2 += y * v2; b3 += y * v3;
+      x = (xa << 8) >> 24; y = (xb << 8) >> 24;
+      v0 = (wa << 8) >> 24; v1 = (wb << 8) >> 24; v2 = (wc << 8) >> 24; v3 = (wd << 8) >> 24;
+      a0 += x * v0; a1 += x * v1; a2 += x * v2; a3 += x * v3;
+      b0 += y * v0; b1 += y * v1; b2 += y * v2; b3 += y * v3;
+      x = xa >> 24; y = xb >> 24;
+      v0 = wa >> 24; v1 = wb >> 24; v2 = wc >> 24; v3 = wd >> 24;
+      a0 += x * v0; a1 += x * v1; a2 += x * v2; a3 += x * v3;
+      b0 += y * v0; b1 += y * v1; b2 += y * v2; b3 += y * v3;
+    }
+    for (; i < len; i++) {
+      const x = <i32>load<i8>(x0p + i);
+      const y = <i32>load<i8>(x1p + i);
+      const v0 = <i32>load<i8>(wp + i), v1 = <i32>load<i8>(w1p + i), v2 = <i32>load<i8>(w2p + i), v3 = <i32>load<i8>(w3p + i);
+      a0 += x * v0; a1 += x * v1; a2 += x * v2; a3 += x * v3;
+      b0 += y * v0; b1 += y * v1; b2 += y * v2; b3 += y * v3;
     }
   }
   const f0 = load<i32>(folded + (ci << 2)), f1 = load<i32>(folded + (ci << 2) + 4);

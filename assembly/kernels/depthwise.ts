@@ -88,7 +88,33 @@ function depthwiseBox(rec: usize, call: usize): void {
         const kxA = firstTap(ix0, dw);
         const kxB = endTap(ix0, dw, kw, inW);
         const interior = kyA == 0 && kyB == kh && kxA == 0 && kxB == kw;
-        for (let c = c0; c < c1; c++) {
+        let c = c0;
+        if (interior && dm == 1) {
+          // Four adjacent channels per word load: input channel = output channel.
+          for (; c + 4 <= c1; c += 4) {
+            const ci = <usize>(c - chLo);
+            let a0 = load<i32>(folded + (ci << 2)), a1 = load<i32>(folded + (ci << 2) + 4);
+            let a2 = load<i32>(folded + (ci << 2) + 8), a3 = load<i32>(folded + (ci << 2) + 12);
+            for (let ky = 0; ky < kh; ky++) {
+              const row = plane + <usize>(iy0 + ky * dh - ty) * <usize>rowStride + <usize>(c - tc);
+              const wrow = weights + <usize>(ky * kw) * <usize>nc + ci;
+              for (let kx = 0; kx < kw; kx++) {
+                const xv = load<i32>(row + <usize>(ix0 + kx * dw - tx) * <usize>ec);
+                const wv = load<i32>(wrow + <usize>kx * <usize>nc);
+                a0 += ((xv << 24) >> 24) * ((wv << 24) >> 24);
+                a1 += ((xv << 16) >> 24) * ((wv << 16) >> 24);
+                a2 += ((xv << 8) >> 24) * ((wv << 8) >> 24);
+                a3 += (xv >> 24) * (wv >> 24);
+              }
+            }
+            store<i8>(out, <i8>requantize(a0, load<i32>(mult + (ci << 2)), load<i32>(shift + (ci << 2)), outZp, lo, hi));
+            store<i8>(out + 1, <i8>requantize(a1, load<i32>(mult + (ci << 2) + 4), load<i32>(shift + (ci << 2) + 4), outZp, lo, hi));
+            store<i8>(out + 2, <i8>requantize(a2, load<i32>(mult + (ci << 2) + 8), load<i32>(shift + (ci << 2) + 8), outZp, lo, hi));
+            store<i8>(out + 3, <i8>requantize(a3, load<i32>(mult + (ci << 2) + 12), load<i32>(shift + (ci << 2) + 12), outZp, lo, hi));
+            out += 4;
+          }
+        }
+        for (; c < c1; c++) {
           const ci = <usize>(c - chLo);
           const ic = <usize>(c / dm - tc);
           let acc = interior ? load<i32>(folded + (ci << 2)) : load<i32>(bias + (ci << 2));

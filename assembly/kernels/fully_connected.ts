@@ -119,7 +119,40 @@ function fcBox(rec: usize, call: usize, d0: i32, d1: i32, partial: bool): void {
   for (let b = b0; b < b1; b++) {
     const xr = tile + <usize>((b - tb) * ed + (d0 - td));
     const rowOut = <usize>((b - b0) * nu);
-    for (let u = u0; u < u1; u++) {
+    let u = u0;
+    if (!partial) {
+      // Four units per step: each input word is loaded and unpacked once for four dot products.
+      for (; u + 4 <= u1; u += 4) {
+        const ui = <usize>(u - chLo);
+        const w0 = weights + ui * <usize>nd;
+        const w1 = w0 + <usize>nd, w2 = w1 + <usize>nd, w3 = w2 + <usize>nd;
+        let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        let i: usize = 0;
+        for (; i + 4 <= <usize>len; i += 4) {
+          const xv = load<i32>(xr + i);
+          const wa = load<i32>(w0 + i), wb = load<i32>(w1 + i), wc = load<i32>(w2 + i), wd = load<i32>(w3 + i);
+          let x = (xv << 24) >> 24;
+          a0 += x * ((wa << 24) >> 24); a1 += x * ((wb << 24) >> 24); a2 += x * ((wc << 24) >> 24); a3 += x * ((wd << 24) >> 24);
+          x = (xv << 16) >> 24;
+          a0 += x * ((wa << 16) >> 24); a1 += x * ((wb << 16) >> 24); a2 += x * ((wc << 16) >> 24); a3 += x * ((wd << 16) >> 24);
+          x = (xv << 8) >> 24;
+          a0 += x * ((wa << 8) >> 24); a1 += x * ((wb << 8) >> 24); a2 += x * ((wc << 8) >> 24); a3 += x * ((wd << 8) >> 24);
+          x = xv >> 24;
+          a0 += x * (wa >> 24); a1 += x * (wb >> 24); a2 += x * (wc >> 24); a3 += x * (wd >> 24);
+        }
+        for (; i < <usize>len; i++) {
+          const x = <i32>load<i8>(xr + i);
+          a0 += x * <i32>load<i8>(w0 + i); a1 += x * <i32>load<i8>(w1 + i);
+          a2 += x * <i32>load<i8>(w2 + i); a3 += x * <i32>load<i8>(w3 + i);
+        }
+        const o = out + rowOut + <usize>(u - u0);
+        store<i8>(o, unitOut(a0, ui, folded, mult, shift, outZp, lo, hi));
+        store<i8>(o + 1, unitOut(a1, ui + 1, folded, mult, shift, outZp, lo, hi));
+        store<i8>(o + 2, unitOut(a2, ui + 2, folded, mult, shift, outZp, lo, hi));
+        store<i8>(o + 3, unitOut(a3, ui + 3, folded, mult, shift, outZp, lo, hi));
+      }
+    }
+    for (; u < u1; u++) {
       const ui = <usize>(u - chLo);
       const wr = weights + ui * <usize>nd;
       const acc = dot(xr, wr, len);
@@ -128,11 +161,16 @@ function fcBox(rec: usize, call: usize, d0: i32, d1: i32, partial: bool): void {
         // Partial sums carry the zero-point term of their own range: Σ w * (x - zp).
         store<i32>(out + (k << 2), acc - zp * weightSum(wr, len));
       } else {
-        const v = requantize(acc + load<i32>(folded + (ui << 2)), load<i32>(mult + (ui << 2)), load<i32>(shift + (ui << 2)), outZp, lo, hi);
-        store<i8>(out + k, <i8>v);
+        store<i8>(out + k, unitOut(acc, ui, folded, mult, shift, outZp, lo, hi));
       }
     }
   }
+}
+
+/** Output of unit index ui from its full-depth dot product: folded bias, requantization, clamp. */
+// @ts-ignore: decorator
+@inline function unitOut(acc: i32, ui: usize, folded: usize, mult: usize, shift: usize, outZp: i32, lo: i32, hi: i32): i8 {
+  return <i8>requantize(acc + load<i32>(folded + (ui << 2)), load<i32>(mult + (ui << 2)), load<i32>(shift + (ui << 2)), outZp, lo, hi);
 }
 
 /** FC_REDUCE: input 0 holds C_PARTS int32 arrays shaped like the box. */

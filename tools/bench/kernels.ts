@@ -1,7 +1,8 @@
 // npm run bench:kernels [-- --json]
 // MAC/s of the AS kernels (Node's WebAssembly, after warm-up), the oracle and
 // the same integer math written plainly in C (tools/bench/c, gcc -O2), on the
-// same inputs, measured in one run. All three outputs must be identical bytes.
+// same inputs, measured in one run, in CPU time of each process. All three
+// outputs must be identical bytes.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -88,13 +89,20 @@ function fcCase(depth: number, units: number): BenchCase {
   };
 }
 
-/** Runs `fn` repeatedly for about `seconds`; returns seconds per call. */
+/** This process's CPU seconds (user + system): on a shared machine, time spent
+ * waiting for a core is not counted, as in the C harness. */
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+/** Runs `fn` repeatedly for about `seconds` of CPU time; returns CPU seconds per call. */
 function timeIt(fn: () => void, seconds: number): number {
   let n = 1;
   for (;;) {
-    const t0 = process.hrtime.bigint();
+    const t0 = cpuSeconds();
     for (let i = 0; i < n; i++) fn();
-    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+    const dt = cpuSeconds() - t0;
     if (dt >= seconds) return dt / n;
     n = Math.max(n * 2, Math.ceil((n * seconds * 1.2) / Math.max(dt, 1e-6)));
   }
