@@ -42,6 +42,8 @@ export function buildFragment(g: Graph, f: PlanFragment): BuiltFragment {
       box: box4(p, ob.out),
       in0: tiles[0],
       in1: tiles[1],
+      // FC sums its whole input depth: plans split FC by neurons only.
+      depth: p.kind === 'FULLY_CONNECTED' ? [0, p.depth] : undefined,
     });
     return { record, call };
   });
