@@ -31,7 +31,7 @@ import { CALIBRATION_COUNT, HOLDOUT, RECIPES } from './architectures.ts';
 import { readFloatModel, writeFloatModel } from './float-file.ts';
 import { graphSizes } from './sizes.ts';
 import type { ModelRecord } from './manifest.ts';
-import { MANIFEST_PATH, MODELS_DIR, readManifest, renderReadme } from './manifest.ts';
+import { MANIFEST_PATH, MODELS_DIR, readManifest, writeManifest } from './manifest.ts';
 import { buildTfModel, calibrate, fromFloatModel, predictFloat, toFloatModel } from './tfjs-model.ts';
 import { train } from './train.ts';
 import { useWasmBackend } from './wasm-backprop.ts';
@@ -73,11 +73,7 @@ const floatPaths = (name: string) => [join(MODELS_DIR, 'float', `${name}.msf`), 
 
 const records = new Map<string, ModelRecord>(existsSync(MANIFEST_PATH) ? readManifest().map((r) => [r.name, r]) : []);
 /** Written after every model, so an interrupted run keeps what it finished. */
-function writeManifest(): void {
-  const all = RECIPES.map((r) => records.get(r.name)).filter((r): r is ModelRecord => r !== undefined);
-  writeFileSync(MANIFEST_PATH, JSON.stringify(all, null, 2) + '\n');
-  writeFileSync(join(MODELS_DIR, 'README.md'), renderReadme(all));
-}
+const saveManifest = () => writeManifest(RECIPES.map((r) => records.get(r.name)).filter((r): r is ModelRecord => r !== undefined));
 
 for (const r of recipes) {
   const t0 = Date.now();
@@ -140,7 +136,7 @@ for (const r of recipes) {
     msPerImage: Math.round(msPerImage * 100) / 100,
   };
   records.set(r.name, record);
-  writeManifest();
+  saveManifest();
   writeFileSync(join(MODELS_DIR, 'data', `${r.dataset}-test-${SUBSET}.bin`), writeSubset(firstN(testSet, SUBSET)));
   const a = record.accuracy;
   log(`${r.name}: float ${(100 * a.float).toFixed(2)}%, int8 ${(100 * a.int8).toFixed(2)}% (${a.int8Images} images), agreement ${(100 * a.agreement).toFixed(2)}%, ${((Date.now() - t0) / 1000).toFixed(0)} s`);

@@ -15,7 +15,7 @@ import type { Engine } from '../../host/model/engine.ts';
 import { oracle } from '../../host/model/oracle.ts';
 import { createWasmEngine } from '../../host/model/wasm-engine.ts';
 import { RECIPES } from './architectures.ts';
-import { MODELS_DIR } from './manifest.ts';
+import { MODELS_DIR, readManifest, writeManifest } from './manifest.ts';
 import { modelAgreement, perOpAgreement } from './tflite-agreement.ts';
 
 const { values: o } = parseArgs({
@@ -25,6 +25,7 @@ if (o.engine !== 'wasm' && o.engine !== 'oracle') throw new Error(`--engine must
 const engine: Engine = o.engine === 'wasm' ? await createWasmEngine() : oracle;
 const limit = o.limit ? Number(o.limit) : Infinity;
 const results: Record<string, unknown> = {};
+const manifest = readManifest();
 for (const r of RECIPES.filter((x) => !o.only || x.name === o.only)) {
   const graph = readBundle(readFileSync(join(MODELS_DIR, `${r.name}.msb`)));
   const tflite = readFileSync(join(MODELS_DIR, `${r.name}.tflite`));
@@ -34,10 +35,20 @@ for (const r of RECIPES.filter((x) => !o.only || x.name === o.only)) {
   const opSet = firstN(set, Number(o['per-op-limit']));
   const ops = await perOpAgreement(graph, engine, opSet);
   results[r.name] = { whole, perOp: { images: opSet.count, ops } };
+  const sum = (k: 'differing' | 'elements') => ops.reduce((n, d) => n + d[k], 0);
+  const record = manifest.find((m) => m.name === r.name);
+  if (record && o.limit === undefined)
+    record.tflite = {
+      engine: engine.name,
+      whole,
+      perOp: { images: opSet.count, maxAbsDiff: Math.max(...ops.map((d) => d.maxAbsDiff)), differing: sum('differing'), elements: sum('elements') },
+    };
   console.log(
     `${r.name}: ${whole.images} images, argmax agrees on ${((100 * whole.argmaxAgree) / whole.images).toFixed(2)}%, ` +
       `${whole.differing} of ${whole.elements} output values differ, max |diff| ${whole.maxAbsDiff} (${engine.name} vs tfjs-tflite, ${((Date.now() - t0) / 1000).toFixed(0)} s)`,
   );
   console.log(`  per op, same inputs, ${opSet.count} images: ${ops.map((d) => `${d.kind} max ${d.maxAbsDiff} (${d.differing}/${d.elements})`).join(', ')}`);
 }
+// Only a run over the whole splits goes into the manifest and README.
+if (o.limit === undefined) writeManifest(manifest);
 console.log(JSON.stringify(results));

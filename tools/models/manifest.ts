@@ -1,6 +1,6 @@
 // models/manifest.json (what `npm run models` measured, one record per
 // model) and the models/README.md generated from it.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DatasetName } from '../../host/model/datasets.ts';
@@ -30,6 +30,17 @@ export interface ModelRecord extends GraphSizes {
   /** The engine that ran the int8 model for `accuracy.int8`, and its speed. */
   int8Engine: string;
   msPerImage: number;
+  /** Written by compare-tflite.ts: our kernels vs tfjs-tflite. */
+  tflite?: {
+    engine: string;
+    whole: { images: number; argmaxAgree: number; elements: number; differing: number; maxAbsDiff: number };
+    perOp: { images: number; maxAbsDiff: number; differing: number; elements: number };
+  };
+}
+
+export function writeManifest(records: ModelRecord[]): void {
+  writeFileSync(MANIFEST_PATH, JSON.stringify(records, null, 2) + '\n');
+  writeFileSync(join(MODELS_DIR, 'README.md'), renderReadme(records));
 }
 
 export function readManifest(): ModelRecord[] {
@@ -48,6 +59,27 @@ export function renderReadme(records: ModelRecord[]): string {
   const files = records.map(
     (r) => `| ${r.name} | ${r.files.msb} | ${r.files.tflite} | ${r.files.float ?? 'not bundled (over 1 MB)'} | ${r.training.images} images x ${r.training.epochs} epochs, ${r.training.seconds} s |`,
   );
+  const compared = records.filter((r) => r.tflite);
+  const tfliteRows = compared.map((r) => {
+    const { whole, perOp } = r.tflite!;
+    return `| ${r.name} | ${whole.images} | ${pct(whole.argmaxAgree / whole.images)} | ${whole.maxAbsDiff} (${whole.differing} of ${whole.elements} values differ) | ${perOp.maxAbsDiff} (${perOp.differing} of ${perOp.elements}, ${perOp.images} images) |`;
+  });
+  const tfliteSection = compared.length
+    ? `
+## Against a second TFLite implementation
+
+Each .tflite run by the TFLite interpreter in @tensorflow/tfjs-tflite (its
+optimized int8 kernels round once where TFLite's reference kernels, and
+ours, round twice) vs our ${compared[0].tflite!.engine} kernels, over the test split
+(\`npx tsx tools/models/compare-tflite.ts\`). Per op: each op exported alone and
+fed the input our engine gave it. Whole model: ±1 differences in the logits
+can move a softmax output by several steps; the top class is what counts.
+
+| model | images | same top-1 | whole model max abs diff | per op max abs diff |
+| --- | --- | --- | --- | --- |
+${tfliteRows.join('\n')}
+`
+    : '';
   const archs = RECIPES.filter((x) => records.some((r) => r.name === x.name)).map((x) => `- **${x.name}**: ${x.summary}.`);
   return `# Bundled models
 
@@ -84,6 +116,7 @@ tools/models/wasm-backprop.ts), Adam, batch ${records[0]?.training.batchSize}, l
 ${records[0]?.training.learningRate}, seeded shuffle. The last 5,000 images of each train split are
 never trained on; the first 1,000 of them calibrate the activation ranges.
 
+${tfliteSection}
 ## Quantization
 
 host/model/quantize.ts, TFLite's post-training scheme: activations int8
