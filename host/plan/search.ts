@@ -138,6 +138,7 @@ export function searchStages(
     consider(chosen);
     const over = overflow(devices, chosen!);
     const infeasible = sumOver(over) > 0;
+    if (infeasible) consider(repair(devices, spans, options, chosen!));
     over.forEach((v, d) => (mu[d] = Math.max(0, mu[d] + (step * v) / usable[d])));
     step *= infeasible ? 1.5 : 0.7;
   }
@@ -146,6 +147,88 @@ export function searchStages(
     consider(cheapestCover(n, spans, options, (o) => 1e-6 * o.j + o.params.reduce((s, [d, p]) => s + p / usable[d], 0)));
   if (feasible) feasible = improveLocally(devices, spans, options, feasible);
   return { feasible, closest };
+}
+
+/**
+ * Per-device loads of a choice, for evaluating single-stage swaps in O(devices
+ * touched): parameter sums and the two largest activation needs per device.
+ */
+class Loads {
+  private readonly params: Float64Array;
+  private readonly act1: Float64Array;
+  private readonly act1Stage: Int32Array;
+  private readonly act2: Float64Array;
+  private readonly usable: number[];
+  excess = 0;
+
+  constructor(
+    devices: readonly DeviceProfile[],
+    private readonly chosen: readonly Option[],
+  ) {
+    const n = devices.length;
+    this.usable = devices.map(usableBytes);
+    this.params = new Float64Array(n);
+    this.act1 = new Float64Array(n);
+    this.act1Stage = new Int32Array(n).fill(-1);
+    this.act2 = new Float64Array(n);
+    chosen.forEach((o, k) => {
+      for (const [d, p] of o.params) this.params[d] += p;
+      for (const [d, a] of o.act) {
+        if (a > this.act1[d]) {
+          this.act2[d] = this.act1[d];
+          this.act1[d] = a;
+          this.act1Stage[d] = k;
+        } else if (a > this.act2[d]) this.act2[d] = a;
+      }
+    });
+    for (let d = 0; d < n; d++) this.excess += Math.max(0, this.params[d] + this.act1[d] - this.usable[d]);
+  }
+
+  /** Total overflow if stage k took option c instead. */
+  excessIfSwapped(k: number, c: Option): number {
+    const old = this.chosen[k];
+    const touched = new Set<number>();
+    for (const [d] of old.params) touched.add(d);
+    for (const [d] of c.params) touched.add(d);
+    for (const [d] of old.act) touched.add(d);
+    for (const [d] of c.act) touched.add(d);
+    let e = this.excess;
+    for (const d of touched) {
+      let p = this.params[d];
+      for (const [dd, v] of old.params) if (dd === d) p -= v;
+      for (const [dd, v] of c.params) if (dd === d) p += v;
+      let a = this.act1Stage[d] === k ? this.act2[d] : this.act1[d];
+      for (const [dd, v] of c.act) if (dd === d) a = Math.max(a, v);
+      e += Math.max(0, p + a - this.usable[d]) - Math.max(0, this.params[d] + this.act1[d] - this.usable[d]);
+    }
+    return Math.max(0, e);
+  }
+}
+
+/**
+ * Greedy repair of an over-budget choice: repeatedly make the single-stage
+ * swap that most reduces the total overflow (ties: the smaller objective
+ * increase), until nothing overflows or no swap helps.
+ */
+function repair(devices: readonly DeviceProfile[], spans: readonly Span[], options: readonly Option[][], start: Option[]): Option[] | null {
+  const index = new Map(spans.map((s, i) => [s, i]));
+  const chosen = [...start];
+  let loads = new Loads(devices, chosen);
+  for (let step = 0; loads.excess > 1e-9 && step < 4 * chosen.length; step++) {
+    let best: { k: number; o: Option; excess: number; dj: number } | null = null;
+    for (let k = 0; k < chosen.length; k++) {
+      for (const c of options[index.get(chosen[k].choice.span)!]) {
+        if (c === chosen[k]) continue;
+        const e = loads.excessIfSwapped(k, c);
+        const dj = c.j - chosen[k].j;
+        if (e < loads.excess - 1e-9 && (!best || e < best.excess || (e === best.excess && dj < best.dj))) best = { k, o: c, excess: e, dj };
+      }
+    }
+    if (!best) return null;
+    chosen[best.k] = best.o;
+    loads = new Loads(devices, chosen);
+  }
+  return loads.excess <= 1e-9 ? chosen : null;
 }
 
 /**
@@ -159,15 +242,12 @@ function improveLocally(devices: readonly DeviceProfile[], spans: readonly Span[
   for (let pass = 0, improved = true; improved && pass < 10; pass++) {
     improved = false;
     for (let k = 0; k < chosen.length; k++) {
+      const loads = new Loads(devices, chosen);
       const cands = options[index.get(chosen[k].choice.span)!].filter((o) => o.j < chosen[k].j).sort((a, b) => a.j - b.j);
-      for (const c of cands) {
-        const trial = [...chosen];
-        trial[k] = c;
-        if (sumOver(overflow(devices, trial)) === 0) {
-          chosen[k] = c;
-          improved = true;
-          break;
-        }
+      const fit = cands.find((c) => loads.excessIfSwapped(k, c) <= 1e-9);
+      if (fit) {
+        chosen[k] = fit;
+        improved = true;
       }
     }
   }

@@ -11,6 +11,8 @@ import { searchStages, type SearchResult } from '../search.ts';
 import { candidateSpans } from '../stages.ts';
 import type { Strategy } from './types.ts';
 
+const ALL_SINGLES_UP_TO = 16;
+
 /** The search itself, on any device list (the replicated strategy runs it on device groups). */
 export function searchMicrosplit(req: PlanRequest, devices: readonly DeviceProfile[]): SearchResult {
   const g = req.graph;
@@ -19,6 +21,8 @@ export function searchMicrosplit(req: PlanRequest, devices: readonly DeviceProfi
   const ks = prefixSizes(devices.length);
   const options = spans.map((span) => {
     const subsets = deviceOrders(g, span, devices).flatMap((order) => ks.map((k) => order.slice(0, k)));
+    // Every device alone, when there are few: the vertical-only plans are then part of the space.
+    if (devices.length <= ALL_SINGLES_UP_TO) subsets.push(...devices.map((_, d) => [d]));
     return spanOptions(g, devices, o, span, subsets);
   });
   return searchStages(g.ops.length, devices, spans, options);
