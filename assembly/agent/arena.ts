@@ -68,10 +68,6 @@ export function activationBase(): usize {
   return base;
 }
 
-export function activationBytes(): u32 {
-  return actBytes;
-}
-
 function noteUse(): void {
   const used = arenaUsed();
   if (used > highWater) highWater = used;

@@ -93,10 +93,6 @@ export function parseMap(ptr: usize, len: usize): bool {
   return p == end;
 }
 
-export function has(key: u32): bool {
-  return <u32>load<u8>(KIND + key) != ABSENT;
-}
-
 export function isUint(key: u32): bool {
   return <u32>load<u8>(KIND + key) == MAJOR_UINT;
 }

@@ -43,8 +43,7 @@ export const E_BAD_FRAGMENT: u32 = 9;
 export const E_BAD_TRANSFER: u32 = 10;
 export const E_BUSY: u32 = 11;
 export const E_KERNEL: u32 = 12;
-export const E_CANCELLED: u32 = 13;
-export const E_LIMIT: u32 = 14;
+export const E_LIMIT: u32 = 14; // 13 (CANCELLED) is reserved
 
 /** Engine names by the code the host passes to init. */
 export function engineName(code: u32): string {

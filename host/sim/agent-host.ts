@@ -119,6 +119,11 @@ export class AgentHost {
     return this.exports.arena_used();
   }
 
+  /** A copy of `len` bytes of the agent's linear memory at `ptr` (for checks from outside). */
+  readMemory(ptr: number, len: number): Uint8Array {
+    return new Uint8Array(this.exports.memory.buffer, ptr, len).slice();
+  }
+
   /** Bytes of linear memory (the whole address space the agent can touch). */
   get memoryBytes(): number {
     return this.exports.memory.buffer.byteLength;

@@ -3,7 +3,8 @@
 // CBOR reader and the handlers, sometimes not), interleaved with valid LOAD
 // and RUN sequences of real fragments so deep states are reached. After
 // every input: no trap escaped, every byte the agent wrote decodes as a valid
-// reply, and the arena's use and high-water mark are within the budget.
+// reply, and the arena's use and high-water mark are within the budget; and
+// every so often, no byte of linear memory past the arena was ever written.
 import { encodeFrame, FrameDecoder } from '../../host/link/frame.ts';
 import { fragmentDigest, packFragment } from '../../host/link/fragment-blob.ts';
 import { RequestSigner } from '../../host/link/hmac.ts';
@@ -118,8 +119,11 @@ export function fuzzAgentFrames(options: FuzzOptions): FuzzReport {
   const encode = (m: Request) => (signer ? signer.encode(m) : encodeRequest(m));
   const replies = new FrameDecoder({ maxPayload: 1 << 20 });
   const report: FuzzReport = { inputs: 0, bytesFed: 0, replies: {}, errorCodes: {}, results: 0, maxHighWater: 0, budget, ms: 0 };
+  // HELLO says where the arena starts (`overhead`): memory past its end must stay zero.
+  let arenaEnd = 0;
   const onReply = (rep: Reply) => {
     report.replies[rep.type] = (report.replies[rep.type] ?? 0) + 1;
+    if (rep.type === 'HELLO') arenaEnd = rep.overhead + rep.budget;
     if (rep.type === 'ERROR') report.errorCodes[rep.code] = (report.errorCodes[rep.code] ?? 0) + 1;
     if (rep.type === 'RESULT') report.results++;
   };
@@ -129,8 +133,15 @@ export function fuzzAgentFrames(options: FuzzOptions): FuzzReport {
       for (const p of replies.push(bytes)) onReply(decodeReply(p)); // throws on anything that is not a valid reply
     },
   });
+  const checkBeyondArena = (i: number) => {
+    const beyond = agent.readMemory(arenaEnd, agent.memoryBytes - arenaEnd);
+    const at = beyond.findIndex((b) => b !== 0);
+    if (at >= 0) throw new Error(`input ${i} (seed ${seed}): byte ${arenaEnd + at} past the arena end ${arenaEnd} was written`);
+  };
   const fragments = seedFragments(r);
   let seq = 0;
+  agent.feed(encodeFrame(encodeRequest({ type: 'HELLO', seq: ++seq })));
+  if (arenaEnd === 0) throw new Error('the agent did not answer the first HELLO');
   let script: Unsent[] = [];
   const t0 = performance.now();
   for (let i = 0; i < count; i++) {
@@ -167,7 +178,9 @@ export function fuzzAgentFrames(options: FuzzOptions): FuzzReport {
     const hw = agent.highWater;
     if (agent.arenaUsed > budget || hw > budget) throw new Error(`input ${i} (seed ${seed}): arena use ${agent.arenaUsed}, high water ${hw} exceed the budget ${budget}`);
     report.maxHighWater = Math.max(report.maxHighWater, hw);
+    if (i % 1000 === 999) checkBeyondArena(i);
   }
+  checkBeyondArena(count);
   // Still alive: a plain PING after everything.
   const before = report.replies.PING ?? 0;
   agent.feed(Uint8Array.of(0, ...encodeFrame(encodeRequest({ type: 'PING', seq: ++seq }))));
