@@ -74,12 +74,12 @@ export function fusedConvPoolFragment(): TestFragment {
 const fcModel = fullyConnectedModel({ inShape: [1, 64], units: 10, activation: 'NONE', keepNumDims: false, perChannel: true });
 const fcP = onlyOp(fcModel);
 
-/** A fully connected layer, 64 -> 10. */
-export function fcFragment(): TestFragment {
+/** A fully connected layer, 64 -> 10, its input and output where the host planned them (4-aligned). */
+export function fcFragment(inOffset = 0, outOffset = 64): TestFragment {
   const input = randomInputs(fcModel, 12)[0] as Int8Array;
   const box = wholeOutputBox(fcP);
-  const call = packCall({ out: 64, outBytes: 10, box: { start: [0, 0, 0, 0], end: [1, 10, 1, 1] }, in0: { offset: 0, origin: [0, 0, 0, 0], extent: [1, 64, 1, 1] }, depth: [0, 64] });
-  const blob = packFragment({ ops: [{ record: packOp(fcP), call }], input: { offset: 0, bytes: 64 }, output: { offset: 64, bytes: 10 } });
+  const call = packCall({ out: outOffset, outBytes: 10, box: { start: [0, 0, 0, 0], end: [1, 10, 1, 1] }, in0: { offset: inOffset, origin: [0, 0, 0, 0], extent: [1, 64, 1, 1] }, depth: [0, 64] });
+  const blob = packFragment({ ops: [{ record: packOp(fcP), call }], input: { offset: inOffset, bytes: 64 }, output: { offset: outOffset, bytes: 10 } });
   const expected = runOpBox(fcP, [wholeTile(input, [1, 64])], box);
-  return { name: 'fully connected 64 -> 10', blob, arena: 74, input: u8(input), expected: u8(expected) };
+  return { name: 'fully connected 64 -> 10', blob, arena: Math.max(inOffset + 64, outOffset + 10), input: u8(input), expected: u8(expected) };
 }

@@ -2,6 +2,7 @@
 // to with the gateway's codec (host/link): capabilities, LOAD/RUN of real
 // fragments checked bit for bit against the oracle, the arena budget, the
 // transfer rules, CANCEL/UNLOAD/RESET, and frames that must not hurt it.
+import fc from 'fast-check';
 import { describe, expect } from 'vitest';
 import { encodeFrame } from '../host/link/frame.ts';
 import { ErrorCode, PROTOCOL_VERSION } from '../host/link/messages.ts';
@@ -44,6 +45,20 @@ describe('LOAD then RUN gives the oracle bytes', () => {
     expect(result.highWater).toBe(used);
     expect(gateway.agent.arenaUsed).toBe(used);
     expect(result.highWater).toBeLessThanOrEqual(BUDGET);
+  });
+
+  test('host-planned offsets anywhere in the activation region give the same bytes', ({ gateway }) => {
+    fc.assert(
+      fc.property(fc.nat(200), fc.nat(200), fc.boolean(), (a, b, outFirst) => {
+        // Input (64 bytes) and output (10 bytes) at 4-aligned offsets that do not overlap.
+        const [inOffset, outOffset] = outFirst ? [4 * b + 12 + 4 * a, 4 * b] : [4 * a, 4 * a + 64 + 4 * b];
+        const f = fcFragment(inOffset, outOffset);
+        expectReply(gateway.load(3, f.blob, f.arena), 'ACK');
+        const result = expectReply(gateway.run(3, f.input).at(-1)!, 'RESULT');
+        expect(Buffer.from(result.data).equals(Buffer.from(f.expected))).toBe(true);
+      }),
+      { numRuns: 40 },
+    );
   });
 
   test('three fragments stay loaded side by side and each runs again', ({ gateway }) => {
