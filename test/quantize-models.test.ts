@@ -21,7 +21,7 @@ const SUBSET = 1000;
 const floatModel = (name: string) => readFloatModel(readFileSync(`models/float/${name}.msf`), name);
 
 describe('re-quantizing the bundled float weights', () => {
-  it('mnist-s: gives the bundled int8 weights and biases, and activation scales within 1e-5', async () => {
+  it('mnist-s: gives the bundled int8 weights, and activation scales within 1e-5', async () => {
     await useWasmBackend();
     const fm = floatModel('mnist-s');
     const train = loadDataset('mnist', 'train');
