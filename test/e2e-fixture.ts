@@ -1,0 +1,83 @@
+// What the end-to-end and fault-injection tests share: their models and
+// inputs, the oracle's answers to compare against, and a check that a
+// testbed left no process behind.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { image, readSubset } from '../host/model/datasets.ts';
+import { runGraph } from '../host/model/engine.ts';
+import { readInput } from '../host/model/inputs.ts';
+import { numElements, type Graph, type TensorData } from '../host/model/ir.ts';
+import { oracle } from '../host/model/oracle.ts';
+import { seededRandom } from '../host/sim/faults.ts';
+import type { OpenTestbed } from '../host/run/session.ts';
+
+export const PERSON_DETECT = 'test/fixtures/person_detect/person_detect.tflite';
+export const PERSON_IMAGES = ['test/fixtures/person_detect/person_input_int8.bin', 'test/fixtures/person_detect/no_person_input_int8.bin'];
+export const MNIST_S = 'models/mnist-s.tflite';
+export const MNIST_TEST = 'models/data/mnist-test-500.bin';
+
+/** `n` int8 tensors for the graph's single input, uniform over -128..127, from `seed`. */
+export function randomInputs(graph: Graph, n: number, seed: number): Int8Array[] {
+  const random = seededRandom(seed);
+  const size = numElements(graph.tensors[graph.inputs[0]].shape);
+  return Array.from({ length: n }, () => Int8Array.from({ length: size }, () => Math.floor(random() * 256) - 128));
+}
+
+/** person_detect's two test images, then seeded random images up to `n`. */
+export function personDetectInputs(graph: Graph, n: number): TensorData[] {
+  const images = PERSON_IMAGES.map((f) => readInput(f, graph.tensors[graph.inputs[0]]));
+  return [...images, ...randomInputs(graph, n - images.length, 20261123)];
+}
+
+/** The first `n` images of the bundled MNIST test subset. */
+export function mnistInputs(n: number): Int8Array[] {
+  const set = readSubset(readFileSync(MNIST_TEST), MNIST_TEST);
+  return Array.from({ length: n }, (_, i) => image(set, i));
+}
+
+/** The oracle's output (the graph's first) for every input, as bytes. */
+export async function oracleOutputs(graph: Graph, inputs: TensorData[]): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for (const x of inputs) out.push(bytes((await runGraph(oracle, graph, [x]))[0]));
+  return out;
+}
+
+export function bytes(d: TensorData): Buffer {
+  return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+}
+
+/** Kinds of process a testbed starts: device processes, socat PTY pairs, QEMU boards. */
+const TESTBED_COMMANDS = /^(node|socat|qemu-system-)/;
+
+/** Process ids of this process's live children of the kinds a testbed starts. */
+export function childPids(): number[] {
+  let out: string;
+  try {
+    out = execFileSync('ps', ['-o', 'pid=,stat=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+  } catch {
+    return []; // ps exits 1 when there is no child
+  }
+  return out
+    .trim()
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter(([pid, stat, comm]) => pid && !stat.startsWith('Z') && TESTBED_COMMANDS.test(comm ?? ''))
+    .map(([pid]) => Number(pid));
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Closes the testbed and returns the processes it leaves behind: its device pids still alive, and any new child. */
+export async function closeAndListLeftovers(open: OpenTestbed, childrenBefore: number[]): Promise<number[]> {
+  const pids = open.testbed.devices.map((d) => d.pid).filter((p): p is number => p !== undefined);
+  await open.close();
+  const stray = childPids().filter((p) => !childrenBefore.includes(p));
+  return [...new Set([...pids.filter(isAlive), ...stray])];
+}
