@@ -3,10 +3,11 @@
 // the agent's AssemblyScript decoder and by the gateway's TypeScript one; and
 // every frame the agent writes is byte for byte what the TypeScript encoder
 // writes for the same payload.
+import { Encoder } from 'cbor-x';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, FrameDecoder } from '../host/link/frame.ts';
-import { decodeReply, decodeRequest, encodeRequest, type Reply, type Request } from '../host/link/messages.ts';
+import { decodeReply, decodeRequest, encodeRequest, PROTOCOL_VERSION, type Reply, type Request } from '../host/link/messages.ts';
 import { AgentHost } from '../host/sim/agent-host.ts';
 
 const WINDOW = 1024;
@@ -70,6 +71,36 @@ describe('frame streams', () => {
         expect(wire).toEqual(Uint8Array.from(replyPayloads.flatMap((p) => [...encodeFrame(p)])));
       }),
       { numRuns: 150 },
+    );
+  });
+
+  // Values the protocol allows (no floats, no tags), nested.
+  const { value } = fc.letrec((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small' },
+      fc.integer({ min: -(2 ** 31), max: 2 ** 32 - 1 }),
+      fc.string({ maxLength: 20 }),
+      fc.uint8Array({ maxLength: 40 }),
+      fc.array(tie('value'), { maxLength: 4 }),
+      fc.array(fc.tuple(fc.string({ maxLength: 5 }), tie('value')), { maxLength: 3 }).map((e) => new Map(e)),
+    ),
+  }));
+  const cbor = new Encoder({ useRecords: false, tagUint8Array: false, variableMapSize: true, mapsAsObjects: false });
+
+  it('skip unknown keys, whatever they hold, on both sides', () => {
+    fc.assert(
+      fc.property(seq, fc.array(fc.tuple(fc.oneof(fc.integer({ min: 24, max: 100000 }), fc.string({ maxLength: 6 })), value), { maxLength: 5 }), (s, extra) => {
+        const map = new Map<unknown, unknown>([[0, 2], [1, s], ...extra]);
+        const payload = Uint8Array.of(PROTOCOL_VERSION, ...cbor.encode(map));
+        fc.pre(payload.length < WINDOW - 32); // stays one frame inside the window
+        expect(decodeRequest(payload)).toEqual({ type: 'PING', seq: s });
+        const written: Uint8Array[] = [];
+        const agent = new AgentHost({ budget: 4096, window: WINDOW, write: (b) => written.push(b) });
+        agent.feed(encodeFrame(payload));
+        const replies = new FrameDecoder({ maxPayload: WINDOW }).push(Uint8Array.from(written.flatMap((b) => [...b])));
+        expect(replies.map((p) => decodeReply(p))).toEqual([expect.objectContaining({ type: 'PING', seq: s })]);
+      }),
+      { numRuns: 100 },
     );
   });
 });
