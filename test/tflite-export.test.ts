@@ -48,6 +48,11 @@ describe('write -> read round trip', () => {
     expect(writeTflite(back)).toEqual(bytes);
   });
 
+  it('a graph without a name reads back without one', () => {
+    const { name: _, ...unnamed } = SMALL_MODELS[0][1]();
+    expect(readTflite(writeTflite(unnamed)).name).toBeUndefined();
+  });
+
   it('person_detect: the imported graph writes and reads back identical, constants byte for byte', () => {
     const graph = readTflite(fixture('person_detect.tflite'));
     const bytes = writeTflite(graph);

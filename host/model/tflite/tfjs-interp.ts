@@ -38,6 +38,7 @@ interface WorkerTensor {
 interface Reply {
   id: number;
   error?: string;
+  log?: string[];
   model?: number;
   inputs?: WorkerTensor[];
   outputs?: WorkerTensor[] | TensorData[];
@@ -46,23 +47,20 @@ interface Reply {
 const DTYPES: Record<string, DType> = { int8: 'int8', int16: 'int16', int32: 'int32', float32: 'float32' };
 
 export function startTflite(): TfliteRuntime {
-  const worker = new Worker(new URL('./tfjs-worker.cjs', import.meta.url), { stdout: true, stderr: true });
-  // TFLite logs to the console (XNNPACK notices, why a model is refused): kept for error messages, not printed.
-  const log: string[] = [];
-  worker.stdout.on('data', (d: Buffer) => log.push(String(d)));
-  worker.stderr.on('data', (d: Buffer) => log.push(String(d)));
+  const worker = new Worker(new URL('./tfjs-worker.cjs', import.meta.url));
   const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
   let nextId = 0;
 
-  const fail = (message: string) => {
-    const errors = [...new Set(log.splice(0).join('').split('\n').filter((l) => l.startsWith('ERROR')))];
-    const detail = errors.slice(0, 2).join('; ') + (errors.length > 2 ? '; ...' : '');
+  /** One line: the failure, then TFLite's first distinct reasons. */
+  const fail = (message: string, log: string[] = []) => {
+    const reasons = [...new Set(log)];
+    const detail = reasons.slice(0, 2).join('; ') + (reasons.length > 2 ? '; ...' : '');
     return new Error(`tfjs-tflite: ${message}${detail ? ` (${detail})` : ''}`);
   };
   worker.on('message', (m: Reply) => {
     const p = pending.get(m.id);
     pending.delete(m.id);
-    if (m.error !== undefined) p?.reject(fail(m.error));
+    if (m.error !== undefined) p?.reject(fail(m.error, m.log));
     else p?.resolve(m);
   });
   worker.on('error', (e) => {

@@ -37,6 +37,11 @@ Object.assign(globalThis, {
   },
 });
 
+// TFLite reports why it refuses a model on the console (and notes XNNPACK on
+// every load): captured here, so a refusal carries its reason in the reply.
+const logged = [];
+console.log = console.warn = console.error = (...args) => logged.push(args.join(' '));
+
 // The CommonJS build by path: a loader might otherwise pick the ES build.
 const tflite = require(join(packageDir, 'dist', 'tf-tflite.node.js'));
 tflite.setWasmPath(`${wasmDir}/`);
@@ -45,7 +50,7 @@ const info = (t) => ({ name: t.name, dataType: t.dataType, shape: t.shape.split(
 
 // Messages: { id, load: Uint8Array } -> { id, model: handle, inputs, outputs };
 // { id, run: handle, inputs: TypedArray[] } -> { id, outputs }; { id, free: handle } -> { id };
-// any failure -> { id, error }.
+// any failure -> { id, error, log } (log: TFLite's ERROR lines meanwhile).
 const runners = new Map();
 let nextHandle = 0;
 
@@ -83,8 +88,10 @@ parentPort.on('message', async (m) => {
   try {
     await ready;
     const reply = 'load' in m ? await load(m.load) : 'run' in m ? run(m.run, m.inputs) : free(m.free);
+    logged.length = 0;
     parentPort.postMessage({ id: m.id, ...reply });
   } catch (e) {
-    parentPort.postMessage({ id: m.id, error: e.message });
+    const log = logged.splice(0).filter((l) => l.startsWith('ERROR'));
+    parentPort.postMessage({ id: m.id, error: e.message, log });
   }
 });

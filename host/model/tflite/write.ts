@@ -32,7 +32,7 @@ export interface TfliteOpRecord {
 /** A .tflite model in the schema's own terms: what `encodeTflite` writes. */
 export interface TfliteModel {
   version: number;
-  description: string;
+  description?: string;
   operatorCodes: { builtinCode: number; version: number; customCode?: string }[];
   /** Index 0 is the empty sentinel. */
   buffers: Uint8Array[];
@@ -63,7 +63,6 @@ export function tfliteModelOf(graph: Graph): TfliteModel {
   const kinds = [...new Set(graph.ops.map((op) => op.kind))];
   return {
     version: S.SCHEMA_VERSION,
-    description: 'microsplit',
     operatorCodes: kinds.map((k) => ({ builtinCode: S.BUILTIN_CODE[k], version: S.INT8_OP_VERSION[k] })),
     buffers,
     subgraph: {
@@ -190,7 +189,7 @@ function encodeFlatbuffer(m: TfliteModel, external: number[]): Uint8Array {
 
   const mCodes = offsets(b, codes);
   const mSubgraphs = offsets(b, [subgraph]);
-  const mDescription = b.createString(m.description);
+  const mDescription = m.description === undefined ? 0 : b.createString(m.description);
   const mBuffers = offsets(b, buffers);
   const model = table(b, () => {
     b.addFieldInt32(S.Model.version, m.version, 0);
