@@ -2,11 +2,11 @@
 // inside a simulated device, in this process over the in-memory link: the
 // handshake, LOAD/RUN chunking and go-back-N under dropped and corrupted
 // frames, device errors, keys, cancellation, and a device of another version.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, test as base } from 'vitest';
 import { DeviceClient, DeviceError, type ClientOptions } from '../host/link/client.ts';
 import { encodeFrame, FrameDecoder } from '../host/link/frame.ts';
 import { decodeRequest, encodeReply } from '../host/link/messages.ts';
-import { mockPair } from '../host/link/mock.ts';
+import { mockPair, type MockPair } from '../host/link/mock.ts';
 import { chunks } from '../host/link/transport.ts';
 import { KERNEL_ABI_HASH } from '../host/model/kernel-abi.ts';
 import { AgentHost } from '../host/sim/agent-host.ts';
@@ -22,26 +22,59 @@ function spec(patch: SpecPatch = {}): DeviceSpec {
   return parseTestbed({ devices: [{ ...base, ...patch }] }).devices[0];
 }
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-/** A simulated device on one end of a mock link and a connected client on the other. */
-async function device(patch: SpecPatch = {}, clientOpts: ClientOptions = {}) {
-  const s = spec(patch);
-  const { a, b } = mockPair();
-  const sim = new SimDevice({
-    spec: s,
-    seed: 7,
-    createAgent: (write) =>
-      new AgentHost({ budget: s.memory, window: s.receiveWindow!, write, key: s.keyHex ? Buffer.from(s.keyHex, 'hex') : undefined }),
-  });
-  void sim.serve(b);
-  const client = await DeviceClient.connect(a, { name: s.id, ackTimeoutMs: 200, requestTimeoutMs: 200, resultTimeoutMs: 2000, ...clientOpts });
-  cleanups.push(() => client.close(), () => sim.stop());
-  return { client, sim, spec: s };
+interface Simulated {
+  /** The device: the real agent behind the simulator's link model. */
+  sim: SimDevice;
+  spec: DeviceSpec;
+  /** The device's mock link: the gateway uses `a`. */
+  link: MockPair;
+  /** Resolves with the reason when a crash fault fires. */
+  crashed: Promise<string>;
 }
+
+interface Fixtures {
+  /** Starts a simulated device on the far end of a fresh mock link; stopped after the test. */
+  simulate: (patch?: SpecPatch) => Simulated;
+  /** A simulated device with a DeviceClient connected to it; both closed after the test. */
+  device: (patch?: SpecPatch, opts?: ClientOptions) => Promise<Simulated & { client: DeviceClient }>;
+}
+
+const test = base.extend<Fixtures>({
+  simulate: async ({}, use) => {
+    const started: Simulated[] = [];
+    await use((patch = {}) => {
+      const s = spec(patch);
+      const link = mockPair();
+      let onCrash!: (reason: string) => void;
+      const crashed = new Promise<string>((r) => (onCrash = r));
+      const sim = new SimDevice({
+        spec: s,
+        seed: 7,
+        onCrash,
+        createAgent: (write) =>
+          new AgentHost({ budget: s.memory, window: s.receiveWindow!, write, key: s.keyHex ? Buffer.from(s.keyHex, 'hex') : undefined }),
+      });
+      void sim.serve(link.b);
+      const d = { sim, spec: s, link, crashed };
+      started.push(d);
+      return d;
+    });
+    for (const d of started) {
+      d.sim.stop();
+      await d.link.b.close();
+    }
+  },
+  device: async ({ simulate }, use) => {
+    const clients: DeviceClient[] = [];
+    await use(async (patch = {}, opts = {}) => {
+      const d = simulate(patch);
+      const client = await DeviceClient.connect(d.link.a, { name: d.spec.id, ackTimeoutMs: 200, requestTimeoutMs: 200, resultTimeoutMs: 2000, ...opts });
+      clients.push(client);
+      return { ...d, client };
+    });
+    for (const c of clients) await c.close();
+  },
+});
 
 const conv = convModel({
   kind: 'CONV_2D',
@@ -61,13 +94,13 @@ const fc = fullyConnectedModel({ inShape: [2, 300], units: 40, activation: 'NONE
 const fcFrag = oneOpFragment(fc, 0, randomInputs(fc)[0], { start: [0, 10], end: [2, 30] });
 
 describe('DeviceClient with a simulated device in-process', () => {
-  it('connects with HELLO and reports the capabilities', async () => {
+  test('connects with HELLO and reports the capabilities', async ({ device }) => {
     const { client, spec: s } = await device();
     expect(client.info).toMatchObject({ version: 1, budget: s.memory, engine: 'node', window: 1024, keyed: 0, fragments: [] });
     expect((await client.ping()).rttMs).toBeGreaterThanOrEqual(0);
   });
 
-  it('checks the kernel ABI when asked: the agent matches this gateway, another hash is refused', async () => {
+  test('checks the kernel ABI when asked: the agent matches this gateway, another hash is refused', async ({ device }) => {
     const { client } = await device({}, { expectAbi: KERNEL_ABI_HASH });
     expect(client.info.abi).toBe(KERNEL_ABI_HASH);
     await expect(device({}, { expectAbi: 0x1234 })).rejects.toThrow(
@@ -75,10 +108,10 @@ describe('DeviceClient with a simulated device in-process', () => {
     );
   });
 
-  it.each([
+  test.for([
     ['conv rows 3..9 x channels 4..12', convFrag],
     ['FC units 10..30 of 2 batches', fcFrag],
-  ])('LOAD in window-sized chunks, RUN, and get the oracle bytes: %s', async (_name, frag) => {
+  ] as const)('LOAD in window-sized chunks, RUN, and get the oracle bytes: %s', async ([, frag], { device }) => {
     const { client, spec: s } = await device();
     const progress: number[] = [];
     await client.load(5, frag.blob, { arena: frag.arena, digest: frag.digest, onProgress: (p) => progress.push(p.sent) });
@@ -91,7 +124,7 @@ describe('DeviceClient with a simulated device in-process', () => {
     expect((await client.hello()).fragments).toEqual([5]);
   });
 
-  it('stays bit-exact when 10% of frames each way are dropped and 10% corrupted', async () => {
+  test('stays bit-exact when 10% of frames each way are dropped and 10% corrupted', async ({ device }) => {
     const { client } = await device({ faults: { dropP: 0.1, corruptP: 0.1 } }, { retries: 30 });
     await client.load(1, convFrag.blob, { arena: convFrag.arena, digest: convFrag.digest });
     for (let i = 0; i < 5; i++) expect((await client.run(1, convFrag.input)).output).toEqual(convFrag.expected);
@@ -99,7 +132,7 @@ describe('DeviceClient with a simulated device in-process', () => {
     expect(client.stats.badFrames).toBeGreaterThan(0);
   });
 
-  it('refuses an over-budget LOAD with the bytes asked and free', async () => {
+  test('refuses an over-budget LOAD with the bytes asked and free', async ({ device }) => {
     const { client, spec: s } = await device({ memory: 1024 });
     const err = await client.load(2, convFrag.blob, { arena: convFrag.arena, digest: convFrag.digest }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DeviceError);
@@ -109,16 +142,16 @@ describe('DeviceClient with a simulated device in-process', () => {
     );
   });
 
-  it('names the device and fragment when a RUN targets nothing loaded', async () => {
+  test('names the device and fragment when a RUN targets nothing loaded', async ({ device }) => {
     const { client } = await device();
     await expect(client.run(77, new Uint8Array(10))).rejects.toThrow(/^dev: RUN fragment 77: NO_FRAGMENT: /);
   });
 
-  it('fails the handshake with a device hung from the start', async () => {
+  test('fails the handshake with a device hung from the start', async ({ device }) => {
     await expect(device({ faults: { hangAtMs: 0 } }, { connectTimeoutMs: 300 })).rejects.toThrow('dev: no HELLO reply within 300 ms');
   });
 
-  it('gives up a LOAD after bounded retries when the device stops answering', async () => {
+  test('gives up a LOAD after bounded retries when the device stops answering', async ({ device }) => {
     const { client } = await device({ faults: { hangAtMs: 200 } }, { retries: 2, ackTimeoutMs: 50 });
     await new Promise((r) => setTimeout(r, 250));
     await expect(client.load(1, convFrag.blob, { arena: convFrag.arena, digest: convFrag.digest })).rejects.toThrow(
@@ -126,7 +159,7 @@ describe('DeviceClient with a simulated device in-process', () => {
     );
   });
 
-  it('cancels a RUN through an AbortSignal', async () => {
+  test('cancels a RUN through an AbortSignal', async ({ device }) => {
     // Slow compute (1000 MAC/s) keeps the RESULT back long enough to abort.
     const { client } = await device({ speed: { default: 1000 } });
     await client.load(3, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest });
@@ -136,7 +169,7 @@ describe('DeviceClient with a simulated device in-process', () => {
     await expect(run).rejects.toMatchObject({ code: 'CANCELED' });
   });
 
-  it('times out a RUN at its deadline', async () => {
+  test('times out a RUN at its deadline', async ({ device }) => {
     const { client } = await device({ speed: { default: 1000 } });
     await client.load(3, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest });
     await expect(client.run(3, fcFrag.input, { timeoutMs: 100 })).rejects.toThrow('dev: RUN fragment 3: no RESULT within 100 ms');
@@ -144,14 +177,14 @@ describe('DeviceClient with a simulated device in-process', () => {
 });
 
 describe('device state and link events', () => {
-  it('PROFILE reports MAC/s for every op type', async () => {
+  test('PROFILE reports MAC/s for every op type', async ({ device }) => {
     const { client } = await device();
     const rates = await client.profile(4096);
     expect(Object.keys(rates).sort()).toEqual(['add', 'conv', 'depthwise', 'fc', 'pool', 'softmax']);
     expect(Object.values(rates).every((r) => r > 0)).toBe(true);
   });
 
-  it('UNLOAD frees one fragment and RESET all of them', async () => {
+  test('UNLOAD frees one fragment and RESET all of them', async ({ device }) => {
     const { client } = await device();
     await client.load(1, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest });
     await client.load(2, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest });
@@ -164,12 +197,8 @@ describe('device state and link events', () => {
     expect(after.used).toBe(0);
   });
 
-  it('emits disconnect and rejects the pending RUN when the link breaks', async () => {
-    const s = spec({ speed: { default: 1000 } });
-    const pair = mockPair();
-    const sim = new SimDevice({ spec: s, seed: 1, createAgent: (write) => new AgentHost({ budget: s.memory, window: 1024, write }) });
-    void sim.serve(pair.b);
-    cleanups.push(() => sim.stop());
+  test('emits disconnect and rejects the pending RUN when the link breaks', async ({ simulate }) => {
+    const { link: pair } = simulate({ speed: { default: 1000 } });
     const client = await DeviceClient.connect(pair.a, { name: 'cable' });
     await client.load(1, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest });
     const events: string[] = [];
@@ -182,7 +211,7 @@ describe('device state and link events', () => {
     await expect(client.ping()).rejects.toMatchObject({ code: 'DISCONNECTED' });
   });
 
-  it('close() rejects what is pending with "connection closed"', async () => {
+  test('close() rejects what is pending with "connection closed"', async ({ device }) => {
     const { client } = await device({ speed: { default: 1000 } });
     await client.load(1, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest });
     const run = expect(client.run(1, fcFrag.input)).rejects.toThrow('dev: connection closed');
@@ -192,7 +221,7 @@ describe('device state and link events', () => {
 });
 
 describe('simulated device faults and speed', () => {
-  it('charges a RUN its MACs at the op kind\'s rate, times the slowdown factor once it applies', async () => {
+  test("charges a RUN its MACs at the op kind's rate, times the slowdown factor once it applies", async ({ device }) => {
     // 2 batches x 20 units x 300 deep = 12000 MACs at 1.2 M MAC/s = 10 ms; x 3 after the slowdown.
     const { client, sim } = await device({ speed: { default: 1e9, FULLY_CONNECTED: 1.2e6 }, faults: { slowdown: { atMs: 0, factor: 3 } } });
     await client.load(6, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest });
@@ -200,20 +229,15 @@ describe('simulated device faults and speed', () => {
     expect(sim.computeMs(99)).toBe(0);
   });
 
-  it('crashes at the stated time', async () => {
-    const s = spec({ faults: { crashAtMs: 20 } });
-    const crashed = new Promise<string>((resolve) => {
-      const sim = new SimDevice({ spec: s, seed: 1, onCrash: resolve, createAgent: (write) => new AgentHost({ budget: s.memory, window: 1024, write }) });
-      cleanups.push(() => sim.stop());
-    });
-    expect(await crashed).toBe('crash fault at 20 ms');
+  test('crashes at the stated time', async ({ simulate }) => {
+    expect(await simulate({ faults: { crashAtMs: 20 } }).crashed).toBe('crash fault at 20 ms');
   });
 });
 
 describe('keyed devices', () => {
   const keyHex = '00112233445566778899aabbccddeeff';
 
-  it('signs LOAD and RUN with the key and counter', async () => {
+  test('signs LOAD and RUN with the key and counter', async ({ device }) => {
     const { client } = await device({ keyHex }, { key: Buffer.from(keyHex, 'hex') });
     expect(client.info.keyed).toBe(1);
     await client.load(4, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest });
@@ -221,21 +245,21 @@ describe('keyed devices', () => {
     expect((await client.hello()).authFailures).toBe(0);
   });
 
-  it('refuses to send unsigned LOADs to a keyed device', async () => {
+  test('refuses to send unsigned LOADs to a keyed device', async ({ device }) => {
     const { client } = await device({ keyHex });
     await expect(client.load(4, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest })).rejects.toThrow(
       'dev: LOAD fragment 4: the device is keyed and refuses unsigned LOAD; connect with its key',
     );
   });
 
-  it('reports the device refusing a wrong key', async () => {
+  test('reports the device refusing a wrong key', async ({ device }) => {
     const { client } = await device({ keyHex }, { key: Buffer.from('ffeeddccbbaa99887766554433221100', 'hex') });
     await expect(client.load(4, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest })).rejects.toMatchObject({ code: 'AUTH' });
   });
 });
 
 describe('protocol version', () => {
-  it('refuses a device speaking another version, naming both', async () => {
+  test('refuses a device speaking another version, naming both', async () => {
     const { a, b } = mockPair();
     // A device of protocol version 2: answers every HELLO with a version-2 frame.
     const fake = (async () => {
@@ -258,11 +282,11 @@ describe('protocol version', () => {
     await fake;
   });
 
-  it('times out the handshake with a clear error when nothing answers', async () => {
+  test('times out the handshake with a clear error when nothing answers', async () => {
     const { a, b } = mockPair();
-    cleanups.push(() => b.close());
     await expect(DeviceClient.connect(a, { name: 'silent', connectTimeoutMs: 300 })).rejects.toThrow(
       'silent: no HELLO reply within 300 ms (is a device on this link?)',
     );
+    await b.close();
   });
 });

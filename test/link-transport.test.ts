@@ -2,7 +2,7 @@
 // pair, TCP on loopback, serial over a real socat PTY pair, and BLE over an
 // in-memory Nordic UART peer.
 import { createServer, type Server } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, test as base } from 'vitest';
 import { attChunks, BLE_DEFAULT_MTU, bleTransport, type BleUartPeer } from '../host/link/ble.ts';
 import { mockPair } from '../host/link/mock.ts';
 import { openSerial } from '../host/link/serial.ts';
@@ -27,45 +27,63 @@ function pattern(n: number, seed = 7): Uint8Array {
   return Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
 }
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
 interface Pair {
   a: Transport;
   b: Transport;
 }
 
-async function tcpPair(): Promise<Pair> {
+/** Registers what to undo after the test (servers, socat). */
+type Defer = (undo: () => unknown) => void;
+
+async function tcpPair(defer: Defer): Promise<Pair> {
   const server: Server = createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  defer(() => new Promise((r) => server.close(r)));
   const port = (server.address() as { port: number }).port;
   const accepted = new Promise<Transport>((r) => server.once('connection', (s) => r(socketTransport(s, 'tcp://peer'))));
   const a = await openTcp('127.0.0.1', port);
-  const b = await accepted;
-  cleanups.push(() => new Promise((r) => server.close(r)));
-  return { a, b };
+  return { a, b: await accepted };
 }
 
-async function ptyPair(): Promise<Pair> {
+async function ptyPair(defer: Defer): Promise<Pair> {
   const pty: PtyPair = await openPtyPair();
-  cleanups.push(() => pty.close());
+  defer(() => pty.close());
   const b = await openSerial(pty.devicePath);
   const a = await openSerial(pty.gatewayPath);
   return { a, b };
 }
 
-const links: [string, () => Promise<Pair>][] = [
-  ['mock', async () => mockPair()],
-  ['tcp on loopback', tcpPair],
-  ['serial over a socat PTY pair', ptyPair],
-];
+const makers = {
+  mock: async () => mockPair(),
+  'tcp on loopback': tcpPair,
+  'serial over a socat PTY pair': ptyPair,
+} satisfies Record<string, (defer: Defer) => Promise<Pair>>;
+type LinkKind = keyof typeof makers;
 
-describe.each(links)('transport contract: %s', (_name, make) => {
-  it('carries 100 KiB both ways unchanged, in pieces of any size', async () => {
-    const { a, b } = await make();
-    cleanups.push(() => a.close(), () => b.close());
+const test = base.extend<{
+  /** Opens a connected pair of the given kind; both ends and their helpers are closed after the test. */
+  link: (kind: LinkKind) => Promise<Pair>;
+  /** Registers cleanup for things a test opens itself. */
+  defer: Defer;
+}>({
+  defer: async ({}, use) => {
+    const undo: (() => unknown)[] = [];
+    await use((u) => undo.push(u));
+    for (const u of undo.reverse()) await u();
+  },
+  link: async ({ defer }, use) => {
+    await use(async (kind) => {
+      const p = await makers[kind](defer);
+      defer(() => p.a.close());
+      defer(() => p.b.close());
+      return p;
+    });
+  },
+});
+
+describe.each(Object.keys(makers) as LinkKind[])('transport contract: %s', (kind) => {
+  test('carries 100 KiB both ways unchanged, in pieces of any size', async ({ link }) => {
+    const { a, b } = await link(kind);
     const data = pattern(100 * 1024);
     const received = readExactly(b, data.length);
     for (let at = 0; at < data.length; at += 4096) await a.write(data.subarray(at, at + 4096));
@@ -76,23 +94,20 @@ describe.each(links)('transport contract: %s', (_name, make) => {
     expect(await got).toEqual(back);
   });
 
-  it('refuses a second write while one is in flight with "busy"', async () => {
-    const { a, b } = await make();
-    cleanups.push(() => a.close(), () => b.close());
+  test('refuses a second write while one is in flight with "busy"', async ({ link }) => {
+    const { a, b } = await link(kind);
     const first = a.write(pattern(16));
     await expect(a.write(pattern(16))).rejects.toMatchObject({ kind: 'busy' });
     await first;
   });
 
-  it('refuses a write above maxWrite with "too-large"', async () => {
-    const { a, b } = await make();
-    cleanups.push(() => a.close(), () => b.close());
+  test('refuses a write above maxWrite with "too-large"', async ({ link }) => {
+    const { a, b } = await link(kind);
     await expect(a.write(new Uint8Array(a.maxWrite + 1))).rejects.toMatchObject({ kind: 'too-large' });
   });
 
-  it('rejects a pending read with "canceled" on close, and later calls too', async () => {
-    const { a, b } = await make();
-    cleanups.push(() => b.close());
+  test('rejects a pending read with "canceled" on close, and later calls too', async ({ link }) => {
+    const { a } = await link(kind);
     const pending = expect(a.read()).rejects.toMatchObject({ kind: 'canceled' });
     await a.close();
     await pending;
@@ -111,8 +126,8 @@ describe('disconnection', () => {
     await expect(b.read()).rejects.toMatchObject({ kind: 'disconnected' });
   });
 
-  it('a closed TCP peer is a disconnect for the other side', async () => {
-    const { a, b } = await tcpPair();
+  test('a closed TCP peer is a disconnect for the other side', async ({ link }) => {
+    const { a, b } = await link('tcp on loopback');
     const pending = expect(a.read()).rejects.toMatchObject({ kind: 'disconnected' });
     await b.close();
     await pending;
@@ -140,15 +155,15 @@ function echoPeer(mtu: number) {
 }
 
 describe('BLE Nordic UART transport against an in-memory peer', () => {
-  it.each([
+  test.for([
     { mtu: BLE_DEFAULT_MTU, bytes: 100, chunks: 5 },
     { mtu: 23, bytes: 20, chunks: 1 },
     { mtu: 185, bytes: 1000, chunks: 6 },
     { mtu: 247, bytes: 244 * 3, chunks: 3 },
-  ])('MTU $mtu: a $bytes-byte write becomes $chunks ATT writes of at most MTU-3', async ({ mtu, bytes, chunks }) => {
+  ])('MTU $mtu: a $bytes-byte write becomes $chunks ATT writes of at most MTU-3', async ({ mtu, bytes, chunks }, { defer }) => {
     const { peer, writes } = echoPeer(mtu);
     const t = bleTransport(peer);
-    cleanups.push(() => t.close());
+    defer(() => t.close());
     const data = pattern(bytes);
     const echoed = readExactly(t, bytes);
     await t.write(data);

@@ -2,7 +2,7 @@
 // PTYs (and one loopback TCP socket): fragments loaded and run bit-exact
 // with the oracle, budgets respected, malformed frames survived, and results
 // still exact with 1% of frames corrupted by the simulator.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, test as base } from 'vitest';
 import { DeviceClient, type ClientOptions } from '../host/link/client.ts';
 import { encodeFrame, FrameDecoder } from '../host/link/frame.ts';
 import { decodeReply, encodeRequest, type Reply } from '../host/link/messages.ts';
@@ -31,17 +31,21 @@ const convBottom = { start: [0, 6, 0, 0], end: [1, 12, 12, 16] };
 const fc = fullyConnectedModel({ inShape: [1, 256], units: 24, activation: 'RELU', keepNumDims: false, perChannel: true });
 const fcFrag = oneOpFragment(fc, 0, randomInputs(fc)[0], { start: [0, 0], end: [1, 24] });
 
-const clients: DeviceClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
+const test = base.extend<{
+  /** Connects a client to a testbed device; closed after the test. */
+  connect: (tb: RunningTestbed, id: string, opts?: ClientOptions) => Promise<DeviceClient>;
+}>({
+  connect: async ({}, use) => {
+    const clients: DeviceClient[] = [];
+    await use(async (tb, id, opts = {}) => {
+      const d = tb.devices.find((x) => x.id === id)!;
+      const c = await DeviceClient.connect(await openTransport(d.uri), { name: id, ...opts });
+      clients.push(c);
+      return c;
+    });
+    await Promise.all(clients.map((c) => c.close()));
+  },
 });
-
-async function connect(tb: RunningTestbed, id: string, opts: ClientOptions = {}): Promise<DeviceClient> {
-  const d = tb.devices.find((x) => x.id === id)!;
-  const c = await DeviceClient.connect(await openTransport(d.uri), { name: id, ...opts });
-  clients.push(c);
-  return c;
-}
 
 describe('testbeds/four.json: three devices on PTYs, one on TCP', () => {
   let tb: RunningTestbed;
@@ -59,7 +63,7 @@ describe('testbeds/four.json: three devices on PTYs, one on TCP', () => {
     ]);
   });
 
-  it('HELLO, LOAD conv halves and an FC fragment on three PTY devices, RUN: every RESULT equals the oracle', async () => {
+  test('HELLO, LOAD conv halves and an FC fragment on three PTY devices, RUN: every RESULT equals the oracle', async ({ connect }) => {
     const [a, b, c] = await Promise.all(['pty-a', 'pty-b', 'pty-c'].map((id) => connect(tb, id)));
     expect([a.info.budget, b.info.budget, c.info.budget]).toEqual([65536, 65536, 49152]);
     expect([a.info.window, b.info.window, c.info.window]).toEqual([4096, 2048, 1024]);
@@ -89,7 +93,7 @@ describe('testbeds/four.json: three devices on PTYs, one on TCP', () => {
     expect(whole).toEqual(expected);
   });
 
-  it('refuses an over-budget LOAD with the exact bytes', async () => {
+  test('refuses an over-budget LOAD with the exact bytes', async ({ connect }) => {
     const c = await connect(tb, 'pty-c');
     await c.reset();
     const arena = 60000;
@@ -98,7 +102,7 @@ describe('testbeds/four.json: three devices on PTYs, one on TCP', () => {
     );
   });
 
-  it('answers truncated, oversized, wrong-CRC, wrong-version and malformed frames with ERROR or silence, and keeps working', async () => {
+  test('answers truncated, oversized, wrong-CRC, wrong-version and malformed frames with ERROR or silence, and keeps working', async ({ connect }) => {
     const raw = await openTransport(tb.devices.find((d) => d.id === 'pty-b')!.uri);
     try {
       const hello = encodeFrame(encodeRequest({ type: 'HELLO', seq: 1 }));
@@ -132,7 +136,7 @@ describe('testbeds/four.json: three devices on PTYs, one on TCP', () => {
     expect(tb.devices.find((d) => d.id === 'pty-b')!.pid).toBeGreaterThan(0);
   });
 
-  it('LOAD and RUN over loopback TCP', async () => {
+  test('LOAD and RUN over loopback TCP', async ({ connect }) => {
     const d = await connect(tb, 'tcp-d');
     await d.load(2, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest });
     expect((await d.run(2, fcFrag.input)).output).toEqual(fcFrag.expected);
@@ -173,7 +177,7 @@ describe('failure injection over PTYs', () => {
   });
   afterAll(() => tb?.stop());
 
-  it('with 1% of frames corrupted both ways, 100 RUNs are all bit-exact', async () => {
+  test('with 1% of frames corrupted both ways, 100 RUNs are all bit-exact', async ({ connect }) => {
     const c = await connect(tb, 'noisy', { ackTimeoutMs: 300, resultTimeoutMs: 500, requestTimeoutMs: 300 });
     const f = oneOpFragment(conv, 0, convInput, { start: [0, 0, 0, 0], end: [1, 12, 12, 16] });
     await c.load(1, f.blob, { arena: f.arena, digest: f.digest });
@@ -182,7 +186,7 @@ describe('failure injection over PTYs', () => {
     expect(c.stats.badFrames + c.stats.retransmits).toBeGreaterThan(0);
   });
 
-  it('a device that crashes after one RUN: the next RUN fails in bounded time naming it', async () => {
+  test('a device that crashes after one RUN: the next RUN fails in bounded time naming it', async ({ connect }) => {
     const c = await connect(tb, 'crashy', { ackTimeoutMs: 100, retries: 2, resultTimeoutMs: 300 });
     await c.load(1, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest });
     expect((await c.run(1, fcFrag.input)).output).toEqual(fcFrag.expected);
