@@ -38,8 +38,10 @@ function rxClear(): void {
 
 export function rxByte(b: u32): i32 {
   if (b == 0) return finish();
+  // The window counts wire bytes, delimiter included; the count saturates at
+  // the window so endless noise cannot wrap it.
+  if (wire >= window) return RX_NOTHING;
   wire++;
-  // The window counts wire bytes, delimiter included.
   if (wire >= window) return RX_NOTHING;
   if (codeLeft == 0) {
     if (lastCode != 0xff) put(0);
