@@ -533,7 +533,9 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
       const r = await box.next(deadline);
       if (!r) return undefined;
       if (r.type === 'RESULT') return r;
-      if (r.type === 'ERROR') throw this.deviceError(r, what);
+      // A chunk resent after a late ACK reaches the device once the input is
+      // complete; its BAD_TRANSFER complaint is stale, the RESULT still comes.
+      if (r.type === 'ERROR' && errorCodeName(r.code) !== 'BAD_TRANSFER') throw this.deviceError(r, what);
     }
   }
 
