@@ -35,11 +35,12 @@ export function arenaInit(start: usize, bytes: u32): void {
   base = start;
   budget = bytes;
   arenaReset();
-  highWater = 0;
 }
 
-/** Frees every fragment and the blob being received. */
+/** Frees every fragment and the blob being received; the high-water mark
+ * starts again, so it describes the deployment that follows. */
 export function arenaReset(): void {
+  highWater = 0;
   count = 0;
   persistLow = base + budget;
   pendingSize = 0;
@@ -84,8 +85,9 @@ function recomputeActivations(): void {
  * blob plus any growth of the activation region.
  */
 export function bytesNeeded(size: u32, act: u32): u64 {
-  const a = align8(act);
-  return <u64>align8(size) + <u64>(a > actBytes ? a - actBytes : 0);
+  // In 64 bits: rounding a size near 2^32 up must not wrap to 0.
+  const a = (<u64>act + 7) & ~7;
+  return ((<u64>size + 7) & ~7) + (a > <u64>actBytes ? a - <u64>actBytes : 0);
 }
 
 /** Reserves room for a blob being received; the caller checked bytesNeeded <= arenaFree. */
