@@ -53,6 +53,29 @@ export interface InferenceResult {
   latencyMs: number;
 }
 
+/**
+ * `p`, or the error of `timeout()` when `p` has not settled `ms` after it
+ * started, or `ms` after `cancelled` fired (a cancelled run must still
+ * settle: a device that never acknowledges the CANCEL is lost). The client's
+ * own timeout is not enough: after it fires, the client still retries the
+ * CANCEL for seconds before the run settles.
+ */
+function settleWithin<T>(p: Promise<T>, ms: number, cancelled: AbortSignal, timeout: () => Error): Promise<T> {
+  let reject!: (e: Error) => void;
+  const expired = new Promise<never>((_, r) => (reject = r));
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => reject(timeout()), ms);
+  };
+  arm();
+  cancelled.addEventListener('abort', arm, { once: true });
+  return Promise.race([p, expired]).finally(() => {
+    clearTimeout(timer);
+    cancelled.removeEventListener('abort', arm);
+  });
+}
+
 export class Executor {
   readonly trace: Trace;
   readonly unhealthy = new Set<string>();
@@ -248,7 +271,11 @@ export class Executor {
           detail,
         });
       try {
-        const r = await client.run(f.num, input, { timeoutMs, signal: abort.signal });
+        const r = await settleWithin(client.run(f.num, input, { timeoutMs, signal: abort.signal }), timeoutMs, abort.signal, () =>
+          abort.signal.aborted
+            ? new DeviceError(id, 'TIMEOUT', `RUN of fragment ${f.plan.id}: CANCEL not acknowledged within ${timeoutMs} ms`)
+            : new DeviceError(id, 'TIMEOUT', `RUN of fragment ${f.plan.id}: no RESULT within ${timeoutMs} ms`),
+        );
         if (r.output.length !== f.built.output.bytes)
           throw new RunError(f.plan.id, id, `RESULT has ${r.output.length} bytes, the box needs ${f.built.output.bytes}`);
         this.highWater.set(id, Math.max(this.highWater.get(id) ?? 0, r.highWater));
