@@ -1,7 +1,7 @@
 // Turns a strategy's chosen stages into a plan: schedule, memory maps, plan
 // file fields. Also checks the budgets and explains an infeasible request.
 import type { Graph } from '../model/ir.ts';
-import { fragmentWork, makespanLowerBound, objectiveFor, schedulePlan } from './cost.ts';
+import { activeEnergy, fragmentWork, makespanLowerBound, objectiveFor, schedulePlan } from './cost.ts';
 import { deviceKinds, deviceMemory, InfeasibleError, worstShortfall, type PlacedFragment } from './memory.ts';
 import { fragmentActivationBytes, fragmentParamBytes } from './layout.ts';
 import { PLAN_FORMAT, PLAN_VERSION, type Plan, type PlanStage } from './plan-file.ts';
@@ -66,6 +66,16 @@ export function assemblePlan(req: PlanRequest, strategy: string, stages: readonl
       }),
     };
   });
+  const busy = devices.map(() => 0);
+  const active = devices.map(() => 0);
+  times.stages.forEach((t, si) =>
+    t.fragments.forEach((ft, fi) =>
+      ft.replicas.forEach((r) => {
+        busy[r.device] += Math.max(0, Math.min(r.end, t.end) - r.start);
+        active[r.device] += activeEnergy(devices[r.device], fragmentWork(g, stages[si].fragments[fi].ops));
+      }),
+    ),
+  );
   return {
     format: PLAN_FORMAT,
     version: PLAN_VERSION,
@@ -74,6 +84,12 @@ export function assemblePlan(req: PlanRequest, strategy: string, stages: readonl
     devices,
     stages: planStages,
     memory: devices.map((d, i) => deviceMemory(g, d, held[i])),
+    usage: devices.map((d, i) => ({
+      device: d.id,
+      fragments: held[i].length,
+      busyS: busy[i],
+      energyJ: active[i] + d.energy.idleWatts * Math.max(0, times.makespanS - busy[i]),
+    })),
     predicted: { makespanS: times.makespanS, energyJ: times.energyJ, objective: times.objective, lowerBoundS: makespanLowerBound(g, devices) },
   };
 }

@@ -74,6 +74,8 @@ export const PlanSchema = z
     devices: z.array(DeviceProfileSchema).min(1),
     stages: z.array(StageSchema),
     memory: z.array(MemorySchema),
+    /** Per device: fragments held, predicted busy seconds (transfers + compute) and energy (active + idle). */
+    usage: z.array(z.strictObject({ device: z.string(), fragments: int, busyS: seconds, energyJ: z.number().nonnegative() })),
     predicted: z.strictObject({ makespanS: seconds, energyJ: z.number().nonnegative(), objective: z.number(), lowerBoundS: seconds }),
   })
   .superRefine((p, ctx) => {
