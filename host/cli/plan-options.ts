@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import type { PlanChoice } from '../run/session.ts';
 
 export interface PlanChoiceFlags {
-  strategy: string;
+  strategy?: string;
   lambda: number;
   epsilon?: number;
   replicas?: number;
@@ -19,7 +19,7 @@ function unitInterval(flag: string) {
 
 export function addPlanChoiceOptions(cmd: Command, strategyNames: string[]): Command {
   return cmd
-    .addOption(new Option('--strategy <name>', 'partitioning strategy').choices(strategyNames).default('microsplit'))
+    .addOption(new Option('--strategy <name>', 'partitioning strategy (default microsplit, or replicated with --epsilon/--replicas)').choices(strategyNames))
     .option('--lambda <x>', 'energy sensitivity: 0 = latency only, 1 = energy only', unitInterval('--lambda'), 0)
     .addOption(new Option('--epsilon <e>', 'replicate fragments until each group fails with probability <= e').argParser(unitInterval('--epsilon')).conflicts('replicas'))
     .addOption(
@@ -31,6 +31,10 @@ export function addPlanChoiceOptions(cmd: Command, strategyNames: string[]): Com
     );
 }
 
+/** Replication flags imply the replicated strategy; any other strategy with them is refused. */
 export function planChoiceOf(f: PlanChoiceFlags): PlanChoice {
-  return { strategy: f.strategy, lambda: f.lambda, epsilon: f.epsilon, replicas: f.replicas };
+  const replicating = f.epsilon !== undefined || f.replicas !== undefined;
+  const strategy = f.strategy ?? (replicating ? 'replicated' : 'microsplit');
+  if (replicating && strategy !== 'replicated') throw new Error(`--epsilon and --replicas apply to --strategy replicated, not ${strategy}`);
+  return { strategy, lambda: f.lambda, epsilon: f.epsilon, replicas: f.replicas };
 }

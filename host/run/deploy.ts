@@ -2,6 +2,7 @@
 // (replicas included) with progress, and only then hand back a deployment.
 // A failure mid-deploy RESETs every device this deploy touched, so no device
 // is left half-configured, and names the device and the reason.
+import { createHash } from 'node:crypto';
 import type { DeviceClient, TransferProgress } from '../link/client.ts';
 import type { Graph } from '../model/ir.ts';
 import { KERNEL_ABI_HASH } from '../model/kernel-abi.ts';
@@ -49,10 +50,41 @@ export interface Deployment {
   holds: Map<string, Set<number>>;
 }
 
-/** Packs every fragment of the plan; protocol ids are 1.. in plan order. */
+/**
+ * Protocol ids of a plan's fragments: the plan's hash in the high bits and the
+ * fragment's index in the low 12, so devices holding ids of this form hold
+ * this plan's fragments (a later `run` recognizes the deployment) and never
+ * another plan's by accident.
+ */
+export function fragmentIds(plan: Plan): number[] {
+  const n = plan.stages.reduce((a, s) => a + s.fragments.length, 0);
+  if (n >= 4096) throw new Error(`the plan has ${n} fragments; at most 4095 can be deployed`);
+  const h = createHash('sha256').update(JSON.stringify(plan)).digest();
+  const base = (h.readUInt32LE(0) & 0x7ffff) << 12;
+  return Array.from({ length: n }, (_, i) => base + i + 1);
+}
+
+/** Packs every fragment of the plan, in plan order. */
 export function packPlan(graph: Graph, plan: Plan): DeployedFragment[] {
-  let num = 0;
-  return plan.stages.flatMap((s) => s.fragments.map((f) => ({ num: ++num, stage: s.index, plan: f, built: buildFragment(graph, f) })));
+  const ids = fragmentIds(plan);
+  let i = 0;
+  return plan.stages.flatMap((s) => s.fragments.map((f) => ({ num: ids[i++], stage: s.index, plan: f, built: buildFragment(graph, f) })));
+}
+
+/** Whether every device already holds every fragment the plan gives it (from their HELLOs). */
+export async function isDeployed(plan: Plan, clients: Map<string, DeviceClient>): Promise<boolean> {
+  const ids = fragmentIds(plan);
+  const want = new Map<string, number[]>();
+  plan.stages.flatMap((s) => s.fragments).forEach((f, k) => {
+    for (const d of f.devices) want.set(d, [...(want.get(d) ?? []), ids[k]]);
+  });
+  for (const [id, list] of want) {
+    const client = clients.get(id);
+    if (!client) return false;
+    const held = new Set((await client.hello()).fragments);
+    if (!list.every((n) => held.has(n))) return false;
+  }
+  return true;
 }
 
 /** Checks a connected device against what the plan expects of it. */
