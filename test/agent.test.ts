@@ -97,6 +97,15 @@ describe('the arena budget', () => {
     expect(gateway.agent.highWater).toBe(used);
   });
 
+  test.for([
+    ['a total near 2^32', 0xfffffff9, 100, 0x100000000 + 104],
+    ['an arena near 2^32', 100, 0xffffffff, 104 + 0x100000000],
+  ] as const)('a LOAD asking for %s is refused, not wrapped around', ([, total, arena, need], { gateway }) => {
+    const r = expectReply(gateway.ask('LOAD', { frag: 1, offset: 0, data: new Uint8Array(0), total, digest: new Uint8Array(32), arena }), 'ERROR');
+    expect(r).toMatchObject({ code: ErrorCode.NO_MEMORY, text: `LOAD fragment 1 needs ${need > 0xffffffff ? 'more than 4294967295' : need} bytes, ${BUDGET} free (budget ${BUDGET})` });
+    expect(gateway.hello().used).toBe(0);
+  });
+
   test('init refuses a budget that does not fit in linear memory', () => {
     expect(() => new TestGateway({ budget: 1 << 20 })).toThrow(/must fit in 1048576 bytes/);
   });
@@ -175,11 +184,12 @@ describe('transfers', () => {
     expect(expectReply(gateway.run(1, f.input).at(-1)!, 'RESULT').data).toEqual(new Uint8Array(f.expected));
   });
 
-  test('RESET frees everything; the high-water mark remains', ({ gateway }) => {
+  test('RESET frees everything and restarts the high-water mark', ({ gateway }) => {
     const f = convBoxFragment();
-    gateway.load(1, f.blob, f.arena);
+    expectReply(gateway.load(1, f.blob, f.arena), 'ACK');
+    expect(gateway.hello().highWater).toBe(align8(f.blob.length) + align8(f.arena));
     expectReply(gateway.ask('RESET', {}), 'ACK');
-    expect(gateway.hello()).toMatchObject({ used: 0, fragments: [], highWater: align8(f.blob.length) + align8(f.arena) });
+    expect(gateway.hello()).toMatchObject({ used: 0, fragments: [], highWater: 0 });
   });
 });
 
