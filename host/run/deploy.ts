@@ -137,3 +137,12 @@ export async function deploy(graph: Graph, plan: Plan, clients: Map<string, Devi
   }
   return { graph, plan, clients, fragments, holds };
 }
+
+/** A deployment over devices that already hold the plan's fragments (isDeployed said so). */
+export function attach(graph: Graph, plan: Plan, clients: Map<string, DeviceClient>): Deployment {
+  const fragments = packPlan(graph, plan);
+  const holds = new Map<string, Set<number>>();
+  for (const f of fragments) for (const d of f.plan.devices) holds.set(d, (holds.get(d) ?? new Set()).add(f.num));
+  for (const [id, client] of clients) if (holds.has(id)) checkDevice(plan, id, client);
+  return { graph, plan, clients, fragments, holds };
+}
