@@ -48,7 +48,7 @@ export interface QemuBoard {
   /** The PTY the gateway opens. */
   path: string;
   process: ChildProcess;
-  /** Everything the board printed outside the link (QEMU's stderr). */
+  /** Everything QEMU printed outside the link (its stdout and stderr). */
   stderr(): string;
   /** Stops QEMU; resolves once it has exited. */
   stop(): Promise<void>;
@@ -82,10 +82,13 @@ function loaderWord(addr: number, value: number): string[] {
 function startOne(spec: z.output<typeof qemuBoardSpec>, elf: string, timeoutMs: number): Promise<QemuBoard> {
   const args = qemuArgs(QEMU_BOARDS[spec.board].machine, elf, { icountShift: spec.icountShift, realTime: spec.realTime, serial: 'pty' });
   if (spec.budget !== undefined) args.push(...loaderWord(CONFIG_ADDR, CONFIG_MAGIC), ...loaderWord(CONFIG_ADDR + 4, spec.budget));
-  const proc = spawn('qemu-system-arm', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // QEMU 7.2 announces the PTY on stdout, errors on stderr: read both.
+  const proc = spawn('qemu-system-arm', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
-  proc.stderr!.setEncoding('utf8');
-  proc.stderr!.on('data', (s: string) => (err += s));
+  for (const s of [proc.stdout!, proc.stderr!]) {
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => (err += d));
+  }
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
     const fail = (why: string) => {
@@ -93,14 +96,16 @@ function startOne(spec: z.output<typeof qemuBoardSpec>, elf: string, timeoutMs: 
       proc.kill('SIGKILL');
       reject(new Error(`QEMU board ${spec.id}: ${why}`));
     };
-    const timer = setTimeout(() => fail(`no PTY within ${timeoutMs} ms; stderr: ${err.trim()}`), timeoutMs);
+    const timer = setTimeout(() => fail(`no PTY within ${timeoutMs} ms; output: ${err.trim()}`), timeoutMs);
     proc.once('error', (e) => fail(`cannot start qemu-system-arm: ${e.message}`));
-    proc.once('exit', (code) => fail(`exited with code ${code} before its PTY was ready; stderr: ${err.trim()}`));
+    const onEarlyExit = (code: number | null) => fail(`exited with code ${code} before its PTY was ready; output: ${err.trim()}`);
+    proc.once('exit', onEarlyExit);
     const onData = () => {
       const m = /char device redirected to (\S+)/.exec(err);
       if (!m) return;
       clearTimeout(timer);
-      proc.removeAllListeners('exit');
+      proc.off('exit', onEarlyExit);
+      proc.stdout!.off('data', onData);
       proc.stderr!.off('data', onData);
       resolve({
         id: spec.id,
@@ -114,6 +119,7 @@ function startOne(spec: z.output<typeof qemuBoardSpec>, elf: string, timeoutMs: 
         },
       });
     };
+    proc.stdout!.on('data', onData);
     proc.stderr!.on('data', onData);
   });
 }
