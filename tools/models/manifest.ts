@@ -95,9 +95,11 @@ ${archs.join('\n')}
 
 ## Size and accuracy
 
-Top-1 on the held-out test split: float by tfjs, int8 by ${[...new Set(records.map((r) => r.int8Engine))].join(' / ')}
-(the wasm kernels are tested bit-exact with the oracle, host/model/oracle.ts).
-Agreement: int8 and float give the same class.
+Top-1 on the held-out test split: float by tfjs, int8 by the engine named in
+the manifest (${[...new Set(records.map((r) => r.int8Engine))].join(', ')}; \`wasm\` is the AssemblyScript kernels in Node, which
+test/models.test.ts checks bit-exact against the oracle, host/model/oracle.ts,
+on every bundled model). Agreement: int8 and float give the same class.
+\`microsplit eval --model NAME --data mnist|fashion\` reproduces these figures.
 Peak activations: the live input and output of the largest layer (no
 scratch, no agent overhead).
 
@@ -113,7 +115,10 @@ ${files.join('\n')}
 
 Training: tfjs 4.22 on its wasm backend (conv gradients registered by
 tools/models/wasm-backprop.ts), Adam, batch ${records[0]?.training.batchSize}, learning rate
-${records[0]?.training.learningRate}, seeded shuffle. The last 5,000 images of each train split are
+${records[0]?.training.learningRate}, seeded initialisation and shuffle (a rerun gives the same
+weights). Training seconds are wall time on a 2-core machine shared with
+other jobs, so they vary with its load; mnist-l trains on a subset of the
+train split to keep \`npm run models\` short. The last 5,000 images of each train split are
 never trained on; the first 1,000 of them calibrate the activation ranges.
 
 ${tfliteSection}
