@@ -1,10 +1,12 @@
 // Import: TFLite Micro's person_detect (a converter-made model nobody here
 // wrote) into the IR, and malformed files refused with one clear line each.
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { numElements, tensorBytes } from '../host/model/ir.ts';
-import { readTflite } from '../host/model/tflite/read.ts';
+import { readTflite, TfliteError } from '../host/model/tflite/read.ts';
 import { encodeTflite, tfliteModelOf, type TfliteModel } from '../host/model/tflite/write.ts';
+import { SMALL_MODELS } from './fixtures/small-model-cases.ts';
 import { convModel, fullyConnectedModel } from './fixtures/small-models.ts';
 
 const personDetect = readFileSync(new URL('./fixtures/person_detect/person_detect.tflite', import.meta.url));
@@ -123,6 +125,37 @@ describe('malformed files', () => {
     expect(error?.name).toBe('TfliteError');
     expect(error!.message).toMatch(message);
     expect(error!.message).not.toContain('\n');
+  });
+
+  /** Imports, or fails with a TfliteError of one short line; never another kind of error. */
+  const importsOrRefusesCleanly = (bytes: Uint8Array): boolean => {
+    try {
+      readTflite(bytes);
+      return true;
+    } catch (e) {
+      const err = e as Error;
+      return err.name === 'TfliteError' && !/[\u0000-\u001f]/.test(err.message) && err.message.length < 400;
+    }
+  };
+  const corruptible = encodeTflite(tfliteModelOf(SMALL_MODELS[15][1]()));
+
+  it('a file with up to 4 bytes overwritten anywhere imports or is refused with one line (fast-check, 1,000 files)', () => {
+    const edits = fc.array(fc.tuple(fc.nat(corruptible.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 });
+    fc.assert(
+      fc.property(edits, (es) => {
+        const bytes = Uint8Array.from(corruptible);
+        for (const [at, value] of es) bytes[at] = value;
+        return importsOrRefusesCleanly(bytes);
+      }),
+      { numRuns: 1000, seed: 6 },
+    );
+  });
+
+  it('a file cut at any length is refused with one line', () => {
+    for (let n = 0; n < corruptible.length; n += 7) {
+      expect(() => readTflite(corruptible.subarray(0, n)), `cut at ${n}`).toThrow(TfliteError);
+      expect(importsOrRefusesCleanly(corruptible.subarray(0, n)), `cut at ${n}`).toBe(true);
+    }
   });
 
   it('fully connected with shuffled weights is refused naming the option', () => {

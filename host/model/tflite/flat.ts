@@ -140,9 +140,12 @@ export class FlatTable {
     return this.bb.bytes().subarray(start, start + n);
   }
 
+  /** A string field; flatbuffers end every string with a zero byte, so a missing one means corruption. */
   string(id: number, name: string): string | undefined {
     const [start, n] = this.vector(id, 1, name);
     if (!start) return undefined;
+    check(this.bb, start, n + 1, `${this.what} ${name}`);
+    if (this.bb.readUint8(start + n) !== 0) throw new FlatError(`${this.what} ${name} is not zero-terminated: corrupt`);
     return new TextDecoder().decode(this.bb.bytes().subarray(start, start + n));
   }
 }

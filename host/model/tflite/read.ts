@@ -13,6 +13,8 @@ export class TfliteError extends Error {
   }
 }
 
+/** TFLite's kernels take tensors of up to 6 dimensions (most of them 4). */
+const MAX_RANK = 6;
 const DTYPE_OF_TYPE = new Map<number, DType>(Object.entries(S.TENSOR_TYPE).map(([d, t]) => [t, d as DType]));
 const KIND_OF_CODE = new Map<number, Op['kind']>(Object.entries(S.BUILTIN_CODE).map(([k, c]) => [c, k as Op['kind']]));
 
@@ -20,9 +22,14 @@ export function readTflite(bytes: Uint8Array): Graph {
   try {
     return validateGraph(readModel(bytes));
   } catch (e) {
-    if (e instanceof FlatError || e instanceof GraphError) throw new TfliteError(e.message);
+    // Names inside messages come from the file: control characters are escaped to keep the message one line.
+    if (e instanceof FlatError || e instanceof GraphError || e instanceof TfliteError) throw new TfliteError(oneLine(e.message));
     throw e;
   }
+}
+
+function oneLine(message: string): string {
+  return message.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 function readModel(bytes: Uint8Array): Graph {
@@ -55,12 +62,13 @@ function builtinCode(oc: FlatTable): number | string {
 
 function readTensor(t: FlatTable, index: number, buffers: FlatTable[], file: Uint8Array): Tensor {
   const name = t.string(S.Tensor.name, 'name') ?? `tensor_${index}`;
-  const where = `tensor ${index} (${name})`;
+  const where = `tensor ${index} (${printable(name)})`;
   const type = t.i8(S.Tensor.type);
   const dtype = DTYPE_OF_TYPE.get(type);
   if (!dtype) throw new TfliteError(`${where}: type ${S.TENSOR_TYPE_NAMES[type] ?? type} is not supported`);
   if (t.has(S.Tensor.sparsity)) throw new TfliteError(`${where}: sparse tensors are not supported`);
   const tensor: Tensor = { name, shape: t.i32s(S.Tensor.shape, 'shape'), dtype };
+  if (tensor.shape.length > MAX_RANK) throw new TfliteError(`${where}: rank ${tensor.shape.length} is not supported (at most ${MAX_RANK})`);
   if (tensor.shape.some((d) => d < 0)) throw new TfliteError(`${where}: dynamic shape [${tensor.shape}] is not supported`);
 
   const q = t.table(S.Tensor.quantization, `${where} quantization`);
@@ -78,6 +86,11 @@ function readTensor(t: FlatTable, index: number, buffers: FlatTable[], file: Uin
   const raw = bufferBytes(buffers[bi], file, where);
   if (raw.length > 0) tensor.data = typedData(raw, dtype, where);
   return tensor;
+}
+
+/** A name from the file as it appears in a message: at most 80 characters. */
+function printable(name: string): string {
+  return name.length > 80 ? `${name.slice(0, 77)}...` : name;
 }
 
 /**
@@ -119,7 +132,7 @@ function readOp(o: FlatTable, index: number, codes: (number | string)[], tensors
   const ci = o.u32(S.Operator.opcodeIndex);
   if (ci >= codes.length) throw new TfliteError(`op ${index}: opcode index ${ci} out of range (${codes.length} operator codes)`);
   const code = codes[ci];
-  if (typeof code === 'string') throw new TfliteError(`op ${index}: custom op "${code}" is not supported`);
+  if (typeof code === 'string') throw new TfliteError(`op ${index}: custom op "${printable(code)}" is not supported`);
   const kind = KIND_OF_CODE.get(code);
   if (!kind) throw new TfliteError(`op ${index}: unsupported op ${S.builtinName(code)}`);
   const where = `op ${index} (${kind})`;
