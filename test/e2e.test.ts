@@ -21,7 +21,7 @@ const models: { name: string; file: string; inputs: (g: Graph) => TensorData[] }
 // One fresh testbed per model: a device's high-water mark counts since it
 // booted (docs/protocol.md section 7), not since the last RESET, so a device
 // that ran another model first would report that model's peak.
-describe.each(models)(`$name on ${TESTBED} (two devices on PTYs, two on loopback TCP)`, ({ file, inputs: make }) => {
+describe.each(models.map((m) => [`${m.name} on ${TESTBED}`, m] as const))('%s', (_, { file, inputs: make }) => {
   let open: OpenTestbed;
   let childrenBefore: number[];
   beforeAll(async () => {
