@@ -1,8 +1,8 @@
 // The parts of TFLite's flatbuffer schema (tensorflow/lite/schema/schema.fbs,
-// file identifier "TFL3") that microsplit reads and writes: field ids of the
-// tables it touches and the enum values it maps to the IR. A field id is the
-// field's position in its table declaration; a union takes two ids (its type
-// tag, then its value).
+// file identifier "TFL3") that microsplit reads and writes: ids of the fields
+// it touches and the enum values it maps to the IR. A field id is the field's
+// position in its table declaration; a union takes two ids (its type tag,
+// then its value), so ids skip where fields go unused here.
 import type { Activation, DType, OpKind, Padding } from '../ir.ts';
 
 export const FILE_IDENTIFIER = 'TFL3';
@@ -12,8 +12,8 @@ export const SCHEMA_VERSION = 3;
 export const Model = { version: 0, operatorCodes: 1, subgraphs: 2, description: 3, buffers: 4 } as const;
 export const OperatorCode = { deprecatedBuiltinCode: 0, customCode: 1, version: 2, builtinCode: 3 } as const;
 export const SubGraph = { tensors: 0, inputs: 1, outputs: 2, operators: 3, name: 4 } as const;
-export const Tensor = { shape: 0, type: 1, buffer: 2, name: 3, quantization: 4, isVariable: 5, sparsity: 6 } as const;
-export const Quantization = { min: 0, max: 1, scale: 2, zeroPoint: 3, detailsType: 4, details: 5, quantizedDimension: 6 } as const;
+export const Tensor = { shape: 0, type: 1, buffer: 2, name: 3, quantization: 4, sparsity: 6 } as const;
+export const Quantization = { scale: 2, zeroPoint: 3, detailsType: 4, quantizedDimension: 6 } as const;
 export const Operator = {
   opcodeIndex: 0,
   inputs: 1,
@@ -21,7 +21,6 @@ export const Operator = {
   builtinOptionsType: 3,
   builtinOptions: 4,
   customOptions: 5,
-  builtinOptions2Type: 11,
 } as const;
 /** `offset`/`size` (schema 3c): data stored after the flatbuffer, offset from the file start; valid when offset > 1. */
 export const Buffer = { data: 0, offset: 1, size: 2 } as const;
@@ -39,7 +38,7 @@ export const DepthwiseConv2DOptions = {
 export const Pool2DOptions = { padding: 0, strideW: 1, strideH: 2, filterW: 3, filterH: 4, activation: 5 } as const;
 export const FullyConnectedOptions = { activation: 0, weightsFormat: 1, keepNumDims: 2, asymmetricQuantizeInputs: 3, quantizedBiasType: 4 } as const;
 export const SoftmaxOptions = { beta: 0 } as const;
-export const AddOptions = { activation: 0, potScaleInt16: 1 } as const;
+export const AddOptions = { activation: 0 } as const;
 export const ReshapeOptions = { newShape: 0 } as const;
 
 /** TensorType enum values the IR has a dtype for. */
