@@ -3,7 +3,7 @@
 // Node's WebAssembly here, wasm2c natively (firmware linux build) or on a
 // QEMU Cortex-M board — with each output box dumped as bytes. This is how
 // bit-exactness across engines is checked, and how instructions are counted.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -177,8 +177,28 @@ export function jobImage(target: FirmwareTarget, scheme?: 'wasm2c' | 'check32' |
   return scheme ? `build/${target}/job-${scheme}.elf` : `build/${target}/job.elf`;
 }
 
+/** Runs a program to its end; resolves with its exit status and output. */
+function run(cmd: string, args: string[], timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    p.stdout.on('data', (d: Buffer) => out.push(d));
+    p.stderr.on('data', (d: Buffer) => err.push(d));
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.once('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot run ${cmd}: ${e.message}`));
+    });
+    p.once('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
+  });
+}
+
 /** Runs a job on the linux build or a QEMU board (-icount shift=0: ticks count instructions). The image must be built. */
-export function runJobOnFirmware(job: Job, target: FirmwareTarget, image = jobImage(target)): JobResult {
+export async function runJobOnFirmware(job: Job, target: FirmwareTarget, image = jobImage(target)): Promise<JobResult> {
   const dir = mkdtempSync(join(tmpdir(), 'microsplit-job-'));
   try {
     const file = join(dir, 'job.bin');
@@ -186,13 +206,12 @@ export function runJobOnFirmware(job: Job, target: FirmwareTarget, image = jobIm
     const path = join(FIRMWARE_DIR, image);
     const r =
       target === 'linux'
-        ? spawnSync(path, ['--job', file], { encoding: 'utf8', timeout: 120_000 })
-        : spawnSync(
+        ? await run(path, ['--job', file], 120_000)
+        : await run(
             'qemu-system-arm',
             [...qemuArgs(QEMU_BOARDS[target].machine, path, { icountShift: 0, realTime: false, serial: 'stdio' }), '-device', `loader,file=${file},addr=0x${JOB_ADDR.toString(16)}`],
-            { encoding: 'utf8', timeout: 300_000, maxBuffer: 256 << 20 },
+            600_000,
           );
-    if (r.error) throw new Error(`${target}: cannot run the job image: ${r.error.message}`);
     if (r.status !== 0) throw new Error(`${target}: the job image exited with ${r.status}: ${r.stdout.slice(0, 2000)}${r.stderr}`);
     return parseJobOutput(r.stdout, target);
   } finally {

@@ -1,0 +1,116 @@
+// Cross-engine bit-exactness of the kernels: TFLM's conformance vectors and
+// random fragments of every op run through kernels.wasm in Node, natively
+// through wasm2c (the firmware's linux build), and on QEMU Cortex-M4 and M3
+// boards (job images, firmware/common/job.h). Every box must be the same
+// bytes everywhere, and the oracle's.
+import fc from 'fast-check';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { isKernelOp } from '../host/model/kernel-abi.ts';
+import { prepareOp } from '../host/model/op-params.ts';
+import { wholeOutputBox } from '../host/model/oracle.ts';
+import { loadVectorFile } from '../host/model/refcase.ts';
+import { buildFirmware, missingQemuToolchain } from '../host/sim/qemu.ts';
+import {
+  jobImage,
+  kernelsLayout,
+  packJob,
+  runJobInNode,
+  runJobOnFirmware,
+  type FirmwareTarget,
+  type Fragment,
+  type Job,
+  type JobResult,
+} from '../tools/firmware/job.ts';
+import { addCase, convCase, cuts, fcCase, gridBoxes, outputSpace, poolCase, requantizeCase, softmaxCase, tilesFor, type OpCase } from './kernels-cases.ts';
+
+const VECTORS = 'test/vectors/tflm';
+const TARGETS: FirmwareTarget[] = ['linux', 'qemu-mps2-an386', 'qemu-mps2-an385'];
+const missing = missingQemuToolchain();
+
+/** Whole-output fragments of every vector case (the plain C kernels run too where they exist). */
+function vectorFragments(): Fragment[] {
+  return readdirSync(VECTORS)
+    .filter((f) => f.endsWith('.json'))
+    .flatMap((f) => loadVectorFile(join(VECTORS, f)))
+    .flatMap((rc) => {
+      const params = prepareOp(rc.graph, 0);
+      if (!isKernelOp(params)) return [];
+      const tiles = params.inputs.map((id) => {
+        const shape = params.kind === 'FULLY_CONNECTED' ? [params.batches, params.depth] : rc.graph.tensors[id].shape;
+        return { data: rc.inputs[rc.graph.inputs.indexOf(id)], origin: shape.map(() => 0), shape };
+      });
+      const plain = params.kind === 'CONV_2D' || params.kind === 'DEPTHWISE_CONV_2D' || params.kind === 'FULLY_CONNECTED';
+      return [{ name: rc.id, params, box: wholeOutputBox(params), tiles, plain }];
+    });
+}
+
+/** Random ops of every kind cut into a random grid of boxes, each with only its channels' weights. */
+function randomFragments(seed: number): Fragment[] {
+  const kinds = [convCase('CONV_2D'), convCase('DEPTHWISE_CONV_2D'), fcCase, poolCase('MAX_POOL_2D'), poolCase('AVERAGE_POOL_2D'), addCase, softmaxCase, requantizeCase];
+  const samples = fc.sample(fc.tuple(fc.constantFrom(...kinds).chain((k) => k), cuts), { seed, numRuns: 40 });
+  return samples.flatMap(([c, fractions]: [OpCase, number[][]], i) => {
+    const p = c.params;
+    const space = outputSpace(p);
+    if (!isKernelOp(p) || space.length === 0) return [];
+    const channelAxis = space.length - 1;
+    const sliced = p.kind === 'CONV_2D' || p.kind === 'DEPTHWISE_CONV_2D' || p.kind === 'FULLY_CONNECTED';
+    const axes = space.map((_, a) => a).filter((a) => p.kind !== 'SOFTMAX' || a !== channelAxis);
+    return gridBoxes(space, fractions, axes).map((box, b) => ({
+      name: `random ${i} box ${b}: ${c.label} [${box.start}]..[${box.end}]`,
+      params: p,
+      box,
+      tiles: tilesFor(c, box),
+      slice: sliced ? { channels: [box.start[channelAxis], box.end[channelAxis]] as [number, number] } : undefined,
+      plain: sliced,
+    }));
+  });
+}
+
+describe.skipIf(missing !== null)(`kernels on every engine${missing ? ` (skipped: ${missing})` : ''}`, () => {
+  let job: Job;
+  let node: JobResult;
+  const results = new Map<FirmwareTarget, JobResult>();
+
+  beforeAll(async () => {
+    buildFirmware(TARGETS.map((t) => jobImage(t)));
+    const { base, memBytes } = await kernelsLayout();
+    job = packJob([...vectorFragments(), ...randomFragments(7)], base, memBytes);
+    node = await runJobInNode(job);
+    for (const t of TARGETS) results.set(t, await runJobOnFirmware(job, t));
+  }, 900_000);
+
+  it('Node accepts every fragment and matches the oracle', () => {
+    for (const f of job.fragments) {
+      expect(node.rc.get(f.prepareStep), `${f.name}: prepareRecord`).toBe(0);
+      expect(node.rc.get(f.runStep), `${f.name}: runFragment`).toBe(0);
+      expect(Buffer.from(node.dumps.get(f.dumpStep)!).equals(Buffer.from(f.expected)), f.name).toBe(true);
+    }
+    expect(job.fragments.filter((f) => f.name.startsWith('random')).length).toBeGreaterThanOrEqual(40);
+  });
+
+  it.each(TARGETS)('%s gives the same return codes and output bytes as Node', (target) => {
+    const r = results.get(target)!;
+    expect([...r.traps]).toEqual([]);
+    for (const f of job.fragments) {
+      expect(r.rc.get(f.runStep), f.name).toBe(node.rc.get(f.runStep));
+      expect(Buffer.from(r.dumps.get(f.dumpStep)!).toString('hex'), f.name).toBe(Buffer.from(node.dumps.get(f.dumpStep)!).toString('hex'));
+    }
+  });
+
+  it.each(TARGETS)("%s: the benchmark's plain C kernels agree with the oracle", (target) => {
+    const plain = job.fragments.filter((f) => f.plainDumpStep !== undefined);
+    expect(plain.length).toBeGreaterThan(40);
+    for (const f of plain) expect(Buffer.from(results.get(target)!.dumps.get(f.plainDumpStep!)!).equals(Buffer.from(f.expected)), f.name).toBe(true);
+  });
+
+  it('the QEMU boards count instructions (SysTick under -icount) and the linux build does not', () => {
+    const f = job.fragments.find((x) => x.macs > 1000)!;
+    for (const t of ['qemu-mps2-an386', 'qemu-mps2-an385'] as const) {
+      expect(results.get(t)!.instructionsPerTick).toBe(40);
+      expect(results.get(t)!.ticks.get(f.runStep)!).toBeGreaterThan(0);
+    }
+    expect(results.get('linux')!.instructionsPerTick).toBe(0);
+  });
+});
