@@ -185,6 +185,7 @@ function bmpPixels(b: Uint8Array): Pixels {
   const stride = Math.ceil(width / 4) * 4;
   if (width <= 0 || height === 0 || dataOffset + stride * height > b.length) throw new Error(`BMP of ${width}x${height} pixels is truncated`);
   const colors = v.getUint32(46, true) || 256;
+  if (colors > 256) throw new Error(`BMP palette of ${colors} colors; 8-bit images have at most 256`);
   const palette = 14 + headerSize;
   if (palette + 4 * colors > dataOffset) throw new Error('BMP palette overlaps the pixel data');
   // Palette entries are B, G, R, 0; a grayscale palette has B = G = R.

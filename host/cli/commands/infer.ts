@@ -72,7 +72,7 @@ function dequantize(t: Tensor, v: number): number {
 }
 
 /** Top k of each row along the last axis, ranked by raw value (ties: lower class first). */
-export function topClasses(t: Tensor, data: TensorData, k: number): RankedClass[][] {
+function topClasses(t: Tensor, data: TensorData, k: number): RankedClass[][] {
   const classes = t.shape[t.shape.length - 1] ?? 1;
   const rows: RankedClass[][] = [];
   for (let r = 0; r * classes < data.length; r++) {
