@@ -25,6 +25,8 @@ import {
 const MIN_WINDOW: u32 = 64;
 const MAX_WINDOW: u32 = 65536;
 const DEFAULT_PROFILE_MACS: u32 = 65536;
+// Bounds how long a PROFILE keeps the device from reading frames.
+const MAX_PROFILE_MACS: u32 = 1 << 22;
 const CLOCK_HZ: u32 = 1000000;
 
 let ready = false;
@@ -280,7 +282,7 @@ function handleFrame(): void {
       sendError(seq, E_BUSY);
       return;
     }
-    profile(cbor.isUint(K_PROFILE_MACS) ? cbor.value(K_PROFILE_MACS) : DEFAULT_PROFILE_MACS);
+    profile(cbor.isUint(K_PROFILE_MACS) ? min(cbor.value(K_PROFILE_MACS), MAX_PROFILE_MACS) : DEFAULT_PROFILE_MACS);
     sendProfile(seq);
   } else if (type == T_LOAD) {
     if (runComputing()) {

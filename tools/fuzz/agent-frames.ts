@@ -93,6 +93,22 @@ function session(frag: number, f: { blob: Uint8Array; arena: number; input: numb
   return out;
 }
 
+/** Boundary values for numeric fields: sizes and offsets near the budget, the window, and 2^32. */
+function interesting(r: Rng, budget: number, window: number): number {
+  const v = [0, 1, 7, 8, 31, 32, 255, 256, window - 1, window, budget - 1, budget, budget + 1, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 9, 2 ** 32 - 8, 2 ** 32 - 1];
+  return v[r.int(v.length)];
+}
+
+/** A well-formed request with some fields set to boundary values (they pass the CBOR reader and reach the handlers). */
+function mutateFields(m: Unsent, r: Rng, budget: number, window: number): Unsent {
+  const out: Record<string, unknown> = { ...m };
+  for (const k of ['frag', 'offset', 'total', 'arena', 'macs']) {
+    if (k in out && r.int(3) === 0) out[k] = interesting(r, budget, window);
+  }
+  if (r.int(4) === 0) out.data = r.bytes(r.int(window / 2));
+  return out as Unsent;
+}
+
 function mutate(p: Uint8Array, r: Rng): Uint8Array {
   const b = Array.from(p);
   const edits = 1 + r.int(4);
@@ -155,6 +171,8 @@ export function fuzzAgentFrames(options: FuzzOptions): FuzzReport {
       const payload = mutate(encode({ ...base, seq: ++seq } as Request), r);
       bytes = encodeFrame(payload);
       if (r.int(8) === 0) bytes[r.int(bytes.length - 1)] ^= 1 + r.int(255); // and sometimes a bad CRC
+    } else if (pick === 8 && r.int(2) === 0) {
+      bytes = encodeFrame(encode({ ...mutateFields(script[0] ?? { type: 'PROFILE', macs: 1000 }, r, budget, window), seq: ++seq } as Request));
     } else if (pick === 8) {
       bytes = r.bytes(1 + r.int(window * 2));
     } else {
