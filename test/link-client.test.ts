@@ -5,9 +5,10 @@
 import { describe, expect, test as base } from 'vitest';
 import { DeviceClient, DeviceError, type ClientOptions } from '../host/link/client.ts';
 import { encodeFrame, FrameDecoder } from '../host/link/frame.ts';
-import { decodeRequest, encodeReply } from '../host/link/messages.ts';
+import { decodeReply, decodeRequest, encodeReply, type Reply } from '../host/link/messages.ts';
 import { mockPair, type MockPair } from '../host/link/mock.ts';
-import { chunks } from '../host/link/transport.ts';
+import { chunks, mapReads, type Transport } from '../host/link/transport.ts';
+import { FrameSplitter } from '../host/sim/splitter.ts';
 import { KERNEL_ABI_HASH } from '../host/model/kernel-abi.ts';
 import { AgentHost } from '../host/sim/agent-host.ts';
 import { SimDevice } from '../host/sim/device.ts';
@@ -173,6 +174,50 @@ describe('DeviceClient with a simulated device in-process', () => {
     const { client } = await device({ speed: { default: 1000 } });
     await client.load(3, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest });
     await expect(client.run(3, fcFrag.input, { timeoutMs: 100 })).rejects.toThrow('dev: RUN fragment 3: no RESULT within 100 ms');
+  });
+});
+
+/**
+ * The gateway's view of `t` with the first `count` device replies matching
+ * `drop` removed, as if their frames were lost on the wire.
+ */
+function losing(t: Transport, drop: (r: Reply) => boolean, count = 1): Transport {
+  const split = new FrameSplitter(1 << 20);
+  const decoder = new FrameDecoder({ maxPayload: 1 << 20 });
+  let left = count;
+  return mapReads(t, (chunk) => {
+    const kept = split.push(chunk).filter((frame) => {
+      const [payload] = decoder.push(frame);
+      if (left > 0 && payload && drop(decodeReply(payload))) {
+        left--;
+        return false;
+      }
+      return true;
+    });
+    return Buffer.concat(kept);
+  });
+}
+
+describe('recovery from lost replies', () => {
+  test('a lost RESULT: the RUN is sent again and answered', async ({ simulate }) => {
+    const { link } = simulate();
+    const client = await DeviceClient.connect(losing(link.a, (r) => r.type === 'RESULT'), { name: 'dev', resultTimeoutMs: 200 });
+    await client.load(1, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest });
+    const sentBefore = client.stats.framesOut;
+    expect((await client.run(1, fcFrag.input)).output).toEqual(fcFrag.expected);
+    // Two full transfers of the input went out.
+    expect(client.stats.framesOut - sentBefore).toBeGreaterThanOrEqual(2 * Math.ceil(fcFrag.input.length / 500));
+    await client.close();
+  });
+
+  test('a lost final ACK of a LOAD: the device has closed the transfer, the LOAD starts over and commits', async ({ simulate }) => {
+    const { link } = simulate();
+    const client = await DeviceClient.connect(losing(link.a, (r) => r.type === 'ACK' && r.done === 1), { name: 'dev', ackTimeoutMs: 100 });
+    await client.load(1, convFrag.blob, { arena: convFrag.arena, digest: convFrag.digest });
+    expect(client.stats.retransmits).toBeGreaterThan(0);
+    expect((await client.hello()).fragments).toEqual([1]);
+    expect((await client.run(1, convFrag.input)).output).toEqual(convFrag.expected);
+    await client.close();
   });
 });
 

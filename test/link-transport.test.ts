@@ -7,7 +7,7 @@ import { attChunks, BLE_DEFAULT_MTU, bleTransport, type BleUartPeer } from '../h
 import { mockPair } from '../host/link/mock.ts';
 import { openSerial } from '../host/link/serial.ts';
 import { openTcp, socketTransport } from '../host/link/tcp.ts';
-import { TransportError, type Transport } from '../host/link/transport.ts';
+import { mapReads, TransportError, type Transport } from '../host/link/transport.ts';
 import { parseLinkAddress } from '../host/link/open.ts';
 import { openPtyPair, type PtyPair } from '../host/sim/pty.ts';
 
@@ -153,6 +153,20 @@ function echoPeer(mtu: number) {
   };
   return { peer, writes, dropLink: (r: string) => lost(r) };
 }
+
+describe('mapReads', () => {
+  test('passes received chunks through a map and skips chunks it empties', async ({ defer }) => {
+    const { a, b } = mockPair();
+    defer(() => a.close());
+    const evenOnly = mapReads(b, (c) => c.filter((x) => x % 2 === 0));
+    await a.write(Uint8Array.of(1, 3, 5));
+    await a.write(Uint8Array.of(7, 8, 9, 10));
+    expect(await evenOnly.read()).toEqual(Uint8Array.of(8, 10));
+    expect(evenOnly.address).toBe('mock://b');
+    await evenOnly.close();
+    expect(b.isOpen).toBe(false);
+  });
+});
 
 describe('BLE Nordic UART transport against an in-memory peer', () => {
   test.for([

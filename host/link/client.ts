@@ -159,6 +159,12 @@ class Mailbox {
   }
 }
 
+/**
+ * Floor of the adaptive ACK timeout. Below it, a gateway or device process
+ * descheduled for a moment triggers resends of chunks that were not lost.
+ */
+const MIN_ACK_TIMEOUT_MS = 200;
+
 /** Round-trip estimate for chunk ACKs (Jacobson/Karels, RFC 6298 constants). */
 class RetransmitTimer {
   private srtt?: number;
@@ -168,7 +174,7 @@ class RetransmitTimer {
 
   get timeoutMs(): number {
     if (this.srtt === undefined) return this.initialMs;
-    return Math.min(60_000, Math.max(50, this.srtt + 4 * this.rttvar));
+    return Math.min(60_000, Math.max(MIN_ACK_TIMEOUT_MS, this.srtt + 4 * this.rttvar));
   }
 
   sample(ms: number): void {

@@ -59,3 +59,29 @@ export async function* chunks(t: Transport): AsyncGenerator<Uint8Array> {
     }
   }
 }
+
+/**
+ * `t` with every received chunk passed through `map` (a tap or a filter, for
+ * tools and tests); an empty result is not delivered, the next chunk is read.
+ */
+export function mapReads(t: Transport, map: (chunk: Uint8Array) => Uint8Array): Transport {
+  return {
+    get address() {
+      return t.address;
+    },
+    get maxWrite() {
+      return t.maxWrite;
+    },
+    get isOpen() {
+      return t.isOpen;
+    },
+    write: (bytes) => t.write(bytes),
+    close: () => t.close(),
+    async read() {
+      for (;;) {
+        const out = map(await t.read());
+        if (out.length > 0) return out;
+      }
+    },
+  };
+}

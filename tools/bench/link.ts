@@ -9,7 +9,9 @@
 //    of the line rate.
 //
 // The fragment is a MAX_POOL over the whole tensor, so the RESULT is 16
-// bytes and the time is the input's. Devices announce a 4096-byte window.
+// bytes and the time is the input's. Devices announce a 4096-byte window;
+// one more goodput run at 2,000,000 baud uses 16 KiB, to show how much of the
+// loss there is acknowledgement latency (more in flight hides it).
 import type { Graph } from '../../host/model/ir.ts';
 import { validateGraph } from '../../host/model/ir.ts';
 import { DeviceClient } from '../../host/link/client.ts';
@@ -17,7 +19,7 @@ import { openTransport } from '../../host/link/open.ts';
 import { startTestbed } from '../../host/sim/launcher.ts';
 import { FrameDecoder } from '../../host/link/frame.ts';
 import { decodeReply } from '../../host/link/messages.ts';
-import type { Transport } from '../../host/link/transport.ts';
+import { mapReads, type Transport } from '../../host/link/transport.ts';
 import { FrameSplitter } from '../../host/sim/splitter.ts';
 import { oneOpFragment } from '../../test/fixtures/link-fragments.ts';
 
@@ -57,29 +59,15 @@ class ReplyTap {
   private readonly decoder = new FrameDecoder({ maxPayload: 1 << 22 });
 
   wrap(t: Transport): Transport {
-    return {
-      get address() {
-        return t.address;
-      },
-      get maxWrite() {
-        return t.maxWrite;
-      },
-      get isOpen() {
-        return t.isOpen;
-      },
-      write: (b) => t.write(b),
-      close: () => t.close(),
-      read: async () => {
-        const chunk = await t.read();
-        for (const frame of this.split.push(chunk)) {
-          for (const p of this.decoder.push(frame)) {
-            const type = decodeReply(p).type;
-            this.bytes.set(type, (this.bytes.get(type) ?? 0) + frame.length);
-          }
+    return mapReads(t, (chunk) => {
+      for (const frame of this.split.push(chunk)) {
+        for (const p of this.decoder.push(frame)) {
+          const type = decodeReply(p).type;
+          this.bytes.set(type, (this.bytes.get(type) ?? 0) + frame.length);
         }
-        return chunk;
-      },
-    };
+      }
+      return chunk;
+    });
   }
 }
 
@@ -92,15 +80,18 @@ function round(x: number): number {
 }
 
 const json = process.argv.includes('--json');
-const device = (id: string, rate: number) => ({
+/** Goodput runs: every baud rate with the 4 KiB window, and the fastest again with a 16 KiB one. */
+const GOODPUT_RUNS = [...BAUDS.map((baud) => ({ baud, window: WINDOW })), { baud: 2_000_000, window: 16 * KIB }];
+const runId = (r: { baud: number; window: number }) => (r.window === WINDOW ? `${r.baud}` : `${r.baud}_w${r.window}`);
+const device = (id: string, rate: number, window: number) => ({
   id,
   memory: '256K',
   speed: { default: 1e12 },
   link: { kind: 'pty', rate },
-  receiveWindow: WINDOW,
+  receiveWindow: window,
 });
 const tb = await startTestbed({
-  devices: [device('unpaced', 1e9), ...BAUDS.map((b) => device(`baud-${b}`, b / 10))],
+  devices: [device('unpaced', 1e9, WINDOW), ...GOODPUT_RUNS.map((r) => device(`baud-${runId(r)}`, r.baud / 10, r.window))],
 });
 const results: Record<string, number> = { window: WINDOW };
 try {
@@ -112,30 +103,33 @@ try {
   }
 
   console.log(`overhead: RUN input over a PTY, window ${WINDOW} bytes`);
-  console.log('tensor   wire bytes out   out/payload   ACK bytes back   (out+ACK)/payload');
+  console.log('tensor   wire bytes out   out/payload   ACK bytes back   (out+ACK)/payload   chunks resent');
   const c = clients.get('unpaced')!;
   for (const k of SIZES) {
     const f = tensorFragment(k * KIB);
     await c.load(k, f.blob, { arena: f.arena, digest: f.digest });
     const out0 = c.stats.bytesOut;
+    const resent0 = c.stats.retransmits;
     const ack0 = tap.bytes.get('ACK') ?? 0;
     const r = await c.run(k, f.input);
     if (!sameBytes(r.output, f.expected)) throw new Error(`${k} KiB: wrong RESULT`);
-    if (c.stats.retransmits > 0) throw new Error(`${k} KiB: retransmissions on an error-free link`);
+    // Resends count as wire bytes; on an error-free link they come only from timeouts under load.
+    results[`retransmits_${k}k`] = c.stats.retransmits - resent0;
     const out = c.stats.bytesOut - out0;
     const back = (tap.bytes.get('ACK') ?? 0) - ack0;
     results[`overhead_${k}k`] = round(out / (k * KIB));
     results[`overhead_with_acks_${k}k`] = round((out + back) / (k * KIB));
     console.log(
-      `${`${k} KiB`.padEnd(8)} ${String(out).padStart(15)} ${results[`overhead_${k}k`].toFixed(4).padStart(13)} ${String(back).padStart(16)} ${results[`overhead_with_acks_${k}k`].toFixed(4).padStart(19)}`,
+      `${`${k} KiB`.padEnd(8)} ${String(out).padStart(15)} ${results[`overhead_${k}k`].toFixed(4).padStart(13)} ${String(back).padStart(16)} ${results[`overhead_with_acks_${k}k`].toFixed(4).padStart(19)} ${String(results[`retransmits_${k}k`]).padStart(15)}`,
     );
   }
 
   console.log('\ngoodput: tensor bytes/s over a paced PTY / line rate (baud/10), best of ' + REPEATS);
-  console.log('baud       tensor   seconds   goodput B/s   fraction');
-  for (const baud of BAUDS) {
+  console.log('baud       window  tensor   seconds   goodput B/s   fraction   chunks resent');
+  for (const run of GOODPUT_RUNS) {
+    const { baud, window } = run;
     const n = GOODPUT_BYTES[baud];
-    const client = clients.get(`baud-${baud}`)!;
+    const client = clients.get(`baud-${runId(run)}`)!;
     const f = tensorFragment(n);
     await client.load(1, f.blob, { arena: f.arena, digest: f.digest });
     let best = Infinity;
@@ -146,9 +140,10 @@ try {
       if (!sameBytes(r.output, f.expected)) throw new Error(`${baud} baud: wrong RESULT`);
     }
     const goodput = n / best;
-    results[`goodput_${baud}`] = round(goodput / (baud / 10));
+    const key = `goodput_${runId(run)}`;
+    results[key] = round(goodput / (baud / 10));
     console.log(
-      `${String(baud).padEnd(10)} ${`${n / KIB} KiB`.padEnd(8)} ${best.toFixed(3).padStart(7)} ${Math.round(goodput).toString().padStart(13)} ${results[`goodput_${baud}`].toFixed(3).padStart(10)}`,
+      `${String(baud).padEnd(10)} ${String(window).padStart(6)}  ${`${n / KIB} KiB`.padEnd(8)} ${best.toFixed(3).padStart(7)} ${Math.round(goodput).toString().padStart(13)} ${results[key].toFixed(3).padStart(10)} ${String(client.stats.retransmits).padStart(15)}`,
     );
   }
   for (const cl of clients.values()) await cl.close();
