@@ -4,12 +4,14 @@
 // stops every process it started on stop(), on exit, and on Ctrl-C/SIGTERM.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openPtyPair, type PtyPair } from './pty.ts';
 import { loadTestbed, parseTestbed, type DeviceSpec, type Testbed } from './testbed.ts';
 import type { DeviceProcessConfig, DeviceProcessMessage } from './device-process.ts';
 
 const DEVICE_MAIN = join(dirname(fileURLToPath(import.meta.url)), 'device-main.ts');
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 export interface SimDeviceHandle {
   id: string;
@@ -165,12 +167,13 @@ async function startNodeDevice(
   }
   const config: DeviceProcessConfig = { spec, seed, ptyPath: pty?.devicePath };
   // detached: the device leads its own process group, so a group kill reaches anything it starts.
-  const child = spawn(process.execPath, ['--import', 'tsx', DEVICE_MAIN, JSON.stringify(config)], {
+  // tsx is resolved from the repository, whatever directory the gateway runs in.
+  const child = spawn(process.execPath, ['--import', TSX, DEVICE_MAIN, JSON.stringify(config)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     detached: true,
   });
   children.push(child);
-  const ready = await new Promise<DeviceProcessMessage & { type: 'ready' }>((resolve, reject) => {
+  const ready = await new Promise<DeviceProcessMessage>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`device ${spec.id}: not ready within ${readyTimeoutMs} ms`)), readyTimeoutMs);
     child.on('message', (m: DeviceProcessMessage) => {
       if (m.type === 'ready') {
