@@ -10,6 +10,7 @@ import {
 import { checkBox, checkOutput, boxElems, tileRegionBytes } from './bounds';
 import { checkWindowRecord, checkWindowTile } from './window';
 import { checkChannelConstants, channelEntry } from './channels';
+import { lane0, lane1, lane2, lane3 } from './lanes';
 import { requantize } from './requant';
 
 export function checkConv(rec: usize): i32 {
@@ -101,24 +102,24 @@ function interiorPair4(p0: usize, p1: usize, w: usize, taps: usize, ci: usize, o
     const wp = w + <usize>s * len;
     const w1p = wp + taps, w2p = w1p + taps, w3p = w2p + taps;
     let i: usize = 0;
-    // Four input channels per word load; lanes unpacked by sign-extending shifts.
+    // Four input channels per word load.
     for (; i + 4 <= len; i += 4) {
       const xa = load<i32>(x0p + i), xb = load<i32>(x1p + i);
       const wa = load<i32>(wp + i), wb = load<i32>(w1p + i), wc = load<i32>(w2p + i), wd = load<i32>(w3p + i);
-      let x = (xa << 24) >> 24, y = (xb << 24) >> 24;
-      let v0 = (wa << 24) >> 24, v1 = (wb << 24) >> 24, v2 = (wc << 24) >> 24, v3 = (wd << 24) >> 24;
+      let x = lane0(xa), y = lane0(xb);
+      let v0 = lane0(wa), v1 = lane0(wb), v2 = lane0(wc), v3 = lane0(wd);
       a0 += x * v0; a1 += x * v1; a2 += x * v2; a3 += x * v3;
       b0 += y * v0; b1 += y * v1; b2 += y * v2; b3 += y * v3;
-      x = (xa << 16) >> 24; y = (xb << 16) >> 24;
-      v0 = (wa << 16) >> 24; v1 = (wb << 16) >> 24; v2 = (wc << 16) >> 24; v3 = (wd << 16) >> 24;
+      x = lane1(xa); y = lane1(xb);
+      v0 = lane1(wa); v1 = lane1(wb); v2 = lane1(wc); v3 = lane1(wd);
       a0 += x * v0; a1 += x * v1; a2 += x * v2; a3 += x * v3;
       b0 += y * v0; b1 += y * v1; b2 += y * v2; b3 += y * v3;
-      x = (xa << 8) >> 24; y = (xb << 8) >> 24;
-      v0 = (wa << 8) >> 24; v1 = (wb << 8) >> 24; v2 = (wc << 8) >> 24; v3 = (wd << 8) >> 24;
+      x = lane2(xa); y = lane2(xb);
+      v0 = lane2(wa); v1 = lane2(wb); v2 = lane2(wc); v3 = lane2(wd);
       a0 += x * v0; a1 += x * v1; a2 += x * v2; a3 += x * v3;
       b0 += y * v0; b1 += y * v1; b2 += y * v2; b3 += y * v3;
-      x = xa >> 24; y = xb >> 24;
-      v0 = wa >> 24; v1 = wb >> 24; v2 = wc >> 24; v3 = wd >> 24;
+      x = lane3(xa); y = lane3(xb);
+      v0 = lane3(wa); v1 = lane3(wb); v2 = lane3(wc); v3 = lane3(wd);
       a0 += x * v0; a1 += x * v1; a2 += x * v2; a3 += x * v3;
       b0 += y * v0; b1 += y * v1; b2 += y * v2; b3 += y * v3;
     }
@@ -245,8 +246,45 @@ function convBox(rec: usize, call: usize): void {
   }
 }
 
+// Accumulators of borderSegment4: four channels' Σ w * (x - zp) over the
+// segments of one border pixel.
+let acc0 = 0;
+let acc1 = 0;
+let acc2 = 0;
+let acc3 = 0;
+
+/** Adds Σ w_j[i] * (x[i] - zp) over len bytes to the four accumulators (weights of channel j at w + j * taps). */
+function borderSegment4(xp: usize, w: usize, taps: usize, len: usize, zp: i32): void {
+  let a0 = acc0, a1 = acc1, a2 = acc2, a3 = acc3;
+  const w1 = w + taps, w2 = w1 + taps, w3 = w2 + taps;
+  let i: usize = 0;
+  for (; i + 4 <= len; i += 4) {
+    const xv = load<i32>(xp + i);
+    const wa = load<i32>(w + i), wb = load<i32>(w1 + i), wc = load<i32>(w2 + i), wd = load<i32>(w3 + i);
+    let x = lane0(xv) - zp;
+    a0 += x * lane0(wa); a1 += x * lane0(wb); a2 += x * lane0(wc); a3 += x * lane0(wd);
+    x = lane1(xv) - zp;
+    a0 += x * lane1(wa); a1 += x * lane1(wb); a2 += x * lane1(wc); a3 += x * lane1(wd);
+    x = lane2(xv) - zp;
+    a0 += x * lane2(wa); a1 += x * lane2(wb); a2 += x * lane2(wc); a3 += x * lane2(wd);
+    x = lane3(xv) - zp;
+    a0 += x * lane3(wa); a1 += x * lane3(wb); a2 += x * lane3(wc); a3 += x * lane3(wd);
+  }
+  for (; i < len; i++) {
+    const x = <i32>load<i8>(xp + i) - zp;
+    a0 += x * <i32>load<i8>(w + i); a1 += x * <i32>load<i8>(w1 + i);
+    a2 += x * <i32>load<i8>(w2 + i); a3 += x * <i32>load<i8>(w3 + i);
+  }
+  acc0 = a0;
+  acc1 = a1;
+  acc2 = a2;
+  acc3 = a3;
+}
+
 /** A pixel whose window crosses the input's edge: taps outside are skipped,
- * so the raw bias is used and the zero point is subtracted per tap. */
+ * so the raw bias is used and the zero point is subtracted per tap. Four
+ * channels at a time over the valid taps, one contiguous run per filter row
+ * when dilation is 1. */
 function borderPixel(rec: usize, plane: usize, iy0: i32, kyA: i32, kyB: i32, x: i32, out: usize, c0: i32, c1: i32): void {
   const inW = word(rec, W_IN_SHAPE + 2), inC = word(rec, W_IN_SHAPE + 3);
   const kh = word(rec, W_KH), kw = word(rec, W_KW);
@@ -259,13 +297,37 @@ function borderPixel(rec: usize, plane: usize, iy0: i32, kyA: i32, kyB: i32, x: 
   const mult = rec + <usize>word(rec, W_MULT);
   const shift = rec + <usize>word(rec, W_SHIFT);
   const outZp = word(rec, W_OUT_ZP), lo = word(rec, W_ACT_MIN), hi = word(rec, W_ACT_MAX);
-  const taps = kh * kw * inC;
+  const taps = <usize>(kh * kw * inC);
   const ix0 = x * sw - pl;
   const kxA = firstTap(ix0, dw);
   const kxB = endTap(ix0, dw, kw, inW);
-  for (let c = c0; c < c1; c++) {
+  // Runs per filter row: [kxA, kxB) in one run when columns are adjacent, else one per tap.
+  const runs = dw == 1 ? (kxB > kxA ? 1 : 0) : kxB - kxA;
+  const runLen = <usize>(dw == 1 ? (kxB - kxA) * inC : inC);
+  let c = c0;
+  for (; c + 4 <= c1; c += 4) {
     const ci = <usize>(c - chLo);
-    const wc = weights + ci * <usize>taps;
+    const wc = weights + ci * taps;
+    acc0 = load<i32>(bias + (ci << 2));
+    acc1 = load<i32>(bias + (ci << 2) + 4);
+    acc2 = load<i32>(bias + (ci << 2) + 8);
+    acc3 = load<i32>(bias + (ci << 2) + 12);
+    for (let ky = kyA; ky < kyB; ky++) {
+      const row = plane + <usize>(iy0 + ky * dh - ty) * <usize>rowStride;
+      for (let r = 0; r < runs; r++) {
+        const kx = kxA + r;
+        borderSegment4(row + <usize>(ix0 + kx * dw - tx) * <usize>inC, wc + <usize>((ky * kw + kx) * inC), taps, runLen, zp);
+      }
+    }
+    const o = out + <usize>(c - c0);
+    store<i8>(o, finish(acc0, ci, mult, shift, outZp, lo, hi));
+    store<i8>(o + 1, finish(acc1, ci + 1, mult, shift, outZp, lo, hi));
+    store<i8>(o + 2, finish(acc2, ci + 2, mult, shift, outZp, lo, hi));
+    store<i8>(o + 3, finish(acc3, ci + 3, mult, shift, outZp, lo, hi));
+  }
+  for (; c < c1; c++) {
+    const ci = <usize>(c - chLo);
+    const wc = weights + ci * taps;
     let acc = load<i32>(bias + (ci << 2));
     for (let ky = kyA; ky < kyB; ky++) {
       const row = plane + <usize>(iy0 + ky * dh - ty) * <usize>rowStride;

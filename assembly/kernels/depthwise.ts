@@ -9,6 +9,7 @@ import { checkBox, checkOutput, boxElems, tileRegionBytes } from './bounds';
 import { checkWindowRecord, checkWindowTile } from './window';
 import { checkChannelConstants, channelEntry } from './channels';
 import { firstTap, endTap } from './conv';
+import { lane0, lane1, lane2, lane3 } from './lanes';
 import { requantize } from './requant';
 
 export function checkDepthwise(rec: usize): i32 {
@@ -101,10 +102,10 @@ function depthwiseBox(rec: usize, call: usize): void {
               for (let kx = 0; kx < kw; kx++) {
                 const xv = load<i32>(row + <usize>(ix0 + kx * dw - tx) * <usize>ec);
                 const wv = load<i32>(wrow + <usize>kx * <usize>nc);
-                a0 += ((xv << 24) >> 24) * ((wv << 24) >> 24);
-                a1 += ((xv << 16) >> 24) * ((wv << 16) >> 24);
-                a2 += ((xv << 8) >> 24) * ((wv << 8) >> 24);
-                a3 += (xv >> 24) * (wv >> 24);
+                a0 += lane0(xv) * lane0(wv);
+                a1 += lane1(xv) * lane1(wv);
+                a2 += lane2(xv) * lane2(wv);
+                a3 += lane3(xv) * lane3(wv);
               }
             }
             store<i8>(out, <i8>requantize(a0, load<i32>(mult + (ci << 2)), load<i32>(shift + (ci << 2)), outZp, lo, hi));

@@ -10,6 +10,7 @@ import {
 import { checkBox, checkOutput, checkTile, tileCovers, tileRegionBytes, boxElems, boxDim, shapeElems, regionInMemory } from './bounds';
 import { checkChannelConstants, channelEntry } from './channels';
 import { isInt8 } from './window';
+import { lane0, lane1, lane2, lane3 } from './lanes';
 import { requantize } from './requant';
 
 export function checkFc(rec: usize): i32 {
@@ -71,13 +72,13 @@ export function runFc(rec: usize, call: usize): i32 {
 /** Sum of the products of the four int8 lanes of two words. */
 // @ts-ignore: decorator
 @inline function dot4(a: i32, b: i32): i32 {
-  return ((a << 24) >> 24) * ((b << 24) >> 24) + ((a << 16) >> 24) * ((b << 16) >> 24) + ((a << 8) >> 24) * ((b << 8) >> 24) + (a >> 24) * (b >> 24);
+  return lane0(a) * lane0(b) + lane1(a) * lane1(b) + lane2(a) * lane2(b) + lane3(a) * lane3(b);
 }
 
 /** Sum of the four int8 lanes of a word. */
 // @ts-ignore: decorator
 @inline function sum4(a: i32): i32 {
-  return ((a << 24) >> 24) + ((a << 16) >> 24) + ((a << 8) >> 24) + (a >> 24);
+  return lane0(a) + lane1(a) + lane2(a) + lane3(a);
 }
 
 /** Σ w[i] * x[i] over len values, four per word load. */
@@ -131,14 +132,14 @@ function fcBox(rec: usize, call: usize, d0: i32, d1: i32, partial: bool): void {
         for (; i + 4 <= <usize>len; i += 4) {
           const xv = load<i32>(xr + i);
           const wa = load<i32>(w0 + i), wb = load<i32>(w1 + i), wc = load<i32>(w2 + i), wd = load<i32>(w3 + i);
-          let x = (xv << 24) >> 24;
-          a0 += x * ((wa << 24) >> 24); a1 += x * ((wb << 24) >> 24); a2 += x * ((wc << 24) >> 24); a3 += x * ((wd << 24) >> 24);
-          x = (xv << 16) >> 24;
-          a0 += x * ((wa << 16) >> 24); a1 += x * ((wb << 16) >> 24); a2 += x * ((wc << 16) >> 24); a3 += x * ((wd << 16) >> 24);
-          x = (xv << 8) >> 24;
-          a0 += x * ((wa << 8) >> 24); a1 += x * ((wb << 8) >> 24); a2 += x * ((wc << 8) >> 24); a3 += x * ((wd << 8) >> 24);
-          x = xv >> 24;
-          a0 += x * (wa >> 24); a1 += x * (wb >> 24); a2 += x * (wc >> 24); a3 += x * (wd >> 24);
+          let x = lane0(xv);
+          a0 += x * lane0(wa); a1 += x * lane0(wb); a2 += x * lane0(wc); a3 += x * lane0(wd);
+          x = lane1(xv);
+          a0 += x * lane1(wa); a1 += x * lane1(wb); a2 += x * lane1(wc); a3 += x * lane1(wd);
+          x = lane2(xv);
+          a0 += x * lane2(wa); a1 += x * lane2(wb); a2 += x * lane2(wc); a3 += x * lane2(wd);
+          x = lane3(xv);
+          a0 += x * lane3(wa); a1 += x * lane3(wb); a2 += x * lane3(wc); a3 += x * lane3(wd);
         }
         for (; i < <usize>len; i++) {
           const x = <i32>load<i8>(xr + i);
