@@ -2,7 +2,7 @@
 // agent-host.ts) inside a SimDevice, served on the device end of a PTY pair or
 // on a loopback TCP port. It reports readiness (and the TCP port) to the
 // launcher over IPC, and exits when the launcher goes away or a crash fault
-// fires.
+// fires (with CRASH_EXIT_CODE, the reason on stderr).
 import { createServer } from 'node:net';
 import { openSerial } from '../link/serial.ts';
 import { socketTransport } from '../link/tcp.ts';
@@ -22,7 +22,8 @@ export interface DeviceProcessConfig {
   ptyPath?: string;
 }
 
-export type DeviceProcessMessage = { type: 'ready'; port?: number } | { type: 'crash'; reason: string };
+/** What a device process tells its launcher over IPC. */
+export type DeviceProcessMessage = { type: 'ready'; port?: number };
 
 function tell(m: DeviceProcessMessage): void {
   process.send?.(m);
@@ -44,7 +45,7 @@ export async function runDeviceProcess(config: DeviceProcessConfig): Promise<voi
         key: spec.keyHex ? Buffer.from(spec.keyHex, 'hex') : undefined,
       }),
     onCrash: (reason) => {
-      tell({ type: 'crash', reason });
+      console.error(`device ${spec.id}: ${reason}`);
       process.exit(CRASH_EXIT_CODE);
     },
   });
