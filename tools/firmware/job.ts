@@ -148,7 +148,7 @@ export function parseJobOutput(text: string, where: string): JobResult {
 }
 
 /** Runs a job with kernels.wasm in Node's WebAssembly (no plain C steps, no ticks). */
-export async function runJobInNode(job: Job, wasm: Uint8Array = readFileSync(KERNELS_WASM)): Promise<JobResult> {
+export async function runJobInNode(job: Job, wasm: Uint8Array<ArrayBuffer> = readFileSync(KERNELS_WASM)): Promise<JobResult> {
   const instance = await WebAssembly.instantiate(new WebAssembly.Module(wasm), {});
   const ex = instance.exports as { memory: WebAssembly.Memory; prepareRecord(r: number): number; runFragment(r: number, c: number): number };
   const words = new Uint32Array(job.blob.buffer, job.blob.byteOffset, 4);
@@ -220,7 +220,7 @@ export async function runJobOnFirmware(job: Job, target: FirmwareTarget, image =
 }
 
 /** The kernels module's first free byte and memory size, read from kernels.wasm itself. */
-export async function kernelsLayout(wasm: Uint8Array = readFileSync(KERNELS_WASM)): Promise<{ base: number; memBytes: number }> {
+export async function kernelsLayout(wasm: Uint8Array<ArrayBuffer> = readFileSync(KERNELS_WASM)): Promise<{ base: number; memBytes: number }> {
   const instance = await WebAssembly.instantiate(new WebAssembly.Module(wasm), {});
   const ex = instance.exports as { memory: WebAssembly.Memory; kernelScratchBase(): number };
   return { base: ex.kernelScratchBase(), memBytes: ex.memory.buffer.byteLength };
