@@ -1,0 +1,93 @@
+// `microsplit profile`: asks each device for its on-device micro-benchmark
+// (PROFILE: MAC/s per op type), measures its link (PING round trip for the
+// latency; a throwaway LOAD, refused at the end by its wrong digest, for the
+// byte rate) and writes a device profile file the planner takes.
+import { Command } from 'commander';
+import { writeFileSync } from 'node:fs';
+import type { DeviceClient } from '../../link/client.ts';
+import { DeviceProfileSchema, parseBytes, type DeviceProfile } from '../../plan/profiles.ts';
+import { kib, printTable } from '../table.ts';
+import { addTargetOptions, openTargets, type TargetFlags } from '../targets.ts';
+
+interface ProfileOptions extends TargetFlags {
+  out: string;
+  probeBytes: string;
+  macs: number;
+  json?: boolean;
+}
+
+/** PROFILE's op names -> the planner's op kinds. */
+const KINDS: Record<string, string[]> = {
+  conv: ['CONV_2D'],
+  depthwise: ['DEPTHWISE_CONV_2D'],
+  fc: ['FULLY_CONNECTED'],
+  pool: ['MAX_POOL_2D', 'AVERAGE_POOL_2D'],
+  add: ['ADD'],
+  softmax: ['SOFTMAX'],
+};
+
+/** Bytes per second of the link to the device: time a LOAD the device discards at the end. */
+async function linkRate(client: DeviceClient, bytes: number): Promise<number> {
+  const blob = new Uint8Array(Math.max(64, Math.min(bytes, Math.floor(client.info.budget / 2))));
+  const t0 = performance.now();
+  // An all-zero digest never matches: the device receives everything, then refuses to commit.
+  await client.load(0x7fffffff, blob, { arena: 0, digest: new Uint8Array(32) }).catch((e: Error) => {
+    if (!/BAD_FRAGMENT/.test(e.message)) throw e;
+  });
+  return blob.length / ((performance.now() - t0) / 1000);
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('profile')
+    .description('benchmark each device (PROFILE) and its link, and write a device profile file for `microsplit plan`')
+    .option('--out <file>', 'where to write the profiles', 'devices.json')
+    .option('--probe-bytes <n>', 'bytes sent to time each link', '16K')
+    .option('--macs <n>', 'MACs per op type in the on-device benchmark', (v) => Number(v), 1_000_000)
+    .option('--json', 'print the profiles as one JSON object line');
+  addTargetOptions(cmd);
+  cmd.action(async (opts: ProfileOptions) => {
+    const targets = await openTargets(opts, (l) => console.error(l));
+    try {
+      const profiles: DeviceProfile[] = [];
+      for (const [id, client] of targets.clients) {
+        const rates = await client.profile(opts.macs);
+        let rtt = Infinity;
+        for (let i = 0; i < 3; i++) rtt = Math.min(rtt, (await client.ping()).rttMs);
+        const bytesPerSec = await linkRate(client, parseBytes(opts.probeBytes));
+        const macPerSec: Record<string, number> = { default: Math.max(1, rates.conv ?? 1) };
+        for (const [name, kinds] of Object.entries(KINDS)) {
+          const r = (rates as Record<string, number | undefined>)[name];
+          if (r) for (const k of kinds) macPerSec[k] = r;
+        }
+        profiles.push(
+          DeviceProfileSchema.parse({
+            id,
+            budget: client.info.budget,
+            macPerSec,
+            link: { bytesPerSec, latencyS: rtt / 2000 },
+            // Energy cannot be measured over the link: fill in the board's datasheet figures.
+            energy: { joulesPerMac: 0, joulesPerByteSent: 0, joulesPerByteReceived: 0, idleWatts: 0 },
+          }),
+        );
+      }
+      writeFileSync(opts.out, JSON.stringify({ devices: profiles }, null, 1) + '\n');
+      printTable(
+        ['device', 'budget', 'conv MAC/s', 'depthwise MAC/s', 'fc MAC/s', 'link B/s', 'latency ms'],
+        profiles.map((p) => [
+          p.id,
+          kib(p.budget),
+          (p.macPerSec.CONV_2D ?? p.macPerSec.default).toExponential(2),
+          (p.macPerSec.DEPTHWISE_CONV_2D ?? p.macPerSec.default).toExponential(2),
+          (p.macPerSec.FULLY_CONNECTED ?? p.macPerSec.default).toExponential(2),
+          p.link.bytesPerSec.toFixed(0),
+          (p.link.latencyS * 1000).toFixed(2),
+        ]),
+      );
+      console.log(`profiles written to ${opts.out} (energy figures are 0: edit them from the boards' datasheets)`);
+      if (opts.json) console.log(JSON.stringify({ devices: profiles }));
+    } finally {
+      await targets.close();
+    }
+  });
+}
