@@ -99,22 +99,22 @@ for (const r of recipes) {
   const calib = slice(trainSet, trainable, CALIBRATION_COUNT);
   const graph = quantizeModel(floatModel, calibrate(tfModel, calib, PIXEL_QUANT));
 
+  const bundle = writeBundle(graph);
+  const tflite = writeTflite(graph);
+  const floatFile = writeFloatModel(floatModel);
+  for (const [file, size] of [['msb', bundle.length], ['tflite', tflite.length]] as const)
+    if (size >= MAX_FILE) throw new Error(`${r.name}.${file} is ${size} bytes, over the 1 MB limit for the repository`);
+  writeFileSync(join(MODELS_DIR, `${r.name}.msb`), bundle);
+  writeFileSync(join(MODELS_DIR, `${r.name}.tflite`), tflite);
+  const floatBundled = floatFile.length < MAX_FILE;
+  writeFileSync(floatPaths(r.name)[floatBundled ? 0 : 1], floatFile);
+
   const floatPred = predictFloat(tfModel, testSet, PIXEL_QUANT);
   const evalSet = firstN(testSet, int8Limit);
   log(`${r.name}: int8 accuracy on ${evalSet.count} test images (${engine.name})`);
   const t1 = Date.now();
   const int8 = await classify(engine, graph, evalSet);
   const msPerImage = (Date.now() - t1) / evalSet.count;
-
-  const bundle = writeBundle(graph);
-  const tflite = writeTflite(graph);
-  const floatFile = writeFloatModel(floatModel);
-  writeFileSync(join(MODELS_DIR, `${r.name}.msb`), bundle);
-  writeFileSync(join(MODELS_DIR, `${r.name}.tflite`), tflite);
-  const floatBundled = floatFile.length < MAX_FILE;
-  writeFileSync(floatPaths(r.name)[floatBundled ? 0 : 1], floatFile);
-  for (const [file, size] of [['msb', bundle.length], ['tflite', tflite.length]] as const)
-    if (size >= MAX_FILE) throw new Error(`${r.name}.${file} is ${size} bytes, over the 1 MB limit for the repository`);
 
   const record: ModelRecord = {
     name: r.name,
