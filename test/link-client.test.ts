@@ -170,6 +170,31 @@ describe('DeviceClient with a simulated device in-process', () => {
     await expect(run).rejects.toMatchObject({ code: 'CANCELED' });
   });
 
+  test('a RUN queued behind another settles at its own deadline or abort, and is never sent', async ({ device }) => {
+    const { client } = await device({ speed: { default: 1000 } });
+    await client.load(3, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest });
+    let inputSent!: () => void;
+    const sent = new Promise<void>((r) => (inputSent = r));
+    // 12000 MACs at 1000 MAC/s: the first RUN's RESULT is held for 12 s.
+    const first = client.run(3, fcFrag.input, { onProgress: (p) => p.sent === p.total && inputSent() });
+    let firstSettled = false;
+    const firstOutcome = first.then(
+      () => (firstSettled = true),
+      (e: Error) => ((firstSettled = true), e.message),
+    );
+    await sent;
+    const framesBefore = client.stats.framesOut;
+    await expect(client.run(3, fcFrag.input, { timeoutMs: 50 })).rejects.toThrow('dev: RUN fragment 3: no RESULT within 50 ms');
+    const ac = new AbortController();
+    const aborted = client.run(3, fcFrag.input, { signal: ac.signal });
+    ac.abort();
+    await expect(aborted).rejects.toMatchObject({ code: 'CANCELED' });
+    expect(client.stats.framesOut).toBe(framesBefore);
+    expect(firstSettled).toBe(false);
+    await client.close();
+    expect(await firstOutcome).toBe('dev: connection closed');
+  });
+
   test('times out a RUN at its deadline', async ({ device }) => {
     const { client } = await device({ speed: { default: 1000 } });
     await client.load(3, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest });

@@ -77,7 +77,7 @@ export interface LoadOptions {
 }
 
 export interface RunOptions {
-  /** Deadline for the whole RUN (transfer and compute, from when it reaches the link); on expiry the RUN is cancelled. */
+  /** Deadline for the whole RUN from this call (queueing, transfer, compute); on expiry the RUN is cancelled. */
   timeoutMs?: number;
   /** Aborting cancels the RUN on the device (e.g. a replica that lost the race). */
   signal?: AbortSignal;
@@ -122,11 +122,17 @@ type Accept = (r: Reply) => boolean;
 class Mailbox {
   /** Sequence numbers of the requests this operation sent. */
   readonly seqs = new Set<number>();
+  /** Rejects when the operation fails from outside (abort, deadline, link loss). */
+  readonly failed: Promise<never>;
   private items: Reply[] = [];
   private wake?: () => void;
   private failure?: Error;
+  private rejectFailed!: (e: Error) => void;
 
-  constructor(readonly accept: Accept) {}
+  constructor(readonly accept: Accept) {
+    this.failed = new Promise<never>((_, reject) => (this.rejectFailed = reject));
+    this.failed.catch(() => undefined); // observed by whoever races it
+  }
 
   push(r: Reply): void {
     this.items.push(r);
@@ -135,7 +141,12 @@ class Mailbox {
 
   fail(e: Error): void {
     this.failure ??= e;
+    this.rejectFailed(this.failure);
     this.wake?.();
+  }
+
+  throwIfFailed(): void {
+    if (this.failure) throw this.failure;
   }
 
   /** The next reply, or undefined at `deadline` (a performance.now() time). */
@@ -313,38 +324,43 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
    * Sends an input tile for a committed fragment and waits for its RESULT.
    * A lost RESULT or an interrupted transfer restarts the RUN from its first
    * byte (the device's answer for the same input is the same), within the
-   * retry bound.
+   * retry bound. The deadline and the abort signal act at once, also while
+   * the RUN waits behind earlier operations; a RUN already on the link is
+   * then cancelled on the device (CANCEL sent, not awaited).
    */
   run(frag: number, input: Uint8Array, opts: RunOptions = {}): Promise<RunResult> {
-    return this.serial(async () => {
-      const what = `RUN fragment ${frag}`;
-      const t0 = performance.now();
-      const deadline = opts.timeoutMs === undefined ? Infinity : t0 + opts.timeoutMs;
-      const box = this.transferMailbox();
-      const abort = () => box.fail(new DeviceError(this.name, 'CANCELED', `${what}: cancelled`));
-      const timer = Number.isFinite(deadline)
-        ? setTimeout(() => box.fail(new DeviceError(this.name, 'TIMEOUT', `${what}: no RESULT within ${opts.timeoutMs} ms`)), deadline - t0)
-        : undefined;
-      opts.signal?.addEventListener('abort', abort, { once: true });
-      try {
-        if (opts.signal?.aborted) abort();
-        for (let attempt = 0; ; attempt++) {
-          const early = await this.transfer(box, 'RUN', frag, input, { total: input.length }, what, opts.onProgress);
-          const r = early ?? (await this.awaitResult(box, what));
-          if (r) return { output: r.data, highWater: r.highWater, computeUs: r.computeUs, elapsedMs: performance.now() - t0 };
-          if (attempt >= this.opts.retries) throw new DeviceError(this.name, 'TIMEOUT', `${what}: no RESULT after ${attempt + 1} attempts`);
-        }
-      } catch (e) {
-        if (e instanceof DeviceError && (e.code === 'CANCELED' || e.code === 'TIMEOUT') && this.isOpen) {
-          await this.cancel(frag).catch(() => undefined);
-        }
+    const what = `RUN fragment ${frag}`;
+    const t0 = performance.now();
+    const box = this.transferMailbox();
+    const abort = () => box.fail(new DeviceError(this.name, 'CANCELED', `${what}: cancelled`));
+    const timer =
+      opts.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => box.fail(new DeviceError(this.name, 'TIMEOUT', `${what}: no RESULT within ${opts.timeoutMs} ms`)), opts.timeoutMs);
+    opts.signal?.addEventListener('abort', abort, { once: true });
+    if (opts.signal?.aborted) abort();
+    let started = false;
+    const work = this.serial(async () => {
+      box.throwIfFailed();
+      started = true;
+      for (let attempt = 0; ; attempt++) {
+        const early = await this.transfer(box, 'RUN', frag, input, { total: input.length }, what, opts.onProgress);
+        const r = early ?? (await this.awaitResult(box, what));
+        if (r) return { output: r.data, highWater: r.highWater, computeUs: r.computeUs, elapsedMs: performance.now() - t0 };
+        if (attempt >= this.opts.retries) throw new DeviceError(this.name, 'TIMEOUT', `${what}: no RESULT after ${attempt + 1} attempts`);
+      }
+    });
+    return Promise.race([work, box.failed])
+      .catch((e: unknown) => {
+        const stopped = e instanceof DeviceError && (e.code === 'CANCELED' || e.code === 'TIMEOUT');
+        if (stopped && started && this.isOpen) void this.cancel(frag).catch(() => undefined);
         throw e;
-      } finally {
+      })
+      .finally(() => {
         clearTimeout(timer);
         opts.signal?.removeEventListener('abort', abort);
         this.mailboxes.delete(box);
-      }
-    });
+      });
   }
 
   /** Stops a RUN of `frag` in progress on the device (acknowledged even if none runs). */
