@@ -48,6 +48,15 @@ describe('write -> read round trip', () => {
     expect(writeTflite(back)).toEqual(bytes);
   });
 
+  it('person_detect exported: every constant starts on a 16-byte boundary of the file, as TFLite Micro reads weights in place', () => {
+    const graph = readTflite(fixture('person_detect.tflite'));
+    const file = Buffer.from(writeTflite(graph));
+    const large = graph.tensors.filter((t) => t.data && t.data.byteLength >= 64); // long enough to occur once in the file
+    const offsets = large.map((t) => file.indexOf(Buffer.from(t.data!.buffer, t.data!.byteOffset, t.data!.byteLength)));
+    expect(large.length).toBeGreaterThan(50);
+    expect(offsets.filter((at) => at < 0 || at % 16 !== 0)).toEqual([]);
+  });
+
   it('a graph without a name reads back without one', () => {
     const { name: _, ...unnamed } = SMALL_MODELS[0][1]();
     expect(readTflite(writeTflite(unnamed)).name).toBeUndefined();
