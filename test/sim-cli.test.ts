@@ -42,8 +42,8 @@ describe('microsplit sim', () => {
     expect(list.devices.map((d) => d.id)).toEqual(['pty-a', 'pty-b', 'pty-c', 'tcp-d']);
     expect(out).toMatch(/^pty-a\s+\/dev\/pts\/\d+\s+node\s+65536\s+pty 10000000 B\/s/m);
 
-    const asked = spawnSync(process.execPath, [CLI, 'devices', ...list.devices.map((d) => d.uri), '--json'], { encoding: 'utf8' });
-    expect(asked.status).toBe(0);
+    const asked = spawnSync(process.execPath, [CLI, 'devices', ...list.devices.map((d) => d.uri), '--json', '--timeout', '20000'], { encoding: 'utf8' });
+    expect(asked.status, asked.stdout + asked.stderr).toBe(0);
     const reports = (JSON.parse(asked.stdout.trim().split('\n').at(-1)!) as { devices: DeviceReport[] }).devices;
     expect(reports.map((r) => [r.ok, r.info?.budget])).toEqual([
       [true, 65536],
@@ -56,9 +56,9 @@ describe('microsplit sim', () => {
     sim.kill('SIGINT');
     expect(await exited).toBe(130);
     // Device processes are gone, and so are the socat PTY pairs.
-    expect(await until(() => list.devices.every((d) => !alive(d.pid)), 5000)).toBe(true);
+    expect(await until(() => list.devices.every((d) => !alive(d.pid)), 15_000)).toBe(true);
     const ptys = list.devices.filter((d) => d.uri.startsWith('/dev/pts/')).map((d) => d.uri);
-    expect(await until(() => ptys.every((p) => !existsSync(p)), 5000)).toBe(true);
+    expect(await until(() => ptys.every((p) => !existsSync(p)), 15_000)).toBe(true);
   });
 });
 
