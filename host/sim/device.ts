@@ -46,6 +46,8 @@ export interface SimDeviceStats {
 
 /** Frames larger than this without a delimiter are passed to the agent in pieces. */
 const MAX_UNDELIMITED = 256 * 1024;
+/** Largest reply the simulator decodes to find RESULTs: the gateway's default limit (2 MiB). */
+const MAX_REPLY = 2 * 1024 * 1024;
 /** Sent frames are paced in pieces of about 10 ms of line time. */
 const PIECE_SECONDS = 0.01;
 
@@ -58,9 +60,9 @@ export class SimDevice {
   private readonly faultsIn: FrameFaults;
   private readonly faultsOut: FrameFaults;
   private readonly rxSplit = new FrameSplitter(MAX_UNDELIMITED);
-  private readonly txSplit = new FrameSplitter(1 << 24);
-  private readonly seenIn = new FrameDecoder({ maxPayload: 1 << 20 });
-  private readonly seenOut = new FrameDecoder({ maxPayload: 1 << 24 });
+  private readonly txSplit = new FrameSplitter(MAX_REPLY);
+  private readonly seenIn = new FrameDecoder({ maxPayload: 1 << 17 });
+  private readonly seenOut = new FrameDecoder({ maxPayload: MAX_REPLY });
   private readonly loads = new Map<number, { buf: Uint8Array; next: number }>();
   private readonly work = new Map<number, OpWork[]>();
   private readonly held = new Map<number, NodeJS.Timeout>();
