@@ -129,7 +129,10 @@ function startOne(spec: z.output<typeof qemuBoardSpec>, elf: string, timeoutMs: 
  * with default settings, or one board per spec. Builds the images first.
  * If any board fails to start, the others are stopped and the error thrown.
  */
-export async function startQemuBoards(boards: number | QemuBoardSpec[], opts: { timeoutMs?: number } = {}): Promise<QemuBoard[]> {
+export async function startQemuBoards(
+  boards: number | QemuBoardSpec[],
+  opts: { timeoutMs?: number; /** Boots this ELF instead of the agent image (test fixtures); nothing is built. */ image?: (board: QemuBoardName) => string } = {},
+): Promise<QemuBoard[]> {
   const specs = (typeof boards === 'number' ? Array.from({ length: boards }, (_, i) => ({ id: `qemu${i}` })) : boards).map((s, i) => {
     const r = qemuBoardSpec.safeParse(s);
     if (!r.success) throw new Error(`QEMU board ${i}: ${r.error.issues[0].path.join('.') || '(spec)'}: ${r.error.issues[0].message}`);
@@ -137,9 +140,9 @@ export async function startQemuBoards(boards: number | QemuBoardSpec[], opts: { 
   });
   const missing = missingQemuToolchain();
   if (missing) throw new Error(`cannot start QEMU boards: ${missing}`);
-  const images = new Map(specs.map((s) => [s.board, '']));
-  buildFirmware([...images.keys()].map((b) => `build/${b}/agent.elf`));
-  for (const b of images.keys()) images.set(b, join(FIRMWARE_DIR, `build/${b}/agent.elf`));
+  const boardNames = [...new Set(specs.map((s) => s.board))];
+  if (!opts.image) buildFirmware(boardNames.map((b) => `build/${b}/agent.elf`));
+  const images = new Map(boardNames.map((b) => [b, opts.image ? opts.image(b) : join(FIRMWARE_DIR, `build/${b}/agent.elf`)]));
   const started = await Promise.allSettled(specs.map((s) => startOne(s, images.get(s.board)!, opts.timeoutMs ?? 10_000)));
   const ok = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const bad = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -27,7 +27,9 @@
 /* MPS2 core clock: SysTick counts at 25 MHz; under -icount shift=0 one
  * instruction takes 1 ns, so one tick is 40 instructions. */
 #define CORE_HZ 25000000u
-#define SYSTICK_RELOAD 0xFFFFFFu
+/* One wrap per millisecond: it bounds how long a board sleeps when a byte
+ * arrives between its last look at the ring and WFI. */
+#define SYSTICK_RELOAD (CORE_HZ / 1000u - 1u)
 #define NS_PER_INSTRUCTION_SHIFT0 1u
 
 static volatile uint8_t ring[MS_RX_RING_BYTES];
@@ -79,10 +81,12 @@ uint32_t board_read(uint8_t* dst, uint32_t max) {
 
 uint32_t board_rx_overruns(void) { return overruns; }
 
+/* Interrupts stay enabled around WFI: QEMU does not wake a WFI for an
+ * interrupt masked by PRIMASK, so the usual cpsid/wfi/cpsie idiom can sleep
+ * through a received byte. A byte that lands between the check and WFI waits
+ * at most one SysTick period. */
 void board_wait_for_input(void) {
-  __asm volatile("cpsid i");
   if (ring_tail == ring_head) __asm volatile("wfi");
-  __asm volatile("cpsie i");
 }
 
 /* Ticks since boot: wraps counted by the interrupt; read twice around the
