@@ -9,7 +9,6 @@ export async function buildProgram(): Promise<Command> {
   const program = new Command('microsplit')
     .description('Run one int8 neural network split across several microcontrollers')
     .version('0.1.0')
-    .showHelpAfterError()
     .configureOutput({ outputError: (s, write) => write(s) });
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
   const files = readdirSync(dir).filter((f) => f.endsWith('.ts')).sort();

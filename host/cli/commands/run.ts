@@ -35,7 +35,8 @@ export function register(program: Command): void {
   addTargetOptions(cmd);
   addPlanChoiceOptions(cmd, Object.keys(strategies));
   cmd.action(async (opts: RunOptions) => {
-    const log = opts.json ? () => undefined : (l: string) => console.error(l);
+    // Notes go to stderr, so stdout stays the outputs (and the JSON line).
+    const log = (l: string) => console.error(l);
     const gw = await openGateway(opts, log);
     try {
       const graph = gw.graph;

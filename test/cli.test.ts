@@ -1,0 +1,131 @@
+// The `microsplit` command as a user runs it: every subcommand's --help, the
+// plan -> deploy -> run flow from the shell over simulated devices, and bad
+// inputs refused with one clear line, leaving no process behind.
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { testbedProfiles } from '../host/run/testbed-profiles.ts';
+import { loadTestbed } from '../host/sim/testbed.ts';
+
+const run = promisify(execFile);
+const CLI = join(import.meta.dirname, '..', 'bin', 'microsplit.js');
+const MODEL = join(import.meta.dirname, '..', 'models', 'mnist-s.tflite');
+const PERSON = join(import.meta.dirname, '..', 'models', 'person_detect', 'person_detect.tflite');
+const TESTBED = join(import.meta.dirname, 'fixtures', 'cli-testbed.json');
+const dir = mkdtempSync(join(tmpdir(), 'microsplit-cli-'));
+const digit = join(dir, 'digit.json');
+writeFileSync(digit, JSON.stringify(Array.from({ length: 784 }, (_, i) => ((i * 37) % 255) - 128)));
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, [CLI, ...args], { timeout: 120_000 });
+    return { code: 0, ...r };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+/** Device processes of the CLI test testbed still alive. */
+async function leftovers(): Promise<string> {
+  const r = await run('pgrep', ['-af', 'cli-pty-[ab]|cli-tcp-c']).catch(() => ({ stdout: '' }));
+  return r.stdout.trim();
+}
+
+const COMMANDS = ['sim', 'devices', 'profile', 'inspect', 'plan', 'deploy', 'run', 'infer', 'eval', 'conformance', 'bench', 'demo', 'export'];
+
+describe('microsplit --help', () => {
+  it.each(COMMANDS)('%s --help says how to use it', async (name) => {
+    const r = await cli([name, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^Usage: microsplit ${name}`));
+  });
+
+  it('lists every command', async () => {
+    const r = await cli(['--help']);
+    for (const name of COMMANDS) expect(r.stdout).toContain(`  ${name}`);
+  });
+});
+
+describe('plan, deploy, run from the shell', () => {
+  const profiles = join(dir, 'devices.json');
+  const plan = join(dir, 'plan.json');
+  writeFileSync(profiles, JSON.stringify({ devices: testbedProfiles(loadTestbed(TESTBED)) }));
+
+  afterAll(async () => {
+    expect(await leftovers()).toBe('');
+  });
+
+  it('plans mnist-s for the testbed and runs it one shot, equal to the oracle', async () => {
+    const p = await cli(['plan', '--model', MODEL, '--devices', profiles, '--out', plan]);
+    expect(p.code, p.stderr).toBe(0);
+    const r = await cli(['run', '--model', MODEL, '--plan', plan, '--testbed', TESTBED, '--input', digit, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    const ref = JSON.parse((await cli(['infer', '--model', MODEL, '--input', digit, '--engine', 'oracle', '--json'])).stdout.trim().split('\n').pop()!);
+    expect(out.outputs).toEqual(ref.outputs);
+    for (const d of out.devices) {
+      expect(d.high_water).toBeLessThanOrEqual(d.peak);
+      expect(d.peak).toBeLessThanOrEqual(d.budget);
+    }
+    expect(out.bytes_on_wire).toBeGreaterThan(0);
+  });
+
+  it('deploys onto `microsplit sim` devices once and runs twice without loading again', async () => {
+    const sim = spawn(process.execPath, [CLI, 'sim', TESTBED, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    const ports = join(dir, 'ports.json');
+    await new Promise<void>((resolve, reject) => {
+      sim.stdout.on('data', (b: Buffer) => {
+        text += b.toString();
+        const line = text.split('\n').find((l) => l.startsWith('{'));
+        if (line) {
+          writeFileSync(ports, line);
+          resolve();
+        }
+      });
+      sim.on('exit', (code) => reject(new Error(`sim exited with ${code}`)));
+    });
+    try {
+      const d = await cli(['deploy', '--model', MODEL, '--plan', plan, '--ports', ports, '--no-progress']);
+      expect(d.code, d.stderr).toBe(0);
+      expect(d.stdout).toContain('deployed:');
+      for (let i = 0; i < 2; i++) {
+        const r = await cli(['run', '--model', MODEL, '--plan', plan, '--ports', ports, '--input', digit, '--json']);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stderr).toContain('the devices already hold this plan');
+      }
+    } finally {
+      const exited = new Promise((r) => sim.on('exit', r));
+      sim.kill('SIGINT');
+      await exited;
+    }
+  });
+});
+
+describe('bad input: one clear line, non-zero exit, nothing left running', () => {
+  it.each([
+    ['a missing model', ['run', '--model', join(dir, 'none.tflite'), '--testbed', TESTBED, '--input', digit], /none\.tflite: cannot read model file/],
+    ['a malformed plan', ['run', '--model', MODEL, '--plan', join(dir, 'malformed.json'), '--testbed', TESTBED, '--input', digit], /malformed\.json: /],
+    ['a plan for another model', ['run', '--model', PERSON, '--plan', join(dir, 'plan.json'), '--testbed', TESTBED, '--input', digit], /the plan was made for model/],
+    ['an unknown device', ['run', '--model', MODEL, '--plan', join(dir, 'plan.json'), '--device', 'ghost=/dev/pts/9999', '--input', digit], /cannot connect to ghost/],
+    ['an over-budget plan', ['run', '--model', MODEL, '--plan', join(dir, 'over.json'), '--testbed', TESTBED, '--input', digit], /the plan needs \d+ arena bytes, the device offers \d+/],
+    ['an unknown strategy', ['run', '--model', MODEL, '--testbed', TESTBED, '--strategy', 'magic', '--input', digit], /Allowed choices are/],
+    ['a wrong input size', ['run', '--model', MODEL, '--testbed', TESTBED, '--input', join(dir, 'short.json')], /short\.json/],
+  ])('refuses %s', async (_what, args, message) => {
+    writeFileSync(join(dir, 'malformed.json'), '{"format": "microsplit-plan", "version": 1}');
+    writeFileSync(join(dir, 'short.json'), '[1, 2, 3]');
+    const good = JSON.parse(readFileSync(join(dir, 'plan.json'), 'utf8'));
+    // The plan claims more arena than the devices have: the budget check before any LOAD refuses it.
+    good.memory = good.memory.map((m: { paramBytes: number; budget: number }) => ({ ...m, paramBytes: m.budget + 1 }));
+    writeFileSync(join(dir, 'over.json'), JSON.stringify(good));
+    const r = await cli(args as string[]);
+    expect(r.code).not.toBe(0);
+    const lines = r.stderr.trim().split('\n').filter((l) => !/^\S+\t(\/dev\/pts|tcp:)/.test(l));
+    expect(lines.at(-1)).toMatch(message);
+    expect(await leftovers()).toBe('');
+  });
+});
