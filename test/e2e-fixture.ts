@@ -9,6 +9,7 @@ import { readInput } from '../host/model/inputs.ts';
 import { numElements, type Graph, type TensorData } from '../host/model/ir.ts';
 import { oracle } from '../host/model/oracle.ts';
 import { seededRandom } from '../host/sim/faults.ts';
+import type { Executor } from '../host/run/execute.ts';
 import type { OpenTestbed } from '../host/run/session.ts';
 
 export const PERSON_DETECT = 'test/fixtures/person_detect/person_detect.tflite';
@@ -74,10 +75,37 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Closes the testbed and returns the processes it leaves behind: its device pids still alive, and any new child. */
-export async function closeAndListLeftovers(open: OpenTestbed, childrenBefore: number[]): Promise<number[]> {
-  const pids = open.testbed.devices.map((d) => d.pid).filter((p): p is number => p !== undefined);
-  await open.close();
+/** Closes the testbeds and returns the processes they leave behind: device pids still alive, and any new child. */
+export async function closeAndListLeftovers(opens: OpenTestbed[], childrenBefore: number[]): Promise<number[]> {
+  const pids = opens.flatMap((o) => o.testbed.devices.map((d) => d.pid)).filter((p): p is number => p !== undefined);
+  await Promise.all(opens.map((o) => o.close()));
   const stray = childPids().filter((p) => !childrenBefore.includes(p));
   return [...new Set([...pids.filter(isAlive), ...stray])];
+}
+
+export interface Outcome {
+  outputs: Buffer[];
+  /** The error that ended the run early, and how long the failing inference took. */
+  error?: Error;
+  failedAfterMs?: number;
+  /** Lines the executor logged (devices marked unhealthy, re-dispatches). */
+  log: string[];
+}
+
+/**
+ * Runs inferences one at a time, cycling through the inputs, until `count`
+ * have completed and `done()` holds (or 40 s have passed), or one fails.
+ */
+export async function runInferences(executor: Executor, inputs: Int8Array[], count: number, log: string[], done = () => true): Promise<Outcome> {
+  const outputs: Buffer[] = [];
+  const giveUp = performance.now() + 40_000;
+  for (let i = 0; (i < count || !done()) && performance.now() < giveUp; i++) {
+    const start = performance.now();
+    try {
+      outputs.push(bytes((await executor.infer([inputs[i % inputs.length]], i)).outputs[0]));
+    } catch (e) {
+      return { outputs, error: e as Error, failedAfterMs: performance.now() - start, log };
+    }
+  }
+  return { outputs, log };
 }

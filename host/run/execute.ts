@@ -6,6 +6,7 @@
 // it or can load it (DeepThings' work stealing). A result is used only when
 // its size is right; what cannot complete fails in bounded time, naming the
 // fragment and the device.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DeviceError, type DeviceClient } from '../link/client.ts';
 import { DTYPE_BYTES, numElements, type DType, type Graph, type TensorData } from '../model/ir.ts';
 import { prepareOp } from '../model/op-params.ts';
@@ -53,29 +54,6 @@ export interface InferenceResult {
   latencyMs: number;
 }
 
-/**
- * `p`, or the error of `timeout()` when `p` has not settled `ms` after it
- * started, or `ms` after `cancelled` fired (a cancelled run must still
- * settle: a device that never acknowledges the CANCEL is lost). The client's
- * own timeout is not enough: after it fires, the client still retries the
- * CANCEL for seconds before the run settles.
- */
-function settleWithin<T>(p: Promise<T>, ms: number, cancelled: AbortSignal, timeout: () => Error): Promise<T> {
-  let reject!: (e: Error) => void;
-  const expired = new Promise<never>((_, r) => (reject = r));
-  let timer: NodeJS.Timeout | undefined;
-  const arm = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => reject(timeout()), ms);
-  };
-  arm();
-  cancelled.addEventListener('abort', arm, { once: true });
-  return Promise.race([p, expired]).finally(() => {
-    clearTimeout(timer);
-    cancelled.removeEventListener('abort', arm);
-  });
-}
-
 export class Executor {
   readonly trace: Trace;
   readonly unhealthy = new Set<string>();
@@ -87,6 +65,8 @@ export class Executor {
   /** Extra fragments devices loaded to take over work, with their bytes. */
   private readonly extraBytes = new Map<string, number>();
   private readonly log: (line: string) => void;
+  /** Devices being PINGed after a silent cancelled run. */
+  private readonly checking = new Set<string>();
 
   constructor(
     readonly dep: Deployment,
@@ -255,6 +235,7 @@ export class Executor {
       const client: DeviceClient = this.dep.clients.get(id)!;
       const start = performance.now() - this.t0;
       const retransmitsBefore = client.stats.retransmits;
+      const framesBefore = client.stats.framesIn;
       const record = (outcome: 'ok' | 'cancelled' | 'timeout' | 'failed', bytesOut: number, detail?: string) =>
         this.trace.add({
           inference: index,
@@ -271,11 +252,7 @@ export class Executor {
           detail,
         });
       try {
-        const r = await settleWithin(client.run(f.num, input, { timeoutMs, signal: abort.signal }), timeoutMs, abort.signal, () =>
-          abort.signal.aborted
-            ? new DeviceError(id, 'TIMEOUT', `RUN of fragment ${f.plan.id}: CANCEL not acknowledged within ${timeoutMs} ms`)
-            : new DeviceError(id, 'TIMEOUT', `RUN of fragment ${f.plan.id}: no RESULT within ${timeoutMs} ms`),
-        );
+        const r = await client.run(f.num, input, { timeoutMs, signal: abort.signal });
         if (r.output.length !== f.built.output.bytes)
           throw new RunError(f.plan.id, id, `RESULT has ${r.output.length} bytes, the box needs ${f.built.output.bytes}`);
         this.highWater.set(id, Math.max(this.highWater.get(id) ?? 0, r.highWater));
@@ -286,10 +263,29 @@ export class Executor {
         const cancelled = e instanceof DeviceError && e.code === 'CANCELED' && abort.signal.aborted;
         record(cancelled ? 'cancelled' : e instanceof DeviceError && e.code === 'TIMEOUT' ? 'timeout' : 'failed', 0, (e as Error).message);
         if (isDeviceLoss(e)) this.markUnhealthy(id, (e as Error).message);
+        else if (cancelled && client.stats.framesIn === framesBefore) void this.checkAlive(id, client, timeoutMs);
         throw e;
       }
     });
     return Promise.any(attempts);
+  }
+
+  /**
+   * A replica cancelled before it sent a single frame may be gone (crashed or
+   * hung): losing every race, it would never time out. It is marked
+   * unhealthy unless it answers a PING within `ms`.
+   */
+  private async checkAlive(id: string, client: DeviceClient, ms: number): Promise<void> {
+    if (this.checking.has(id) || this.unhealthy.has(id)) return;
+    this.checking.add(id);
+    // A PING failing for another reason than a lost device (the session closing) proves nothing.
+    const ping = client.ping().then(
+      () => 'alive',
+      (e: unknown) => (isDeviceLoss(e) ? 'lost' : 'unknown'),
+    );
+    const verdict = await Promise.race([ping, sleep(ms, 'lost', { ref: false })]);
+    this.checking.delete(id);
+    if (verdict === 'lost') this.markUnhealthy(id, `no answer to PING within ${ms} ms after a cancelled RUN`);
   }
 
   private store(f: DeployedFragment, values: (TensorData | undefined)[], bytes: Uint8Array): void {
