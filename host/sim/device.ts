@@ -71,6 +71,8 @@ export class SimDevice {
   private rxChain: Promise<void> = Promise.resolve();
   private txChain: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** When the frame being processed was handed to the agent: a RESULT's compute starts there. */
+  private fedAt = 0;
   readonly stats: SimDeviceStats = { framesIn: 0, framesOut: 0, runs: 0, droppedIn: 0, corruptedIn: 0, droppedOut: 0, corruptedOut: 0 };
 
   constructor(private readonly opts: SimDeviceOptions) {
@@ -118,6 +120,7 @@ export class SimDevice {
       if (this.stopped || this.hung || !frame) return;
       this.stats.framesIn++;
       for (const p of this.seenIn.push(frame)) this.observeRequest(p);
+      this.fedAt = performance.now();
       this.agent.feed(frame);
       while (this.agent.poll()) {
         // one op per step; the simulated time is charged when the RESULT leaves
@@ -186,9 +189,13 @@ export class SimDevice {
     }
   }
 
-  /** Sends a RESULT once the fragment's MACs would have been computed at this device's speed. */
+  /**
+   * Sends a RESULT once the fragment's MACs would have been computed at this
+   * device's speed, counted from when its input was complete (the agent's
+   * own time in Node is part of it, not added to it).
+   */
   private holdResult(frag: number, frame: Uint8Array): void {
-    const ms = this.computeMs(frag);
+    const ms = this.fedAt + this.computeMs(frag) - performance.now();
     if (ms < 1) {
       this.transmit(frame, true);
       return;
