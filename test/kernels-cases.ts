@@ -23,8 +23,22 @@ const zeroPoint = fc.oneof(fc.constantFrom(-128, 127, 0), fc.integer({ min: -128
 const scale = (minExp: number, maxExp: number) =>
   fc.tuple(fc.double({ min: 1, max: 2, noNaN: true }), fc.integer({ min: minExp, max: maxExp })).map(([m, e]) => Math.fround(m * 2 ** e));
 const int8s = (n: number) => fc.array(fc.integer({ min: -128, max: 127 }), { minLength: n, maxLength: n }).map((a) => Int8Array.from(a));
-const weights = (n: number) => fc.array(fc.integer({ min: -127, max: 127 }), { minLength: n, maxLength: n }).map((a) => Int8Array.from(a));
-const biases = (n: number) => fc.array(fc.integer({ min: -40000, max: 40000 }), { minLength: n, maxLength: n }).map((a) => Int32Array.from(a));
+/** Effective scales (input * weight / output): mostly where every accumulator bit can reach the output,
+ * sometimes above 1 (left shifts) or below 2^-32 (multiplier flushed to zero). */
+const effectiveScales = (n: number) =>
+  fc.array(fc.oneof({ arbitrary: scale(-9, 1), weight: 6 }, { arbitrary: scale(-40, -33), weight: 1 }), { minLength: n, maxLength: n });
+/** Weight scales giving those effective scales. */
+const weightScales = (eff: number[], inScale: number, outScale: number) => eff.map((e) => Math.fround((e * outScale) / inScale));
+/** Values near the zero point: small accumulators, where every unit of the sum reaches the output. */
+const nearZeroPoint = (n: number, zp: number) =>
+  fc.array(fc.integer({ min: Math.max(-128, zp - 3), max: Math.min(127, zp + 3) }), { minLength: n, maxLength: n }).map((a) => Int8Array.from(a));
+/** Input, weights and bias of a conv or FC: full-range values, or small ones (see nearZeroPoint). */
+const operands = (small: boolean, nIn: number, zp: number, nW: number, nBias: number) =>
+  fc.tuple(
+    small ? nearZeroPoint(nIn, zp) : int8s(nIn),
+    fc.array(fc.integer(small ? { min: -3, max: 3 } : { min: -127, max: 127 }), { minLength: nW, maxLength: nW }).map((a) => Int8Array.from(a)),
+    fc.array(fc.integer(small ? { min: -20, max: 20 } : { min: -40000, max: 40000 }), { minLength: nBias, maxLength: nBias }).map((a) => Int32Array.from(a)),
+  );
 
 function oneOp(label: string, tensors: Tensor[], op: Op, inputs: number[], data: TensorData[]): OpCase {
   const graph = validateGraph({ name: label, tensors, ops: [op], inputs, outputs: op.outputs });
@@ -67,18 +81,18 @@ export const convCase = (kind: 'CONV_2D' | 'DEPTHWISE_CONV_2D'): fc.Arbitrary<Op
       outScale: scale(-6, 2),
       act: activation,
       withBias: fc.boolean(),
-      seed: fc.integer(),
+      small: fc.boolean(),
     })
     .chain((r) => {
       const cout = kind === 'CONV_2D' ? r.cout : r.cin * r.dm;
       const fshape = kind === 'CONV_2D' ? [cout, r.g.kh, r.g.kw, r.cin] : [1, r.g.kh, r.g.kw, cout];
       const nW = fshape.reduce((a, b) => a * b, 1);
-      // Weight scales from 2^-36 (multiplier flushed to zero) up to 2^-1 (effective scale above 1).
-      const wScales = fc.array(scale(-36, -1), { minLength: r.perTensor ? 1 : cout, maxLength: r.perTensor ? 1 : cout });
-      return fc.tuple(fc.constant(r), fc.constant(fshape), int8s(r.g.n * r.g.h * r.g.w * r.cin), weights(nW), biases(cout), wScales);
+      const eff = effectiveScales(r.perTensor ? 1 : cout);
+      return fc.tuple(fc.constant(r), fc.constant(fshape), operands(r.small, r.g.n * r.g.h * r.g.w * r.cin, r.inZp, nW, cout), eff);
     })
-    .map(([r, fshape, x, w, b, ws]) => {
+    .map(([r, fshape, [x, w, b], eff]) => {
       const { g } = r;
+      const ws = weightScales(eff, r.inScale, r.outScale);
       const padding = padOf(g, r.dh, r.dw);
       const cout = fshape[kind === 'CONV_2D' ? 0 : 3];
       const oh = convOutSize(g.h, g.kh, g.sh, r.dh, padding);
@@ -107,17 +121,17 @@ export const fcCase: fc.Arbitrary<OpCase> = fc
     outScale: scale(-6, 2),
     act: activation,
     withBias: fc.boolean(),
+    small: fc.boolean(),
   })
   .chain((r) =>
     fc.tuple(
       fc.constant(r),
-      int8s(r.batches * r.depth),
-      weights(r.units * r.depth),
-      biases(r.units),
-      fc.array(scale(-36, -1), { minLength: r.perChannel ? r.units : 1, maxLength: r.perChannel ? r.units : 1 }),
+      operands(r.small, r.batches * r.depth, r.inZp, r.units * r.depth, r.units),
+      effectiveScales(r.perChannel ? r.units : 1),
     ),
   )
-  .map(([r, x, w, b, ws]) => {
+  .map(([r, [x, w, b], eff]) => {
+    const ws = weightScales(eff, r.inScale, r.outScale);
     const tensors: Tensor[] = [
       act('x', [r.batches, r.depth], r.inScale, r.inZp),
       { name: 'w', shape: [r.units, r.depth], dtype: 'int8', quant: { scale: ws, zeroPoint: ws.map(() => 0), axis: 0 }, data: w },

@@ -216,7 +216,7 @@ for (const c of cases) {
   const oracleSec = timeIt(oracle, 0.3);
   // The machine is shared: alternate the two contenders and keep each one's best round.
   let wasmSec = Infinity;
-  let cRun = { seconds: Infinity, output: new Int8Array(0) };
+  let cRun: { seconds: number; output: Int8Array } = { seconds: Infinity, output: new Int8Array(0) };
   for (let round = 0; round < ROUNDS; round++) {
     wasmSec = Math.min(wasmSec, timeIt(w.run, 0.25));
     const r = runC(exe, c, Math.max(3, Math.ceil(0.25 / wasmSec)));
