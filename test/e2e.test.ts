@@ -62,6 +62,6 @@ describe.each(models.map((m) => [`${m.name} on ${TESTBED}`, m] as const))('%s', 
   }, 120_000);
 
   it('leaves no process behind when closed', async () => {
-    expect(await closeAndListLeftovers(open, childrenBefore)).toEqual([]);
+    expect(await closeAndListLeftovers([open], childrenBefore)).toEqual([]);
   });
 });
