@@ -10,7 +10,7 @@
 import { FrameDecoder } from '../link/frame.ts';
 import { decodeReply, decodeRequest, type Reply, type Request } from '../link/messages.ts';
 import { chunks, type Transport } from '../link/transport.ts';
-import { FrameFaults, seededRandom } from './faults.ts';
+import { FrameFaults, seededRandom, type FrameFaultCounts } from './faults.ts';
 import { PacedLine, sleepUntil } from './line.ts';
 import { FrameSplitter } from './splitter.ts';
 import { macRate, type DeviceSpec } from './testbed.ts';
@@ -35,13 +35,11 @@ export interface SimDeviceOptions {
 }
 
 export interface SimDeviceStats {
+  /** Frames handed to the agent, and frames sent to the gateway. */
   framesIn: number;
   framesOut: number;
+  /** RESULTs sent. */
   runs: number;
-  droppedIn: number;
-  corruptedIn: number;
-  droppedOut: number;
-  corruptedOut: number;
 }
 
 /** Frames larger than this without a delimiter are passed to the agent in pieces. */
@@ -73,7 +71,7 @@ export class SimDevice {
   private stopped = false;
   /** When the frame being processed was handed to the agent: a RESULT's compute starts there. */
   private fedAt = 0;
-  readonly stats: SimDeviceStats = { framesIn: 0, framesOut: 0, runs: 0, droppedIn: 0, corruptedIn: 0, droppedOut: 0, corruptedOut: 0 };
+  readonly stats: SimDeviceStats = { framesIn: 0, framesOut: 0, runs: 0 };
 
   constructor(private readonly opts: SimDeviceOptions) {
     this.spec = opts.spec;
@@ -114,7 +112,7 @@ export class SimDevice {
 
   private receive(seg: Uint8Array): void {
     const arrives = this.rxLine.arrival(seg.length, performance.now());
-    const frame = seg[seg.length - 1] === 0 ? this.faulty(this.faultsIn, seg, 'In') : seg;
+    const frame = seg[seg.length - 1] === 0 ? this.faultsIn.apply(seg) : seg;
     this.rxChain = this.rxChain.then(async () => {
       await sleepUntil(arrives);
       if (this.stopped || this.hung || !frame) return;
@@ -128,12 +126,9 @@ export class SimDevice {
     });
   }
 
-  private faulty(faults: FrameFaults, frame: Uint8Array, dir: 'In' | 'Out'): Uint8Array | null {
-    const before = { ...faults.counts };
-    const out = faults.apply(frame);
-    this.stats[`dropped${dir}`] += faults.counts.dropped - before.dropped;
-    this.stats[`corrupted${dir}`] += faults.counts.corrupted - before.corrupted;
-    return out;
+  /** Frames dropped and corrupted so far: towards the agent, and towards the gateway. */
+  get faultCounts(): { in: FrameFaultCounts; out: FrameFaultCounts } {
+    return { in: this.faultsIn.counts, out: this.faultsOut.counts };
   }
 
   /** Tracks fragment blobs as the agent receives them, to know each RUN's MACs. */
@@ -219,7 +214,7 @@ export class SimDevice {
   }
 
   private transmit(frame: Uint8Array, isResult = false): void {
-    const sent = this.faulty(this.faultsOut, frame, 'Out');
+    const sent = this.faultsOut.apply(frame);
     this.txChain = this.txChain.then(async () => {
       if (sent && !this.stopped && !this.hung) {
         const piece = Math.max(64, Math.ceil(this.spec.link.rate * PIECE_SECONDS));
