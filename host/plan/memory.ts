@@ -17,7 +17,7 @@
 import type { Graph } from '../model/ir.ts';
 import type { OpBox } from './fragments.ts';
 import { fragmentActivationBytes, fragmentLayout, fragmentParamBytes } from './layout.ts';
-import { deviceKind, usableBytes, type DeviceProfile } from './profiles.ts';
+import { usableBytes, type DeviceProfile } from './profiles.ts';
 
 /** A buffer to place: its size and the first and last step (inclusive) it is live. */
 export interface Buffer {
@@ -175,9 +175,15 @@ export function worstShortfall(memory: readonly DeviceMemory[]): { device: strin
   return worst;
 }
 
-/** Kinds of device present, one representative each, smallest budget first (to suggest the cheapest addition). */
+/**
+ * Kinds of device present, one representative each, smallest budget first (to
+ * suggest the cheapest addition). Devices without a `kind` are grouped by budget.
+ */
 export function deviceKinds(devices: readonly DeviceProfile[]): DeviceProfile[] {
   const byKind = new Map<string, DeviceProfile>();
-  for (const d of devices) if (!byKind.has(deviceKind(d))) byKind.set(deviceKind(d), d);
+  for (const d of devices) {
+    const k = d.kind ?? `budget ${d.budget}`;
+    if (!byKind.has(k)) byKind.set(k, d);
+  }
   return [...byKind.values()].sort((a, b) => a.budget - b.budget);
 }

@@ -4,7 +4,7 @@
 // same kind of space.
 import type { Graph } from '../model/ir.ts';
 import { fragmentWork, timing, type Objective, type Work } from './cost.ts';
-import { fullBox, fuseBackward, outputView, type SplitMode } from './fragments.ts';
+import { fullBox, fuseBackward, outputView, type OpBox, type SplitMode } from './fragments.ts';
 import { usableBytes, type DeviceProfile } from './profiles.ts';
 import { evaluateOption, type Option } from './search.ts';
 import { buildStage, gatewayStage, spanOps, type Span } from './stages.ts';
@@ -58,14 +58,22 @@ export function spanOptions(g: Graph, devices: readonly DeviceProfile[], o: Obje
   if (span.gateway) return [evaluateOption(g, devices, o, gatewayStage(span))];
   const seen = new Set<string>();
   const out: Option[] = [];
+  // The whole span on one device has one geometry whichever the device: build it once.
+  let whole: OpBox[] | undefined;
   for (const subset of subsets) {
-    const tries: [SplitMode, ShareRule | null][] =
-      subset.length === 1 ? [['whole', null]] : span.splits.flatMap((s) => (SPLIT_RULES[s] ?? []).map((r): [SplitMode, ShareRule] => [s, r]));
+    if (subset.length === 1) {
+      if (seen.has(`whole/${subset[0]}`)) continue;
+      seen.add(`whole/${subset[0]}`);
+      whole ??= buildStage(g, span, 'whole', [[0]], [1]).fragments[0].ops;
+      out.push(evaluateOption(g, devices, o, { span, split: 'whole', fragments: [{ ops: whole, devices: [subset[0]] }] }));
+      continue;
+    }
+    const tries = span.splits.flatMap((s) => (SPLIT_RULES[s] ?? []).map((r): [SplitMode, ShareRule] => [s, r]));
     for (const [split, rule] of tries) {
       const key = `${split}/${rule}/${[...subset].sort((a, b) => a - b).join(',')}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      const sh = rule ? shares(g, span, devices, subset, rule) : [1];
+      const sh = shares(g, span, devices, subset, rule);
       const choice = buildStage(g, span, split, subset.map((d) => [d]), sh);
       out.push(evaluateOption(g, devices, o, choice));
     }

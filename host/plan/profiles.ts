@@ -109,7 +109,3 @@ export function macRate(d: DeviceProfile, kind: DeviceOpKind): number {
 export function usableBytes(d: DeviceProfile): number {
   return d.budget - d.reservedBytes;
 }
-
-export function deviceKind(d: DeviceProfile): string {
-  return d.kind ?? d.id;
-}

@@ -4,7 +4,8 @@
 // lowered where it has room), then a local search that swaps single stages'
 // options while every device stays within budget.
 import type { Graph } from '../model/ir.ts';
-import { fragmentWork, scheduleStage, stageObjective, type Objective, type StageTimes } from './cost.ts';
+import { fragmentWork, scheduleStage, stageObjective, type Objective, type StageTimes, type Work } from './cost.ts';
+import type { OpBox } from './fragments.ts';
 import { fragmentActivationBytes, fragmentParamBytes } from './layout.ts';
 import { usableBytes, type DeviceProfile } from './profiles.ts';
 import type { Span, StageChoice } from './stages.ts';
@@ -19,22 +20,43 @@ export interface Option {
   params: [number, number][];
   /** [device index, activation high-water]. */
   act: [number, number][];
+  /** `params` as parallel arrays, for the pricing loop (the search's hot spot). */
+  paramDevices: Int32Array;
+  paramBytes: Float64Array;
+}
+
+/** Device-independent figures of a fragment, cached by its ops array (shared by options that differ only in devices). */
+const figures = new WeakMap<readonly OpBox[], { work: Work; params: number; act: number }>();
+
+function fragmentFigures(g: Graph, ops: readonly OpBox[]) {
+  let f = figures.get(ops);
+  if (!f) {
+    f = { work: fragmentWork(g, ops), params: fragmentParamBytes(g, ops), act: fragmentActivationBytes(g, ops) };
+    figures.set(ops, f);
+  }
+  return f;
 }
 
 export function evaluateOption(g: Graph, devices: readonly DeviceProfile[], o: Objective, choice: StageChoice): Option {
-  const frags = choice.fragments.map((f) => ({ work: fragmentWork(g, f.ops), devices: f.devices }));
-  const times = scheduleStage(devices, frags, 0);
+  const figs = choice.fragments.map((f) => fragmentFigures(g, f.ops));
+  const times = scheduleStage(devices, choice.fragments.map((f, i) => ({ work: figs[i].work, devices: f.devices })), 0);
   const params = new Map<number, number>();
   const act = new Map<number, number>();
-  for (const f of choice.fragments) {
-    const p = fragmentParamBytes(g, f.ops);
-    const a = fragmentActivationBytes(g, f.ops);
+  choice.fragments.forEach((f, i) => {
     for (const d of f.devices) {
-      params.set(d, (params.get(d) ?? 0) + p);
-      act.set(d, Math.max(act.get(d) ?? 0, a));
+      params.set(d, (params.get(d) ?? 0) + figs[i].params);
+      act.set(d, Math.max(act.get(d) ?? 0, figs[i].act));
     }
-  }
-  return { choice, j: stageObjective(o, times), times, params: [...params], act: [...act] };
+  });
+  return {
+    choice,
+    j: stageObjective(o, times),
+    times,
+    params: [...params],
+    act: [...act],
+    paramDevices: Int32Array.from(params.keys()),
+    paramBytes: Float64Array.from(params.values()),
+  };
 }
 
 /** Whether an option fits each of its devices on its own (nothing else loaded). */
@@ -108,21 +130,23 @@ export function searchStages(
   let feasible: Option[] | null = null;
   let closest: Option[] | null = null;
   let closestOver = Infinity;
-  const consider = (chosen: Option[] | null) => {
-    if (!chosen) return;
-    const over = overflow(devices, chosen);
-    const excess = sumOver(over);
+  /** Records a choice; true when it is the closest infeasible one so far. */
+  const consider = (chosen: Option[] | null): boolean => {
+    if (!chosen) return false;
+    const excess = sumOver(overflow(devices, chosen));
     if (excess === 0) {
       if (!feasible || total(chosen) < total(feasible)) feasible = chosen;
     } else if (excess < closestOver) {
       closestOver = excess;
       closest = chosen;
+      return true;
     }
+    return false;
   };
 
   const free = cheapestCover(n, spans, options, (o) => o.j);
   if (!free) return { feasible: null, closest: cheapestCover(n, spans, allOptions, (o) => o.j) };
-  consider(free);
+  if (consider(free)) consider(repair(devices, spans, options, free));
   // Prices are in units of the unconstrained objective per budget-fraction.
   const scale = Math.max(total(free), 1e-9);
   const mu = devices.map(() => 0);
@@ -131,14 +155,14 @@ export function searchStages(
     const perByte = mu.map((m, d) => (scale * m) / usable[d]);
     const priced = (o: Option) => {
       let c = o.j;
-      for (const [d, p] of o.params) c += perByte[d] * p;
+      for (let i = 0; i < o.paramDevices.length; i++) c += perByte[o.paramDevices[i]] * o.paramBytes[i];
       return c;
     };
     const chosen = cheapestCover(n, spans, options, priced);
-    consider(chosen);
+    // Repair only attempts that came closer than any before: repairs are the costly part.
+    if (consider(chosen)) consider(repair(devices, spans, options, chosen!));
     const over = overflow(devices, chosen!);
     const infeasible = sumOver(over) > 0;
-    if (infeasible) consider(repair(devices, spans, options, chosen!));
     over.forEach((v, d) => (mu[d] = Math.max(0, mu[d] + (step * v) / usable[d])));
     step *= infeasible ? 1.5 : 0.7;
   }

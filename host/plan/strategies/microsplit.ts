@@ -12,6 +12,7 @@ import { candidateSpans } from '../stages.ts';
 import type { Strategy } from './types.ts';
 
 const ALL_SINGLES_UP_TO = 16;
+const SINGLES_PER_ORDER = 8;
 
 /** The search itself, on any device list (the replicated strategy runs it on device groups). */
 export function searchMicrosplit(req: PlanRequest, devices: readonly DeviceProfile[]): SearchResult {
@@ -20,9 +21,11 @@ export function searchMicrosplit(req: PlanRequest, devices: readonly DeviceProfi
   const spans = candidateSpans(g, req.maxFuse ?? DEFAULT_MAX_FUSE, DEFAULT_MAX_WHOLE);
   const ks = prefixSizes(devices.length);
   const options = spans.map((span) => {
-    const subsets = deviceOrders(g, span, devices).flatMap((order) => ks.map((k) => order.slice(0, k)));
-    // Every device alone, when there are few: the vertical-only plans are then part of the space.
-    if (devices.length <= ALL_SINGLES_UP_TO) subsets.push(...devices.map((_, d) => [d]));
+    const orders = deviceOrders(g, span, devices);
+    const subsets = orders.flatMap((order) => ks.map((k) => order.slice(0, k)));
+    // Devices alone (the vertical-only plans): all of them when few, else the
+    // fastest and the roomiest few, enough alternatives for the memory search.
+    subsets.push(...(devices.length <= ALL_SINGLES_UP_TO ? devices.map((_, d) => [d]) : orders.flatMap((o) => o.slice(0, SINGLES_PER_ORDER).map((d) => [d]))));
     return spanOptions(g, devices, o, span, subsets);
   });
   return searchStages(g.ops.length, devices, spans, options);
