@@ -2,10 +2,11 @@
 // before any access: no trap, no write to the output, never a wrong answer.
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { loadKernels, type KernelExports } from '../host/model/wasm-engine.ts';
-import { C, CALL_WORDS, KERNEL_ABI_HASH, KERNEL_ABI_VERSION, KERNEL_ERROR, W, box4, packCall, packOp, requiredTile, tile4 } from '../host/model/kernel-abi.ts';
+import { createWasmEngine, loadKernels, KernelError, type KernelExports } from '../host/model/wasm-engine.ts';
+import { C, CALL_WORDS, KERNEL_ERRORS, KERNEL_ABI_HASH, KERNEL_ABI_VERSION, KERNEL_ERROR, W, box4, packCall, packOp, requiredTile, tile4 } from '../host/model/kernel-abi.ts';
 import { prepareOp, type ConvParams } from '../host/model/op-params.ts';
-import { runOpBox } from '../host/model/oracle.ts';
+import { runOpBox, wholeOutputBox } from '../host/model/oracle.ts';
+import { wholeTile } from '../host/model/oracle/tile.ts';
 import { validateGraph, type Graph } from '../host/model/ir.ts';
 import { extractBox, type Box } from '../host/run/boxes.ts';
 
@@ -173,11 +174,63 @@ describe('random call blocks', () => {
           for (const [w, v] of edits) s.setCall(w, v);
           const code = k.runFragment(s.rec, s.call);
           expect(code).toBeGreaterThanOrEqual(0);
-          expect(code).toBeLessThanOrEqual(9);
+          expect(code).toBeLessThan(KERNEL_ERRORS.length);
           expect(new Uint8Array(k.memory.buffer).slice(s.rec, s.call)).toEqual(before);
         },
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+/** The kernels' refusal code of running op 0 of `graph` whole, or 0. */
+async function refusal(graph: Graph, input: Int8Array): Promise<number> {
+  const engine = await createWasmEngine();
+  const p = prepareOp(validateGraph(graph), 0);
+  try {
+    engine.runFragment(p, [wholeTile(input, graph.tensors[0].shape)], wholeOutputBox(p));
+    return 0;
+  } catch (e) {
+    if (e instanceof KernelError) return e.code;
+    throw e;
+  }
+}
+
+describe('results TFLM leaves undefined are refused, as the oracle refuses them', () => {
+  const q = (s: number, zp: number) => ({ scale: [s], zeroPoint: [zp] });
+
+  it('an average pool whose declared output has windows outside the input -> BAD_RECORD', async () => {
+    const graph: Graph = {
+      tensors: [
+        { name: 'x', shape: [1, 2, 2, 1], dtype: 'int8', quant: q(0.5, 0) },
+        { name: 'y', shape: [1, 4, 4, 1], dtype: 'int8', quant: q(0.5, 0) },
+      ],
+      ops: [{ kind: 'AVERAGE_POOL_2D', inputs: [0], outputs: [1], padding: 'VALID', strideH: 1, strideW: 1, filterH: 1, filterW: 1, activation: 'NONE' }],
+      inputs: [0],
+      outputs: [1],
+    };
+    const input = Int8Array.from([1, 2, 3, 4]);
+    expect(await refusal(graph, input)).toBe(KERNEL_ERROR.BAD_RECORD);
+    const p = prepareOp(graph, 0);
+    expect(() => runOpBox(p, [wholeTile(input, [1, 2, 2, 1])], wholeOutputBox(p))).toThrow(/empty window/);
+  });
+
+  it('an int8 softmax row of 600 equal values (final shift past 31) -> OUT_OF_RANGE', async () => {
+    const graph: Graph = {
+      tensors: [
+        { name: 'x', shape: [1, 600], dtype: 'int8', quant: q(0.1, 0) },
+        { name: 'y', shape: [1, 600], dtype: 'int8', quant: q(1 / 256, -128) },
+      ],
+      ops: [{ kind: 'SOFTMAX', inputs: [0], outputs: [1], beta: 1 }],
+      inputs: [0],
+      outputs: [1],
+    };
+    const input = new Int8Array(600).fill(7);
+    expect(await refusal(graph, input)).toBe(KERNEL_ERROR.OUT_OF_RANGE);
+    const p = prepareOp(graph, 0);
+    expect(() => runOpBox(p, [wholeTile(input, [1, 600])], wholeOutputBox(p))).toThrow(/shift/);
+    // A row of 600 where one value dominates is fine: its sum stays small.
+    const peaked = Int8Array.from({ length: 600 }, (_, i) => (i === 0 ? 127 : -128));
+    expect(await refusal(graph, peaked)).toBe(0);
   });
 });

@@ -4,7 +4,7 @@ import {
   word, ABI_MAGIC, RECORD_BYTES, CALL_BYTES, RECORD_WORDS, CALL_WORDS, W_MAGIC, W_OPCODE, W_FLAGS, W_SIZE, W_IN_ZP,
   W_DEPTH_LO, W_DEPTH_HI, W_IN_SHAPE, FLAG_PREPARED, C_MODE, MODE_RUN, MODE_FC_REDUCE,
   OP_CONV, OP_DEPTHWISE, OP_FC, OP_MAX_POOL, OP_AVG_POOL, OP_ADD, OP_SOFTMAX, OP_REQUANTIZE,
-  OK, BAD_RECORD, NOT_PREPARED, OUT_OF_MEMORY_BOUNDS, BAD_CALL,
+  OK, BAD_RECORD, NOT_PREPARED, OUT_OF_MEMORY_BOUNDS, BAD_CALL, OUT_OF_RANGE,
 } from './layout';
 import { regionInMemory } from './bounds';
 import { checkConv, foldConv, runConv } from './conv';
@@ -93,7 +93,7 @@ export function kernelAbiHash(): u32 {
   h = fnv(h, W_IN_ZP);
   h = fnv(h, W_DEPTH_HI);
   h = fnv(h, OP_REQUANTIZE);
-  h = fnv(h, BAD_CALL);
+  h = fnv(h, OUT_OF_RANGE);
   return h;
 }
 

@@ -92,6 +92,7 @@ export const TILE_OUTSIDE_INPUT: i32 = 6;
 export const CHANNELS_NOT_LOADED: i32 = 7;
 export const OUTPUT_TOO_SMALL: i32 = 8;
 export const BAD_CALL: i32 = 9;
+export const OUT_OF_RANGE: i32 = 10;
 
 /** Reads word `w` of the block at `base`. */
 // @ts-ignore: decorator

@@ -9,19 +9,28 @@ import { checkBox, checkOutput, boxElems, tileRegionBytes } from './bounds';
 import { checkWindowRecord, checkWindowTile } from './window';
 import { firstTap, endTap } from './conv';
 
+/** Every output position along one axis has at least one window tap inside the input. */
+function windowsReachInput(outSize: i32, inSize: i32, k: i32, stride: i32, pad: i32): bool {
+  return pad < k && (outSize - 1) * stride - pad < inSize;
+}
+
 export function checkPool(rec: usize): i32 {
   const e = checkWindowRecord(rec);
   if (e != OK) return e;
   if (word(rec, W_IN_SHAPE + 3) != word(rec, W_OUT_SHAPE + 3) || word(rec, W_DEPTH_MULT) != 1) return BAD_RECORD;
+  // A declared output larger than the input allows would have empty windows,
+  // whose average TFLM leaves undefined: refused at LOAD.
+  if (
+    !windowsReachInput(word(rec, W_OUT_SHAPE + 1), word(rec, W_IN_SHAPE + 1), word(rec, W_KH), word(rec, W_STRIDE_H), word(rec, W_PAD_TOP)) ||
+    !windowsReachInput(word(rec, W_OUT_SHAPE + 2), word(rec, W_IN_SHAPE + 2), word(rec, W_KW), word(rec, W_STRIDE_W), word(rec, W_PAD_LEFT))
+  )
+    return BAD_RECORD;
   return OK;
 }
 
-/** (s ± n/2) / n with C truncation: ties away from zero on the raw sum. A
- * window with no valid tap (declared output larger than the input allows)
- * gives 0 instead of dividing by zero. */
+/** (s ± n/2) / n with C truncation: ties away from zero on the raw sum (n >= 1: checkPool). */
 // @ts-ignore: decorator
 @inline function roundedMean(s: i32, n: i32): i32 {
-  if (n == 0) return 0;
   return s > 0 ? (s + n / 2) / n : (s - n / 2) / n;
 }
 

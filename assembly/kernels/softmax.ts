@@ -2,7 +2,7 @@
 // rank <= 4, int8 or int16 out, with gemmlowp's fixed-point exp and reciprocal (ARITHMETIC.md §9).
 import {
   word, W_IN_SHAPE, W_OUT_SHAPE, W_SM_MULT, W_SM_LSHIFT, W_SM_DIFF_MIN, W_OUT_BITS, C_OUT, C_BOX_START, C_BOX_END,
-  C_IN0, C_IN0_ORIGIN, C_IN0_EXTENT, OK, BAD_RECORD, BAD_CALL, TILE_TOO_SMALL,
+  C_IN0, C_IN0_ORIGIN, C_IN0_EXTENT, OK, BAD_RECORD, BAD_CALL, TILE_TOO_SMALL, OUT_OF_RANGE,
 } from './layout';
 import { checkBox, checkOutput, checkTile, tileCovers, tileRegionBytes, boxElems, shapeElems } from './bounds';
 import { srdhm, rdbp } from './requant';
@@ -84,6 +84,17 @@ export function runSoftmax(rec: usize, call: usize): i32 {
   const t0 = word(call, C_IN0_ORIGIN), t1 = word(call, C_IN0_ORIGIN + 1), t2 = word(call, C_IN0_ORIGIN + 2);
   const e1 = word(call, C_IN0_EXTENT + 1), e2 = word(call, C_IN0_EXTENT + 2);
   const tile = <usize>(<u32>word(call, C_IN0));
+  // The final shift (12 - clz(sum)) + 31 - bits stays within 31 unless an int8
+  // row sums to 2^28 or more (512+ values near its max); TFLM leaves that
+  // undefined, so such a call is refused before anything is written.
+  if (bits == 8 && depth >= 512) {
+    for (let a = word(call, C_BOX_START); a < word(call, C_BOX_END); a++)
+      for (let b = word(call, C_BOX_START + 1); b < word(call, C_BOX_END + 1); b++)
+        for (let c = word(call, C_BOX_START + 2); c < word(call, C_BOX_END + 2); c++) {
+          const row = tile + <usize>(((a - t0) * e1 + b - t1) * e2 + c - t2) * <usize>depth;
+          if (expSum(row, depth, rowMax(row, depth), mult, ls, diffMin) >= 1 << 28) return OUT_OF_RANGE;
+        }
+  }
   let out = <usize>(<u32>word(call, C_OUT));
   for (let a = word(call, C_BOX_START); a < word(call, C_BOX_END); a++) {
     for (let b = word(call, C_BOX_START + 1); b < word(call, C_BOX_END + 1); b++) {
@@ -97,20 +108,31 @@ export function runSoftmax(rec: usize, call: usize): i32 {
   return OK;
 }
 
-/** One row of `depth` int8 values at `row` into `out` (int8 or int16 by `bits`). */
-function softmaxRow(row: usize, depth: i32, out: usize, bits: i32, mult: i32, ls: i32, diffMin: i32): void {
-  const typeMin = bits == 8 ? -128 : -32768;
-  const typeMax = bits == 8 ? 127 : 32767;
+function rowMax(row: usize, depth: i32): i32 {
   let max = -128;
   for (let i = 0; i < depth; i++) {
     const v = <i32>load<i8>(row + <usize>i);
     if (v > max) max = v;
   }
+  return max;
+}
+
+/** Σ exp(x - max) over the row in Q12.19, skipping differences below diffMin. */
+function expSum(row: usize, depth: i32, max: i32, mult: i32, ls: i32, diffMin: i32): i32 {
   let sum = 0;
   for (let i = 0; i < depth; i++) {
     const d = <i32>load<i8>(row + <usize>i) - max;
     if (d >= diffMin) sum += rdbp(expOnNegative(srdhm(d << ls, mult)), 12);
   }
+  return sum;
+}
+
+/** One row of `depth` int8 values at `row` into `out` (int8 or int16 by `bits`). */
+function softmaxRow(row: usize, depth: i32, out: usize, bits: i32, mult: i32, ls: i32, diffMin: i32): void {
+  const typeMin = bits == 8 ? -128 : -32768;
+  const typeMax = bits == 8 ? 127 : 32767;
+  const max = rowMax(row, depth);
+  const sum = expSum(row, depth, max, mult, ls, diffMin);
   const z = <i32>clz<u32>(<u32>sum);
   const recip = oneOverOnePlusX(<i32>((<u32>sum << z) - 0x80000000));
   const outShift = 12 - z + 31 - bits;
@@ -118,10 +140,7 @@ function softmaxRow(row: usize, depth: i32, out: usize, bits: i32, mult: i32, ls
     const d = <i32>load<i8>(row + <usize>i) - max;
     let v = typeMin;
     if (d >= diffMin) {
-      // A shift past 31 (sums of thousands of near-equal values; TFLM leaves it
-      // undefined) rounds every value to 0.
-      const p = srdhm(recip, expOnNegative(srdhm(d << ls, mult)));
-      v = (outShift > 31 ? 0 : rdbp(p, outShift)) + typeMin;
+      v = rdbp(srdhm(recip, expOnNegative(srdhm(d << ls, mult))), outShift) + typeMin;
       v = v < typeMin ? typeMin : v > typeMax ? typeMax : v;
     }
     if (bits == 8) store<i8>(out + <usize>i, <i8>v);

@@ -103,6 +103,7 @@ export const KERNEL_ERRORS = [
   'CHANNELS_NOT_LOADED',
   'OUTPUT_TOO_SMALL',
   'BAD_CALL',
+  'OUT_OF_RANGE',
 ] as const;
 export type KernelErrorName = (typeof KERNEL_ERRORS)[number];
 export const KERNEL_ERROR = Object.fromEntries(KERNEL_ERRORS.map((n, i) => [n, i])) as Record<KernelErrorName, number>;
@@ -114,7 +115,7 @@ export function kernelErrorName(code: number): string {
 /** The same FNV-1a the module computes in kernelAbiHash() (dispatch.ts), over the same list. */
 function abiHash(): number {
   let h = 0x811c9dc5;
-  const values = [KERNEL_ABI_VERSION, ABI_MAGIC, RECORD_WORDS, CALL_WORDS, W.IN_ZP, W.DEPTH_HI, OPCODE.REQUANTIZE, KERNEL_ERROR.BAD_CALL];
+  const values = [KERNEL_ABI_VERSION, ABI_MAGIC, RECORD_WORDS, CALL_WORDS, W.IN_ZP, W.DEPTH_HI, OPCODE.REQUANTIZE, KERNEL_ERROR.OUT_OF_RANGE];
   for (const v of values)
     for (let i = 0; i < 4; i++) {
       h ^= (v >>> (i * 8)) & 0xff;
