@@ -40,10 +40,20 @@ static int32_t rdbp(int32_t x, int n) {
   return (x >> n) + (rem > threshold ? 1 : 0);
 }
 
-static int8_t requantize(int32_t acc, int32_t m, int32_t e, const uint8_t* rec) {
-  int32_t v = rdbp(srdhm(acc * (e > 0 ? (1 << e) : 1), m), e > 0 ? 0 : -e) + w(rec, W_OUT_ZP);
-  if (v < w(rec, W_ACT_MIN)) v = w(rec, W_ACT_MIN);
-  if (v > w(rec, W_ACT_MAX)) v = w(rec, W_ACT_MAX);
+/* The output zero point and clamp, read once per call. */
+typedef struct {
+  int32_t zp, lo, hi;
+} out_params;
+
+static out_params out_of(const uint8_t* rec) {
+  out_params o = {w(rec, W_OUT_ZP), w(rec, W_ACT_MIN), w(rec, W_ACT_MAX)};
+  return o;
+}
+
+static int8_t requantize(int32_t acc, int32_t m, int32_t e, out_params o) {
+  int32_t v = rdbp(srdhm(acc * (e > 0 ? (1 << e) : 1), m), e > 0 ? 0 : -e) + o.zp;
+  if (v < o.lo) v = o.lo;
+  if (v > o.hi) v = o.hi;
   return (int8_t)v;
 }
 
@@ -67,11 +77,13 @@ static void conv_like(uint8_t* mem, const uint8_t* rec, const uint8_t* call, int
   int x0 = w(call, C_BOX_START + 2), x1 = w(call, C_BOX_END + 2);
   int c0 = w(call, C_BOX_START + 3), c1 = w(call, C_BOX_END + 3);
   int nc = w(rec, W_CH_HI) - ch_lo;
+  out_params o = out_of(rec);
   for (int n = n0; n < n1; n++)
   for (int y = y0; y < y1; y++)
     for (int x = x0; x < x1; x++)
       for (int c = c0; c < c1; c++) {
         int lc = c - ch_lo;
+        int ci = dm == 0 ? 0 : c / dm - oc; /* depthwise: the input channel */
         int32_t acc = bias[lc];
         for (int ky = 0; ky < kh; ky++) {
           int iy = y * sh - pt + ky * dh;
@@ -85,11 +97,11 @@ static void conv_like(uint8_t* mem, const uint8_t* rec, const uint8_t* call, int
               for (int i = 0; i < ic; i++) acc += (px[i - oc] - in_zp) * f[i];
             } else {
               const int8_t* f = wt + (ky * kw + kx) * nc;
-              acc += (px[c / dm - oc] - in_zp) * f[lc];
+              acc += (px[ci] - in_zp) * f[lc];
             }
           }
         }
-        *out++ = requantize(acc, mult[lc], shift[lc], rec);
+        *out++ = requantize(acc, mult[lc], shift[lc], o);
       }
 }
 
@@ -102,6 +114,7 @@ static void fc(uint8_t* mem, const uint8_t* rec, const uint8_t* call) {
   int8_t* out = (int8_t*)(mem + w(call, C_OUT));
   int depth = w(rec, W_DEPTH_HI) - w(rec, W_DEPTH_LO), in_zp = w(rec, W_IN_ZP), ch_lo = w(rec, W_CH_LO);
   int b0 = w(call, C_BOX_START), b1 = w(call, C_BOX_END);
+  out_params o = out_of(rec);
   int u0 = w(call, C_BOX_START + 1), u1 = w(call, C_BOX_END + 1);
   for (int b = b0; b < b1; b++)
     for (int u = u0; u < u1; u++) {
@@ -109,7 +122,7 @@ static void fc(uint8_t* mem, const uint8_t* rec, const uint8_t* call) {
       const int8_t* x = in + (b - b0) * depth;
       int32_t acc = bias[u - ch_lo];
       for (int d = 0; d < depth; d++) acc += (x[d] - in_zp) * f[d];
-      *out++ = requantize(acc, mult[u - ch_lo], shift[u - ch_lo], rec);
+      *out++ = requantize(acc, mult[u - ch_lo], shift[u - ch_lo], o);
     }
 }
 

@@ -1,0 +1,162 @@
+// npm run bench:firmware [-- --json]
+// Instructions per MAC on the Cortex-M4 (QEMU mps2-an386, -icount shift=0,
+// counted by SysTick) for conv 3x3, depthwise 3x3 and FC through kernels.wasm
+// compiled by wasm2c, under each memory-check scheme, and in the same run the
+// same integer math written plainly in C (firmware/common/plain_kernels.c,
+// same compiler and flags, same image) as the denominator. Then one whole
+// inference of person_detect on one board. Every output is checked against
+// the oracle before any number is printed.
+import { readFileSync } from 'node:fs';
+import { convOutSize, validateGraph, type Graph, type Op, type Tensor } from '../../host/model/ir.ts';
+import { isKernelOp } from '../../host/model/kernel-abi.ts';
+import { loadModel } from '../../host/model/load.ts';
+import { prepareOp } from '../../host/model/op-params.ts';
+import { oracle, wholeOutputBox } from '../../host/model/oracle.ts';
+import { buildFirmware, missingQemuToolchain } from '../../host/sim/qemu.ts';
+import { jobImage, kernelsLayout, packJob, runJobOnFirmware, type Fragment, type Job, type JobResult } from '../firmware/job.ts';
+
+const json = process.argv.includes('--json');
+const log = (s: string) => {
+  if (!json) console.log(s);
+};
+const SCHEMES = ['wasm2c', 'check32', 'mask'] as const;
+type Scheme = (typeof SCHEMES)[number];
+/** The scheme the MPS2 boards ship with (firmware/Makefile MPS2_SCHEME): memory safety on, trapping. */
+const BOARD_SCHEME: Scheme = 'check32';
+const PERSON_DETECT = 'test/fixtures/person_detect/person_detect.tflite';
+const PERSON_INPUT = 'test/fixtures/person_detect/person_input_int8.bin';
+
+/** Deterministic pseudo-random integers in [lo, hi]. */
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return (lo: number, hi: number) => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return lo + (s % (hi - lo + 1));
+  };
+}
+
+/** One whole-layer conv or depthwise fragment, SAME padding, stride 1. */
+function convFragment(name: string, kind: 'CONV_2D' | 'DEPTHWISE_CONV_2D', [h, w, cin]: number[], cout: number, k: number): Fragment {
+  const r = rng(h * 977 + cout * 31 + k);
+  const [oh, ow] = [convOutSize(h, k, 1, 1, 'SAME'), convOutSize(w, k, 1, 1, 'SAME')];
+  const fshape = kind === 'CONV_2D' ? [cout, k, k, cin] : [1, k, k, cout];
+  const tensors: Tensor[] = [
+    { name: 'x', shape: [1, h, w, cin], dtype: 'int8', quant: { scale: [0.05], zeroPoint: [-3] } },
+    {
+      name: 'w',
+      shape: fshape,
+      dtype: 'int8',
+      quant: { scale: Array.from({ length: cout }, () => r(2, 10) / 1000), zeroPoint: Array(cout).fill(0), axis: kind === 'CONV_2D' ? 0 : 3 },
+      data: Int8Array.from({ length: fshape.reduce((a, b) => a * b, 1) }, () => r(-127, 127)),
+    },
+    { name: 'b', shape: [cout], dtype: 'int32', data: Int32Array.from({ length: cout }, () => r(-2000, 2000)) },
+    { name: 'y', shape: [1, oh, ow, cout], dtype: 'int8', quant: { scale: [0.1], zeroPoint: [5] } },
+  ];
+  const common = { inputs: [0, 1, 2], outputs: [3], padding: 'SAME' as const, strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, activation: 'NONE' as const };
+  const op: Op = kind === 'CONV_2D' ? { kind, ...common } : { kind, ...common, depthMultiplier: cout / cin };
+  return wholeOp(name, validateGraph({ tensors, ops: [op], inputs: [0], outputs: [3] }), Int8Array.from({ length: h * w * cin }, () => r(-128, 127)));
+}
+
+function fcFragment(depth: number, units: number): Fragment {
+  const r = rng(depth * 7 + units);
+  const tensors: Tensor[] = [
+    { name: 'x', shape: [1, depth], dtype: 'int8', quant: { scale: [0.05], zeroPoint: [-3] } },
+    { name: 'w', shape: [units, depth], dtype: 'int8', quant: { scale: [0.004], zeroPoint: [0] }, data: Int8Array.from({ length: units * depth }, () => r(-127, 127)) },
+    { name: 'b', shape: [units], dtype: 'int32', data: Int32Array.from({ length: units }, () => r(-2000, 2000)) },
+    { name: 'y', shape: [1, units], dtype: 'int8', quant: { scale: [0.2], zeroPoint: [5] } },
+  ];
+  const op: Op = { kind: 'FULLY_CONNECTED', inputs: [0, 1, 2], outputs: [3], activation: 'NONE', keepNumDims: false };
+  return wholeOp(`FC ${depth} -> ${units}`, validateGraph({ tensors, ops: [op], inputs: [0], outputs: [3] }), Int8Array.from({ length: depth }, () => r(-128, 127)));
+}
+
+/** The whole output of op 0 of a one-op graph, with the plain C kernel run beside it. */
+function wholeOp(name: string, graph: Graph, input: Int8Array): Fragment {
+  const params = prepareOp(graph, 0);
+  if (!isKernelOp(params)) throw new Error(`${name}: not a kernel op`);
+  const shape = params.kind === 'FULLY_CONNECTED' ? [params.batches, params.depth] : graph.tensors[0].shape;
+  return { name, params, box: wholeOutputBox(params), tiles: [{ data: input, origin: shape.map(() => 0), shape }], plain: true };
+}
+
+/** Throws unless every fragment of the job ran and equals the oracle (the plain C too). */
+function checkJob(job: Job, r: JobResult, where: string): void {
+  for (const f of job.fragments) {
+    const same = (step: number | undefined) => step === undefined || Buffer.from(r.dumps.get(step) ?? []).equals(Buffer.from(f.expected));
+    if (r.rc.get(f.runStep) !== 0 || !same(f.dumpStep)) throw new Error(`${where}: ${f.name}: the kernel's output differs from the oracle's (rc ${r.rc.get(f.runStep)})`);
+    if (!same(f.plainDumpStep)) throw new Error(`${where}: ${f.name}: the plain C output differs from the oracle's`);
+  }
+}
+
+const instructions = (r: JobResult, step: number) => r.ticks.get(step)! * r.instructionsPerTick;
+
+/** Every kernel op of person_detect as a whole-op fragment on the oracle's own inputs to it. */
+async function personDetectJob(base: number, memBytes: number): Promise<{ job: Job; macs: number }> {
+  const graph = await loadModel(PERSON_DETECT);
+  const input = new Int8Array(readFileSync(PERSON_INPUT).buffer.slice(0));
+  const values = await oracle.runAll(graph, [input]);
+  const fragments: Fragment[] = [];
+  graph.ops.forEach((op, i) => {
+    const params = prepareOp(graph, i);
+    if (!isKernelOp(params)) return; // RESHAPE: no kernel, no work
+    const tiles = params.inputs.map((id) => {
+      const shape = params.kind === 'FULLY_CONNECTED' ? [params.batches, params.depth] : graph.tensors[id].shape;
+      return { data: values[id]!, origin: shape.map(() => 0), shape };
+    });
+    fragments.push({ name: `person_detect op ${i} ${op.kind}`, params, box: wholeOutputBox(params), tiles });
+  });
+  const job = packJob(fragments, base, memBytes);
+  return { job, macs: job.fragments.reduce((a, f) => a + f.macs, 0) };
+}
+
+async function main(): Promise<void> {
+  const missing = missingQemuToolchain();
+  if (missing) throw new Error(`bench:firmware needs the board toolchain: ${missing}`);
+  buildFirmware(SCHEMES.map((s) => jobImage('qemu-mps2-an386', s)));
+  const { base, memBytes } = await kernelsLayout();
+  const cases = {
+    conv: convFragment('conv 3x3 32x32x16 -> 32', 'CONV_2D', [32, 32, 16], 32, 3),
+    dw: convFragment('depthwise 3x3 32x32x64', 'DEPTHWISE_CONV_2D', [32, 32, 64], 64, 3),
+    fc: fcFragment(1024, 256),
+  };
+  const job = packJob(Object.values(cases), base, memBytes);
+  const perMac: Record<Scheme, number[]> = { wasm2c: [], check32: [], mask: [] };
+  let plainPerMac: number[] = [];
+  for (const s of SCHEMES) {
+    const r = await runJobOnFirmware(job, 'qemu-mps2-an386', jobImage('qemu-mps2-an386', s));
+    checkJob(job, r, `M4 (${s})`);
+    perMac[s] = job.fragments.map((f) => instructions(r, f.runStep) / f.macs);
+    if (s === BOARD_SCHEME) plainPerMac = job.fragments.map((f) => instructions(r, f.plainStep!) / f.macs);
+  }
+  log('Cortex-M4 (QEMU mps2-an386, -icount shift=0), instructions per MAC, gcc -O2 -mcpu=cortex-m4');
+  log(`| fragment | wasm2c check | 32-bit check | mask (no trap) | plain C | board (${BOARD_SCHEME}) / plain C |`);
+  log('| --- | --- | --- | --- | --- | --- |');
+  job.fragments.forEach((f, i) =>
+    log(`| ${f.name} | ${perMac.wasm2c[i].toFixed(2)} | ${perMac.check32[i].toFixed(2)} | ${perMac.mask[i].toFixed(2)} | ${plainPerMac[i].toFixed(2)} | ${(perMac[BOARD_SCHEME][i] / plainPerMac[i]).toFixed(2)} |`),
+  );
+
+  const pd = await personDetectJob(base, memBytes);
+  const r = await runJobOnFirmware(pd.job, 'qemu-mps2-an386', jobImage('qemu-mps2-an386', BOARD_SCHEME));
+  checkJob(pd.job, r, 'person_detect');
+  const pdInstructions = pd.job.fragments.reduce((a, f) => a + instructions(r, f.runStep), 0);
+  log(`person_detect, one inference on one M4 (${pd.job.fragments.length} kernel ops, ${pd.macs} MACs): ${pdInstructions} instructions, ${(pdInstructions / pd.macs).toFixed(2)} per MAC`);
+
+  const [conv, dw, fc] = [0, 1, 2].map((i) => perMac[BOARD_SCHEME][i]);
+  const summary = {
+    scheme: BOARD_SCHEME,
+    instr_per_mac_conv: +conv.toFixed(3),
+    instr_per_mac_dw: +dw.toFixed(3),
+    instr_per_mac_fc: +fc.toFixed(3),
+    conv_over_plain_c: +(conv / plainPerMac[0]).toFixed(3),
+    dw_over_plain_c: +(dw / plainPerMac[1]).toFixed(3),
+    fc_over_plain_c: +(fc / plainPerMac[2]).toFixed(3),
+    plain_c_instr_per_mac: Object.fromEntries(Object.keys(cases).map((k, i) => [k, +plainPerMac[i].toFixed(3)])),
+    instr_per_mac_by_scheme: Object.fromEntries(SCHEMES.map((s) => [s, Object.fromEntries(Object.keys(cases).map((k, i) => [k, +perMac[s][i].toFixed(3)]))])),
+    person_detect_instructions: pdInstructions,
+    person_detect_macs: pd.macs,
+  };
+  if (json) console.log(JSON.stringify(summary));
+}
+
+main().catch((e: unknown) => {
+  console.error(`bench:firmware: ${(e as Error).message}`);
+  process.exitCode = 1;
+});
