@@ -19,7 +19,7 @@ import {
   PROTOCOL_VERSION, engineName, TAG_BYTES,
   T_HELLO, T_PING, T_PROFILE, T_LOAD, T_RUN, T_CANCEL, T_UNLOAD, T_RESET, T_ACK, T_RESULT, T_ERROR,
   K_TYPE, K_SEQ, K_FRAG, K_COUNTER, K_TAG, K_PROFILE_MACS,
-  E_BAD_MESSAGE, E_BAD_VERSION, E_UNKNOWN_TYPE, E_TOO_LARGE, E_AUTH, E_REPLAY, E_NO_FRAGMENT, E_BUSY, E_KERNEL,
+  E_BAD_MESSAGE, E_BAD_VERSION, E_UNKNOWN_TYPE, E_TOO_LARGE, E_NO_MEMORY, E_AUTH, E_REPLAY, E_NO_FRAGMENT, E_BUSY, E_KERNEL,
 } from "./protocol";
 
 const MIN_WINDOW: u32 = 64;
@@ -44,7 +44,7 @@ const EXPECTED: usize = memory.data(<i32>TAG_BYTES, 4);
 /**
  * Lays out linear memory from the heap base: receive buffer (W), frame buffer
  * (W), then the arena. 0, or E_BAD_MESSAGE for a window outside 64..65536,
- * or 5 (NO_MEMORY) when it does not fit.
+ * or E_NO_MEMORY when it does not fit.
  */
 export function init(budget: u32, windowBytes: u32, engineCode: u32): u32 {
   if (ready) return E_BAD_MESSAGE;
@@ -52,7 +52,7 @@ export function init(budget: u32, windowBytes: u32, engineCode: u32): u32 {
   const heap = (__heap_base + 15) & ~15;
   const frameBuf = heap + windowBytes;
   const arena = (frameBuf + windowBytes + 7) & ~7;
-  if (<u64>arena + <u64>budget > (<u64>memory.size() << 16)) return 5;
+  if (<u64>arena + <u64>budget > (<u64>memory.size() << 16)) return E_NO_MEMORY;
   crc32Init();
   rxBuffer = heap;
   window = windowBytes;
