@@ -3,10 +3,10 @@
 // fragments checked bit for bit against the oracle, the arena budget, the
 // transfer rules, CANCEL/UNLOAD/RESET, and frames that must not hurt it.
 import fc from 'fast-check';
-import { describe, expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeFrame } from '../host/link/frame.ts';
 import { ErrorCode, PROTOCOL_VERSION } from '../host/link/messages.ts';
-import { fragmentDigest } from '../host/link/fragment-blob.ts';
+import { blobBytes, fragmentDigest } from '../host/link/fragment-blob.ts';
 import { KERNEL_ABI_HASH } from '../host/model/kernel-abi.ts';
 import { BUDGET, WINDOW, TestGateway, expectReply, test } from './agent-fixture.ts';
 import { convBoxFragment, fcFragment, fusedConvPoolFragment } from './agent-fragments.ts';
@@ -79,6 +79,14 @@ describe('LOAD then RUN gives the oracle bytes', () => {
       const result = expectReply(gateway.run(id, f.input).at(-1)!, 'RESULT');
       expect(Buffer.from(result.data).equals(Buffer.from(f.expected))).toBe(true);
     }
+  });
+});
+
+describe('fragment blobs', () => {
+  it.each([convBoxFragment(), fusedConvPoolFragment(), fcFragment()].map((f) => [f.name, f] as const))('blobBytes predicts the packed size of %s', (_, f) => {
+    const dv = new DataView(f.blob.buffer, f.blob.byteOffset);
+    const records = Array.from({ length: dv.getUint32(4, true) }, (_, i) => dv.getUint32(32 + 16 * i + 4, true));
+    expect(blobBytes(records)).toBe(f.blob.length);
   });
 });
 
