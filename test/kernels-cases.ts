@@ -7,6 +7,8 @@ import { prepareOp, type OpParams } from '../host/model/op-params.ts';
 import { requiredTile, isKernelOp } from '../host/model/kernel-abi.ts';
 import type { WasmEngine } from '../host/model/wasm-engine.ts';
 import { extractBox, insertBox, type Box } from '../host/run/boxes.ts';
+import { runOpBox } from '../host/model/oracle.ts';
+import { expect } from 'vitest';
 
 /** One op, its data inputs and its prepared parameters. */
 export interface OpCase {
@@ -242,15 +244,25 @@ export function inputSpace(c: OpCase, k: number): number[] {
   return p.kind === 'FULLY_CONNECTED' ? [p.batches, p.depth] : c.graph.tensors[p.inputs[k]].shape;
 }
 
-/** Runs every box on its required tile (cut from the whole inputs) and stitches the outputs. */
+/**
+ * Runs every box on its required tile (cut from the whole inputs), checks
+ * each against the oracle on the same tile, and stitches the outputs.
+ */
 export function runStitched(engine: WasmEngine, c: OpCase, boxes: Box[]): TensorData {
   const p = c.params;
   if (!isKernelOp(p)) throw new Error(`${c.label}: not a kernel op`);
-  const first = engine.runFragment(p, tilesFor(c, boxes[0]), boxes[0]);
+  const runBox = (box: Box) => {
+    const tiles = tilesFor(c, box);
+    const got = engine.runFragment(p, tiles, box);
+    expect(Array.from(got), `${c.label}: box [${box.start}]..[${box.end}] vs oracle on the same tile`).toEqual(Array.from(runOpBox(p, tiles, box)));
+    return got;
+  };
+  const first = runBox(boxes[0]);
   // A scalar output is its one box.
   if (outputSpace(p).length === 0) return first;
   const out = new (first.constructor as new (n: number) => TensorData)(outputSpace(p).reduce((a, b) => a * b, 1));
-  for (const box of boxes) insertBox(out, outputSpace(p), box, engine.runFragment(p, tilesFor(c, box), box));
+  insertBox(out, outputSpace(p), boxes[0], first);
+  for (const box of boxes.slice(1)) insertBox(out, outputSpace(p), box, runBox(box));
   return out;
 }
 

@@ -4,7 +4,9 @@
 // fragments equal the whole layer, which equals the oracle, bit for bit.
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { createWasmEngine, type WasmEngine } from '../host/model/wasm-engine.ts';
+import { createWasmEngine, KernelError, type WasmEngine } from '../host/model/wasm-engine.ts';
+import { KERNEL_ERROR } from '../host/model/kernel-abi.ts';
+import { extractBox } from '../host/run/boxes.ts';
 import { fcPartialSums, runOpBox, wholeOutputBox } from '../host/model/oracle.ts';
 import { wholeTile } from '../host/model/oracle/tile.ts';
 import type { FullyConnectedParams } from '../host/model/op-params.ts';
@@ -61,6 +63,35 @@ describe('stitched fragments == whole layer == oracle', () => {
     ['SOFTMAX int8 and int16', () => property(softmaxCase, (c) => ALL_AXES.slice(0, c.params.outputShape.length - 1))],
     ['QUANTIZE int8 -> int8', () => property(requantizeCase)],
   ])('%s', (_name, run) => run());
+
+  it.each([
+    ['CONV_2D', convCase('CONV_2D')],
+    ['DEPTHWISE_CONV_2D', convCase('DEPTHWISE_CONV_2D')],
+    ['MAX_POOL_2D', poolCase('MAX_POOL_2D')],
+  ])('%s: the required tile less one row, column, channel or batch item on either side is refused with TILE_TOO_SMALL', (_name, arb) => {
+    fc.assert(
+      fc.property(arb, cuts, (c, fractions) => {
+        const box = gridBoxes(outputSpace(c.params), fractions, ALL_AXES)[0];
+        const [tile] = tilesFor(c, box);
+        for (let axis = 0; axis < tile.shape.length; axis++) {
+          if (tile.shape[axis] === 0) continue;
+          for (const fromStart of [true, false]) {
+            const start = tile.origin.map((o, i) => (i === axis && fromStart ? o + 1 : o));
+            const end = tile.origin.map((o, i) => o + tile.shape[i] - (i === axis && !fromStart ? 1 : 0));
+            const smaller = { data: extractBox(c.inputs[0], c.graph.tensors[c.params.inputs[0]].shape, { start, end }), origin: start, shape: end.map((e, i) => e - start[i]) };
+            let code = 0;
+            try {
+              engine.runFragment(c.params, [smaller], box);
+            } catch (e) {
+              code = e instanceof KernelError ? e.code : -1;
+            }
+            expect(code, `${c.label}: box [${box.start}]..[${box.end}], axis ${axis} shrunk at the ${fromStart ? 'start' : 'end'}`).toBe(KERNEL_ERROR.TILE_TOO_SMALL);
+          }
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
 
   it('FULLY_CONNECTED partial sums over a depth partition equal the oracle and reduce to the whole layer', () => {
     fc.assert(
