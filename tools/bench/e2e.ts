@@ -1,0 +1,375 @@
+// `npm run bench:e2e [-- --json] [-- --inferences N]`: the gateway end to end,
+// person_detect on the simulated devices of testbeds/demo.json, everything
+// measured in this one run (outputs checked against the oracle every time).
+//
+// 1. Prediction: per strategy that fits demo.json, the median latency of N
+//    sequential inferences (after one warm-up) beside the plan's predicted
+//    makespan. prediction_error = mean over those plans of
+//    |measured - predicted| / measured.
+// 2. Speedup: the same devices with every budget x4 ("demo x4"), so that the
+//    baselines single, layerwise and equal all fit; microsplit's measured
+//    latency against each. On demo.json itself single and equal do not fit.
+// 3. Failure: on demo x4 the device holding the most microsplit fragments
+//    crashes mid-run; the worst latency of the two inferences that end first
+//    after its process exited, over the same plan's clean median, without
+//    replication (the executor re-dispatches after the fragment timeout) and
+//    with 2 replicas.
+// 4. Where microsplit's gap on demo.json goes, from the executor's trace:
+//    time between stages (gateway), per-stage excess over the prediction,
+//    the agents' own compute time (the simulator holds a RESULT for the
+//    modelled compute time after the agent really computed it), bytes and
+//    frames on the wire; the same plan with every link latency 0 (what
+//    per-frame round trips cost), and with links and devices 1000x faster
+//    (the fixed cost of the machinery: what is left is not modelled).
+import { loadModel } from '../../host/model/load.ts';
+import { readInput } from '../../host/model/inputs.ts';
+import { runGraph } from '../../host/model/engine.ts';
+import type { Graph, TensorData } from '../../host/model/ir.ts';
+import { oracle } from '../../host/model/oracle.ts';
+import { fragmentWork } from '../../host/plan/cost.ts';
+import type { Plan } from '../../host/plan/plan-file.ts';
+import type { Executor } from '../../host/run/execute.ts';
+import { deployModel, makePlan, openTestbed, type OpenTestbed, type PlanChoice } from '../../host/run/session.ts';
+import { testbedProfiles } from '../../host/run/testbed-profiles.ts';
+import { loadTestbed, type FaultSpec, type Testbed } from '../../host/sim/testbed.ts';
+import { printTable } from '../../host/cli/table.ts';
+
+const MODEL = 'test/fixtures/person_detect/person_detect.tflite';
+const IMAGES = ['test/fixtures/person_detect/person_input_int8.bin', 'test/fixtures/person_detect/no_person_input_int8.bin'];
+const DEMO = 'testbeds/demo.json';
+const ROOMY = 4;
+const BASELINES = ['single', 'layerwise', 'equal'] as const;
+
+const json = process.argv.includes('--json');
+const inferencesArg = process.argv.indexOf('--inferences');
+const N = inferencesArg >= 0 ? Number(process.argv[inferencesArg + 1]) : 3;
+if (!Number.isInteger(N) || N < 1) throw new Error(`--inferences must be a positive integer, got ${process.argv[inferencesArg + 1]}`);
+
+const demo = loadTestbed(DEMO);
+const roomy: Testbed = { ...demo, name: `demo x${ROOMY}`, devices: demo.devices.map((d) => ({ ...d, memory: d.memory * ROOMY })) };
+const noLatency: Testbed = { ...demo, name: 'demo, link latency 0', devices: demo.devices.map((d) => ({ ...d, link: { ...d.link, latencyMs: 0 } })) };
+const scaled = (x: number | undefined) => (x === undefined ? undefined : x * 1000);
+const fast: Testbed = {
+  ...noLatency,
+  name: 'demo, latency 0, 1000x faster',
+  devices: noLatency.devices.map((d) => ({
+    ...d,
+    speed: Object.fromEntries(Object.entries(d.speed).map(([k, v]) => [k, scaled(v)])) as typeof d.speed,
+    link: { ...d.link, rate: d.link.rate * 1000 },
+  })),
+};
+
+const graph = await loadModel(MODEL);
+const inputs = IMAGES.map((f) => readInput(f, graph.tensors[graph.inputs[0]]));
+const bytes = (d: TensorData) => Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+const expected = await Promise.all(inputs.map(async (x) => bytes((await runGraph(oracle, graph, [x]))[0])));
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+const ms = (x: number) => x.toFixed(1);
+
+interface Run {
+  plan: Plan;
+  executor: Executor;
+  /** Latency of each inference after the warm-up, ms. */
+  latencies: number[];
+  /** When each of those inferences ended (performance.now()). */
+  ends: number[];
+  /** The agents' own compute time per inference, ms, summed over devices. */
+  agentComputeMs: number;
+  /** Wire bytes and frames both ways per measured inference, over all devices. */
+  wireBytes: number;
+  frames: number;
+}
+
+/** Runs inference `i` and checks its output against the oracle's. */
+async function inferChecked(executor: Executor, i: number): Promise<number> {
+  const r = await executor.infer([inputs[i % inputs.length]], i);
+  if (!bytes(r.outputs[0]).equals(expected[i % inputs.length])) throw new Error(`${executor.plan.strategy.name}: inference ${i} differs from the oracle`);
+  return r.latencyMs;
+}
+
+/**
+ * Sums the agents' compute time (RESULT computeUs) over every RUN of the
+ * testbed's clients: a measurement tap around DeviceClient.run.
+ */
+function tapCompute(open: OpenTestbed): { us: number } {
+  const total = { us: 0 };
+  for (const c of open.clients.values()) {
+    const run = c.run.bind(c);
+    c.run = async (...args) => {
+      const r = await run(...args);
+      total.us += r.computeUs;
+      return r;
+    };
+  }
+  return total;
+}
+
+function wire(open: OpenTestbed): { bytes: number; frames: number } {
+  let bytes = 0;
+  let frames = 0;
+  for (const c of open.clients.values()) {
+    bytes += c.stats.bytesIn + c.stats.bytesOut;
+    frames += c.stats.framesIn + c.stats.framesOut;
+  }
+  return { bytes, frames };
+}
+
+/**
+ * Deploys `plan`, runs one warm-up, then `count` inferences, and more up to
+ * `limit` until `stop(executor)`; `onEnds` sees the growing list of end times.
+ */
+async function measure(open: OpenTestbed, plan: Plan, count: number, stop = (_: Executor) => true, limit = count, onEnds?: (ends: number[]) => void): Promise<Run> {
+  const { executor } = await deployModel(graph, open, {}, plan);
+  const compute = tapCompute(open);
+  await inferChecked(executor, 0);
+  const before = wire(open);
+  const computeBefore = compute.us;
+  const latencies: number[] = [];
+  const ends: number[] = [];
+  onEnds?.(ends);
+  for (let i = 1; i <= limit && (i <= count || !stop(executor)); i++) {
+    latencies.push(await inferChecked(executor, i));
+    ends.push(performance.now());
+  }
+  const after = wire(open);
+  const n = latencies.length;
+  return { plan, executor, latencies, ends, agentComputeMs: (compute.us - computeBefore) / 1000 / n, wireBytes: (after.bytes - before.bytes) / n, frames: (after.frames - before.frames) / n };
+}
+
+async function planOrWhy(testbed: Testbed, choice: PlanChoice): Promise<Plan | string> {
+  try {
+    return await makePlan(graph, testbedProfiles(testbed), choice);
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+async function withTestbed<T>(testbed: Testbed, body: (open: OpenTestbed) => Promise<T>): Promise<T> {
+  const open = await openTestbed(testbed);
+  try {
+    return await body(open);
+  } finally {
+    await open.close();
+  }
+}
+
+interface Row {
+  set: string;
+  strategy: string;
+  predictedMs?: number;
+  measuredMs?: number;
+  run?: Run;
+  why?: string;
+}
+
+/** Plans every strategy for the testbed's devices and measures each that fits, on one set of device processes. */
+async function cleanRuns(testbed: Testbed, strategies: string[]): Promise<Row[]> {
+  const plans = await Promise.all(strategies.map((s) => planOrWhy(testbed, { strategy: s, replicas: s === 'replicated' ? 2 : undefined })));
+  return withTestbed(testbed, async (open) => {
+    const rows: Row[] = [];
+    for (const [k, s] of strategies.entries()) {
+      const p = plans[k];
+      if (typeof p === 'string') {
+        rows.push({ set: testbed.name!, strategy: s, why: p });
+        continue;
+      }
+      const run = await measure(open, p, N);
+      rows.push({ set: testbed.name!, strategy: s, predictedMs: p.predicted.makespanS * 1000, measuredMs: median(run.latencies), run });
+    }
+    return rows;
+  });
+}
+
+/** Fragments per inference each device runs under `plan`. */
+function fragmentsPerDevice(plan: Plan): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const s of plan.stages) for (const f of s.fragments) for (const d of f.devices) m.set(d, (m.get(d) ?? 0) + 1);
+  return m;
+}
+
+interface FailureRun {
+  strategy: string;
+  device: string;
+  /** Worst latency of the two inferences that ended first after the crash, ms; undefined when it never crashed. */
+  failureMs?: number;
+  cleanMs: number;
+  /** Whether the executor noticed (marked the device unhealthy) before the run ended. */
+  noticed: boolean;
+}
+
+/**
+ * `plan` on demo x4 with `device` crashing after `afterRuns` RESULTs (the
+ * warm-up's included); runs until two inferences have ended after the crash.
+ */
+async function failureRun(plan: Plan, device: string, afterRuns: number, cleanMs: number): Promise<FailureRun> {
+  const faults: FaultSpec = { dropP: 0, corruptP: 0, crashAfterRuns: afterRuns };
+  const testbed: Testbed = { ...roomy, devices: roomy.devices.map((d) => (d.id === device ? { ...d, faults } : d)) };
+  return withTestbed(testbed, async (open) => {
+    let crashedAt = Infinity;
+    void open.testbed.devices.find((d) => d.id === device)!.exited.then(() => (crashedAt = performance.now()));
+    let ends: number[] = [];
+    const endedAfterCrash = () => ends.filter((t) => t >= crashedAt).length;
+    const run = await measure(open, plan, 1, () => endedAfterCrash() >= 2, N + 6, (e) => (ends = e));
+    const hit = run.ends.map((t, i) => (t >= crashedAt ? run.latencies[i] : NaN)).filter((x) => !Number.isNaN(x)).slice(0, 2);
+    return { strategy: plan.strategy.name, device, failureMs: hit.length ? Math.max(...hit) : undefined, cleanMs, noticed: run.executor.unhealthy.has(device) };
+  });
+}
+
+interface Gap {
+  stages: number;
+  fragments: number;
+  measuredMs: number;
+  predictedMs: number;
+  /** Σ over stages of the measured span (first fragment sent to last result back). */
+  stageSpanMs: number;
+  /** The rest of each inference: gateway work between stages (cutting tiles, stitching, gateway ops). */
+  betweenStagesMs: number;
+  /** Σ over stages of (measured span - predicted span). */
+  stageExcessMs: number;
+  /** The agents' own compute time, which the simulator adds to the modelled one. */
+  agentComputeMs: number;
+  /** Tensor bytes the cost model moves per inference, and what crossed the links. */
+  modelBytes: number;
+  wireBytes: number;
+  frames: number;
+}
+
+function gapOf(run: Run, graph: Graph): Gap {
+  const plan = run.plan;
+  const deviceStages = plan.stages.filter((s) => s.where !== 'gateway');
+  const measuredInferences = new Set(run.latencies.map((_, i) => i + 1));
+  let spanSum = 0;
+  for (const i of measuredInferences) {
+    for (const s of deviceStages) {
+      const recs = run.executor.trace.records.filter((r) => r.inference === i && r.stage === s.index && r.outcome === 'ok');
+      spanSum += Math.max(...recs.map((r) => r.end)) - Math.min(...recs.map((r) => r.start));
+    }
+  }
+  const measuredMs = run.latencies.reduce((a, b) => a + b, 0) / run.latencies.length;
+  const stageSpanMs = spanSum / measuredInferences.size;
+  const predictedStagesMs = deviceStages.reduce((a, s) => a + (s.predicted.end - s.predicted.start) * 1000, 0);
+  const frags = deviceStages.flatMap((s) => s.fragments);
+  const modelBytes = frags.reduce((a, f) => {
+    const w = fragmentWork(graph, f.ops);
+    return a + (w.inBytes + w.outBytes) * f.devices.length;
+  }, 0);
+  return {
+    stages: deviceStages.length,
+    fragments: frags.length,
+    measuredMs,
+    predictedMs: plan.predicted.makespanS * 1000,
+    stageSpanMs,
+    betweenStagesMs: measuredMs - stageSpanMs,
+    stageExcessMs: stageSpanMs - predictedStagesMs,
+    agentComputeMs: run.agentComputeMs,
+    modelBytes,
+    wireBytes: run.wireBytes,
+    frames: run.frames,
+  };
+}
+
+// --- 1 and 2: clean runs -------------------------------------------------------
+const t0 = performance.now();
+const demoRows = await cleanRuns(demo, ['microsplit', ...BASELINES]);
+const roomyRows = await cleanRuns(roomy, ['microsplit', ...BASELINES, 'replicated']);
+const variantRows = [...(await cleanRuns(noLatency, ['microsplit'])), ...(await cleanRuns(fast, ['microsplit']))];
+
+const relError = (r: Row) => Math.abs(r.measuredMs! - r.predictedMs!) / r.measuredMs!;
+const measuredRows = [...demoRows, ...roomyRows].filter((r) => r.run);
+const predictionError = measuredRows.reduce((a, r) => a + relError(r), 0) / measuredRows.length;
+const find = (rows: Row[], s: string) => rows.find((r) => r.strategy === s)!;
+/** Measured latency of `s` over microsplit's, among the rows of one device set; null when `s` does not fit. */
+const speedup = (rows: Row[], s: string) => {
+  const base = find(rows, s);
+  return base.run ? base.measuredMs! / find(rows, 'microsplit').measuredMs! : null;
+};
+
+console.log(`person_detect, ${N} inferences per plan after one warm-up, outputs equal to the oracle's; latency = median`);
+printTable(
+  ['devices', 'strategy', 'predicted ms', 'measured ms', '|error|', 'microsplit speedup'],
+  [demoRows, roomyRows, variantRows].flatMap((rows) =>
+    rows.map((r) =>
+      r.run
+        ? [r.set, r.strategy, ms(r.predictedMs!), ms(r.measuredMs!), `${(relError(r) * 100).toFixed(0)}%`, r.strategy === 'microsplit' ? '' : `${speedup(rows, r.strategy)!.toFixed(2)}x`]
+        : [r.set, r.strategy, 'does not fit', '', '', r.why!.slice(0, 60)],
+    ),
+  ),
+);
+
+// --- 3: one failure -------------------------------------------------------------
+const roomyMicro = find(roomyRows, 'microsplit');
+const roomyRepl = find(roomyRows, 'replicated');
+const perDevice = fragmentsPerDevice(roomyMicro.run!.plan);
+const victim = [...perDevice].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0][0];
+const k = perDevice.get(victim)!;
+// Unreplicated RESULTs are counted exactly: the crash comes halfway through the first measured inference.
+const unreplicated = await failureRun(roomyMicro.run!.plan, victim, k + Math.ceil(k / 2), roomyMicro.measuredMs!);
+const kRep = roomyRepl.run ? (fragmentsPerDevice(roomyRepl.run.plan).get(victim) ?? 0) : 0;
+// A replica's RESULTs count only when it answers before its rival: it crashes within a few inferences.
+const replicated = roomyRepl.run && kRep > 0 ? await failureRun(roomyRepl.run.plan, victim, kRep + Math.ceil(kRep / 2), roomyRepl.measuredMs!) : undefined;
+
+console.log(`\none crash on ${roomy.name}: ${victim} (${k} microsplit fragments per inference) exits mid-run`);
+printTable(
+  ['plan', 'clean ms', 'worst of the 2 inferences after the crash, ms', 'over clean', 'device marked unhealthy'],
+  [unreplicated, replicated].map((f, i) =>
+    !f
+      ? [i === 0 ? 'microsplit' : 'replicated', 'not run: the plan does not use the device or does not fit', '', '', '']
+      : [f.strategy, ms(f.cleanMs), f.failureMs === undefined ? 'the crash did not fire' : ms(f.failureMs), f.failureMs === undefined ? '' : `${(f.failureMs / f.cleanMs).toFixed(2)}x`, f.noticed ? 'yes' : 'not yet'],
+  ),
+);
+
+// --- 4: where the gap goes ------------------------------------------------------
+const gaps = [find(demoRows, 'microsplit'), ...variantRows].map((r) => ({ set: r.set, gap: gapOf(r.run!, graph) }));
+console.log('\nmicrosplit on demo.json and two variants: where measured and predicted part (per inference, mean)');
+printTable(
+  ['devices', 'stages', 'fragments', 'predicted ms', 'measured ms', 'stage spans ms', 'excess in stages ms', 'agents computing ms', 'between stages ms', 'model bytes', 'wire bytes', 'frames'],
+  gaps.map(({ set, gap: g }) => [
+    set,
+    String(g.stages),
+    String(g.fragments),
+    ms(g.predictedMs),
+    ms(g.measuredMs),
+    ms(g.stageSpanMs),
+    ms(g.stageExcessMs),
+    ms(g.agentComputeMs),
+    ms(g.betweenStagesMs),
+    String(g.modelBytes),
+    String(Math.round(g.wireBytes)),
+    String(Math.round(g.frames)),
+  ]),
+);
+const [withLat, zeroLat, floor] = gaps.map((x) => x.gap);
+console.log(
+  `per stage: ${ms(withLat.stageExcessMs / withLat.stages)} ms over the prediction inside, ${ms(withLat.betweenStagesMs / withLat.stages)} ms between stages; ` +
+    `link latency 0 removes ${ms(withLat.stageExcessMs - zeroLat.stageExcessMs)} ms of the excess in stages; ` +
+    `1000x faster devices and links still take ${ms(floor.measuredMs)} ms (${ms(floor.measuredMs / floor.fragments)} ms per fragment)`,
+);
+console.log(`total ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+
+if (json) {
+  const round = (x: number | null | undefined) => (x === null || x === undefined ? null : Math.round(x * 1000) / 1000);
+  const micro = find(demoRows, 'microsplit');
+  console.log(
+    JSON.stringify({
+      inferences: N,
+      prediction_error: round(predictionError),
+      prediction_error_microsplit_demo: round(relError(micro)),
+      microsplit_demo_predicted_ms: round(micro.predictedMs),
+      microsplit_demo_measured_ms: round(micro.measuredMs),
+      speedup_vs_single: round(speedup(roomyRows, 'single')),
+      speedup_vs_layerwise: round(speedup(roomyRows, 'layerwise')),
+      speedup_vs_equal: round(speedup(roomyRows, 'equal')),
+      speedup_vs_layerwise_demo: round(speedup(demoRows, 'layerwise')),
+      failure_latency_replicated_over_clean: round(replicated?.failureMs === undefined ? null : replicated.failureMs / replicated.cleanMs),
+      failure_latency_unreplicated_over_clean: round(unreplicated.failureMs === undefined ? null : unreplicated.failureMs / unreplicated.cleanMs),
+      gap_between_stages_ms: round(withLat.betweenStagesMs),
+      gap_in_stages_ms: round(withLat.stageExcessMs),
+      gap_in_stages_latency0_ms: round(zeroLat.stageExcessMs),
+      agents_computing_ms: round(withLat.agentComputeMs),
+      floor_1000x_ms: round(floor.measuredMs),
+      wire_bytes_per_inference: Math.round(withLat.wireBytes),
+      model_bytes_per_inference: withLat.modelBytes,
+    }),
+  );
+}
