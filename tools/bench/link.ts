@@ -12,8 +12,6 @@
 // bytes and the time is the input's. Devices announce a 4096-byte window;
 // one more goodput run at 2,000,000 baud uses 16 KiB, to show how much of the
 // loss there is acknowledgement latency (more in flight hides it).
-import type { Graph } from '../../host/model/ir.ts';
-import { validateGraph } from '../../host/model/ir.ts';
 import { DeviceClient } from '../../host/link/client.ts';
 import { openTransport } from '../../host/link/open.ts';
 import { startTestbed } from '../../host/sim/launcher.ts';
@@ -21,7 +19,7 @@ import { FrameDecoder } from '../../host/link/frame.ts';
 import { decodeReply } from '../../host/link/messages.ts';
 import { mapReads, type Transport } from '../../host/link/transport.ts';
 import { FrameSplitter } from '../../host/sim/splitter.ts';
-import { oneOpFragment } from '../../test/fixtures/link-fragments.ts';
+import { transferFragment } from '../../test/fixtures/link-fragments.ts';
 
 const KIB = 1024;
 const SIZES = [1, 4, 16, 64];
@@ -30,27 +28,6 @@ const WINDOW = 4096;
 /** Tensor size per baud rate: a transfer of about a second or less. */
 const GOODPUT_BYTES: Record<number, number> = { 115200: 16 * KIB, 921600: 64 * KIB, 2_000_000: 64 * KIB };
 const REPEATS = 3;
-
-/** One MAX_POOL op over [1, 1, n/16, 16] with a 1 x n/16 window: n bytes in, 16 bytes out. */
-function poolGraph(n: number): Graph {
-  const w = n / 16;
-  const q = { scale: [0.05], zeroPoint: [0] };
-  return validateGraph({
-    name: `pool-${n}`,
-    tensors: [
-      { name: 'x', shape: [1, 1, w, 16], dtype: 'int8', quant: q },
-      { name: 'y', shape: [1, 1, 1, 16], dtype: 'int8', quant: q },
-    ],
-    ops: [{ kind: 'MAX_POOL_2D', inputs: [0], outputs: [1], padding: 'VALID', strideH: 1, strideW: 1, filterH: 1, filterW: w, activation: 'NONE' }],
-    inputs: [0],
-    outputs: [1],
-  });
-}
-
-function tensorFragment(n: number) {
-  const input = Int8Array.from({ length: n }, (_, i) => ((i * 37) % 256) - 128);
-  return oneOpFragment(poolGraph(n), 0, input, { start: [0, 0, 0, 0], end: [1, 1, 1, 16] });
-}
 
 /** Counts wire bytes per reply type the device sends, by splitting its stream into frames. */
 class ReplyTap {
@@ -106,7 +83,7 @@ try {
   console.log('tensor   wire bytes out   out/payload   ACK bytes back   (out+ACK)/payload   chunks resent');
   const c = clients.get('unpaced')!;
   for (const k of SIZES) {
-    const f = tensorFragment(k * KIB);
+    const f = transferFragment(k * KIB);
     await c.load(k, f.blob, { arena: f.arena, digest: f.digest });
     const out0 = c.stats.bytesOut;
     const resent0 = c.stats.retransmits;
@@ -130,7 +107,7 @@ try {
     const { baud, window } = run;
     const n = GOODPUT_BYTES[baud];
     const client = clients.get(`baud-${runId(run)}`)!;
-    const f = tensorFragment(n);
+    const f = transferFragment(n);
     await client.load(1, f.blob, { arena: f.arena, digest: f.digest });
     let best = Infinity;
     for (let i = 0; i < REPEATS; i++) {
