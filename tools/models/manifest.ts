@@ -1,6 +1,6 @@
 // models/manifest.json (what `npm run models` measured, one record per
 // model) and the models/README.md generated from it.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DatasetName } from '../../host/model/datasets.ts';
@@ -30,17 +30,25 @@ export interface ModelRecord extends GraphSizes {
   /** The engine that ran the int8 model for `accuracy.int8`, and its speed. */
   int8Engine: string;
   msPerImage: number;
-  /** Written by compare-tflite.ts: our kernels vs tfjs-tflite. */
-  tflite?: {
-    engine: string;
-    whole: { images: number; argmaxAgree: number; elements: number; differing: number; maxAbsDiff: number };
-    perOp: { images: number; maxAbsDiff: number; differing: number; elements: number };
-  };
 }
 
+/** Our kernels vs tfjs-tflite, per model, as compare-tflite.ts measured it
+ * (a file of its own: training and comparing run as separate commands). */
+export interface TfliteRecord {
+  engine: string;
+  whole: { images: number; argmaxAgree: number; elements: number; differing: number; maxAbsDiff: number };
+  perOp: { images: number; maxAbsDiff: number; differing: number; elements: number };
+}
+export const TFLITE_AGREEMENT_PATH = join(MODELS_DIR, 'tflite-agreement.json');
+
+export function readTfliteAgreement(): Record<string, TfliteRecord> {
+  return existsSync(TFLITE_AGREEMENT_PATH) ? (JSON.parse(readFileSync(TFLITE_AGREEMENT_PATH, 'utf8')) as Record<string, TfliteRecord>) : {};
+}
+
+/** Writes the manifest and regenerates the README from it and the tfjs-tflite figures. */
 export function writeManifest(records: ModelRecord[]): void {
   writeFileSync(MANIFEST_PATH, JSON.stringify(records, null, 2) + '\n');
-  writeFileSync(join(MODELS_DIR, 'README.md'), renderReadme(records));
+  writeFileSync(join(MODELS_DIR, 'README.md'), renderReadme(records, readTfliteAgreement()));
 }
 
 export function readManifest(): ModelRecord[] {
@@ -50,7 +58,7 @@ export function readManifest(): ModelRecord[] {
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 const kb = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 
-export function renderReadme(records: ModelRecord[]): string {
+export function renderReadme(records: ModelRecord[], tflite: Record<string, TfliteRecord>): string {
   const rows = records.map((r) => {
     const a = r.accuracy;
     const int8 = a.int8Images === a.testImages ? pct(a.int8) : `${pct(a.int8)} (first ${a.int8Images}; float on those: ${pct(a.floatOnInt8Images)})`;
@@ -59,9 +67,9 @@ export function renderReadme(records: ModelRecord[]): string {
   const files = records.map(
     (r) => `| ${r.name} | ${r.files.msb} | ${r.files.tflite} | ${r.files.float ?? 'not bundled (over 1 MB)'} | ${r.training.images} images x ${r.training.epochs} epochs, ${r.training.seconds} s |`,
   );
-  const compared = records.filter((r) => r.tflite);
+  const compared = records.filter((r) => tflite[r.name]);
   const tfliteRows = compared.map((r) => {
-    const { whole, perOp } = r.tflite!;
+    const { whole, perOp } = tflite[r.name];
     return `| ${r.name} | ${whole.images} | ${pct(whole.argmaxAgree / whole.images)} | ${whole.maxAbsDiff} (${whole.differing} of ${whole.elements} values differ) | ${perOp.maxAbsDiff} (${perOp.differing} of ${perOp.elements}, ${perOp.images} images) |`;
   });
   const tfliteSection = compared.length
@@ -70,7 +78,7 @@ export function renderReadme(records: ModelRecord[]): string {
 
 Each .tflite run by the TFLite interpreter in @tensorflow/tfjs-tflite (its
 optimized int8 kernels round once where TFLite's reference kernels, and
-ours, round twice) vs our ${compared[0].tflite!.engine} kernels, over the test split
+ours, round twice) vs our ${tflite[compared[0]?.name]?.engine} kernels, over the test split
 (\`npx tsx tools/models/compare-tflite.ts\`). Per op: each op exported alone and
 fed the input our engine gave it. Whole model: ±1 differences in the logits
 can move a softmax output by several steps; the top class is what counts.
