@@ -3,9 +3,10 @@
 // device profile validation, follow-the-leader grouping.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { inputTiles, splitRange } from '../host/plan/fragments.ts';
+import { fuseBackward, inputTiles, splitRange } from '../host/plan/fragments.ts';
+import { fragmentActivationBytes, fragmentParamBytes } from '../host/plan/layout.ts';
 import { hungarian } from '../host/plan/hungarian.ts';
-import { findOverlap, maxLiveBytes, planOffsets, type Buffer } from '../host/plan/memory.ts';
+import { deviceMemory, findOverlap, maxLiveBytes, memoryDiagram, planOffsets, type Buffer } from '../host/plan/memory.ts';
 import { parseBytes, parseDevices } from '../host/plan/profiles.ts';
 import { followTheLeader } from '../host/plan/strategies/replicated.ts';
 import { buildModel, syntheticDevices } from '../host/plan/synthetic.ts';
@@ -157,5 +158,33 @@ describe('followTheLeader', () => {
   it('or by a fixed count', () => {
     expect(followTheLeader(devices, { replicas: 1 })).toEqual([[0], [1], [2], [3], [4]]);
     expect(followTheLeader(devices, { replicas: 3 })).toEqual([[0, 1, 2, 3, 4]]);
+  });
+});
+
+describe('deviceMemory and its diagram', () => {
+  const g = buildModel({ name: 'm', seed: 2, input: [6, 6, 1], layers: [{ kind: 'conv', out: 2, k: 3 }, { kind: 'maxpool', k: 2, stride: 2 }] });
+  const [device] = syntheticDevices(1, 0, 'uart-2M', 1).map((d) => ({ ...d, reservedBytes: 1000 }));
+  const ops = fuseBackward(g, [0, 1], { start: [0, 0, 0, 0], end: [1, 2, 3, 2] });
+
+  it('adds reserved bytes, resident parameters and the activation high-water', () => {
+    const m = deviceMemory(g, device, [{ id: 'f', ops }]);
+    expect(m.paramBytes).toBe(fragmentParamBytes(g, ops));
+    expect(m.activationBytes).toBe(fragmentActivationBytes(g, ops));
+    expect(m.peak).toBe(1000 + m.paramBytes + m.activationBytes);
+    // Pool box 2x3x2 reads conv rows 0..3 (box 4x6x2), which read input rows 0..4 (tile 5x6x1, SAME halo clipped at the top).
+    expect(m.regions.map((r) => [r.what, r.size])).toEqual([
+      ['input input', 30],
+      ['intermediate l0', 48],
+      ['output l1', 12],
+      ['params (LOAD blob, ops 0,1)', m.paramBytes],
+    ]);
+  });
+
+  it('draws one line per region under a summary', () => {
+    const text = memoryDiagram(deviceMemory(g, device, [{ id: 'f', ops }]));
+    const lines = text.split('\n');
+    expect(lines[0]).toMatch(/^d0: peak \d+ of 98304 bytes \(reserved 1000, params \d+, activations \d+\)$/);
+    expect(lines).toHaveLength(5);
+    expect(lines[4]).toMatch(/\|[ #]+\|.* f params/);
   });
 });

@@ -20,6 +20,8 @@ export interface PlanRequest {
   replicas?: number;
   /** Longest fused stack that may be split into tiles. */
   maxFuse?: number;
+  /** Search for the smallest fix when infeasible (default true; benchmarks skip it). */
+  suggestFix?: boolean;
 }
 
 export const DEFAULT_MAX_FUSE = 4;
@@ -112,6 +114,7 @@ export function infeasibleError(
   const head = worst
     ? `no ${strategy} plan fits: device "${worst.device}" is ${fmt(worst.short)} bytes short (peak ${fmt(closest!.memory.find((m) => m.device === worst.device)!.peak)} > budget ${fmt(req.devices.find((d) => d.id === worst.device)!.budget)})`
     : `no ${strategy} plan fits the devices' budgets`;
+  if (req.suggestFix === false) return new InfeasibleError(head, worst?.device, worst?.short);
   for (const kind of deviceKinds(req.devices)) {
     const extra = { ...kind, id: `${kind.id}+1` };
     if (feasibleWith([...req.devices, extra]))

@@ -76,7 +76,7 @@ for (const [model, load] of models) {
     for (const lambda of lambdas)
       for (const [n, level] of testbeds) {
         const devices = syntheticDevices(n, level, link, 100 * n + level);
-        const req: PlanRequest = { graph, model: { name: model, sha256: graphHash(graph) }, devices, lambda };
+        const req: PlanRequest = { graph, model: { name: model, sha256: graphHash(graph) }, devices, lambda, suggestFix: false };
         const plans: Record<string, Plan | null> = {};
         for (const s of ['microsplit', ...baselines]) plans[s] = await tryPlan(s, req);
         if (n <= OPTIMAL_MAX_DEVICES && graph.ops.length <= OPTIMAL_MAX_LAYERS) plans.optimal = await tryPlan('optimal', req);
