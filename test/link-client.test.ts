@@ -276,6 +276,42 @@ describe('recovery from lost replies', () => {
   });
 });
 
+describe('a device still computing when the RUN is resent', () => {
+  test('answers BUSY to the resend; the first attempt\'s RESULT is taken', async () => {
+    const { a, b } = mockPair();
+    const hello = {
+      version: 1, budget: 65536, engine: 'node', abi: 0, window: 1024, clockHz: 1e6,
+      keyed: 0, authFailures: 0, counter: 0, badFrames: 0, used: 0, highWater: 0, fragments: [7], overhead: 0,
+    };
+    // A scripted device: acknowledges the first RUN, is still computing when
+    // the gateway gives up waiting and resends, then delivers the RESULT.
+    const device = (async () => {
+      const dec = new FrameDecoder({ maxPayload: 4096 });
+      let firstSeq: number | undefined;
+      const reply = (m: Reply) => b.write(encodeFrame(encodeReply(m)));
+      for await (const bytes of chunks(b)) {
+        for (const p of dec.push(bytes)) {
+          const req = decodeRequest(p);
+          if (req.type === 'HELLO') await reply({ type: 'HELLO', seq: req.seq, ...hello });
+          if (req.type !== 'RUN') continue;
+          if (firstSeq === undefined) {
+            firstSeq = req.seq;
+            await reply({ type: 'ACK', seq: req.seq, frag: 7, next: req.data.length, done: 1 });
+          } else {
+            await reply({ type: 'ERROR', seq: req.seq, code: 11, text: 'RUN fragment 7 is computing' });
+            setTimeout(() => void reply({ type: 'RESULT', seq: firstSeq!, frag: 7, data: Uint8Array.of(1, 2, 3), highWater: 10, computeUs: 5 }), 20);
+          }
+        }
+      }
+    })().catch(() => undefined);
+    const client = await DeviceClient.connect(a, { name: 'slow', resultTimeoutMs: 100 });
+    const r = await client.run(7, Uint8Array.of(9, 9));
+    expect([...r.output]).toEqual([1, 2, 3]);
+    await client.close();
+    await device;
+  });
+});
+
 describe('device state and link events', () => {
   test('PROFILE reports MAC/s for every op type', async ({ device }) => {
     const { client } = await device();

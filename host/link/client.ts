@@ -344,7 +344,11 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
       box.throwIfFailed();
       started = true;
       for (let attempt = 0; ; attempt++) {
-        const early = await this.transfer(box, 'RUN', frag, input, { total: input.length }, what, opts.onProgress);
+        const early = await this.transfer(box, 'RUN', frag, input, { total: input.length }, what, opts.onProgress).catch((e: unknown) => {
+          // A resend finding the device still computing the first attempt: its RESULT is still to come.
+          if (attempt > 0 && e instanceof DeviceError && e.code === 'BUSY') return undefined;
+          throw e;
+        });
         const r = early ?? (await this.awaitResult(box, what));
         if (r) return { output: r.data, highWater: r.highWater, computeUs: r.computeUs, elapsedMs: performance.now() - t0 };
         if (attempt >= this.opts.retries) throw new DeviceError(this.name, 'TIMEOUT', `${what}: no RESULT after ${attempt + 1} attempts`);
