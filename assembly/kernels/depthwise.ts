@@ -89,23 +89,25 @@ function depthwiseBox(rec: usize, call: usize): void {
         const kxA = firstTap(ix0, dw);
         const kxB = endTap(ix0, dw, kw, inW);
         const interior = kyA == 0 && kyB == kh && kxA == 0 && kxB == kw;
+        const biasArr = interior ? folded : bias;
+        const zpTap = interior ? 0 : zp;
         let c = c0;
-        if (interior && dm == 1) {
-          // Four adjacent channels per word load: input channel = output channel.
+        if (dm == 1) {
+          // Four adjacent channels per word load (input channel = output channel), over the valid taps.
           for (; c + 4 <= c1; c += 4) {
             const ci = <usize>(c - chLo);
-            let a0 = load<i32>(folded + (ci << 2)), a1 = load<i32>(folded + (ci << 2) + 4);
-            let a2 = load<i32>(folded + (ci << 2) + 8), a3 = load<i32>(folded + (ci << 2) + 12);
-            for (let ky = 0; ky < kh; ky++) {
+            let a0 = load<i32>(biasArr + (ci << 2)), a1 = load<i32>(biasArr + (ci << 2) + 4);
+            let a2 = load<i32>(biasArr + (ci << 2) + 8), a3 = load<i32>(biasArr + (ci << 2) + 12);
+            for (let ky = kyA; ky < kyB; ky++) {
               const row = plane + <usize>(iy0 + ky * dh - ty) * <usize>rowStride + <usize>(c - tc);
               const wrow = weights + <usize>(ky * kw) * <usize>nc + ci;
-              for (let kx = 0; kx < kw; kx++) {
+              for (let kx = kxA; kx < kxB; kx++) {
                 const xv = load<i32>(row + <usize>(ix0 + kx * dw - tx) * <usize>ec);
                 const wv = load<i32>(wrow + <usize>kx * <usize>nc);
-                a0 += lane0(xv) * lane0(wv);
-                a1 += lane1(xv) * lane1(wv);
-                a2 += lane2(xv) * lane2(wv);
-                a3 += lane3(xv) * lane3(wv);
+                a0 += (lane0(xv) - zpTap) * lane0(wv);
+                a1 += (lane1(xv) - zpTap) * lane1(wv);
+                a2 += (lane2(xv) - zpTap) * lane2(wv);
+                a3 += (lane3(xv) - zpTap) * lane3(wv);
               }
             }
             store<i8>(out, <i8>requantize(a0, load<i32>(mult + (ci << 2)), load<i32>(shift + (ci << 2)), outZp, lo, hi));
@@ -118,8 +120,7 @@ function depthwiseBox(rec: usize, call: usize): void {
         for (; c < c1; c++) {
           const ci = <usize>(c - chLo);
           const ic = <usize>(c / dm - tc);
-          let acc = interior ? load<i32>(folded + (ci << 2)) : load<i32>(bias + (ci << 2));
-          const zpTap = interior ? 0 : zp;
+          let acc = load<i32>(biasArr + (ci << 2));
           for (let ky = kyA; ky < kyB; ky++) {
             const row = plane + <usize>(iy0 + ky * dh - ty) * <usize>rowStride + ic;
             const wrow = weights + <usize>(ky * kw) * <usize>nc + ci;
