@@ -15,6 +15,7 @@ import type { OpenTestbed } from '../host/run/session.ts';
 export const PERSON_DETECT = 'test/fixtures/person_detect/person_detect.tflite';
 export const PERSON_IMAGES = ['test/fixtures/person_detect/person_input_int8.bin', 'test/fixtures/person_detect/no_person_input_int8.bin'];
 export const MNIST_S = 'models/mnist-s.tflite';
+export const MNIST_L = 'models/mnist-l.tflite';
 export const MNIST_TEST = 'models/data/mnist-test-500.bin';
 
 /** `n` int8 tensors for the graph's single input, uniform over -128..127, from `seed`. */

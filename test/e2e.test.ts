@@ -1,27 +1,24 @@
-// End to end over real links: four simulated devices (agent.wasm
-// processes, two behind socat PTYs and two on loopback TCP) take person_detect
-// or an MNIST model, planned by microsplit and deployed by the
-// gateway; every output equals the oracle's byte for byte, and every device's
-// own high-water mark stays within the plan's peak, within its budget.
+// End to end over real links: four simulated devices (agent.wasm processes,
+// two behind socat PTYs and two on loopback TCP) take person_detect and then
+// mnist-l, each planned by microsplit and deployed by the gateway; every
+// output equals the oracle's byte for byte, and every device's own
+// high-water mark stays within the plan's peak, within its budget.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Graph, TensorData } from '../host/model/ir.ts';
 import { loadModel } from '../host/model/load.ts';
 import { deviceReports, memoryViolations } from '../host/run/report.ts';
 import { deployModel, openTestbed, type OpenTestbed } from '../host/run/session.ts';
-import { bytes, childPids, closeAndListLeftovers, MNIST_S, mnistInputs, oracleOutputs, PERSON_DETECT, personDetectInputs } from './e2e-fixture.ts';
+import { bytes, childPids, closeAndListLeftovers, MNIST_L, mnistInputs, oracleOutputs, PERSON_DETECT, personDetectInputs } from './e2e-fixture.ts';
 
 const TESTBED = 'test/fixtures/e2e-four.json';
 const INPUTS = 50;
 
 const models: { name: string; file: string; inputs: (g: Graph) => TensorData[] }[] = [
   { name: 'person_detect (its 2 images + 48 seeded random ones)', file: PERSON_DETECT, inputs: (g) => personDetectInputs(g, INPUTS) },
-  { name: 'mnist-s (the first 50 test images)', file: MNIST_S, inputs: () => mnistInputs(INPUTS) },
+  { name: 'mnist-l (the first 50 test images)', file: MNIST_L, inputs: () => mnistInputs(INPUTS) },
 ];
 
-// One fresh testbed per model: a device's high-water mark counts since it
-// booted (docs/protocol.md section 7), not since the last RESET, so a device
-// that ran another model first would report that model's peak.
-describe.each(models.map((m) => [`${m.name} on ${TESTBED}`, m] as const))('%s', (_, { file, inputs: make }) => {
+describe(`${TESTBED}: two devices on PTYs, two on loopback TCP, one model after the other`, () => {
   let open: OpenTestbed;
   let childrenBefore: number[];
   beforeAll(async () => {
@@ -39,27 +36,32 @@ describe.each(models.map((m) => [`${m.name} on ${TESTBED}`, m] as const))('%s', 
     ]);
   });
 
-  it(`gives ${INPUTS} outputs bit-exact with the oracle, with high-water <= plan peak <= budget on every device`, async () => {
-    const graph = await loadModel(file);
-    const inputs = make(graph);
-    const { plan, executor } = await deployModel(graph, open);
-    const results = await executor.inferMany(
-      inputs.map((x) => [x]),
-      2,
-    );
-    expect(results.map((r) => bytes(r.outputs[0]))).toEqual(await oracleOutputs(graph, inputs));
+  // Deploying RESETs the devices, which restarts their high-water marks: each model's are its own.
+  it.each(models.map((m) => [m.name, m] as const))(
+    `%s: ${INPUTS} outputs bit-exact with the oracle, high-water <= plan peak <= budget on every device`,
+    async (_, { file, inputs: make }) => {
+      const graph = await loadModel(file);
+      const inputs = make(graph);
+      const { plan, executor } = await deployModel(graph, open);
+      const results = await executor.inferMany(
+        inputs.map((x) => [x]),
+        2,
+      );
+      expect(results.map((r) => bytes(r.outputs[0]))).toEqual(await oracleOutputs(graph, inputs));
 
-    const reports = deviceReports(plan, executor);
-    expect(memoryViolations(reports)).toEqual([]);
-    const planned = plan.memory.filter((m) => m.peak > 0).map((m) => m.device);
-    // The model really is split, and every device the plan uses ran and reported its arena.
-    expect(planned.length).toBeGreaterThan(1);
-    for (const r of reports.filter((r) => planned.includes(r.id))) {
-      expect(r.fragments, r.id).toBeGreaterThan(0);
-      expect(r.high_water, r.id).toBeGreaterThan(0);
-    }
-    expect(executor.unhealthy.size).toBe(0);
-  }, 120_000);
+      const reports = deviceReports(plan, executor);
+      expect(memoryViolations(reports)).toEqual([]);
+      const planned = plan.memory.filter((m) => m.peak > 0).map((m) => m.device);
+      // The model really is split, and every device the plan uses ran and reported its arena.
+      expect(planned.length).toBeGreaterThan(1);
+      for (const r of reports.filter((r) => planned.includes(r.id))) {
+        expect(r.fragments, r.id).toBeGreaterThan(0);
+        expect(r.high_water, r.id).toBeGreaterThan(0);
+      }
+      expect(executor.unhealthy.size).toBe(0);
+    },
+    120_000,
+  );
 
   it('leaves no process behind when closed', async () => {
     expect(await closeAndListLeftovers([open], childrenBefore)).toEqual([]);
