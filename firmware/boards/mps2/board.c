@@ -36,7 +36,12 @@ static volatile uint8_t ring[MS_RX_RING_BYTES];
 static volatile uint32_t ring_head, ring_tail, overruns;
 static volatile uint32_t systick_wraps;
 
+/* The interrupt is cleared before the data register is drained: a byte that
+ * lands after the drain raises it again. Clearing it last would lose that
+ * byte's interrupt, and the UART takes nothing more while its one-byte
+ * register is full, so the link would stall for good. */
 void uart0_rx_handler(void) {
+  UART_INTCLEAR = INT_RX;
   while (UART_STATE & STATE_RX_FULL) {
     uint8_t b = (uint8_t)UART_DATA;
     uint32_t next = (ring_head + 1u) % MS_RX_RING_BYTES;
@@ -47,7 +52,6 @@ void uart0_rx_handler(void) {
       ring_head = next;
     }
   }
-  UART_INTCLEAR = INT_RX;
 }
 
 void systick_handler(void) { systick_wraps++; }
@@ -81,10 +85,9 @@ uint32_t board_read(uint8_t* dst, uint32_t max) {
 
 uint32_t board_rx_overruns(void) { return overruns; }
 
-/* Interrupts stay enabled around WFI: QEMU does not wake a WFI for an
- * interrupt masked by PRIMASK, so the usual cpsid/wfi/cpsie idiom can sleep
- * through a received byte. A byte that lands between the check and WFI waits
- * at most one SysTick period. */
+/* Interrupts stay enabled around WFI (simple, and it does not depend on how
+ * an emulator wakes WFI under PRIMASK): a byte that lands between the check
+ * and WFI waits at most one SysTick period, 1 ms. */
 void board_wait_for_input(void) {
   if (ring_tail == ring_head) __asm volatile("wfi");
 }

@@ -1,0 +1,208 @@
+// The firmware hosting agent.wasm, talked to over real PTYs exactly like any
+// serial device: the linux build and QEMU Cortex-M4 and M3 boards answer
+// HELLO, compute LOADed fragments bit-exact with the oracle, refuse a LOAD
+// over their budget with the same ERROR the simulated (Node) device gives, and
+// report an out-of-bounds access inside the module instead of going on.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fc from 'fast-check';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeviceClient, DeviceError } from '../host/link/client.ts';
+import { FrameDecoder } from '../host/link/frame.ts';
+import { decodeReply } from '../host/link/messages.ts';
+import { openSerial } from '../host/link/serial.ts';
+import { chunks, type Transport } from '../host/link/transport.ts';
+import { KERNEL_ABI_HASH } from '../host/model/kernel-abi.ts';
+import { buildFirmware, FIRMWARE_BUILD, missingQemuToolchain, QEMU_RX_WINDOW, startQemuBoards, type QemuBoard } from '../host/sim/qemu.ts';
+import { expectReply, TestGateway } from './agent-fixture.ts';
+import { convCase, fcCase, outputSpace, type OpCase } from './kernels-cases.ts';
+import { oneOpFragment, type OneOpFragment } from './fixtures/link-fragments.ts';
+
+const BUDGET = 48 * 1024;
+const TRAP_ERROR_CODE = 15; // firmware/common/trap_frame.h
+const missing = missingQemuToolchain();
+
+interface Device {
+  name: string;
+  path: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a linux-build agent image on its own PTY. */
+async function startLinux(image: string, budget: number): Promise<Device> {
+  const p: ChildProcess = spawn(image, ['--budget', String(budget)], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const exited = new Promise<void>((r) => p.once('exit', () => r()));
+  const path = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    p.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /^pty (\S+)$/m.exec(out);
+      if (m) resolve(m[1]);
+    });
+    p.once('exit', (code) => reject(new Error(`${image} exited with ${code} before printing its PTY`)));
+  });
+  return {
+    name: 'linux',
+    path,
+    stop: async () => {
+      p.kill();
+      await exited;
+    },
+  };
+}
+
+function qemuDevice(b: QemuBoard): Device {
+  return { name: b.board, path: b.path, stop: () => b.stop() };
+}
+
+/** A fragment of half the output channels of a random op of `kind`. */
+function halfChannelFragment(kind: fc.Arbitrary<OpCase>, seed: number): OneOpFragment {
+  const [c] = fc.sample(kind, { seed, numRuns: 1 });
+  const space = outputSpace(c.params);
+  const last = space.length - 1;
+  const box = { start: space.map(() => 0), end: space.map((d, i) => (i === last ? Math.max(1, d >> 1) : d)) };
+  return oneOpFragment(c.graph, 0, c.inputs[0], box);
+}
+
+/** Collects everything a transport receives; `until` waits for a condition on it. */
+function collect(t: Transport) {
+  let got = Buffer.alloc(0);
+  void (async () => {
+    for await (const chunk of chunks(t)) got = Buffer.concat([got, chunk]);
+  })().catch(() => {});
+  return {
+    take(): Buffer {
+      const b = got;
+      got = Buffer.alloc(0);
+      return b;
+    },
+    async until(done: (bytes: Buffer) => boolean, timeoutMs: number): Promise<boolean> {
+      const deadline = Date.now() + timeoutMs;
+      while (!done(got)) {
+        if (Date.now() > deadline) return false;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return true;
+    },
+  };
+}
+
+describe.skipIf(missing !== null)(`agent firmware over PTYs${missing ? ` (skipped: ${missing})` : ''}`, () => {
+  const devices: Device[] = [];
+  const conv = halfChannelFragment(convCase('CONV_2D'), 11);
+  const fcFrag = halfChannelFragment(fcCase, 12);
+
+  beforeAll(async () => {
+    buildFirmware(['build/linux/agent', 'build/qemu-mps2-an386/agent.elf', 'build/qemu-mps2-an385/agent.elf']);
+    devices.push(await startLinux(join(FIRMWARE_BUILD, 'linux/agent'), BUDGET));
+    const boards = await startQemuBoards([
+      { id: 'm4', board: 'qemu-mps2-an386', budget: BUDGET },
+      { id: 'm3', board: 'qemu-mps2-an385', budget: BUDGET, icountShift: 2 },
+    ]);
+    devices.push(...boards.map(qemuDevice));
+  }, 900_000);
+
+  afterAll(async () => {
+    await Promise.all(devices.map((d) => d.stop()));
+  });
+
+  const names = ['linux', 'qemu-mps2-an386', 'qemu-mps2-an385'];
+  const withClient = async (name: string, use: (c: DeviceClient) => Promise<void>) => {
+    const d = devices.find((x) => x.name === name)!;
+    const client = await DeviceClient.connect(await openSerial(d.path), { name, connectTimeoutMs: 20_000 });
+    try {
+      await use(client);
+    } finally {
+      await client.close();
+    }
+  };
+
+  it.each(names)('%s answers HELLO with its budget, window, engine and kernel ABI', async (name) => {
+    await withClient(name, async (c) => {
+      const info = await c.hello();
+      expect(info).toMatchObject({ version: 1, budget: BUDGET, window: QEMU_RX_WINDOW, engine: 'wasm2c', abi: KERNEL_ABI_HASH });
+    });
+  });
+
+  it.each(names)('%s runs a conv fragment and an FC fragment bit-exact with the oracle', async (name) => {
+    await withClient(name, async (c) => {
+      for (const [id, f] of [[1, conv], [2, fcFrag]] as const) {
+        await c.load(id, f.blob, { arena: f.arena, digest: f.digest });
+        const r = await c.run(id, f.input, { timeoutMs: 60_000 });
+        expect(Buffer.from(r.output).toString('hex')).toBe(Buffer.from(f.expected).toString('hex'));
+        expect(r.highWater).toBeLessThanOrEqual(BUDGET);
+      }
+      await c.reset();
+    });
+  });
+
+  it.each(names)('%s refuses a LOAD over its budget with the ERROR the simulated device gives', async (name) => {
+    const arena = BUDGET; // with the blob on top, more than the budget
+    const sim = new TestGateway({ budget: BUDGET, window: QEMU_RX_WINDOW });
+    const expected = expectReply(sim.load(3, conv.blob, arena), 'ERROR');
+    expect(expected.code).toBe(5);
+    await withClient(name, async (c) => {
+      const e = await c.load(3, conv.blob, { arena, digest: conv.digest }).then(
+        () => null,
+        (x: unknown) => x,
+      );
+      expect(e).toBeInstanceOf(DeviceError);
+      expect((e as DeviceError).code).toBe('NO_MEMORY');
+      expect((e as DeviceError).message).toContain(expected.text);
+      expect((await c.hello()).used).toBe(0);
+    });
+  });
+});
+
+describe.skipIf(missing !== null)(`a trap inside the module${missing ? ` (skipped: ${missing})` : ''}`, () => {
+  // test/fixtures/firmware/oob-agent.wat: feed() loads from the address in the first 4 received bytes.
+  const outside = Buffer.from([0xf0, 0xff, 0xff, 0xff]); // 0xfffffff0, past the 1 MiB memory
+  const inside = Buffer.from([0x10, 0x00, 0x00, 0x00]);
+
+  beforeAll(() => buildFirmware(['fixture-oob']), 900_000);
+
+  const images = [
+    { name: 'linux', start: () => startLinux(join(FIRMWARE_BUILD, 'fixture-oob/linux/agent'), BUDGET) },
+    {
+      name: 'qemu-mps2-an386',
+      start: async () => {
+        const elf = join(FIRMWARE_BUILD, 'fixture-oob/qemu-mps2-an386/agent.elf');
+        return qemuDevice((await startQemuBoards([{ id: 'oob', board: 'qemu-mps2-an386' }], { image: () => elf }))[0]);
+      },
+    },
+  ];
+
+  it.each(images)('$name reports an out-of-bounds load as an ERROR frame, then restarts the module', async ({ start }) => {
+    const d = await start();
+    const t = await openSerial(d.path);
+    const rx = collect(t);
+    try {
+      // QEMU drops output until it notices its PTY is open: resend until the echo comes back.
+      let echoed = false;
+      for (let i = 0; i < 30 && !echoed; i++) {
+        await t.write(inside);
+        echoed = await rx.until((b) => b.includes(inside), 1000);
+      }
+      expect(echoed).toBe(true);
+      await rx.until(() => false, 300); // late echoes of the resends
+      rx.take();
+
+      await t.write(outside);
+      // Echo bytes still in flight decode as no frame (bad CRC); the ERROR frame decodes.
+      const frameIn = (b: Buffer) => new FrameDecoder({ maxPayload: 4096 }).push(b);
+      expect(await rx.until((b) => frameIn(b).length > 0, 10_000)).toBe(true);
+      const frames = frameIn(rx.take());
+      expect(frames).toHaveLength(1);
+      const err = expectReply(decodeReply(frames[0]), 'ERROR');
+      expect(err.code).toBe(TRAP_ERROR_CODE);
+      expect(err.text).toMatch(/^agent trapped: out-of-bounds memory access/);
+
+      // The restarted module answers again.
+      await t.write(inside);
+      expect(await rx.until((b) => b.includes(inside), 10_000)).toBe(true);
+    } finally {
+      await t.close();
+      await d.stop();
+    }
+  });
+});
