@@ -8,7 +8,7 @@ import { mockPair } from '../host/link/mock.ts';
 import { openSerial } from '../host/link/serial.ts';
 import { openTcp, socketTransport } from '../host/link/tcp.ts';
 import { mapReads, TransportError, type Transport } from '../host/link/transport.ts';
-import { parseLinkAddress } from '../host/link/open.ts';
+import { openTransport, parseLinkAddress } from '../host/link/open.ts';
 import { openPtyPair, type PtyPair } from '../host/sim/pty.ts';
 
 /** Reads from `t` until `n` bytes have arrived. */
@@ -193,6 +193,13 @@ describe('BLE Nordic UART transport against an in-memory peer', () => {
     const pending = expect(t.read()).rejects.toThrow(/disconnected: supervision timeout/);
     dropLink('supervision timeout');
     await pending;
+  });
+
+  it('opening ble:// loads noble only then, and fails in one clear line where there is no Bluetooth', async () => {
+    // Here (no Bluetooth) noble throws on load; on a machine with an adapter the scan finds no such device.
+    await expect(openTransport('ble://no-such-node')).rejects.toThrow(
+      /^(BLE is unavailable on this machine \(@abandonware\/noble failed to load: .+\)|no BLE device named no-such-node advertising the Nordic UART Service within 10000 ms)$/,
+    );
   });
 
   it('attChunks refuses an MTU that leaves no payload', () => {
