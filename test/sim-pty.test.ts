@@ -194,3 +194,22 @@ describe('failure injection over PTYs', () => {
     await expect(c.run(1, fcFrag.input)).rejects.toThrow(/^crashy: RUN fragment 1: no acknowledgement after 2 retries/);
   });
 });
+
+describe('devices from elsewhere (the `extra` hook, e.g. QEMU boards for `sim --qemu N`)', () => {
+  it('are listed with the testbed and stopped with it', async () => {
+    let stopped = 0;
+    const tb = await startTestbed(
+      { devices: [{ id: 'solo', memory: '32K', speed: { default: 1e9 }, link: { kind: 'tcp', rate: 1e7 } }] },
+      { extra: async () => [{ id: 'board-0', uri: '/dev/pts/999', exited: new Promise(() => undefined), stop: async () => void stopped++ }] },
+    );
+    expect(tb.devices.map((d) => [d.id, d.engine])).toEqual([
+      ['solo', 'node'],
+      ['board-0', 'qemu'],
+    ]);
+    await tb.stop();
+    await tb.stop();
+    expect(stopped).toBe(1);
+    await tb.devices[0].exited;
+    expect(() => process.kill(tb.devices[0].pid!, 0)).toThrow(); // the device process is gone
+  });
+});
