@@ -1,6 +1,6 @@
 // Opens a transport from what a user types: a device path (/dev/ttyUSB0,
-// /dev/pts/3, COM3), tcp://host:port, or ble://name. Optional query
-// parameters: ?baud=N for serial.
+// /dev/pts/3, COM3, optionally as serial:///dev/...), tcp://host:port, or
+// ble://name. Optional query parameter for serial: ?baud=N.
 import type { Transport } from './transport.ts';
 
 export type LinkAddress =
