@@ -8,16 +8,35 @@ import { startTestbed, type SimDeviceHandle } from '../../sim/launcher.ts';
 
 interface SimOptions {
   json?: boolean;
+  qemu?: number;
+}
+
+/** A testbed of `n` QEMU Cortex-M4 boards (the firmware's default budget; speed and link are the board's own). */
+function qemuTestbed(n: number): unknown {
+  const devices = Array.from({ length: n }, (_, i) => ({
+    id: `qemu${i}`,
+    board: 'qemu-mps2-an386',
+    memory: '512K',
+    speed: { default: 1e8 },
+    link: { kind: 'pty', rate: 1e6 },
+  }));
+  return { name: `${n} QEMU boards`, devices };
 }
 
 export function register(program: Command): void {
   program
     .command('sim')
     .description('start the simulated devices of a testbed file and print their ports; Ctrl-C stops them')
-    .argument('<testbed>', 'testbed JSON file (see testbeds/)')
+    .argument('[testbed]', 'testbed JSON file (see testbeds/)')
     .option('--json', 'also print the devices as one JSON object line')
-    .action(async (file: string, opts: SimOptions) => {
-      const tb = await startTestbed(file);
+    .option('--qemu <n>', 'instead of a testbed: boot N QEMU Cortex-M4 boards running the firmware (host/sim/qemu.ts)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 16) throw new Error(`--qemu takes a board count 1..16, got ${v}`);
+      return n;
+    })
+    .action(async (file: string | undefined, opts: SimOptions) => {
+      if ((file === undefined) === (opts.qemu === undefined)) throw new Error('give a testbed file or --qemu N (not both)');
+      const tb = await startTestbed(file ?? qemuTestbed(opts.qemu!));
       printDevices(tb.devices);
       if (opts.json) console.log(JSON.stringify({ devices: tb.devices.map(({ id, uri, engine, pid }) => ({ id, uri, engine, pid })) }));
       console.log(`${tb.devices.length} device(s) running; Ctrl-C stops them.`);
