@@ -24,7 +24,7 @@ export interface PlanRequest {
   suggestFix?: boolean;
 }
 
-export const DEFAULT_MAX_FUSE = 4;
+export const DEFAULT_MAX_FUSE = 6;
 /** Longest chain a stage may run whole on one device (fewer round trips, bounded search). */
 export const DEFAULT_MAX_WHOLE = 12;
 

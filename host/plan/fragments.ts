@@ -199,3 +199,10 @@ export function gridBoxes(shape: readonly number[], n: number, m: number): Box[]
     cols.map(([x0, x1]) => ({ start: [0, y0, x0, 0], end: [shape[0], y1, x1, shape[3]] })),
   );
 }
+
+/** The most square n x m grid with n * m = count (a prime count gives 1 x count). */
+export function gridShape(count: number): [number, number] {
+  let n = Math.floor(Math.sqrt(count));
+  while (count % n !== 0) n--;
+  return [n, count / n];
+}

@@ -4,7 +4,7 @@
 // same kind of space.
 import type { Graph } from '../model/ir.ts';
 import { fragmentWork, timing, type Objective, type Work } from './cost.ts';
-import { fullBox, fuseBackward, outputView, type OpBox, type SplitMode } from './fragments.ts';
+import { fullBox, fuseBackward, gridShape, outputView, type OpBox, type SplitMode } from './fragments.ts';
 import { usableBytes, type DeviceProfile } from './profiles.ts';
 import { evaluateOption, type Option } from './search.ts';
 import { buildStage, gatewayStage, spanOps, type Span } from './stages.ts';
@@ -22,11 +22,14 @@ export function wholeSpanSeconds(g: Graph, span: Span, d: DeviceProfile): number
   return t.sendS + t.computeS + t.returnS;
 }
 
-/** How shares are sized: by speed (inverse whole-span time) or by free memory (for weight-heavy channel splits). */
-export type ShareRule = 'speed' | 'memory';
+/**
+ * How shares are sized: by speed (inverse whole-span time), by free memory
+ * (for weight-heavy channel splits), or equal (the tiles of a grid).
+ */
+export type ShareRule = 'speed' | 'memory' | 'equal';
 
 export function shares(g: Graph, span: Span, devices: readonly DeviceProfile[], subset: readonly number[], rule: ShareRule): number[] {
-  return subset.map((d) => (rule === 'speed' ? 1 / wholeSpanSeconds(g, span, devices[d]) : usableBytes(devices[d])));
+  return subset.map((d) => (rule === 'speed' ? 1 / wholeSpanSeconds(g, span, devices[d]) : rule === 'memory' ? usableBytes(devices[d]) : 1));
 }
 
 /** Device orders worth taking prefixes of: fastest for this span first, most memory first. */
@@ -47,12 +50,13 @@ export function prefixSizes(n: number): number[] {
   return ks;
 }
 
-const SPLIT_RULES: Partial<Record<SplitMode, ShareRule[]>> = { rows: ['speed'], channels: ['speed', 'memory'] };
+const SPLIT_RULES: Partial<Record<SplitMode, ShareRule[]>> = { rows: ['speed'], channels: ['speed', 'memory'], grid: ['equal'] };
 
 /**
  * Evaluated options of one span over the given device subsets: each subset
  * of one device may run the span whole; larger subsets split it by rows
- * (speed shares) or channels (speed or memory shares) where the span allows.
+ * (speed shares), channels (speed or memory shares) or a grid of equal tiles
+ * where the span allows.
  */
 export function spanOptions(g: Graph, devices: readonly DeviceProfile[], o: Objective, span: Span, subsets: readonly (readonly number[])[]): Option[] {
   if (span.gateway) return [evaluateOption(g, devices, o, gatewayStage(span))];
@@ -74,7 +78,7 @@ export function spanOptions(g: Graph, devices: readonly DeviceProfile[], o: Obje
       if (seen.has(key)) continue;
       seen.add(key);
       const sh = shares(g, span, devices, subset, rule);
-      const choice = buildStage(g, span, split, subset.map((d) => [d]), sh);
+      const choice = buildStage(g, span, split, subset.map((d) => [d]), sh, gridShape(subset.length));
       out.push(evaluateOption(g, devices, o, choice));
     }
   }

@@ -116,13 +116,15 @@ const sumOver = (over: readonly number[]) => over.reduce((s, v) => s + Math.max(
 /**
  * Minimizes Σ option objective over covers of the ops subject to every
  * device's budget. Options that do not fit their devices alone are dropped
- * first. `iterations` bounds the price updates.
+ * first. `seeds` are known plans to start from (e.g. the best
+ * vertical-only one); `iterations` bounds the price updates.
  */
 export function searchStages(
   n: number,
   devices: readonly DeviceProfile[],
   spans: readonly Span[],
   allOptions: readonly Option[][],
+  seeds: readonly Option[][] = [],
   iterations = 30,
 ): SearchResult {
   const options = allOptions.map((opts) => opts.filter((o) => fitsAlone(devices, o)));
@@ -144,6 +146,7 @@ export function searchStages(
     return false;
   };
 
+  for (const seed of seeds) consider(seed);
   const free = cheapestCover(n, spans, options, (o) => o.j);
   if (!free) return { feasible: null, closest: cheapestCover(n, spans, allOptions, (o) => o.j) };
   if (consider(free)) consider(repair(devices, spans, options, free));

@@ -5,7 +5,7 @@
 // smallest device. Other layers run whole on the fastest device that holds
 // them, else split by channels equally.
 import { assemblePlan, infeasibleError, type PlanRequest } from '../assemble.ts';
-import { fullBox, fuseBackward, isSpatial, outputView } from '../fragments.ts';
+import { fullBox, fuseBackward, gridShape, isSpatial, outputView } from '../fragments.ts';
 import { fragmentParamBytes } from '../layout.ts';
 import { worstShortfall } from '../memory.ts';
 import { wholeSpanSeconds } from '../options.ts';
@@ -13,13 +13,6 @@ import type { Plan } from '../plan-file.ts';
 import { usableBytes, type DeviceProfile } from '../profiles.ts';
 import { buildStage, chains, gatewayStage, type Span, type StageChoice } from '../stages.ts';
 import type { Strategy } from './types.ts';
-
-/** The most square n x m with n * m = count. */
-export function gridShape(count: number): [number, number] {
-  let n = Math.floor(Math.sqrt(count));
-  while (count % n !== 0) n--;
-  return [n, count / n];
-}
 
 function planFtpGrid(req: PlanRequest, devices: DeviceProfile[]): Plan {
   const g = req.graph;

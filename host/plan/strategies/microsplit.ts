@@ -28,7 +28,9 @@ export function searchMicrosplit(req: PlanRequest, devices: readonly DeviceProfi
     subsets.push(...(devices.length <= ALL_SINGLES_UP_TO ? devices.map((_, d) => [d]) : orders.flatMap((o) => o.slice(0, SINGLES_PER_ORDER).map((d) => [d]))));
     return spanOptions(g, devices, o, span, subsets);
   });
-  return searchStages(g.ops.length, devices, spans, options);
+  // Vertical cuts alone first: a small search whose plan, when one fits, the full search can only improve on.
+  const vertical = searchStages(g.ops.length, devices, spans, options.map((os) => os.filter((o) => o.choice.split === 'whole')));
+  return searchStages(g.ops.length, devices, spans, options, vertical.feasible ? [vertical.feasible] : []);
 }
 
 export const microsplit: Strategy = {

@@ -4,22 +4,23 @@ import { assemblePlan, DEFAULT_MAX_WHOLE, infeasibleError, type PlanRequest } fr
 import { objectiveFor } from '../cost.ts';
 import { spanOptions } from '../options.ts';
 import type { DeviceProfile } from '../profiles.ts';
-import { searchStages, type Option } from '../search.ts';
+import { overflow, searchStages, type Option } from '../search.ts';
 import { candidateSpans } from '../stages.ts';
 import type { Strategy } from './types.ts';
 
-/** Best plan on one device per device: [feasible best or null, the attempt with the smallest shortfall]. */
+/** The best one-device plan over all devices, or null; and the attempt that overflows least. */
 function searchSingle(req: PlanRequest, devices: readonly DeviceProfile[]): { feasible: Option[] | null; closest: Option[] | null } {
   const g = req.graph;
   const o = objectiveFor(g, devices, req.lambda);
   const spans = candidateSpans(g, 1, DEFAULT_MAX_WHOLE);
+  const excess = (x: Option[]) => overflow(devices, x).reduce((t, v) => t + Math.max(0, v), 0);
   let feasible: Option[] | null = null;
   let closest: Option[] | null = null;
   devices.forEach((_, d) => {
-    const r = searchStages(g.ops.length, devices, spans, spans.map((s) => spanOptions(g, devices, o, s, [[d]])), 1);
+    const r = searchStages(g.ops.length, devices, spans, spans.map((s) => spanOptions(g, devices, o, s, [[d]])), [], 1);
     const j = (x: Option[]) => x.reduce((s, opt) => s + opt.j, 0);
     if (r.feasible && (!feasible || j(r.feasible) < j(feasible))) feasible = r.feasible;
-    if (r.closest) closest = r.closest;
+    if (r.closest && (!closest || excess(r.closest) < excess(closest))) closest = r.closest;
   });
   return { feasible, closest };
 }
