@@ -104,11 +104,13 @@ describe('mnist-s on four devices with one fault injected', () => {
         expect(outcome.failedAfterMs).toBeLessThan(3 * TIMEOUT_MS);
         break;
     }
+    // Only the faulty device is ever given up on.
+    expect([...executor!.unhealthy].filter((d) => d !== s.device), outcome.log.join('\n')).toEqual([]);
     if (s.faults.corruptP) {
       // The fault did fire: the gateway saw bad frames or had to resend.
       expect(faulty.stats.badFrames + faulty.stats.retransmits).toBeGreaterThan(0);
     } else {
-      expect(executor!.unhealthy, outcome.log.join('\n')).toEqual(new Set([s.device]));
+      expect(executor!.unhealthy.has(s.device), outcome.log.join('\n')).toBe(true);
     }
   }, 90_000);
 });
