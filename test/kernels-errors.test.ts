@@ -98,6 +98,8 @@ describe('bad calls are refused before any access', () => {
     ['tile without the last input channel', 'TILE_TOO_SMALL', (s) => s.setCall(C.IN0_EXTENT + 3, 2)],
     ['tile reaching past the input', 'TILE_OUTSIDE_INPUT', (s) => s.setCall(C.IN0_EXTENT + 1, 6)],
     ['input tile past the end of memory', 'OUT_OF_MEMORY_BOUNDS', (s) => s.setCall(C.IN0, memEnd() - 8)],
+    // 0xFFFFFFFF once passed as -1 (asc fused the load and the widening into a sign extension).
+    ['input tile at offset 0xFFFFFFFF', 'OUT_OF_MEMORY_BOUNDS', (s) => s.setCall(C.IN0, -1)],
     ['output past the end of memory', 'OUT_OF_MEMORY_BOUNDS', (s) => s.setCall(C.OUT, memEnd() - 4)],
     ['output at a negative (huge unsigned) offset', 'OUT_OF_MEMORY_BOUNDS', (s) => s.setCall(C.OUT, -16)],
     ['output capacity smaller than the box', 'OUTPUT_TOO_SMALL', (s) => s.setCall(C.OUT_BYTES, 19)],
@@ -159,6 +161,26 @@ describe('bad records are refused at prepare and stay unusable', () => {
     expect(k.prepareRecord(s.rec)).toBe(0);
     s.setRec(W.SIZE, memEnd());
     expect(k.runFragment(s.rec, s.call)).toBe(KERNEL_ERROR.OUT_OF_MEMORY_BOUNDS);
+  });
+});
+
+describe('random records', () => {
+  it('never trap at prepare or run, and a refused record stays unusable', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 63 }), fc.oneof(fc.integer(), fc.integer({ min: -2, max: 300 }))), { minLength: 1, maxLength: 4 }),
+        (edits) => {
+          const s = setup();
+          for (const [w, v] of edits) s.setRec(w, v);
+          const prepared = k.prepareRecord(s.rec);
+          const code = k.runFragment(s.rec, s.call);
+          expect(code).toBeGreaterThanOrEqual(0);
+          expect(code).toBeLessThan(KERNEL_ERRORS.length);
+          if (prepared !== 0) expect(code).not.toBe(0);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 

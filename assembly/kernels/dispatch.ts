@@ -6,7 +6,7 @@ import {
   OP_CONV, OP_DEPTHWISE, OP_FC, OP_MAX_POOL, OP_AVG_POOL, OP_ADD, OP_SOFTMAX, OP_REQUANTIZE,
   OK, BAD_RECORD, NOT_PREPARED, OUT_OF_MEMORY_BOUNDS, BAD_CALL, OUT_OF_RANGE,
 } from './layout';
-import { regionInMemory } from './bounds';
+import { regionInMemory, wide } from './bounds';
 import { checkConv, foldConv, runConv } from './conv';
 import { checkDepthwise, foldDepthwise, runDepthwise } from './depthwise';
 import { checkFc, foldFc, runFc, reduceFc } from './fully_connected';
@@ -25,7 +25,7 @@ function checkRecord(rec: usize): i32 {
   if (word(rec, W_MAGIC) != ABI_MAGIC) return BAD_RECORD;
   const size = word(rec, W_SIZE);
   if (size < RECORD_BYTES) return BAD_RECORD;
-  if (!regionInMemory(<u32>rec, <u64>(<u32>size))) return OUT_OF_MEMORY_BOUNDS;
+  if (!regionInMemory(<u32>rec, wide(size))) return OUT_OF_MEMORY_BOUNDS;
   switch (word(rec, W_OPCODE)) {
     case OP_CONV: return checkConv(rec);
     case OP_DEPTHWISE: return checkDepthwise(rec);
@@ -64,7 +64,7 @@ export function runFragment(rec: usize, call: usize): i32 {
   if (word(rec, W_MAGIC) != ABI_MAGIC) return BAD_RECORD;
   if ((word(rec, W_FLAGS) & FLAG_PREPARED) == 0) return NOT_PREPARED;
   // The record may have been overwritten since it was prepared: its size must still fit.
-  if (!regionInMemory(<u32>rec, <u64>(<u32>word(rec, W_SIZE)))) return OUT_OF_MEMORY_BOUNDS;
+  if (!regionInMemory(<u32>rec, wide(word(rec, W_SIZE)))) return OUT_OF_MEMORY_BOUNDS;
   const mode = word(call, C_MODE);
   const op = word(rec, W_OPCODE);
   if (mode == MODE_FC_REDUCE) return op == OP_FC ? reduceFc(rec, call) : BAD_CALL;
