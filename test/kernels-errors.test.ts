@@ -3,12 +3,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createWasmEngine, loadKernels, KernelError, type KernelExports } from '../host/model/wasm-engine.ts';
-import { C, CALL_WORDS, KERNEL_ERRORS, KERNEL_ABI_HASH, KERNEL_ABI_VERSION, KERNEL_ERROR, W, box4, packCall, packOp, requiredTile, tile4 } from '../host/model/kernel-abi.ts';
+import { C, CALL_WORDS, KERNEL_ERRORS, KERNEL_ABI_HASH, type KernelOpParams, KERNEL_ABI_VERSION, KERNEL_ERROR, W, box4, packCall, packOp, requiredTile, tile4 } from '../host/model/kernel-abi.ts';
 import { prepareOp, type ConvParams } from '../host/model/op-params.ts';
 import { runOpBox, wholeOutputBox } from '../host/model/oracle.ts';
 import { wholeTile } from '../host/model/oracle/tile.ts';
 import { validateGraph, type Graph } from '../host/model/ir.ts';
 import { extractBox, type Box } from '../host/run/boxes.ts';
+import { addCase, convCase, fcCase, poolCase, requantizeCase, softmaxCase, tilesFor, type OpCase } from './kernels-cases.ts';
 
 /** A 1x5x5x3 -> 4 channel 3x3 SAME conv with a fixed pseudo-random input. */
 function convFixture(): { params: ConvParams; input: Int8Array } {
@@ -177,6 +178,63 @@ describe('random records', () => {
           expect(code).toBeGreaterThanOrEqual(0);
           expect(code).toBeLessThan(KERNEL_ERRORS.length);
           if (prepared !== 0) expect(code).not.toBe(0);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+/** Places a whole-op fragment of any case in memory: record, tiles, output, call block. */
+function placeWhole(c: OpCase): { rec: number; recBytes: number; call: number } {
+  const p = c.params as KernelOpParams;
+  const box = wholeOutputBox(p);
+  const tiles = tilesFor(c, box);
+  const mem = new Uint8Array(k.memory.buffer);
+  let at = k.kernelScratchBase();
+  const put = (bytes: Uint8Array) => {
+    const off = at;
+    mem.set(bytes, off);
+    at = (off + bytes.length + 15) & ~15;
+    return off;
+  };
+  const blob = packOp(p);
+  const rec = put(blob);
+  const refs = tiles.map((t, i) => ({ offset: put(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)), ...tile4(p, i, t.origin, t.shape) }));
+  const outBytes = box.end.reduce((a, b, i) => a * (b - box.start[i]), 1) * 4;
+  const out = put(new Uint8Array(outBytes));
+  const depth: [number, number] | undefined = p.kind === 'FULLY_CONNECTED' ? [0, p.depth] : undefined;
+  const call = put(packCall({ out, outBytes, box: box4(p, box), in0: refs[0], in1: refs[1], depth }));
+  return { rec, recBytes: blob.length, call };
+}
+
+const anyOp = fc.oneof(
+  convCase('CONV_2D'),
+  convCase('DEPTHWISE_CONV_2D'),
+  fcCase,
+  poolCase('AVERAGE_POOL_2D'),
+  addCase,
+  softmaxCase,
+  requantizeCase,
+);
+
+describe('random call blocks of every op', () => {
+  it('never trap and return a known code; the record is never written', () => {
+    fc.assert(
+      fc.property(
+        anyOp,
+        fc.array(fc.tuple(fc.integer({ min: 0, max: CALL_WORDS - 1 }), fc.oneof(fc.integer(), fc.integer({ min: -2, max: 40 }))), { minLength: 1, maxLength: 4 }),
+        (c, edits) => {
+          const { rec, recBytes, call } = placeWhole(c);
+          expect(k.prepareRecord(rec)).toBe(0);
+          const before = new Uint8Array(k.memory.buffer).slice(rec, rec + recBytes);
+          expect(k.runFragment(rec, call)).toBe(0);
+          const words = new Int32Array(k.memory.buffer);
+          for (const [w, v] of edits) words[call / 4 + w] = v;
+          const code = k.runFragment(rec, call);
+          expect(code).toBeGreaterThanOrEqual(0);
+          expect(code).toBeLessThan(KERNEL_ERRORS.length);
+          expect(new Uint8Array(k.memory.buffer).slice(rec, rec + recBytes)).toEqual(before);
         },
       ),
       { numRuns: 300 },
