@@ -65,6 +65,7 @@ export class Executor {
   /** Extra fragments devices loaded to take over work, with their bytes. */
   private readonly extraBytes = new Map<string, number>();
   private readonly log: (line: string) => void;
+  private readonly lanes = new Map<string, Promise<unknown>>();
   /** Devices being PINGed after a silent cancelled run. */
   private readonly checking = new Set<string>();
 
@@ -226,6 +227,20 @@ export class Executor {
     this.extraBytes.set(id, (this.extraBytes.get(id) ?? 0) + f.built.blob.length);
   }
 
+  /**
+   * One RUN at a time per device, queued here rather than in the client, so
+   * that a RUN's deadline counts from when its device is free: with several
+   * inferences in flight, a fragment may wait behind others on a slow device.
+   */
+  private inLane<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const next = (this.lanes.get(id) ?? Promise.resolve()).then(fn, fn);
+    this.lanes.set(
+      id,
+      next.catch(() => undefined),
+    );
+    return next;
+  }
+
   /** Sends the fragment to every device of the group; the first valid result wins, the others are cancelled. */
   private race(f: DeployedFragment, group: string[], input: Uint8Array, index: number): Promise<Uint8Array> {
     const timeoutMs = this.timeoutMs(f);
@@ -252,7 +267,7 @@ export class Executor {
           detail,
         });
       try {
-        const r = await client.run(f.num, input, { timeoutMs, signal: abort.signal });
+        const r = await this.inLane(id, () => client.run(f.num, input, { timeoutMs, signal: abort.signal }));
         if (r.output.length !== f.built.output.bytes)
           throw new RunError(f.plan.id, id, `RESULT has ${r.output.length} bytes, the box needs ${f.built.output.bytes}`);
         this.highWater.set(id, Math.max(this.highWater.get(id) ?? 0, r.highWater));
