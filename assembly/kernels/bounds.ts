@@ -1,6 +1,6 @@
 // Checks every region and coordinate a call names before any access (ABI.md).
 import {
-  word, RECORD_BYTES, CALL_BYTES, W_SIZE, W_OUT_SHAPE, C_OUT, C_OUT_BYTES, C_BOX_START, C_BOX_END,
+  word, uword, RECORD_BYTES, CALL_BYTES, W_SIZE, W_OUT_SHAPE, C_OUT, C_OUT_BYTES, C_BOX_START, C_BOX_END,
   OK, OUT_OF_MEMORY_BOUNDS, BOX_OUTSIDE_OUTPUT, TILE_OUTSIDE_INPUT, TILE_TOO_SMALL, OUTPUT_TOO_SMALL, BAD_CALL,
 } from './layout';
 
@@ -12,9 +12,9 @@ export function memoryBytes(): u64 {
 }
 
 /** A 32-bit offset or size as an unsigned 64-bit value. The explicit mask
- * matters: asc 0.28 at -O3 can fuse an inlined `load<i32>` with the widening
- * into a sign-extending i64.load32_s, so an offset of 0xFFFFFFFF became -1
- * (found by the random-call test). */
+ * matters: asc 0.28 compiles `<u64><u32>` of an i32 expression as a sign
+ * extension, so an offset of 0xFFFFFFFF became -1 and passed the bounds check
+ * (found by the random-call test; see uword in layout.ts). */
 // @ts-ignore: decorator
 @inline export function wide(v: u32): u64 {
   return <u64>v & 0xffffffff;
@@ -82,7 +82,7 @@ export function checkTile(rec: usize, call: usize, offW: i32, originW: i32, exte
     if (o < 0 || e < 0 || <i64>o + <i64>e > <i64>word(rec, shapeW + i)) return TILE_OUTSIDE_INPUT;
   }
   const bytes = extentElems(call, extentW) * <u64>elemBytes;
-  if (!regionInMemory(<u32>word(call, offW), bytes)) return OUT_OF_MEMORY_BOUNDS;
+  if (!regionInMemory(uword(call, offW), bytes)) return OUT_OF_MEMORY_BOUNDS;
   return OK;
 }
 
@@ -105,7 +105,7 @@ function overlaps(a: u32, alen: u64, b: u32, blen: u64): bool {
 /** The output region must hold the box, lie in memory, and not overlap the
  * record, the call block or the input regions given as (offset, bytes) pairs. */
 export function checkOutput(rec: usize, call: usize, outBytes: u64, in0: u32, in0Bytes: u64, in1: u32, in1Bytes: u64): i32 {
-  const out = <u32>word(call, C_OUT);
+  const out = uword(call, C_OUT);
   if (wide(word(call, C_OUT_BYTES)) < outBytes) return OUTPUT_TOO_SMALL;
   if (!regionInMemory(out, outBytes)) return OUT_OF_MEMORY_BOUNDS;
   if (overlaps(out, outBytes, <u32>rec, wide(word(rec, W_SIZE)))) return BAD_CALL;
