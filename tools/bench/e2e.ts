@@ -42,7 +42,7 @@ const BASELINES = ['single', 'layerwise', 'equal'] as const;
 
 const json = process.argv.includes('--json');
 const inferencesArg = process.argv.indexOf('--inferences');
-const N = inferencesArg >= 0 ? Number(process.argv[inferencesArg + 1]) : 3;
+const N = inferencesArg >= 0 ? Number(process.argv[inferencesArg + 1]) : 5;
 if (!Number.isInteger(N) || N < 1) throw new Error(`--inferences must be a positive integer, got ${process.argv[inferencesArg + 1]}`);
 
 const demo = loadTestbed(DEMO);
