@@ -50,6 +50,16 @@ export function prefixSizes(n: number): number[] {
   return ks;
 }
 
+/** How many parts a split can make of an output of this shape. */
+function splitUnits(view: readonly number[], split: SplitMode): number {
+  if (split === 'rows') return view[1];
+  if (split === 'grid') return view[1] * view[2];
+  if (split === 'channels') return view[view.length - 1];
+  return 1;
+}
+
+const MAX_GRID_TILES = 16;
+
 const SPLIT_RULES: Partial<Record<SplitMode, ShareRule[]>> = { rows: ['speed'], channels: ['speed', 'memory'], grid: ['equal'] };
 
 /**
@@ -64,6 +74,7 @@ export function spanOptions(g: Graph, devices: readonly DeviceProfile[], o: Obje
   const out: Option[] = [];
   // The whole span on one device has one geometry whichever the device: build it once.
   let whole: OpBox[] | undefined;
+  const view = outputView(g, span.end - 1);
   for (const subset of subsets) {
     if (subset.length === 1) {
       if (seen.has(`whole/${subset[0]}`)) continue;
@@ -74,6 +85,10 @@ export function spanOptions(g: Graph, devices: readonly DeviceProfile[], o: Obje
     }
     const tries = span.splits.flatMap((s) => (SPLIT_RULES[s] ?? []).map((r): [SplitMode, ShareRule] => [s, r]));
     for (const [split, rule] of tries) {
+      // More parts than units along the split leaves devices idle: a smaller subset covers it.
+      if (subset.length > splitUnits(view, split)) continue;
+      // Grids of many tiles pay a halo per tile edge: past 16 tiles rows or channels do better.
+      if (split === 'grid' && subset.length > MAX_GRID_TILES) continue;
       const key = `${split}/${rule}/${[...subset].sort((a, b) => a - b).join(',')}`;
       if (seen.has(key)) continue;
       seen.add(key);
