@@ -36,7 +36,7 @@ export function register(program: Command): void {
     .description('run person_detect and mnist-l across a virtual testbed of heterogeneous devices, end to end, and report')
     .option('--testbed <file>', 'testbed JSON file', join(ROOT, 'testbeds', 'demo.json'))
     .option('--mnist-model <file>', 'the MNIST model to run', join(ROOT, 'models', 'mnist-l.tflite'))
-    .option('--images <n>', 'MNIST test images to run on mnist-l', (v) => positiveInt(v, '--images'), 300)
+    .option('--images <n>', 'MNIST test images to run on mnist-l', (v) => positiveInt(v, '--images'), 200)
     .option('--no-progress', 'no deploy progress bars')
     .option('--json', 'print one JSON object with every figure as the last line')
     .action(async (opts: DemoOptions) => {
