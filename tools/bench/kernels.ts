@@ -196,6 +196,9 @@ function difference(a: Int8Array, b: ArrayLike<number>): string {
 }
 
 mkdirSync(buildDir, { recursive: true });
+// Measure the kernels as the sources stand, not a stale build.
+const wasmBuild = spawnSync(process.execPath, [`${root}tools/build-wasm.js`], { encoding: 'utf8' });
+if (wasmBuild.status !== 0) throw new Error(`npm run build:wasm failed: ${wasmBuild.stderr}`);
 const k = await loadKernels();
 const exe = buildC();
 const cases: BenchCase[] = [
