@@ -2,7 +2,8 @@
 // serial device: the linux build and QEMU Cortex-M4 and M3 boards answer
 // HELLO, compute LOADed fragments bit-exact with the oracle, refuse a LOAD
 // over their budget with the same ERROR the simulated (Node) device gives, and
-// report an out-of-bounds access inside the module instead of going on.
+// report an out-of-bounds access inside the module instead of going on. The
+// TFLM vectors run on each through the device engine (conformance --device).
 import { spawn, type ChildProcess } from 'node:child_process';
 import fc from 'fast-check';
 import { join } from 'node:path';
@@ -12,6 +13,8 @@ import { FrameDecoder } from '../host/link/frame.ts';
 import { decodeReply } from '../host/link/messages.ts';
 import { openSerial } from '../host/link/serial.ts';
 import { chunks, type Transport } from '../host/link/transport.ts';
+import { runConformance } from '../host/cli/conformance.ts';
+import { deviceEngine } from '../host/model/device-engine.ts';
 import { KERNEL_ABI_HASH } from '../host/model/kernel-abi.ts';
 import { buildFirmware, FIRMWARE_BUILD, missingQemuToolchain, QEMU_RX_WINDOW, startQemuBoards, type QemuBoard } from '../host/sim/qemu.ts';
 import { expectReply, TestGateway } from './agent-fixture.ts';
@@ -19,6 +22,7 @@ import { convCase, fcCase, outputSpace, type OpCase } from './kernels-cases.ts';
 import { oneOpFragment, type OneOpFragment } from './fixtures/link-fragments.ts';
 
 const BUDGET = 48 * 1024;
+const VECTORS = 'test/vectors/tflm';
 const TRAP_ERROR_CODE = 15; // firmware/common/trap_frame.h
 const missing = missingQemuToolchain();
 
@@ -135,6 +139,15 @@ describe.skipIf(missing !== null)(`agent firmware over PTYs${missing ? ` (skippe
       await c.reset();
     });
   });
+
+  it.each(names)('%s passes every TFLM conformance vector, each op LOADed and RUN on it (conformance --device)', async (name) => {
+    await withClient(name, async (c) => {
+      const summary = await runConformance([VECTORS], deviceEngine(c, name));
+      expect(summary.failures).toEqual([]);
+      expect(summary.passed).toBe(summary.total);
+      expect(summary.total).toBeGreaterThanOrEqual(91);
+    });
+  }, 300_000);
 
   it.each(names)('%s refuses a LOAD over its budget with the ERROR the simulated device gives', async (name) => {
     const arena = BUDGET; // with the blob on top, more than the budget

@@ -98,6 +98,7 @@ export async function runConformance(
 interface CommandOptions {
   engine: EngineName;
   json?: boolean;
+  device?: string;
 }
 
 /** Adds the conformance arguments, options and action to `cmd`. Exit status 1 when any case fails. */
@@ -107,12 +108,24 @@ export function defineConformanceCommand(cmd: Command): Command {
     .argument('[dirs...]', 'directories (or files) of *.json vector files', [DEFAULT_VECTOR_DIR])
     .addOption(new Option('--engine <name>', 'engine to check').choices(ENGINE_NAMES).default('wasm'))
     .option('--json', 'print a JSON summary as the last line')
+    .option('--device <port>', 'check a connected device instead (/dev/ttyUSB0, /dev/pts/N, tcp://host:port): every kernel op runs on it')
     .action(async (dirs: string[], opts: CommandOptions) => {
-      const engine = await selectEngine({ engine: opts.engine });
-      const summary = await runConformance(dirs, engine, (id, detail) => console.log(`FAIL ${id}: ${detail}`));
-      const nFiles = Object.keys(summary.files).length;
-      console.log(`conformance (${summary.engine}): ${summary.passed}/${summary.total} cases passed, ${summary.failed} failed, ${nFiles} files`);
-      if (opts.json) console.log(JSON.stringify(summary));
-      if (summary.failed > 0) process.exitCode = 1;
+      const { connectDevice, deviceEngine } = await import('../model/device-engine.ts');
+      const device = opts.device ? await connectDevice(opts.device) : undefined;
+      try {
+        const engine = device ? deviceEngine(device, `device ${opts.device}`) : await selectEngine({ engine: opts.engine });
+        await report(dirs, engine, opts);
+      } finally {
+        await device?.close();
+      }
     });
+}
+
+/** Runs the vectors on `engine` and prints one line per failure and a summary. */
+async function report(dirs: string[], engine: Engine, opts: CommandOptions): Promise<void> {
+  const summary = await runConformance(dirs, engine, (id, detail) => console.log(`FAIL ${id}: ${detail}`));
+  const nFiles = Object.keys(summary.files).length;
+  console.log(`conformance (${summary.engine}): ${summary.passed}/${summary.total} cases passed, ${summary.failed} failed, ${nFiles} files`);
+  if (opts.json) console.log(JSON.stringify(summary));
+  if (summary.failed > 0) process.exitCode = 1;
 }
