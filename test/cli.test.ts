@@ -74,6 +74,17 @@ describe('plan, deploy, run from the shell', () => {
     expect(out.bytes_on_wire).toBeGreaterThan(0);
   });
 
+  it('evaluates accuracy across the testbed, the same as in this process', async () => {
+    const data = join(import.meta.dirname, '..', 'models', 'data', 'mnist-test-500.bin');
+    const args = ['eval', '--model', MODEL, '--data', data, '--limit', '20', '--json'];
+    const local = await cli([...args, '--engine', 'oracle']);
+    const spread = await cli([...args, '--testbed', TESTBED, '--no-progress']);
+    expect(spread.code, spread.stderr).toBe(0);
+    const [a, b] = [local, spread].map((r) => JSON.parse(r.stdout.trim().split('\n').pop()!));
+    expect(b.int8.engine).toMatch(/^devices/);
+    expect(b.int8.correct).toBe(a.int8.correct);
+  });
+
   it('deploys onto `microsplit sim` devices once and runs twice without loading again', async () => {
     const sim = spawn(process.execPath, [CLI, 'sim', TESTBED, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
     let text = '';

@@ -12,6 +12,12 @@ import type { Engine } from '../../model/engine.ts';
 import { loadModel } from '../../model/load.ts';
 import { oracle } from '../../model/oracle.ts';
 import { createWasmEngine } from '../../model/wasm-engine.ts';
+import type { Graph } from '../../model/ir.ts';
+import { strategies } from '../../plan/strategies/index.ts';
+import { distributedEngine } from '../../run/distributed-engine.ts';
+import { openGateway } from '../gateway.ts';
+import { addPlanChoiceOptions, type PlanChoiceFlags } from '../plan-options.ts';
+import { addTargetOptions, type TargetFlags } from '../targets.ts';
 import { accuracyOf, agreement, classify } from '../../../tools/models/accuracy.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -20,8 +26,9 @@ const DATASETS: Record<string, { name: DatasetName; title: string }> = {
   fashion: { name: 'fashion', title: 'Fashion-MNIST test split' },
 };
 
-interface EvalOptions {
+interface EvalOptions extends TargetFlags, PlanChoiceFlags {
   model: string;
+  progress: boolean;
   data: string;
   limit?: string;
   engine: string;
@@ -73,9 +80,19 @@ async function floatPredictions(path: string, set: LabelledImages): Promise<Uint
 async function run(o: EvalOptions): Promise<void> {
   const limit = o.limit === undefined ? Infinity : Number(o.limit);
   if (!(Number.isInteger(limit) && limit > 0) && limit !== Infinity) throw new Error(`--limit must be a positive integer, got ${o.limit}`);
-  const engine = await engineNamed(o.engine);
   const path = modelPath(o.model);
-  const graph = await loadModel(path);
+  // With devices (--testbed, --device, --ports) the images run distributed; the outputs are bit-exact, so is the accuracy.
+  const distributed = o.testbed !== undefined || o.device.length > 0 || o.ports !== undefined;
+  const gw = distributed ? await openGateway({ ...o, model: path }, (l) => console.error(l)) : undefined;
+  try {
+    await evaluate(o, path, gw ? gw.graph : await loadModel(path), gw ? distributedEngine(gw.executor()) : await engineNamed(o.engine));
+  } finally {
+    await gw?.close();
+  }
+}
+
+async function evaluate(o: EvalOptions, path: string, graph: Graph, engine: Engine): Promise<void> {
+  const limit = o.limit === undefined ? Infinity : Number(o.limit);
   const { set: all, title } = await loadData(o.data);
   const set = firstN(all, limit);
   const int8 = await classify(engine, graph, set, (done, total) => {
@@ -104,13 +121,16 @@ async function run(o: EvalOptions): Promise<void> {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('eval')
     .description('top-1 accuracy of an int8 image classifier on a labelled test set, next to its float model')
     .requiredOption('--model <model>', 'a bundled model name (mnist-s, mnist-l, fashion) or a .msb/.tflite file')
     .requiredOption('--data <data>', 'mnist or fashion (their test splits), or a labelled subset .bin file')
     .option('--limit <n>', 'only the first n images')
-    .option('--engine <engine>', 'wasm (the AS kernels) or oracle', 'wasm')
+    .option('--engine <engine>', 'wasm (the AS kernels) or oracle, in this process (without devices)', 'wasm')
+    .option('--no-progress', 'no deploy progress bars (distributed runs)')
     .option('--json', 'print one JSON object as the last line')
     .action((o: EvalOptions) => run(o));
+  addTargetOptions(cmd);
+  addPlanChoiceOptions(cmd, Object.keys(strategies));
 }
