@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { DeviceClient, type DeviceInfo } from '../../link/client.ts';
 import { openTransport } from '../../link/open.ts';
 import { startTestbed } from '../../sim/launcher.ts';
-import { printTable } from './sim.ts';
+import { printTable } from '../table.ts';
 
 interface DevicesOptions {
   testbed?: string;

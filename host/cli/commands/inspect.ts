@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { loadModel } from '../../model/load.ts';
 import { fewestDevices, inspectModel, type InspectReport } from '../../plan/inspect.ts';
 import { parseBytes, type DeviceProfile } from '../../plan/profiles.ts';
-import { printTable } from './sim.ts';
+import { printTable } from '../table.ts';
 
 interface InspectOptions {
   model: string;

@@ -9,7 +9,7 @@ import { memoryDiagram } from '../../plan/memory.ts';
 import { sha256, writePlan, type Plan } from '../../plan/plan-file.ts';
 import { loadDevices } from '../../plan/profiles.ts';
 import { strategies, strategyNamed } from '../../plan/strategies/index.ts';
-import { printTable } from './sim.ts';
+import { printTable } from '../table.ts';
 
 interface PlanOptions {
   model: string;

@@ -5,6 +5,7 @@
 // other device sources plug in through startTestbed's `extra` option.)
 import type { Command } from 'commander';
 import { startTestbed, type SimDeviceHandle } from '../../sim/launcher.ts';
+import { printTable } from '../table.ts';
 
 interface SimOptions {
   json?: boolean;
@@ -56,12 +57,4 @@ function printDevices(devices: SimDeviceHandle[]): void {
     d.spec?.faults ? Object.keys(d.spec.faults).filter((k) => (d.spec!.faults as Record<string, unknown>)[k]).join(',') : '',
   ]);
   printTable(['device', 'link address', 'engine', 'budget', 'link', 'faults'], rows);
-}
-
-/** Prints rows under a header, columns padded to their widest cell. */
-export function printTable(header: string[], rows: string[][]): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
-  console.log(line(header));
-  for (const r of rows) console.log(line(r));
 }
