@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isKernelOp } from '../host/model/kernel-abi.ts';
+import { isKernelOp, W } from '../host/model/kernel-abi.ts';
 import { prepareOp } from '../host/model/op-params.ts';
 import { wholeOutputBox } from '../host/model/oracle.ts';
 import { loadVectorFile } from '../host/model/refcase.ts';
@@ -103,6 +103,19 @@ describe.skipIf(missing !== null)(`kernels on every engine${missing ? ` (skipped
     const plain = job.fragments.filter((f) => f.plainDumpStep !== undefined);
     expect(plain.length).toBeGreaterThan(40);
     for (const f of plain) expect(Buffer.from(results.get(target)!.dumps.get(f.plainDumpStep!)!).equals(Buffer.from(f.expected)), f.name).toBe(true);
+  });
+
+  it.each(['qemu-mps2-an386', 'qemu-mps2-an385'] as const)('%s reports a HardFault over its UART and stops', async (target) => {
+    // The plain C kernels trust their record (the job runs them only on records the module accepted):
+    // an FC record whose weights lie far outside RAM makes them read unmapped memory.
+    const f = job.fragments.find((x) => x.plainStep !== undefined && x.name.startsWith('fully_connected'))!;
+    const [, dest, , count] = new Uint32Array(job.blob.buffer, job.blob.byteOffset, 4); // job.h header
+    const steps = new Uint32Array(job.blob.buffer, job.blob.byteOffset + 16, count * 4);
+    const record = steps[f.plainStep! * 4 + 1];
+    const blob = job.blob.slice();
+    new DataView(blob.buffer).setUint32(16 + count * 16 + (record - dest) + W.WEIGHTS * 4, 0x60000000, true);
+    const faulty: Job = { blob, fragments: [] };
+    await expect(runJobOnFirmware(faulty, target)).rejects.toThrow(/exited with 3: [^]*microsplit: HARDFAULT pc=0x[0-9a-f]+ lr=0x[0-9a-f]+ cfsr=0x[0-9a-f]+ hfsr=0x[0-9a-f]+ bfar=0x[0-9a-f]+/);
   });
 
   it('the QEMU boards count instructions (SysTick under -icount) and the linux build does not', () => {

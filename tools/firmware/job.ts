@@ -212,7 +212,7 @@ export async function runJobOnFirmware(job: Job, target: FirmwareTarget, image =
             [...qemuArgs(QEMU_BOARDS[target].machine, path, { icountShift: 0, realTime: false, serial: 'stdio' }), '-device', `loader,file=${file},addr=0x${JOB_ADDR.toString(16)}`],
             600_000,
           );
-    if (r.status !== 0) throw new Error(`${target}: the job image exited with ${r.status}: ${r.stdout.slice(0, 2000)}${r.stderr}`);
+    if (r.status !== 0) throw new Error(`${target}: the job image exited with ${r.status}: ${r.stdout.slice(-2000)}${r.stderr}`);
     return parseJobOutput(r.stdout, target);
   } finally {
     rmSync(dir, { recursive: true, force: true });
