@@ -151,7 +151,13 @@ function interiorDot(p: usize, w: usize): i32 {
   for (let s = 0; s < segCount; s++) {
     const xp = p + segIn(s);
     const wp = w + <usize>s * len;
-    for (let i: usize = 0; i < len; i++) acc += <i32>load<i8>(xp + i) * <i32>load<i8>(wp + i);
+    let i: usize = 0;
+    for (; i + 4 <= len; i += 4) {
+      const xv = load<i32>(xp + i);
+      const wv = load<i32>(wp + i);
+      acc += lane0(xv) * lane0(wv) + lane1(xv) * lane1(wv) + lane2(xv) * lane2(wv) + lane3(xv) * lane3(wv);
+    }
+    for (; i < len; i++) acc += <i32>load<i8>(xp + i) * <i32>load<i8>(wp + i);
   }
   return acc;
 }
