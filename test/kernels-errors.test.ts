@@ -314,3 +314,14 @@ describe('results TFLM leaves undefined are refused, as the oracle refuses them'
     expect(await refusal(graph, peaked)).toBe(0);
   });
 });
+
+describe('host-side packing refuses what the kernels cannot run, in one line', () => {
+  it.each<[string, () => unknown, RegExp]>([
+    ['a channel slice past the output channels', () => packOp(fixture.params, { channels: [2, 5] }), /^CONV_2D \(op 0\): channel slice \[2, 5\) is not a non-empty range inside \[0, 4\)$/],
+    ['an empty channel slice', () => packOp(fixture.params, { channels: [1, 1] }), /channel slice \[1, 1\)/],
+    ['RESHAPE, which runs host-side', () => packOp({ ...fixture.params, kind: 'RESHAPE' } as never), /^RESHAPE \(op 0\) is not a kernel op: it runs host-side$/],
+    ['an FC box given in 4-D', () => box4({ kind: 'FULLY_CONNECTED', opIndex: 3 } as KernelOpParams, { start: [0, 0, 0, 0], end: [1, 1, 1, 1] }), /^FULLY_CONNECTED \(op 3\): boxes are 2-D \[batches, units\], got rank 4$/],
+  ])('%s', (_name, pack, message) => {
+    expect(pack).toThrow(message);
+  });
+});
