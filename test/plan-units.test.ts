@@ -8,6 +8,8 @@ import { fragmentActivationBytes, fragmentParamBytes } from '../host/plan/layout
 import { hungarian } from '../host/plan/hungarian.ts';
 import { deviceMemory, findOverlap, maxLiveBytes, memoryDiagram, planOffsets, type Buffer } from '../host/plan/memory.ts';
 import { parseBytes, parseDevices } from '../host/plan/profiles.ts';
+import { graphHash } from '../host/plan/plan-file.ts';
+import { strategies } from '../host/plan/strategies/index.ts';
 import { followTheLeader } from '../host/plan/strategies/replicated.ts';
 import { buildModel, syntheticDevices } from '../host/plan/synthetic.ts';
 
@@ -186,5 +188,19 @@ describe('deviceMemory and its diagram', () => {
     expect(lines[0]).toMatch(/^d0: peak \d+ of 98304 bytes \(reserved 1000, params \d+, activations \d+\)$/);
     expect(lines).toHaveLength(5);
     expect(lines[4]).toMatch(/\|[ #]+\|.* f params/);
+  });
+});
+
+describe('replicated plans', () => {
+  it('run every fragment on a follow-the-leader group of the fixed size', async () => {
+    const graph = buildModel({ name: 'r', seed: 9, input: [12, 12, 2], layers: [{ kind: 'conv', out: 4, k: 3 }, { kind: 'dw', k: 3 }, { kind: 'reshape' }, { kind: 'fc', units: 5 }] });
+    const devices = syntheticDevices(4, 2, 'wifi-1MBps', 5);
+    const groups = followTheLeader(devices, { replicas: 2 }).map((g) => g.map((d) => devices[d].id).sort().join());
+    const plan = await strategies.replicated.plan({ graph, model: { name: 'r', sha256: graphHash(graph) }, devices, lambda: 0, replicas: 2 });
+    const fragments = plan.stages.flatMap((s) => s.fragments);
+    expect(fragments.length).toBeGreaterThan(0);
+    for (const f of fragments) expect(groups).toContain([...f.devices].sort().join());
+    // Every replica holds its fragment: each group member's memory lists it.
+    for (const f of fragments) for (const d of f.devices) expect(plan.memory.find((m) => m.device === d)!.regions.some((r) => r.fragment === f.id)).toBe(true);
   });
 });
