@@ -16,6 +16,7 @@ import type { Engine } from './engine.ts';
 import { prepareOp, type FullyConnectedParams, type OpParams } from './op-params.ts';
 import { runOpBox, wholeOutputBox, type Box, type Tile } from './oracle.ts';
 import { wholeTile } from './oracle/tile.ts';
+import { extractBox, insertBox } from '../run/boxes.ts';
 import {
   KERNEL_ABI_HASH,
   box4,
@@ -23,6 +24,7 @@ import {
   kernelErrorName,
   packCall,
   packOp,
+  requiredTile,
   tile4,
   type KernelOpParams,
   type Slice,
@@ -97,6 +99,11 @@ const ARRAY_OF: Record<DType, new (n: number) => TensorData> = {
 const bytesOf = (a: TensorData) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
+/** A fragment that does not fit in the module's linear memory. */
+export class MemoryTooSmallError extends RangeError {
+  override name = 'MemoryTooSmallError';
+}
+
 /** Bump placement of one call's regions in linear memory, from the scratch base. */
 class Placement {
   private next: number;
@@ -111,7 +118,7 @@ class Placement {
     const at = this.next;
     this.next = (at + bytes + 15) & ~15;
     const size = this.k.memory.buffer.byteLength;
-    if (this.next > size) throw new RangeError(`${this.label}: needs ${this.next} bytes of linear memory, the kernels module has ${size}; split the op into smaller fragments`);
+    if (this.next > size) throw new MemoryTooSmallError(`${this.label}: needs ${this.next} bytes of linear memory, the kernels module has ${size}; split the op into smaller fragments`);
     return at;
   }
 
@@ -233,10 +240,48 @@ export async function createWasmEngine(wasmPath = DEFAULT_KERNELS_WASM): Promise
       });
       graph.ops.forEach((_, i) => {
         const p = prepareOp(graph, i);
-        const tiles = p.inputs.map((id) => wholeTile((values[id] ?? T[id].data)!, T[id].shape));
-        values[p.output] = runFragment(p, tiles, wholeOutputBox(p));
+        const whole = p.inputs.map((id) => wholeTile((values[id] ?? T[id].data)!, T[id].shape));
+        values[p.output] = isKernelOp(p) ? runInPieces(p, whole, wholeOutputBox(p)) : runOpBox(p, whole, wholeOutputBox(p));
       });
       return values;
     },
   };
+
+  /**
+   * Runs `box` of op p from whole input tensors; when it does not fit in
+   * linear memory, halves the box along its longest axis (never a softmax
+   * row), runs each half on its own smaller tiles and weight slice, and
+   * stitches the halves.
+   */
+  function runInPieces(p: KernelOpParams, whole: Tile[], box: Box): TensorData {
+    const tiles = whole.map((t, k) => cutTile(p, k, t, box));
+    try {
+      return runFragment(p, tiles, box);
+    } catch (e) {
+      if (!(e instanceof MemoryTooSmallError)) throw e;
+      const extent = box.end.map((v, i) => v - box.start[i]);
+      const axes = extent.map((_, i) => i).filter((i) => extent[i] > 1 && !(p.kind === 'SOFTMAX' && i === extent.length - 1));
+      if (axes.length === 0) throw e;
+      const axis = axes.reduce((a, b) => (extent[b] > extent[a] ? b : a));
+      const mid = box.start[axis] + Math.floor(extent[axis] / 2);
+      const halves: Box[] = [
+        { start: box.start, end: box.end.map((v, i) => (i === axis ? mid : v)) },
+        { start: box.start.map((v, i) => (i === axis ? mid : v)), end: box.end },
+      ];
+      const parts = halves.map((h) => runInPieces(p, whole, h));
+      const out = new (parts[0].constructor as new (n: number) => TensorData)(prod(extent));
+      halves.forEach((h, j) =>
+        insertBox(out, extent, { start: h.start.map((v, i) => v - box.start[i]), end: h.end.map((v, i) => v - box.start[i]) }, parts[j]),
+      );
+      return out;
+    }
+  }
+}
+
+/** The part of whole input k that the kernels need for `box` (FC: in the [batches, depth] view). */
+function cutTile(p: KernelOpParams, k: number, whole: Tile, box: Box): Tile {
+  if (whole.shape.length === 0) return whole;
+  const t = requiredTile(p, k, box);
+  const shape = p.kind === 'FULLY_CONNECTED' ? [p.batches, p.depth] : whole.shape;
+  return { data: extractBox(whole.data, shape, { start: t.origin, end: t.origin.map((o, i) => o + t.shape[i]) }), origin: t.origin, shape: t.shape };
 }
