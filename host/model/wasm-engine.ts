@@ -2,7 +2,9 @@
 // op by op, or one fragment of one op, through the same dispatch entry the
 // device agent calls. Each call copies the op's record (packed by
 // kernel-abi.ts), its input tiles and a call block into linear memory from
-// the module's scratch base, runs, and copies the output box back.
+// the module's scratch base, runs, and copies the output box back. A whole-op
+// run that does not fit in the module's memory is halved into boxes until
+// each fits (each with its own tiles and weight slice) and stitched.
 //
 // RESHAPE and the float edges (QUANTIZE from float32, DEQUANTIZE to float32)
 // are data conversions, not kernels: they run host-side through the oracle's
