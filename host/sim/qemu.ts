@@ -3,7 +3,7 @@
 // treats them exactly like serial devices. Also builds the images on demand
 // (make is incremental, so a second call costs nothing).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -56,7 +56,7 @@ export interface QemuBoard {
 
 /** Why a QEMU test or command cannot run here, or null when the toolchain is present. */
 export function missingQemuToolchain(): string | null {
-  for (const tool of ['qemu-system-arm', 'arm-none-eabi-gcc', 'wasm2c', 'make']) {
+  for (const tool of ['qemu-system-arm', 'arm-none-eabi-gcc', 'wasm2c', 'make', 'flock']) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed (CI installs it: .ci/run)`;
   }
   if (!existsSync('/usr/src/wasm2c/wasm-rt.h')) return 'the wasm2c runtime sources (/usr/src/wasm2c, Debian package wabt) are missing';
@@ -65,7 +65,9 @@ export function missingQemuToolchain(): string | null {
 
 /** Builds firmware images (make targets relative to firmware/, e.g. "build/linux/agent"); throws the build's output on failure. */
 export function buildFirmware(targets: string[]): void {
-  const r = spawnSync('make', ['-s', '-C', FIRMWARE_DIR, ...targets], { encoding: 'utf8' });
+  // One build at a time: test files run in parallel and share generated C (flock, util-linux).
+  mkdirSync(FIRMWARE_BUILD, { recursive: true });
+  const r = spawnSync('flock', [join(FIRMWARE_BUILD, '.lock'), 'make', '-s', '-C', FIRMWARE_DIR, ...targets], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`firmware build failed (make ${targets.join(' ')}):\n${r.stdout}${r.stderr}`);
 }
 
