@@ -85,6 +85,18 @@ describe('plan, deploy, run from the shell', () => {
     expect(b.int8.correct).toBe(a.int8.correct);
   });
 
+  it('re-plans when the device holding the most is gone for good, and still counts the same correct answers', async () => {
+    const data = join(import.meta.dirname, '..', 'models', 'data', 'mnist-test-500.bin');
+    const args = ['eval', '--model', MODEL, '--data', data, '--limit', '20', '--json'];
+    const local = await cli([...args, '--engine', 'oracle']);
+    const crash = join(import.meta.dirname, 'fixtures', 'cli-crash-testbed.json');
+    const r = await cli([...args, '--testbed', crash, '--no-progress', '--replan']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/re-planned for cli-pty-b, cli-tcp-c/);
+    const [a, b] = [local, r].map((x) => JSON.parse(x.stdout.trim().split('\n').pop()!));
+    expect(b.int8.correct).toBe(a.int8.correct);
+  });
+
   it('deploys onto `microsplit sim` devices once and runs twice without loading again', async () => {
     const sim = spawn(process.execPath, [CLI, 'sim', TESTBED, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
     let text = '';

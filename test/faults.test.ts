@@ -43,7 +43,7 @@ const scenarios: Scenario[] = [
   // A replica that loses its races may be cancelled before it answers, so its count of RUNs grows slowly: run until it crashed.
   { name: 'pty-b crashes after 10 RUNs, replicated x2', budget: '24K', replicas: 2, device: 'pty-b', faults: { crashAfterRuns: 10 }, until: 'unhealthy', expect: 'completes' },
   { name: 'pty-b crashes after 20 RUNs, unreplicated, others have room', budget: '32K', device: 'pty-b', faults: { crashAfterRuns: 20 }, expect: 're-dispatches' },
-  { name: 'tcp-d crashes after 20 RUNs, unreplicated, no room elsewhere', budget: '20K', device: 'tcp-d', faults: { crashAfterRuns: 20 }, expect: 'fails' },
+  { name: 'tcp-d crashes after 20 RUNs, unreplicated, no room elsewhere', budget: '17K', device: 'tcp-d', faults: { crashAfterRuns: 20 }, expect: 'fails' },
   // A hang's clock starts with the device process: 10 s leaves the other devices time to start and the deploy to finish on a loaded machine.
   { name: 'pty-b hangs at 10 s, replicated x2', budget: '24K', replicas: 2, device: 'pty-b', faults: { hangAtMs: 10_000 }, until: 'unhealthy', expect: 'completes' },
   { name: 'tcp-c hangs at 10 s, unreplicated, others have room', budget: '32K', device: 'tcp-c', faults: { hangAtMs: 10_000 }, until: 'unhealthy', expect: 're-dispatches' },

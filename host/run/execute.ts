@@ -45,6 +45,8 @@ function isDeviceLoss(e: unknown): boolean {
   return e instanceof DeviceError && (e.code === 'TIMEOUT' || e.code === 'DISCONNECTED');
 }
 
+const align8 = (n: number) => (n + 7) & ~7;
+
 function bytesOf(d: TensorData): Uint8Array {
   return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 }
@@ -63,7 +65,7 @@ export class Executor {
   private readonly margin: number;
   private readonly minTimeoutMs: number;
   /** Extra fragments devices loaded to take over work, with their bytes. */
-  private readonly extraBytes = new Map<string, number>();
+  private readonly extra = new Map<string, { params: number; act: number }>();
   private readonly log: (line: string) => void;
   private readonly lanes = new Map<string, Promise<unknown>>();
   /** Devices being PINGed after a silent cancelled run. */
@@ -170,19 +172,21 @@ export class Executor {
     return Math.max(this.minTimeoutMs, Math.ceil(predictedMs * this.margin));
   }
 
-  /** Devices that may take over `f`: healthy, not yet tried, holding it or with room to load it. */
+  /** Devices that may take over `f`: healthy, not yet tried, holding it first, then those with room to load it. */
   private candidates(f: DeployedFragment, tried: Set<string>): string[] {
     const ids = [...this.dep.clients.keys()].filter((id) => !this.unhealthy.has(id) && !tried.has(id));
     const holding = ids.filter((id) => this.dep.holds.get(id)?.has(f.num));
-    const roomy = ids.filter((id) => !holding.includes(id) && this.freeBytes(id) >= f.built.blob.length + f.built.arena);
+    const roomy = ids.filter((id) => !holding.includes(id) && this.hasRoom(id, f));
     return [...holding, ...roomy];
   }
 
-  private freeBytes(id: string): number {
-    const client = this.dep.clients.get(id)!;
+  /** Whether the device's arena takes `f` on top of its plan and what it took over already (the agent's own accounting). */
+  private hasRoom(id: string, f: DeployedFragment): boolean {
     const mem = this.plan.memory.find((m) => m.device === id);
-    const used = (mem?.paramBytes ?? 0) + (this.extraBytes.get(id) ?? 0);
-    return client.info.budget - used - Math.max(mem?.activationBytes ?? 0, 0);
+    const extra = this.extra.get(id) ?? { params: 0, act: 0 };
+    const act = Math.max(mem?.activationBytes ?? 0, extra.act);
+    const need = align8(f.built.blob.length) + Math.max(0, align8(f.built.arena) - act);
+    return this.dep.clients.get(id)!.info.budget - (mem?.paramBytes ?? 0) - extra.params - act >= need;
   }
 
   private markUnhealthy(id: string, why: string): void {
@@ -199,10 +203,16 @@ export class Executor {
     let group = f.plan.devices.filter((d) => !this.unhealthy.has(d));
     for (;;) {
       if (group.length === 0) {
-        const next = this.candidates(f, tried)[0];
+        let next: string | undefined;
+        for (const id of this.candidates(f, tried)) {
+          if (this.dep.holds.get(id)?.has(f.num) || (await this.loadOnto(id, f))) {
+            next = id;
+            break;
+          }
+          tried.add(id);
+        }
         if (!next)
           throw new RunError(f.plan.id, lastDevice, `${lastError || 'every assigned device is unhealthy'}; no healthy device holds the fragment or has room to load it`);
-        if (!this.dep.holds.get(next)?.has(f.num)) await this.loadOnto(next, f);
         this.log(`fragment ${f.plan.id} re-dispatched to ${next}`);
         group = [next];
       }
@@ -220,11 +230,24 @@ export class Executor {
     }
   }
 
-  private async loadOnto(id: string, f: DeployedFragment): Promise<void> {
-    const client = this.dep.clients.get(id)!;
-    await client.load(f.num, f.built.blob, { arena: f.built.arena, digest: f.built.digest });
+  /**
+   * Loads `f` onto a device taking it over. Its bytes are reserved before the
+   * LOAD, so fragments stolen at the same time do not count the same room
+   * twice; a refusal for memory or a lost device gives the room back.
+   */
+  private async loadOnto(id: string, f: DeployedFragment): Promise<boolean> {
+    const before = this.extra.get(id) ?? { params: 0, act: 0 };
+    this.extra.set(id, { params: before.params + align8(f.built.blob.length), act: Math.max(before.act, align8(f.built.arena)) });
+    try {
+      await this.dep.clients.get(id)!.load(f.num, f.built.blob, { arena: f.built.arena, digest: f.built.digest });
+    } catch (e) {
+      this.extra.set(id, before);
+      if (isDeviceLoss(e)) this.markUnhealthy(id, (e as Error).message);
+      else if (!(e instanceof DeviceError && e.code === 'NO_MEMORY')) throw e;
+      return false;
+    }
     this.dep.holds.get(id)?.add(f.num) ?? this.dep.holds.set(id, new Set([f.num]));
-    this.extraBytes.set(id, (this.extraBytes.get(id) ?? 0) + f.built.blob.length);
+    return true;
   }
 
   /**

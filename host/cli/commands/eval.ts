@@ -14,8 +14,8 @@ import { oracle } from '../../model/oracle.ts';
 import { createWasmEngine } from '../../model/wasm-engine.ts';
 import type { Graph } from '../../model/ir.ts';
 import { strategies } from '../../plan/strategies/index.ts';
-import { distributedEngine } from '../../run/distributed-engine.ts';
-import { openGateway } from '../gateway.ts';
+import { distributedEngine, replanningEngine } from '../../run/distributed-engine.ts';
+import { openGateway, type Gateway } from '../gateway.ts';
 import { addPlanChoiceOptions, type PlanChoiceFlags } from '../plan-options.ts';
 import { addTargetOptions, type TargetFlags } from '../targets.ts';
 import { accuracyOf, agreement, classify } from '../../../tools/models/accuracy.ts';
@@ -29,6 +29,7 @@ const DATASETS: Record<string, { name: DatasetName; title: string }> = {
 interface EvalOptions extends TargetFlags, PlanChoiceFlags {
   model: string;
   progress: boolean;
+  replan?: boolean;
   data: string;
   limit?: string;
   engine: string;
@@ -85,10 +86,17 @@ async function run(o: EvalOptions): Promise<void> {
   const distributed = o.testbed !== undefined || o.device.length > 0 || o.ports !== undefined;
   const gw = distributed ? await openGateway({ ...o, model: path }, (l) => console.error(l)) : undefined;
   try {
-    await evaluate(o, path, gw ? gw.graph : await loadModel(path), gw ? distributedEngine(gw.executor()) : await engineNamed(o.engine));
+    await evaluate(o, path, gw ? gw.graph : await loadModel(path), gw ? deviceEngine(gw, o.replan === true) : await engineNamed(o.engine));
   } finally {
     await gw?.close();
   }
+}
+
+function deviceEngine(gw: Gateway, replanOnLoss: boolean): Engine {
+  const first = { plan: gw.plan, deployment: gw.deployment, executor: gw.executor() };
+  if (!replanOnLoss) return distributedEngine(first.executor);
+  const pool = { profiles: gw.targets.profiles ?? gw.plan.devices, clients: gw.targets.clients };
+  return replanningEngine(gw.graph, pool, first, { log: (l) => console.error(l) });
 }
 
 async function evaluate(o: EvalOptions, path: string, graph: Graph, engine: Engine): Promise<void> {
@@ -129,6 +137,7 @@ export function register(program: Command): void {
     .option('--limit <n>', 'only the first n images')
     .option('--engine <engine>', 'wasm (the AS kernels) or oracle, in this process (without devices)', 'wasm')
     .option('--no-progress', 'no deploy progress bars (distributed runs)')
+    .option('--replan', 'when a device is gone for good, plan again for the devices left and go on (distributed runs)')
     .option('--json', 'print one JSON object as the last line')
     .action((o: EvalOptions) => run(o));
   addTargetOptions(cmd);
