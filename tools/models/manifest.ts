@@ -106,8 +106,11 @@ ${archs.join('\n')}
 Top-1 on the held-out test split: float by tfjs, int8 by the engine named in
 the manifest (${[...new Set(records.map((r) => r.int8Engine))].join(', ')}; \`wasm\` is the AssemblyScript kernels in Node, which
 test/models.test.ts checks bit-exact against the oracle, host/model/oracle.ts,
-on every bundled model). Agreement: int8 and float give the same class.
-\`microsplit eval --model NAME --data mnist|fashion\` reproduces these figures.
+on a few images of every bundled model). Agreement: int8 and float give the
+same class. \`microsplit eval --model NAME --data mnist|fashion\` reproduces
+these figures (the float column needs the float weights: in float/ for the
+models under 1 MB; mnist-l's, 1.7 MB, stay in build/float/ after a training
+run and are not committed).
 Peak activations: the live input and output of the largest layer (no
 scratch, no agent overhead).
 
