@@ -77,8 +77,8 @@ export function renderReadme(records: ModelRecord[], tflite: Record<string, Tfli
 ## Against a second TFLite implementation
 
 Each .tflite run by the TFLite interpreter in @tensorflow/tfjs-tflite (its
-optimized int8 kernels round once where TFLite's reference kernels, and
-ours, round twice) vs our ${tflite[compared[0]?.name]?.engine} kernels, over the test split
+optimized int8 kernels are not bit-exact with TFLite's reference kernels,
+which ours follow) vs our ${tflite[compared[0]?.name]?.engine} kernels, over the test split
 (\`npx tsx tools/models/compare-tflite.ts\`). Per op: each op exported alone and
 fed the input our engine gave it. Whole model: ±1 differences in the logits
 can move a softmax output by several steps; the top class is what counts.

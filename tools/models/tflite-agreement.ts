@@ -1,6 +1,6 @@
 // Our int8 outputs against a second, independent TFLite implementation: the
 // interpreter in @tensorflow/tfjs-tflite. Its int8 kernels are TFLite's
-// optimized ones (single rounding where the reference rounds twice), so
+// optimized ones, not bit-exact with the reference kernels ours follow, so
 // outputs may differ by 1. Two measurements:
 // - per op: each op exported alone and fed the very input our engine gave
 //   it, so a difference is that op's own, not one carried in from before;
