@@ -8,7 +8,7 @@ import { runGraph } from '../host/model/engine.ts';
 import { readInput } from '../host/model/inputs.ts';
 import { numElements, type Graph, type TensorData } from '../host/model/ir.ts';
 import { oracle } from '../host/model/oracle.ts';
-import { seededRandom } from '../host/sim/faults.ts';
+import { seededRandom } from '../host/random.ts';
 import type { Executor } from '../host/run/execute.ts';
 import type { OpenTestbed } from '../host/run/session.ts';
 

@@ -2,7 +2,8 @@
 // line pacing, the testbed file's validation, and the work (MACs) read from
 // a fragment blob.
 import { describe, expect, it } from 'vitest';
-import { FrameFaults, seededRandom } from '../host/sim/faults.ts';
+import { seededRandom } from '../host/random.ts';
+import { FrameFaults } from '../host/sim/faults.ts';
 import { PacedLine } from '../host/sim/line.ts';
 import { FrameSplitter } from '../host/sim/splitter.ts';
 import { parseTestbed, macRate } from '../host/sim/testbed.ts';

@@ -4,6 +4,7 @@
 import { validateGraph, type Activation, type Graph, type Padding, type Tensor } from '../model/ir.ts';
 import { convOutSize } from '../model/ir.ts';
 import type { DeviceProfile } from './profiles.ts';
+import { seededRandom } from '../random.ts';
 
 export type LayerSpec =
   | { kind: 'conv'; out: number; k: number; stride?: number; padding?: Padding; dilation?: number }
@@ -23,20 +24,8 @@ export interface ModelSpec {
   layers: LayerSpec[];
 }
 
-/** Deterministic 32-bit generator (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function buildModel(spec: ModelSpec): Graph {
-  const rand = rng(spec.seed);
+  const rand = seededRandom(spec.seed);
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   const tensors: Tensor[] = [];
   const add = (t: Tensor) => tensors.push(t) - 1;
@@ -120,7 +109,7 @@ export function buildModel(spec: ModelSpec): Graph {
 
 /** A random small CNN: convs, depthwise, pools and residual blocks, then often reshape, FC, softmax. */
 export function randomModelSpec(seed: number, maxLayers = 6): ModelSpec {
-  const rand = rng(seed);
+  const rand = seededRandom(seed);
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   const input: [number, number, number] = [int(4, 14), int(4, 14), int(1, 3)];
   let [h, w] = input;
@@ -157,7 +146,7 @@ export type LinkClass = keyof typeof LINKS;
  * link rates over [1 / (1 + level / 2), 1] x the class rate, budgets 64 to 96 KiB.
  */
 export function syntheticDevices(n: number, level: number, link: LinkClass, seed: number): DeviceProfile[] {
-  const rand = rng(seed);
+  const rand = seededRandom(seed);
   const budgets = [96, 80, 64].map((k) => k * 1024);
   return Array.from({ length: n }, (_, i) => {
     const speed = 10e6 * (1 + level * rand());

@@ -10,7 +10,8 @@
 import { FrameDecoder } from '../link/frame.ts';
 import { decodeReply, decodeRequest, type Reply, type Request } from '../link/messages.ts';
 import { chunks, type Transport } from '../link/transport.ts';
-import { FrameFaults, seededRandom, type FrameFaultCounts } from './faults.ts';
+import { seededRandom } from '../random.ts';
+import { FrameFaults, type FrameFaultCounts } from './faults.ts';
 import { PacedLine, sleepUntil } from './line.ts';
 import { FrameSplitter } from './splitter.ts';
 import { macRate, type DeviceSpec } from './testbed.ts';

@@ -1,18 +1,6 @@
 // Failure injection on frames: drop a whole frame, or flip one bit in it, each
 // with a fixed probability, from a seeded generator so a run repeats.
 
-/** A small seeded PRNG (mulberry32): uniform numbers in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface FrameFaultCounts {
   dropped: number;
   corrupted: number;
