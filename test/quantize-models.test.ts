@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readBundle } from '../host/model/bundle.ts';
 import type { DatasetName } from '../host/model/datasets.ts';
-import { firstN, loadDataset } from '../host/model/datasets.ts';
+import { firstN, loadDataset, sliceImages } from '../host/model/datasets.ts';
 import type { Engine } from '../host/model/engine.ts';
 import { oracle } from '../host/model/oracle.ts';
 import { quantizeModel } from '../host/model/quantize.ts';
@@ -25,8 +25,7 @@ describe('re-quantizing the bundled float weights', () => {
     await useWasmBackend();
     const fm = floatModel('mnist-s');
     const train = loadDataset('mnist', 'train');
-    const from = train.count - HOLDOUT;
-    const calib = { count: CALIBRATION_COUNT, pixels: train.pixels.subarray(from * 784, (from + CALIBRATION_COUNT) * 784), labels: train.labels.subarray(from) };
+    const calib = sliceImages(train, train.count - HOLDOUT, CALIBRATION_COUNT);
     const fresh = quantizeModel(fm, calibrate(fromFloatModel(fm), calib, fm.inputQuant));
     const bundled = readBundle(readFileSync('models/mnist-s.msb'));
     expect(fresh.tensors.length).toBe(bundled.tensors.length);

@@ -34,10 +34,15 @@ export function image(set: LabelledImages, i: number): Int8Array {
   return set.pixels.subarray(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE);
 }
 
+/** Images [from, from + n), clipped to the set (views into the same buffers). */
+export function sliceImages(set: LabelledImages, from: number, n: number): LabelledImages {
+  const count = Math.max(0, Math.min(n, set.count - from));
+  return { count, pixels: set.pixels.subarray(from * IMAGE_SIZE, (from + count) * IMAGE_SIZE), labels: set.labels.subarray(from, from + count) };
+}
+
 /** The first `n` images (views into the same buffers). */
 export function firstN(set: LabelledImages, n: number): LabelledImages {
-  const count = Math.min(n, set.count);
-  return { count, pixels: set.pixels.subarray(0, count * IMAGE_SIZE), labels: set.labels.subarray(0, count) };
+  return sliceImages(set, 0, n);
 }
 
 const require = createRequire(import.meta.url);

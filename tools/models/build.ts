@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeBundle } from '../../host/model/bundle.ts';
 import type { DatasetName, LabelledImages, Split } from '../../host/model/datasets.ts';
-import { firstN, loadDataset, PIXEL_QUANT, writeSubset } from '../../host/model/datasets.ts';
+import { firstN, loadDataset, PIXEL_QUANT, sliceImages, writeSubset } from '../../host/model/datasets.ts';
 import type { Engine } from '../../host/model/engine.ts';
 import { oracle } from '../../host/model/oracle.ts';
 import { createWasmEngine } from '../../host/model/wasm-engine.ts';
@@ -60,12 +60,6 @@ function data(name: DatasetName, split: Split): LabelledImages {
   return cache.get(key)!;
 }
 
-/** Images [from, from+n) of a set (views). */
-function slice(set: LabelledImages, from: number, n: number): LabelledImages {
-  const size = set.pixels.length / set.count;
-  return { count: n, pixels: set.pixels.subarray(from * size, (from + n) * size), labels: set.labels.subarray(from, from + n) };
-}
-
 await useWasmBackend();
 const BIG_FLOAT_DIR = join(MODELS_DIR, '..', 'build', 'float');
 for (const dir of [join(MODELS_DIR, 'float'), join(MODELS_DIR, 'data'), BIG_FLOAT_DIR]) mkdirSync(dir, { recursive: true });
@@ -96,7 +90,7 @@ for (const r of recipes) {
     floatModel = toFloatModel(trained, r.layers, r.name, PIXEL_QUANT);
   }
   const tfModel = fromFloatModel(floatModel);
-  const calib = slice(trainSet, trainable, CALIBRATION_COUNT);
+  const calib = sliceImages(trainSet, trainable, CALIBRATION_COUNT);
   const graph = quantizeModel(floatModel, calibrate(tfModel, calib, PIXEL_QUANT));
 
   const bundle = writeBundle(graph);
