@@ -4,12 +4,16 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { OP_KINDS } from '../model/ir.ts';
+import { parseBytes } from '../plan/profiles.ts';
 
-/** Bytes, as a number or a string with a K (1024) or M (1024²) suffix: 98304, "96K". */
+/** Bytes, as a number or a string like "96K" (K = 1024), as device profiles take them. */
 const bytes = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const m = typeof v === 'string' ? /^(\d+)(K|M)?$/.exec(v) : null;
-  const n = typeof v === 'number' ? v : m ? parseInt(m[1], 10) * (m[2] === 'K' ? 1024 : m[2] === 'M' ? 1024 * 1024 : 1) : NaN;
-  if (Number.isInteger(n) && n > 0) return n;
+  try {
+    const n = parseBytes(v);
+    if (Number.isInteger(n) && n > 0) return n;
+  } catch {
+    // reported below
+  }
   ctx.addIssue({ code: 'custom', message: `expected bytes as a positive integer or a string like "96K", got ${JSON.stringify(v)}` });
   return z.NEVER;
 });
