@@ -7,7 +7,7 @@ import { E_BAD_FRAGMENT, E_KERNEL } from "./protocol";
 import { prepareRecord } from "./kernels";
 import {
   RECORD_BYTES, CALL_BYTES, W_SIZE, W_OPCODE, OP_ADD, MODE_FC_REDUCE,
-  C_OUT, C_OUT_BYTES, C_BOX_START, C_BOX_END, C_IN0, C_IN0_EXTENT, C_IN1, C_IN1_EXTENT, C_MODE, C_PARTS, word,
+  C_OUT, C_OUT_BYTES, C_BOX_START, C_BOX_END, C_IN0, C_IN0_EXTENT, C_IN1, C_IN1_EXTENT, C_MODE, C_PARTS, word, uword,
 } from "../kernels/layout";
 
 export const BLOB_MAGIC: u32 = 0x3146534d; // "MSF1"
@@ -66,7 +66,7 @@ function fail(what: string, op: i32): u32 {
 function elements(block: usize, first: i32, limit: u64): u64 {
   let n: u64 = 1;
   for (let i = 0; i < 4; i++) {
-    const e = <u64><u32>word(block, first + i);
+    const e = <u64>uword(block, first + i);
     if (e > limit) return u64.MAX_VALUE;
     n *= e;
     if (n > limit) return u64.MAX_VALUE;
@@ -76,7 +76,7 @@ function elements(block: usize, first: i32, limit: u64): u64 {
 
 /** Every region a call block names lies inside the activation region of `act` bytes. */
 function checkCall(call: usize, opcode: i32, act: u64, op: i32): u32 {
-  if (!within(<u64><u32>word(call, C_OUT), <u64><u32>word(call, C_OUT_BYTES), act)) return fail("output outside the activation region", op);
+  if (!within(<u64>uword(call, C_OUT), <u64>uword(call, C_OUT_BYTES), act)) return fail("output outside the activation region", op);
   let inBytes: u64;
   if (word(call, C_MODE) == MODE_FC_REDUCE) {
     // Partial sums: C_PARTS int32 arrays of the box's shape.
@@ -87,12 +87,12 @@ function checkCall(call: usize, opcode: i32, act: u64, op: i32): u32 {
       box *= d;
       if (box > act) return fail("box larger than the activation region", op);
     }
-    inBytes = box * <u64><u32>word(call, C_PARTS) * 4;
+    inBytes = box * <u64>uword(call, C_PARTS) * 4;
   } else {
     inBytes = elements(call, C_IN0_EXTENT, act);
   }
-  if (!within(<u64><u32>word(call, C_IN0), inBytes, act)) return fail("input tile outside the activation region", op);
-  if (opcode == OP_ADD && !within(<u64><u32>word(call, C_IN1), elements(call, C_IN1_EXTENT, act), act)) {
+  if (!within(<u64>uword(call, C_IN0), inBytes, act)) return fail("input tile outside the activation region", op);
+  if (opcode == OP_ADD && !within(<u64>uword(call, C_IN1), elements(call, C_IN1_EXTENT, act), act)) {
     return fail("second input tile outside the activation region", op);
   }
   return 0;
