@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeFrame } from '../host/link/frame.ts';
 import { ErrorCode, PROTOCOL_VERSION } from '../host/link/messages.ts';
 import { blobBytes, fragmentDigest } from '../host/link/fragment-blob.ts';
-import { KERNEL_ABI_HASH } from '../host/model/kernel-abi.ts';
+import { C, KERNEL_ABI_HASH } from '../host/model/kernel-abi.ts';
 import { BUDGET, WINDOW, TestGateway, expectReply, test } from './agent-fixture.ts';
 import { convBoxFragment, fcFragment, fusedConvPoolFragment } from './agent-fragments.ts';
 
@@ -146,6 +146,8 @@ describe('transfers', () => {
   test.for([
     ['a wrong magic', (b: DataView) => b.setUint32(0, 0x12345678, true), /bad magic/],
     ['an output outside the activation region', (b: DataView) => b.setUint32(16, 1 << 20, true), /output outside/],
+    // Above 2^31: an offset must not pass the bounds check by widening to a negative number.
+    ['a call block output offset of 0xfffffff0', (b: DataView) => b.setUint32(b.getUint32(40, true) + 4 * C.OUT, 0xfffffff0, true), /output outside/],
     ['a record size word that disagrees', (b: DataView) => b.setUint32(b.getUint32(32, true) + 12, 300, true), /op 0 record size/],
   ] as const)('a blob with %s is refused naming it', ([, corrupt, message], { gateway }) => {
     const f = fcFragment();
