@@ -27,6 +27,12 @@ describe('extractBox / insertBox', () => {
     expect(target).toEqual(whole);
   });
 
+  it('moves a scalar (rank 0)', () => {
+    const target = new Int8Array(1);
+    insertBox(target, [], { start: [], end: [] }, extractBox(Int8Array.of(-7), [], { start: [], end: [] }));
+    expect(target[0]).toBe(-7);
+  });
+
   it('keeps the element type', () => {
     const wide = Int32Array.from({ length: 6 }, (_, i) => i * 1000);
     const part = extractBox(wide, [6], { start: [2], end: [4] });

@@ -32,6 +32,7 @@ function checkBox(shape: readonly number[], box: Box): void {
 function forEachRun(shape: readonly number[], box: Box, fn: (outer: number, inner: number, len: number) => void): void {
   checkBox(shape, box);
   const rank = shape.length;
+  if (rank === 0) return fn(0, 0, 1); // a scalar is one run of one value
   const ext = boxShape(box);
   if (ext.some((e) => e === 0)) return;
   const strides = new Array<number>(rank).fill(1);
