@@ -30,8 +30,6 @@ void board_log(const uint8_t* p, uint32_t n);
 void board_write(const uint8_t* p, uint32_t n);
 /* Moves up to max received bytes into dst without blocking; returns the count. */
 uint32_t board_read(uint8_t* dst, uint32_t max);
-/* Bytes lost because the receive ring was full, since boot. */
-uint32_t board_rx_overruns(void);
 /* Sleeps until input may have arrived (an interrupt, or a short timeout). */
 void board_wait_for_input(void);
 uint64_t board_micros(void);

@@ -99,8 +99,6 @@ uint32_t board_read(uint8_t* dst, uint32_t max) {
   return k > 0 ? (uint32_t)k : 0;
 }
 
-uint32_t board_rx_overruns(void) { return 0; } /* the kernel buffers the PTY */
-
 void board_wait_for_input(void) {
   if (input_closed) exit(0); /* --stdio: end of input ends the process */
   struct pollfd r = {in_fd, POLLIN, 0};

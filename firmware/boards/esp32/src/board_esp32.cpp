@@ -38,8 +38,6 @@ uint32_t board_read(uint8_t* dst, uint32_t max) {
   return n;
 }
 
-uint32_t board_rx_overruns(void) { return 0; }
-
 void board_wait_for_input(void) { vTaskDelay(1); }
 
 uint64_t board_micros(void) { return (uint64_t)esp_timer_get_time(); }
