@@ -23,6 +23,7 @@ export const ErrorCode = {
   KERNEL: 12,
   CANCELLED: 13,
   LIMIT: 14,
+  TRAP: 15,
 } as const;
 export type ErrorCodeName = keyof typeof ErrorCode;
 
