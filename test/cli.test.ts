@@ -2,7 +2,7 @@
 // plan -> deploy -> run flow from the shell over simulated devices, and bad
 // inputs refused with one clear line, leaving no process behind.
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -36,6 +36,8 @@ async function leftovers(): Promise<string> {
 }
 
 const COMMANDS = ['sim', 'devices', 'profile', 'inspect', 'plan', 'deploy', 'run', 'infer', 'eval', 'conformance', 'bench', 'demo', 'export'];
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('microsplit --help', () => {
   it.each(COMMANDS)('%s --help says how to use it', async (name) => {

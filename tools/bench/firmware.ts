@@ -14,6 +14,7 @@ import { prepareOp } from '../../host/model/op-params.ts';
 import { oracle, wholeOutputBox } from '../../host/model/oracle.ts';
 import { buildFirmware, missingQemuToolchain } from '../../host/sim/qemu.ts';
 import { jobImage, kernelsLayout, packJob, runJobOnFirmware, type Fragment, type Job, type JobResult } from '../firmware/job.ts';
+import { seededInts } from '../../host/random.ts';
 
 const json = process.argv.includes('--json');
 const log = (s: string) => {
@@ -26,18 +27,9 @@ const BOARD_SCHEME: Scheme = 'check32';
 const PERSON_DETECT = 'test/fixtures/person_detect/person_detect.tflite';
 const PERSON_INPUT = 'test/fixtures/person_detect/person_input_int8.bin';
 
-/** Deterministic pseudo-random integers in [lo, hi]. */
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return (lo: number, hi: number) => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return lo + (s % (hi - lo + 1));
-  };
-}
-
 /** One whole-layer conv or depthwise fragment, SAME padding, stride 1. */
 function convFragment(name: string, kind: 'CONV_2D' | 'DEPTHWISE_CONV_2D', [h, w, cin]: number[], cout: number, k: number): Fragment {
-  const r = rng(h * 977 + cout * 31 + k);
+  const r = seededInts(h * 977 + cout * 31 + k);
   const [oh, ow] = [convOutSize(h, k, 1, 1, 'SAME'), convOutSize(w, k, 1, 1, 'SAME')];
   const fshape = kind === 'CONV_2D' ? [cout, k, k, cin] : [1, k, k, cout];
   const tensors: Tensor[] = [
@@ -58,7 +50,7 @@ function convFragment(name: string, kind: 'CONV_2D' | 'DEPTHWISE_CONV_2D', [h, w
 }
 
 function fcFragment(depth: number, units: number): Fragment {
-  const r = rng(depth * 7 + units);
+  const r = seededInts(depth * 7 + units);
   const tensors: Tensor[] = [
     { name: 'x', shape: [1, depth], dtype: 'int8', quant: { scale: [0.05], zeroPoint: [-3] } },
     { name: 'w', shape: [units, depth], dtype: 'int8', quant: { scale: [0.004], zeroPoint: [0] }, data: Int8Array.from({ length: units * depth }, () => r(-127, 127)) },

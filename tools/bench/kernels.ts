@@ -12,6 +12,7 @@ import { runOpBox, wholeOutputBox } from '../../host/model/oracle.ts';
 import { wholeTile } from '../../host/model/oracle/tile.ts';
 import { box4, packCall, packOp, tile4 } from '../../host/model/kernel-abi.ts';
 import { loadKernels, type KernelExports } from '../../host/model/wasm-engine.ts';
+import { seededInts } from '../../host/random.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const buildDir = `${root}build/`;
@@ -19,15 +20,6 @@ const json = process.argv.includes('--json');
 const log = (s: string) => {
   if (!json) console.log(s);
 };
-
-/** Deterministic pseudo-random int in [lo, hi]. */
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return (lo: number, hi: number) => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return lo + (s % (hi - lo + 1));
-  };
-}
 
 interface BenchCase {
   name: string;
@@ -39,7 +31,7 @@ interface BenchCase {
 }
 
 function convCase(name: string, key: string, kind: 'CONV_2D' | 'DEPTHWISE_CONV_2D', [h, w, cin]: number[], cout: number, k: number, stride: number): BenchCase {
-  const r = rng(h * 1000 + cout);
+  const r = seededInts(h * 1000 + cout);
   const oh = convOutSize(h, k, stride, 1, 'SAME');
   const ow = convOutSize(w, k, stride, 1, 'SAME');
   const fshape = kind === 'CONV_2D' ? [cout, k, k, cin] : [1, k, k, cout];
@@ -71,7 +63,7 @@ function convCase(name: string, key: string, kind: 'CONV_2D' | 'DEPTHWISE_CONV_2
 }
 
 function fcCase(depth: number, units: number): BenchCase {
-  const r = rng(depth + units);
+  const r = seededInts(depth + units);
   const tensors: Tensor[] = [
     { name: 'x', shape: [1, depth], dtype: 'int8', quant: { scale: [0.05], zeroPoint: [-3] } },
     { name: 'w', shape: [units, depth], dtype: 'int8', quant: { scale: [0.004], zeroPoint: [0] }, data: Int8Array.from({ length: units * depth }, () => r(-127, 127)) },

@@ -5,6 +5,7 @@ import type { LabelledImages } from '../../host/model/datasets.ts';
 import { NUM_CLASSES } from '../../host/model/datasets.ts';
 import type { FloatModel } from '../../host/model/quantize.ts';
 import { floatBatch } from './tfjs-model.ts';
+import { seededRandom } from '../../host/random.ts';
 
 export interface TrainOptions {
   /** Images [0, count) of `set` are trained on. */
@@ -15,18 +16,6 @@ export interface TrainOptions {
   seed: number;
   inputQuant: FloatModel['inputQuant'];
   log: (line: string) => void;
-}
-
-/** mulberry32: a small seeded PRNG, enough for shuffling. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffled(n: number, rand: () => number): Int32Array {
@@ -53,7 +42,7 @@ function gather(set: LabelledImages, idx: Int32Array): LabelledImages {
 export async function train(model: tf.Sequential, set: LabelledImages, o: TrainOptions): Promise<void> {
   if (o.count > set.count) throw new Error(`asked to train on ${o.count} images, the set has ${set.count}`);
   model.compile({ optimizer: tf.train.adam(o.learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-  const rand = prng(o.seed);
+  const rand = seededRandom(o.seed);
   for (let epoch = 0; epoch < o.epochs; epoch++) {
     const order = shuffled(o.count, rand);
     const t0 = Date.now();
