@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
-  console.error('microsplit: installing npm dependencies (npm ci), once');
-  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
-  if (r.status !== 0) process.exit(r.status ?? 1);
+  console.error('microsplit: installing npm dependencies, once');
+  // npm ci first (exactly the lock); where the registry lacks a locked platform-specific
+  // optional package, npm ci refuses and npm install takes the same versions without it.
+  const install = (cmd) => spawnSync('npm', [cmd, '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' }).status;
+  if (install('ci') !== 0 && install('install') !== 0) process.exit(1);
 }
