@@ -54,7 +54,7 @@ function readPorts(file: string): { id: string; uri: string }[] {
 export async function openTargets(f: TargetFlags, log?: (line: string) => void): Promise<Targets> {
   const listed = [...f.device.map(parseDeviceFlag), ...(f.ports ? readPorts(f.ports) : [])];
   if (f.testbed && listed.length) throw new Error('give --testbed or running devices (--device/--ports), not both');
-  if (f.testbed) return openTestbed(f.testbed, log);
+  if (f.testbed) return openTestbed(f.testbed, log, true);
   if (listed.length === 0) throw new Error('no devices: give --testbed FILE, --device id=ADDRESS or --ports FILE');
   const clients = await connectAll(listed);
   return {

@@ -12,6 +12,7 @@ import { loadTestbed, parseTestbed, type Testbed } from '../sim/testbed.ts';
 import { connectAll } from './connect.ts';
 import { deploy, type DeployOptions, type Deployment } from './deploy.ts';
 import { Executor, type ExecuteOptions } from './execute.ts';
+import { measuredProfiles } from './measure-links.ts';
 import { testbedProfiles } from './testbed-profiles.ts';
 
 export interface PlanChoice {
@@ -54,11 +55,19 @@ export type TestbedSession = OpenTestbed & ModelDeployment;
 
 export interface SessionOptions extends PlanChoice {
   log?: (line: string) => void;
+  /** Plan with link latencies measured on the running devices (see openTestbed). */
+  measureLinks?: boolean;
   deploy?: DeployOptions;
   execute?: ExecuteOptions;
 }
 
-export async function openTestbed(testbed: string | Testbed, log?: (line: string) => void): Promise<OpenTestbed> {
+/**
+ * Starts and connects a testbed's devices. With `measureLinks` the profiles'
+ * link latencies are raised to what PINGs measure (plans then predict what
+ * the runtime measures, but depend on the machine's load); without, the
+ * testbed's nominal figures are used, so plans repeat.
+ */
+export async function openTestbed(testbed: string | Testbed, log?: (line: string) => void, measureLinks = false): Promise<OpenTestbed> {
   const tb = typeof testbed === 'string' ? loadTestbed(testbed) : parseTestbed(testbed);
   const running = await startTestbed(tb, { log });
   let clients = new Map<string, DeviceClient>();
@@ -68,11 +77,12 @@ export async function openTestbed(testbed: string | Testbed, log?: (line: string
   };
   try {
     clients = await connectAll(running.devices);
+    const nominal = testbedProfiles(tb);
+    return { testbed: running, profiles: measureLinks ? await measuredProfiles(nominal, clients) : nominal, clients, close };
   } catch (e) {
     await close();
     throw e;
   }
-  return { testbed: running, profiles: testbedProfiles(tb), clients, close };
 }
 
 /** Plans `graph` for the devices (or takes `plan`), deploys it, and returns its executor. */
@@ -90,11 +100,12 @@ export async function deployModel(
 /** Starts a testbed's simulated devices, plans, deploys; close() stops everything. */
 export async function startSession(graph: Graph, testbed: string | Testbed, opts: SessionOptions = {}): Promise<TestbedSession> {
   const tb = typeof testbed === 'string' ? loadTestbed(testbed) : parseTestbed(testbed);
-  // Plan before starting anything: an infeasible request costs no processes.
+  // Plan before starting anything, so an infeasible request costs no processes
+  // (with measured links, it is planned again once the devices run).
   const plan = await makePlan(graph, testbedProfiles(tb), opts);
-  const open = await openTestbed(tb, opts.log);
+  const open = await openTestbed(tb, opts.log, opts.measureLinks);
   try {
-    return { ...open, ...(await deployModel(graph, open, opts, plan)) };
+    return { ...open, ...(await deployModel(graph, open, opts, opts.measureLinks ? undefined : plan)) };
   } catch (e) {
     await open.close();
     throw e;

@@ -28,9 +28,9 @@ import type { Graph, TensorData } from '../../host/model/ir.ts';
 import { oracle } from '../../host/model/oracle.ts';
 import { fragmentWork } from '../../host/plan/cost.ts';
 import type { Plan } from '../../host/plan/plan-file.ts';
+import type { DeviceProfile } from '../../host/plan/profiles.ts';
 import type { Executor } from '../../host/run/execute.ts';
 import { deployModel, makePlan, openTestbed, type OpenTestbed, type PlanChoice } from '../../host/run/session.ts';
-import { testbedProfiles } from '../../host/run/testbed-profiles.ts';
 import { loadTestbed, type FaultSpec, type Testbed } from '../../host/sim/testbed.ts';
 import { printTable } from '../../host/cli/table.ts';
 
@@ -137,16 +137,16 @@ async function measure(open: OpenTestbed, plan: Plan, count: number, stop = (_: 
   return { plan, executor, latencies, ends, agentComputeMs: (compute.us - computeBefore) / 1000 / n, wireBytes: (after.bytes - before.bytes) / n, frames: (after.frames - before.frames) / n };
 }
 
-async function planOrWhy(testbed: Testbed, choice: PlanChoice): Promise<Plan | string> {
+async function planOrWhy(profiles: DeviceProfile[], choice: PlanChoice): Promise<Plan | string> {
   try {
-    return await makePlan(graph, testbedProfiles(testbed), choice);
+    return await makePlan(graph, profiles, choice);
   } catch (e) {
     return (e as Error).message;
   }
 }
 
 async function withTestbed<T>(testbed: Testbed, body: (open: OpenTestbed) => Promise<T>): Promise<T> {
-  const open = await openTestbed(testbed);
+  const open = await openTestbed(testbed, undefined, true);
   try {
     return await body(open);
   } finally {
@@ -165,8 +165,9 @@ interface Row {
 
 /** Plans every strategy for the testbed's devices and measures each that fits, on one set of device processes. */
 async function cleanRuns(testbed: Testbed, strategies: string[]): Promise<Row[]> {
-  const plans = await Promise.all(strategies.map((s) => planOrWhy(testbed, { strategy: s, replicas: s === 'replicated' ? 2 : undefined })));
   return withTestbed(testbed, async (open) => {
+    // Planned for the running devices: link latencies as measured (host/run/measure-links.ts).
+    const plans = await Promise.all(strategies.map((s) => planOrWhy(open.profiles, { strategy: s, replicas: s === 'replicated' ? 2 : undefined })));
     const rows: Row[] = [];
     for (const [k, s] of strategies.entries()) {
       const p = plans[k];

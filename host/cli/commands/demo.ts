@@ -45,7 +45,7 @@ export function register(program: Command): void {
       const person = await loadModel(join(ROOT, 'models', 'person_detect', 'person_detect.tflite'));
       const mnist = await loadModel(opts.mnistModel);
       say(`starting the testbed ${opts.testbed}`);
-      const tb = await openTestbed(opts.testbed, (l) => say(`  ${l}`));
+      const tb = await openTestbed(opts.testbed, (l) => say(`  ${l}`), true);
       try {
         const pd = await personDetect(person, tb, opts, say);
         const mn = await mnistL(mnist, tb, opts, say);
