@@ -11,6 +11,6 @@ if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
   console.error('microsplit: installing npm dependencies, once');
   // npm ci first (exactly the lock); where the registry lacks a locked platform-specific
   // optional package, npm ci refuses and npm install takes the same versions without it.
-  const install = (cmd) => spawnSync('npm', [cmd, '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' }).status;
-  if (install('ci') !== 0 && install('install') !== 0) process.exit(1);
+  const install = (cmd, stdio) => spawnSync('npm', [cmd, '--no-audit', '--no-fund'], { cwd: root, stdio }).status;
+  if (install('ci', 'ignore') !== 0 && install('install', 'inherit') !== 0) process.exit(1);
 }
