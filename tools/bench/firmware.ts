@@ -7,14 +7,14 @@
 // inference of person_detect on one board. Every output is checked against
 // the oracle before any number is printed.
 import { readFileSync } from 'node:fs';
-import { convOutSize, validateGraph, type Graph, type Op, type Tensor } from '../../host/model/ir.ts';
+import type { Graph } from '../../host/model/ir.ts';
 import { isKernelOp } from '../../host/model/kernel-abi.ts';
 import { loadModel } from '../../host/model/load.ts';
 import { prepareOp } from '../../host/model/op-params.ts';
 import { oracle, wholeOutputBox } from '../../host/model/oracle.ts';
 import { buildFirmware, missingQemuToolchain } from '../../host/sim/qemu.ts';
 import { jobImage, kernelsLayout, packJob, runJobOnFirmware, type Fragment, type Job, type JobResult } from '../firmware/job.ts';
-import { seededInts } from '../../host/random.ts';
+import { convLayer, fcLayer } from './layers.ts';
 
 const json = process.argv.includes('--json');
 const log = (s: string) => {
@@ -29,36 +29,13 @@ const PERSON_INPUT = 'test/fixtures/person_detect/person_input_int8.bin';
 
 /** One whole-layer conv or depthwise fragment, SAME padding, stride 1. */
 function convFragment(name: string, kind: 'CONV_2D' | 'DEPTHWISE_CONV_2D', [h, w, cin]: number[], cout: number, k: number): Fragment {
-  const r = seededInts(h * 977 + cout * 31 + k);
-  const [oh, ow] = [convOutSize(h, k, 1, 1, 'SAME'), convOutSize(w, k, 1, 1, 'SAME')];
-  const fshape = kind === 'CONV_2D' ? [cout, k, k, cin] : [1, k, k, cout];
-  const tensors: Tensor[] = [
-    { name: 'x', shape: [1, h, w, cin], dtype: 'int8', quant: { scale: [0.05], zeroPoint: [-3] } },
-    {
-      name: 'w',
-      shape: fshape,
-      dtype: 'int8',
-      quant: { scale: Array.from({ length: cout }, () => r(2, 10) / 1000), zeroPoint: Array(cout).fill(0), axis: kind === 'CONV_2D' ? 0 : 3 },
-      data: Int8Array.from({ length: fshape.reduce((a, b) => a * b, 1) }, () => r(-127, 127)),
-    },
-    { name: 'b', shape: [cout], dtype: 'int32', data: Int32Array.from({ length: cout }, () => r(-2000, 2000)) },
-    { name: 'y', shape: [1, oh, ow, cout], dtype: 'int8', quant: { scale: [0.1], zeroPoint: [5] } },
-  ];
-  const common = { inputs: [0, 1, 2], outputs: [3], padding: 'SAME' as const, strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, activation: 'NONE' as const };
-  const op: Op = kind === 'CONV_2D' ? { kind, ...common } : { kind, ...common, depthMultiplier: cout / cin };
-  return wholeOp(name, validateGraph({ tensors, ops: [op], inputs: [0], outputs: [3] }), Int8Array.from({ length: h * w * cin }, () => r(-128, 127)));
+  const { graph, input } = convLayer(kind, [h, w, cin], cout, k, 1, h * 977 + cout * 31 + k);
+  return wholeOp(name, graph, input);
 }
 
 function fcFragment(depth: number, units: number): Fragment {
-  const r = seededInts(depth * 7 + units);
-  const tensors: Tensor[] = [
-    { name: 'x', shape: [1, depth], dtype: 'int8', quant: { scale: [0.05], zeroPoint: [-3] } },
-    { name: 'w', shape: [units, depth], dtype: 'int8', quant: { scale: [0.004], zeroPoint: [0] }, data: Int8Array.from({ length: units * depth }, () => r(-127, 127)) },
-    { name: 'b', shape: [units], dtype: 'int32', data: Int32Array.from({ length: units }, () => r(-2000, 2000)) },
-    { name: 'y', shape: [1, units], dtype: 'int8', quant: { scale: [0.2], zeroPoint: [5] } },
-  ];
-  const op: Op = { kind: 'FULLY_CONNECTED', inputs: [0, 1, 2], outputs: [3], activation: 'NONE', keepNumDims: false };
-  return wholeOp(`FC ${depth} -> ${units}`, validateGraph({ tensors, ops: [op], inputs: [0], outputs: [3] }), Int8Array.from({ length: depth }, () => r(-128, 127)));
+  const { graph, input } = fcLayer(depth, units, depth * 7 + units);
+  return wholeOp(`FC ${depth} -> ${units}`, graph, input);
 }
 
 /** The whole output of op 0 of a one-op graph, with the plain C kernel run beside it. */

@@ -6,13 +6,13 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { validateGraph, convOutSize, type Graph, type Op, type Tensor } from '../../host/model/ir.ts';
+import { convOutSize } from '../../host/model/ir.ts';
 import { prepareOp, type ConvParams, type FullyConnectedParams } from '../../host/model/op-params.ts';
 import { runOpBox, wholeOutputBox } from '../../host/model/oracle.ts';
 import { wholeTile } from '../../host/model/oracle/tile.ts';
 import { box4, packCall, packOp, tile4 } from '../../host/model/kernel-abi.ts';
 import { loadKernels, type KernelExports } from '../../host/model/wasm-engine.ts';
-import { seededInts } from '../../host/random.ts';
+import { convLayer, fcLayer } from './layers.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const buildDir = `${root}build/`;
@@ -31,54 +31,15 @@ interface BenchCase {
 }
 
 function convCase(name: string, key: string, kind: 'CONV_2D' | 'DEPTHWISE_CONV_2D', [h, w, cin]: number[], cout: number, k: number, stride: number): BenchCase {
-  const r = seededInts(h * 1000 + cout);
-  const oh = convOutSize(h, k, stride, 1, 'SAME');
-  const ow = convOutSize(w, k, stride, 1, 'SAME');
-  const fshape = kind === 'CONV_2D' ? [cout, k, k, cin] : [1, k, k, cout];
-  const nW = fshape.reduce((a, b) => a * b, 1);
-  const tensors: Tensor[] = [
-    { name: 'x', shape: [1, h, w, cin], dtype: 'int8', quant: { scale: [0.05], zeroPoint: [-3] } },
-    {
-      name: 'w',
-      shape: fshape,
-      dtype: 'int8',
-      quant: { scale: Array.from({ length: cout }, () => r(2, 10) / 1000), zeroPoint: Array(cout).fill(0), axis: kind === 'CONV_2D' ? 0 : 3 },
-      data: Int8Array.from({ length: nW }, () => r(-127, 127)),
-    },
-    { name: 'b', shape: [cout], dtype: 'int32', data: Int32Array.from({ length: cout }, () => r(-2000, 2000)) },
-    { name: 'y', shape: [1, oh, ow, cout], dtype: 'int8', quant: { scale: [0.1], zeroPoint: [5] } },
-  ];
-  const common = { inputs: [0, 1, 2], outputs: [3], padding: 'SAME' as const, strideH: stride, strideW: stride, dilationH: 1, dilationW: 1, activation: 'NONE' as const };
-  const op: Op = kind === 'CONV_2D' ? { kind, ...common } : { kind, ...common, depthMultiplier: cout / cin };
-  const graph: Graph = validateGraph({ tensors, ops: [op], inputs: [0], outputs: [3] });
+  const { graph, input } = convLayer(kind, [h, w, cin], cout, k, stride, h * 1000 + cout);
+  const [oh, ow] = [convOutSize(h, k, stride, 1, 'SAME'), convOutSize(w, k, stride, 1, 'SAME')];
   const tapsPerOut = kind === 'CONV_2D' ? k * k * cin : k * k;
-  return {
-    name,
-    key,
-    cKind: kind === 'CONV_2D' ? 'conv' : 'dw',
-    params: prepareOp(graph, 0) as ConvParams,
-    input: Int8Array.from({ length: h * w * cin }, () => r(-128, 127)),
-    macs: oh * ow * cout * tapsPerOut,
-  };
+  return { name, key, cKind: kind === 'CONV_2D' ? 'conv' : 'dw', params: prepareOp(graph, 0) as ConvParams, input, macs: oh * ow * cout * tapsPerOut };
 }
 
 function fcCase(depth: number, units: number): BenchCase {
-  const r = seededInts(depth + units);
-  const tensors: Tensor[] = [
-    { name: 'x', shape: [1, depth], dtype: 'int8', quant: { scale: [0.05], zeroPoint: [-3] } },
-    { name: 'w', shape: [units, depth], dtype: 'int8', quant: { scale: [0.004], zeroPoint: [0] }, data: Int8Array.from({ length: units * depth }, () => r(-127, 127)) },
-    { name: 'b', shape: [units], dtype: 'int32', data: Int32Array.from({ length: units }, () => r(-2000, 2000)) },
-    { name: 'y', shape: [1, units], dtype: 'int8', quant: { scale: [0.2], zeroPoint: [5] } },
-  ];
-  const graph = validateGraph({ tensors, ops: [{ kind: 'FULLY_CONNECTED', inputs: [0, 1, 2], outputs: [3], activation: 'NONE', keepNumDims: false }], inputs: [0], outputs: [3] });
-  return {
-    name: `FC ${depth} -> ${units}`,
-    key: 'fc',
-    cKind: 'fc',
-    params: prepareOp(graph, 0) as FullyConnectedParams,
-    input: Int8Array.from({ length: depth }, () => r(-128, 127)),
-    macs: depth * units,
-  };
+  const { graph, input } = fcLayer(depth, units, depth + units);
+  return { name: `FC ${depth} -> ${units}`, key: 'fc', cKind: 'fc', params: prepareOp(graph, 0) as FullyConnectedParams, input, macs: depth * units };
 }
 
 /** This process's CPU seconds (user + system): on a shared machine, time spent
