@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Makes `npm run demo` and `npm test` work on a fresh clone: installs the
-// locked npm dependencies when they are missing. Plain JS, no dependencies.
+// Makes `npm run demo` and `npm test` work on a fresh clone: installs exactly the
+// locked npm dependencies (npm ci) when they are missing. Plain JS, no dependencies.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -8,9 +8,13 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
-  console.error('microsplit: installing npm dependencies, once');
-  // npm ci first (exactly the lock); where the registry lacks a locked platform-specific
-  // optional package, npm ci refuses and npm install takes the same versions without it.
-  const install = (cmd, stdio) => spawnSync('npm', [cmd, '--no-audit', '--no-fund'], { cwd: root, stdio }).status;
-  if (install('ci', 'ignore') !== 0 && install('install', 'inherit') !== 0) process.exit(1);
+  console.error('microsplit: installing the locked npm dependencies (npm ci), once');
+  const status = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' }).status;
+  if (status !== 0) {
+    // npm ci refuses when package.json and package-lock.json disagree; rewriting the
+    // lock here would hide that and leave the clone dirty, so say it and stop.
+    console.error('microsplit: npm ci failed. If it says package.json and package-lock.json are out of sync, ' +
+      'the committed lock is stale: run `npm install` once, review and commit package-lock.json.');
+    process.exit(1);
+  }
 }
