@@ -10,7 +10,8 @@ import { numElements, type Graph, type TensorData } from '../host/model/ir.ts';
 import { oracle } from '../host/model/oracle.ts';
 import { seededRandom } from '../host/random.ts';
 import type { Executor } from '../host/run/execute.ts';
-import type { OpenTestbed } from '../host/run/session.ts';
+import { deployModel, type OpenTestbed } from '../host/run/session.ts';
+import { loadModel } from '../host/model/load.ts';
 
 export const PERSON_DETECT = 'test/fixtures/person_detect/person_detect.tflite';
 export const PERSON_IMAGES = ['test/fixtures/person_detect/person_input_int8.bin', 'test/fixtures/person_detect/no_person_input_int8.bin'];
@@ -46,6 +47,22 @@ export async function oracleOutputs(graph: Graph, inputs: TensorData[]): Promise
 
 export function bytes(d: TensorData): Buffer {
   return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+}
+
+/**
+ * Plans and deploys `file`'s model on the testbed, runs its inputs with
+ * `inFlight` at a time, and returns the outputs beside the oracle's (as bytes)
+ * with the plan and executor for further checks.
+ */
+export async function splitRun(open: OpenTestbed, file: string, makeInputs: (g: Graph) => TensorData[], inFlight: number) {
+  const graph = await loadModel(file);
+  const inputs = makeInputs(graph);
+  const { plan, executor } = await deployModel(graph, open);
+  const results = await executor.inferMany(
+    inputs.map((x) => [x]),
+    inFlight,
+  );
+  return { plan, executor, outputs: results.map((r) => bytes(r.outputs[0])), expected: await oracleOutputs(graph, inputs) };
 }
 
 /** Kinds of process a testbed starts: device processes, socat PTY pairs, QEMU boards. */

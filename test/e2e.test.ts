@@ -5,10 +5,9 @@
 // high-water mark stays within the plan's peak, within its budget.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Graph, TensorData } from '../host/model/ir.ts';
-import { loadModel } from '../host/model/load.ts';
 import { deviceReports, memoryViolations } from '../host/run/report.ts';
-import { deployModel, openTestbed, type OpenTestbed } from '../host/run/session.ts';
-import { bytes, childPids, closeAndListLeftovers, MNIST_L, mnistInputs, oracleOutputs, PERSON_DETECT, personDetectInputs } from './e2e-fixture.ts';
+import { openTestbed, type OpenTestbed } from '../host/run/session.ts';
+import { childPids, closeAndListLeftovers, MNIST_L, mnistInputs, PERSON_DETECT, personDetectInputs, splitRun } from './e2e-fixture.ts';
 
 const TESTBED = 'test/fixtures/e2e-four.json';
 const INPUTS = 50;
@@ -40,14 +39,8 @@ describe(`${TESTBED}: two devices on PTYs, two on loopback TCP, one model after 
   it.each(models.map((m) => [m.name, m] as const))(
     `%s: ${INPUTS} outputs bit-exact with the oracle, high-water <= plan peak <= budget on every device`,
     async (_, { file, inputs: make }) => {
-      const graph = await loadModel(file);
-      const inputs = make(graph);
-      const { plan, executor } = await deployModel(graph, open);
-      const results = await executor.inferMany(
-        inputs.map((x) => [x]),
-        2,
-      );
-      expect(results.map((r) => bytes(r.outputs[0]))).toEqual(await oracleOutputs(graph, inputs));
+      const { plan, executor, outputs, expected } = await splitRun(open, file, make, 2);
+      expect(outputs).toEqual(expected);
 
       const reports = deviceReports(plan, executor);
       expect(memoryViolations(reports)).toEqual([]);

@@ -12,7 +12,8 @@ import { judge, loadVectorFile } from '../model/refcase.ts';
 
 /** The repository's copy of TFLM's vectors, wherever the command is run from. */
 export const DEFAULT_VECTOR_DIR = fileURLToPath(new URL('../../test/vectors/tflm', import.meta.url));
-export const ENGINE_NAMES = ['wasm', 'oracle'] as const;
+/** wasm: the AS kernels under Node's WebAssembly; wasm3: the same kernels under the wasm3 interpreter (host/wasm3). */
+export const ENGINE_NAMES = ['wasm', 'wasm3', 'oracle'] as const;
 export type EngineName = (typeof ENGINE_NAMES)[number];
 
 /** How the user picked what to check; a later `device` (a board over a link) adds a field here and a case below. */
@@ -20,21 +21,20 @@ export interface EngineChoice {
   engine: EngineName;
 }
 
-/** The engine a choice names. The wasm engine (the AS kernels) is loaded only when asked for. */
+/** The engine a choice names. The AS kernels (wasm, wasm3) are loaded only when asked for. */
 export async function selectEngine(choice: EngineChoice): Promise<Engine> {
-  switch (choice.engine) {
-    case 'oracle':
-      return oracle;
-    case 'wasm': {
-      let mod: { createWasmEngine: () => Promise<Engine> };
-      try {
-        mod = await import(new URL('../model/wasm-engine.ts', import.meta.url).href);
-      } catch (e) {
-        throw new Error(`the wasm engine (host/model/wasm-engine.ts) cannot be loaded: ${(e as Error).message}; try --engine oracle`);
-      }
-      return mod.createWasmEngine();
-    }
+  if (choice.engine === 'oracle') return oracle;
+  let mod: typeof import('../model/wasm-engine.ts');
+  try {
+    mod = await import(new URL('../model/wasm-engine.ts', import.meta.url).href);
+  } catch (e) {
+    throw new Error(`the wasm engine (host/model/wasm-engine.ts) cannot be loaded: ${(e as Error).message}; try --engine oracle`);
   }
+  if (choice.engine === 'wasm') return mod.createWasmEngine();
+  const { missingWasm3 } = await import('../wasm3/build.ts');
+  const missing = missingWasm3();
+  if (missing) throw new Error(`--engine wasm3: ${missing}`);
+  return mod.createWasmEngine(undefined, 'wasm3');
 }
 
 export interface FileCounts {

@@ -1,8 +1,9 @@
-// The AS kernels (build/kernels.wasm) in this process: runs a whole IR graph
-// op by op, or one fragment of one op, through the same dispatch entry the
-// device agent calls. Each call copies the op's record (packed by
-// kernel-abi.ts), its input tiles and a call block into linear memory from
-// the module's scratch base, runs, and copies the output box back. A whole-op
+// The AS kernels (build/kernels.wasm) in this process, under Node's own
+// WebAssembly or the wasm3 interpreter: runs a whole IR graph op by op, or one
+// fragment of one op, through the same dispatch entry the device agent calls.
+// Each call copies the op's record (packed by kernel-abi.ts), its input tiles
+// and a call block into linear memory from the module's scratch base, runs,
+// and copies the output box back. A whole-op
 // run that does not fit in the module's memory is halved into boxes until
 // each fits (each with its own tiles and weight slice) and stitched.
 //
@@ -40,7 +41,7 @@ export interface KernelExports {
   runFragment(rec: number, call: number): number;
   kernelAbiHash(): number;
   kernelScratchBase(): number;
-  KERNEL_ABI_VERSION: WebAssembly.Global;
+  KERNEL_ABI_VERSION: { readonly value: number };
 }
 
 /** A call the kernels refused; `code` is the stable ABI error code. */
@@ -76,15 +77,20 @@ export interface WasmEngine extends Engine {
 
 export const DEFAULT_KERNELS_WASM = fileURLToPath(new URL('../../build/kernels.wasm', import.meta.url));
 
-export async function loadKernels(wasmPath = DEFAULT_KERNELS_WASM): Promise<KernelExports> {
+/** Which WebAssembly engine runs the kernels in this process: Node's own (V8), or the wasm3 interpreter (host/wasm3). */
+export type KernelVm = 'v8' | 'wasm3';
+
+export async function loadKernels(wasmPath = DEFAULT_KERNELS_WASM, vm: KernelVm = 'v8'): Promise<KernelExports> {
   let bytes: Buffer;
   try {
     bytes = await readFile(wasmPath);
   } catch {
     throw new Error(`cannot read ${wasmPath}: build it with npm run build:wasm`);
   }
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(bytes)), {});
-  const k = instance.exports as unknown as KernelExports;
+  const code = new Uint8Array(bytes);
+  // wasm3 is loaded only when asked for: it is built on first use and may be absent.
+  const exports = vm === 'wasm3' ? (await import('../wasm3/wasm3.ts')).instantiate(code).exports : new WebAssembly.Instance(new WebAssembly.Module(code), {}).exports;
+  const k = exports as unknown as KernelExports;
   if (k.kernelAbiHash() >>> 0 !== KERNEL_ABI_HASH)
     throw new Error(`${wasmPath}: kernel ABI hash ${(k.kernelAbiHash() >>> 0).toString(16)} differs from the host's ${KERNEL_ABI_HASH.toString(16)}: rebuild with npm run build:wasm`);
   return k;
@@ -151,8 +157,8 @@ function defaultSlice(p: KernelOpParams, b: Box, depth: [number, number] | undef
   }
 }
 
-export async function createWasmEngine(wasmPath = DEFAULT_KERNELS_WASM): Promise<WasmEngine> {
-  const k = await loadKernels(wasmPath);
+export async function createWasmEngine(wasmPath = DEFAULT_KERNELS_WASM, vm: KernelVm = 'v8'): Promise<WasmEngine> {
+  const k = await loadKernels(wasmPath, vm);
   // Packed blobs per params object and slice: packing copies weights, so a
   // graph run or a benchmark packs each op once.
   const packed = new WeakMap<OpParams, Map<string, Uint8Array>>();
@@ -224,7 +230,7 @@ export async function createWasmEngine(wasmPath = DEFAULT_KERNELS_WASM): Promise
   };
 
   return {
-    name: 'wasm',
+    name: vm === 'wasm3' ? 'wasm3' : 'wasm',
     kernels: k,
     runFragment,
     fcReduce,

@@ -1,8 +1,10 @@
-// Hosts build/agent.wasm in Node's WebAssembly, as the C firmware hosts it on
-// a board (docs/protocol.md section 6): provides link_write / clock_us / log,
+// Hosts build/agent.wasm in Node's WebAssembly, or under the wasm3
+// interpreter (host/wasm3) as a wasm3 board would, the way the C firmware
+// hosts it (docs/protocol.md section 6): provides link_write / clock_us / log,
 // copies received bytes into the agent's receive buffer, and polls it.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { instantiate } from '../wasm3/wasm3.ts';
 
 export const AGENT_WASM = fileURLToPath(new URL('../../build/agent.wasm', import.meta.url));
 
@@ -16,18 +18,19 @@ export interface AgentHostOptions {
   window: number;
   /** Called with every piece of bytes the agent writes to the link (a copy). */
   write: (bytes: Uint8Array) => void;
+  /** What the agent reports in HELLO; 'wasm3' also runs it under wasm3 instead of Node's WebAssembly. */
   engine?: EngineName;
   /** Provisions the device key (1..64 bytes). */
   key?: Uint8Array;
   /** Monotonic microseconds; defaults to process.hrtime. */
   clockUs?: () => bigint;
   log?: (line: string) => void;
-  /** The module; defaults to build/agent.wasm. */
+  /** The module (Node's WebAssembly); defaults to build/agent.wasm. */
   module?: WebAssembly.Module;
 }
 
 interface AgentExports {
-  memory: WebAssembly.Memory;
+  memory: { readonly buffer: ArrayBuffer };
   init(budget: number, window: number, engine: number): number;
   rx_buffer(): number;
   provision_key(len: number): number;
@@ -38,6 +41,7 @@ interface AgentExports {
 }
 
 const modules = new Map<string, WebAssembly.Module>();
+let agentBytes: Uint8Array | undefined;
 
 /** The compiled agent module, read once per path. */
 export function loadAgentModule(path = AGENT_WASM): WebAssembly.Module {
@@ -59,25 +63,29 @@ export class AgentHost {
     const { budget, window, write, engine = 'node', key, clockUs = defaultClock, log } = options;
     if (!Number.isInteger(budget) || budget < 0 || budget > 0xffffffff) throw new RangeError(`budget must be a byte count, got ${budget}`);
     if (!Number.isInteger(window) || window < 64 || window > 65536) throw new RangeError(`window must be an integer in 64..65536, got ${window}`);
-    let memory: WebAssembly.Memory | undefined;
+    let memory: AgentExports['memory'] | undefined;
     const view = (ptr: number, len: number) => {
       // An import taking (pointer, length) checks it against memory first.
       const buf = memory!.buffer;
       if (ptr < 0 || len < 0 || ptr + len > buf.byteLength) throw new RangeError(`agent passed a region [${ptr}, ${ptr + len}) outside its memory`);
       return new Uint8Array(buf, ptr, len);
     };
-    const instance = new WebAssembly.Instance(options.module ?? loadAgentModule(), {
+    const imports = {
       env: {
         link_write: (ptr: number, len: number) => write(view(ptr, len).slice()),
         clock_us: clockUs,
         log: (ptr: number, len: number) => log?.(new TextDecoder().decode(view(ptr, len))),
       },
-    });
+    };
+    const instance =
+      engine === 'wasm3'
+        ? instantiate((agentBytes ??= new Uint8Array(readFileSync(AGENT_WASM))), imports)
+        : new WebAssembly.Instance(options.module ?? loadAgentModule(), imports);
     this.exports = instance.exports as unknown as AgentExports;
     memory = this.exports.memory;
     const status = this.exports.init(budget, window, ENGINE_CODES[engine]);
     if (status !== 0) {
-      const free = memory.buffer.byteLength;
+      const free = this.exports.memory.buffer.byteLength;
       throw new RangeError(`agent refused init (code ${status}): budget ${budget} and window ${window} must fit in ${free} bytes of linear memory`);
     }
     this.window = window;

@@ -1,5 +1,5 @@
 // The body of one simulated device's process: agent.wasm (through
-// agent-host.ts) inside a SimDevice, served on the device end of a PTY pair or
+// agent-host.ts, in Node's WebAssembly or under wasm3) inside a SimDevice, served on the device end of a PTY pair or
 // on a loopback TCP port. It reports readiness (and the TCP port) to the
 // launcher over IPC, and exits when the launcher goes away or a crash fault
 // fires (with CRASH_EXIT_CODE, the reason on stderr).
@@ -41,7 +41,7 @@ export async function runDeviceProcess(config: DeviceProcessConfig): Promise<voi
         budget: spec.memory,
         window: spec.receiveWindow ?? DEFAULT_SIM_WINDOW,
         write,
-        engine: 'node',
+        engine: spec.engine ?? 'node',
         key: spec.keyHex ? Buffer.from(spec.keyHex, 'hex') : undefined,
       }),
     onCrash: (reason) => {

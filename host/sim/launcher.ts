@@ -132,6 +132,11 @@ export async function startTestbed(source: string | unknown, opts: StartOptions 
   };
 
   try {
+    // Device processes load the wasm3 addon: build it once here, and say so when it cannot be.
+    if (testbed.devices.some((d) => d.engine === 'wasm3' && !d.board)) {
+      const { buildWasm3Addon } = await import('../wasm3/build.ts');
+      buildWasm3Addon();
+    }
     const devices = await Promise.all(
       testbed.devices.map((spec) =>
         spec.board

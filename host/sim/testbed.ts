@@ -79,6 +79,12 @@ const device = z
     faults: faults.optional(),
     /** Run this device as firmware on a QEMU board instead of agent.wasm in Node (host/sim/qemu.ts). */
     board: z.string().optional(),
+    /**
+     * "wasm3": agent.wasm runs under the wasm3 interpreter (in the device
+     * process, or the board's wasm3 firmware image). Absent: Node's own
+     * WebAssembly, or the board's wasm2c image.
+     */
+    engine: z.enum(['wasm3']).optional(),
     /** A device key (hex) to provision: the device then requires HMAC tags. */
     keyHex: z
       .string()
