@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceClient, DeviceError } from '../host/link/client.ts';
 import { FrameDecoder } from '../host/link/frame.ts';
-import { decodeReply } from '../host/link/messages.ts';
+import { decodeReply, ErrorCode } from '../host/link/messages.ts';
 import { openSerial } from '../host/link/serial.ts';
 import { chunks, type Transport } from '../host/link/transport.ts';
 import { runConformance } from '../host/cli/conformance.ts';
@@ -23,7 +23,7 @@ import { oneOpFragment, type OneOpFragment } from './fixtures/link-fragments.ts'
 
 const BUDGET = 48 * 1024;
 const VECTORS = 'test/vectors/tflm';
-const TRAP_ERROR_CODE = 15; // firmware/common/trap_frame.h
+const TRAP_ERROR_CODE = ErrorCode.TRAP; // sent by firmware/common/trap_frame.c
 const missing = missingQemuToolchain();
 
 interface Device {

@@ -13,14 +13,18 @@ import {
 } from "./arena";
 import { loadChunk, loadAbort, loadOpen, loadFragment, loadNext, loadDone } from "./load";
 import { runChunk, runStep, runCancel, runAbort, runComputing, runFrag, runNext, runDone, runSeq, runOutputPtr, runOutputBytes, runComputeUs, STEP_RESULT, STEP_ERROR, STEP_MORE } from "./run";
-import { profile, PROFILE_OPS, profileRate, profileName } from "./profile";
+import { profile, profileRate } from "./profile";
 import { kernelAbiHash } from "./kernels";
 import {
-  PROTOCOL_VERSION, engineName, TAG_BYTES,
+  PROTOCOL_VERSION, PROFILE_OPS, profileOpName, engineName, TAG_BYTES, isAuthenticated,
   T_HELLO, T_PING, T_PROFILE, T_LOAD, T_RUN, T_CANCEL, T_UNLOAD, T_RESET, T_ACK, T_RESULT, T_ERROR,
-  K_TYPE, K_SEQ, K_FRAG, K_COUNTER, K_TAG, K_PROFILE_MACS,
+  K_TYPE, K_SEQ, K_COUNTER, K_TAG, K_PROFILE_MACS, K_LOAD_FRAG, K_RUN_FRAG, K_CANCEL_FRAG, K_UNLOAD_FRAG,
+  R_ERROR_CODE, R_ERROR_TEXT, R_ACK_FRAG, R_ACK_NEXT, R_ACK_DONE, R_RESULT_FRAG, R_RESULT_DATA, R_RESULT_HIGH_WATER,
+  R_RESULT_COMPUTE_US, R_RESULT_FIELDS, R_HELLO_FIELDS, R_HELLO_VERSION, R_HELLO_BUDGET, R_HELLO_ENGINE, R_HELLO_ABI,
+  R_HELLO_WINDOW, R_HELLO_CLOCK_HZ, R_HELLO_KEYED, R_HELLO_AUTH_FAILURES, R_HELLO_COUNTER, R_HELLO_BAD_FRAMES,
+  R_HELLO_USED, R_HELLO_HIGH_WATER, R_HELLO_FRAGMENTS, R_HELLO_OVERHEAD, R_PING_CLOCK, R_PROFILE_RATES,
   E_BAD_MESSAGE, E_BAD_VERSION, E_UNKNOWN_TYPE, E_TOO_LARGE, E_NO_MEMORY, E_AUTH, E_REPLAY, E_NO_FRAGMENT, E_BUSY, E_KERNEL,
-} from "./protocol";
+} from "./protocol.generated";
 
 const MIN_WINDOW: u32 = 64;
 const MAX_WINDOW: u32 = 65536;
@@ -128,8 +132,8 @@ function sendError(seq: u32, code: u32): void {
   writeHead(MAJOR_MAP, 4);
   writeEntry(K_TYPE, T_ERROR);
   writeEntry(K_SEQ, seq);
-  writeEntry(2, code);
-  writeUint(3);
+  writeEntry(R_ERROR_CODE, code);
+  writeUint(R_ERROR_TEXT);
   writeTextBytes(TEXT, textLen);
   txEnd();
 }
@@ -139,48 +143,48 @@ function sendAck(seq: u32, frag: u32, next: u32, done: bool): void {
   writeHead(MAJOR_MAP, 5);
   writeEntry(K_TYPE, T_ACK);
   writeEntry(K_SEQ, seq);
-  writeEntry(2, frag);
-  writeEntry(3, next);
-  writeEntry(4, done ? 1 : 0);
+  writeEntry(R_ACK_FRAG, frag);
+  writeEntry(R_ACK_NEXT, next);
+  writeEntry(R_ACK_DONE, done ? 1 : 0);
   txEnd();
 }
 
 function sendResult(): void {
   txBegin();
-  writeHead(MAJOR_MAP, 6);
+  writeHead(MAJOR_MAP, 2 + R_RESULT_FIELDS);
   writeEntry(K_TYPE, T_RESULT);
   writeEntry(K_SEQ, runSeq);
-  writeEntry(2, runFrag());
-  writeUint(3);
+  writeEntry(R_RESULT_FRAG, runFrag());
+  writeUint(R_RESULT_DATA);
   writeBytes(runOutputPtr(), runOutputBytes());
-  writeEntry(4, arenaHighWater());
-  writeEntry(5, runComputeUs());
+  writeEntry(R_RESULT_HIGH_WATER, arenaHighWater());
+  writeEntry(R_RESULT_COMPUTE_US, runComputeUs());
   txEnd();
 }
 
 function sendHello(seq: u32): void {
   txBegin();
-  writeHead(MAJOR_MAP, 16);
+  writeHead(MAJOR_MAP, 2 + R_HELLO_FIELDS);
   writeEntry(K_TYPE, T_HELLO);
   writeEntry(K_SEQ, seq);
-  writeEntry(2, PROTOCOL_VERSION);
-  writeEntry(3, arenaBudget());
-  writeUint(4);
+  writeEntry(R_HELLO_VERSION, PROTOCOL_VERSION);
+  writeEntry(R_HELLO_BUDGET, arenaBudget());
+  writeUint(R_HELLO_ENGINE);
   writeText(engineName(engine));
-  writeEntry(5, kernelAbiHash());
-  writeEntry(6, window);
-  writeEntry(7, CLOCK_HZ);
-  writeEntry(8, keyed ? 1 : 0);
-  writeEntry(9, authFailures);
-  writeEntry(10, lastCounter);
-  writeEntry(11, badFrames);
-  writeEntry(12, arenaUsed());
-  writeEntry(13, arenaHighWater());
-  writeUint(14);
+  writeEntry(R_HELLO_ABI, kernelAbiHash());
+  writeEntry(R_HELLO_WINDOW, window);
+  writeEntry(R_HELLO_CLOCK_HZ, CLOCK_HZ);
+  writeEntry(R_HELLO_KEYED, keyed ? 1 : 0);
+  writeEntry(R_HELLO_AUTH_FAILURES, authFailures);
+  writeEntry(R_HELLO_COUNTER, lastCounter);
+  writeEntry(R_HELLO_BAD_FRAMES, badFrames);
+  writeEntry(R_HELLO_USED, arenaUsed());
+  writeEntry(R_HELLO_HIGH_WATER, arenaHighWater());
+  writeUint(R_HELLO_FRAGMENTS);
   const n = fragmentCount();
   writeHead(MAJOR_ARRAY, <u32>n);
   for (let s = 0; s < n; s++) writeUint(fragmentId(s));
-  writeEntry(15, overhead);
+  writeEntry(R_HELLO_OVERHEAD, overhead);
   txEnd();
 }
 
@@ -189,7 +193,7 @@ function sendPing(seq: u32): void {
   writeHead(MAJOR_MAP, 3);
   writeEntry(K_TYPE, T_PING);
   writeEntry(K_SEQ, seq);
-  writeEntry(2, <u32>clockUs());
+  writeEntry(R_PING_CLOCK, <u32>clockUs());
   txEnd();
 }
 
@@ -198,10 +202,10 @@ function sendProfile(seq: u32): void {
   writeHead(MAJOR_MAP, 3);
   writeEntry(K_TYPE, T_PROFILE);
   writeEntry(K_SEQ, seq);
-  writeUint(2);
+  writeUint(R_PROFILE_RATES);
   writeHead(MAJOR_MAP, PROFILE_OPS);
   for (let i: u32 = 0; i < PROFILE_OPS; i++) {
-    writeText(profileName(i));
+    writeText(profileOpName(i));
     writeUint(profileRate(i));
   }
   txEnd();
@@ -263,7 +267,7 @@ function handleFrame(): void {
   }
   const type = cbor.value(K_TYPE);
   const seq = cbor.value(K_SEQ);
-  const authenticated = type >= T_LOAD && type <= T_RESET;
+  const authenticated = isAuthenticated(type);
   if (keyed && authenticated) {
     const err = authenticate();
     if (err != 0) {
@@ -296,8 +300,8 @@ function handleFrame(): void {
       return;
     }
     // An input being received for the fragment this LOAD replaced was laid out for the old one.
-    if (loadDone) runCancel(cbor.value(K_FRAG));
-    sendAck(seq, cbor.value(K_FRAG), loadNext, loadDone);
+    if (loadDone) runCancel(cbor.value(K_LOAD_FRAG));
+    sendAck(seq, cbor.value(K_LOAD_FRAG), loadNext, loadDone);
   } else if (type == T_RUN) {
     if (runComputing()) {
       busy("RUN");
@@ -306,15 +310,15 @@ function handleFrame(): void {
     }
     const err = runChunk(seq);
     if (err != 0) sendError(seq, err);
-    else sendAck(seq, cbor.value(K_FRAG), runNext, runDone);
+    else sendAck(seq, cbor.value(K_RUN_FRAG), runNext, runDone);
   } else if (type == T_CANCEL) {
-    if (!cbor.isUint(K_FRAG)) {
+    if (!cbor.isUint(K_CANCEL_FRAG)) {
       textStr("CANCEL needs frag (uint)");
       sendError(seq, E_BAD_MESSAGE);
       return;
     }
-    runCancel(cbor.value(K_FRAG));
-    sendAck(seq, cbor.value(K_FRAG), 0, true);
+    runCancel(cbor.value(K_CANCEL_FRAG));
+    sendAck(seq, cbor.value(K_CANCEL_FRAG), 0, true);
   } else if (type == T_UNLOAD) {
     handleUnload(seq);
   } else if (type == T_RESET) {
@@ -330,12 +334,12 @@ function handleFrame(): void {
 }
 
 function handleUnload(seq: u32): void {
-  if (!cbor.isUint(K_FRAG)) {
+  if (!cbor.isUint(K_UNLOAD_FRAG)) {
     textStr("UNLOAD needs frag (uint)");
     sendError(seq, E_BAD_MESSAGE);
     return;
   }
-  const id = cbor.value(K_FRAG);
+  const id = cbor.value(K_UNLOAD_FRAG);
   if (runComputing()) {
     busy("UNLOAD");
     sendError(seq, E_BUSY);

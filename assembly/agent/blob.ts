@@ -3,26 +3,15 @@
 // offsets the host planned relative to the activation region. Validated once
 // at commit; at run time the agent only relocates and calls.
 import { textStr, textU32 } from "./text";
-import { E_BAD_FRAGMENT, E_KERNEL } from "./protocol";
+import {
+  E_BAD_FRAGMENT, E_KERNEL, BLOB_MAGIC, MAX_OPS, B_MAGIC, B_OPS, B_IN_OFFSET, B_IN_BYTES, B_OUT_OFFSET, B_OUT_BYTES,
+  BLOB_HEADER_BYTES, OP_ENTRY_BYTES, ENTRY_RECORD, ENTRY_RECORD_BYTES, ENTRY_CALL,
+} from "./protocol.generated";
 import { prepareRecord } from "./kernels";
 import {
   RECORD_BYTES, CALL_BYTES, W_SIZE, W_OPCODE, OP_ADD, MODE_FC_REDUCE,
   C_OUT, C_OUT_BYTES, C_BOX_START, C_BOX_END, C_IN0, C_IN0_EXTENT, C_IN1, C_IN1_EXTENT, C_MODE, C_PARTS, word, uword,
 } from "../kernels/layout";
-
-export const BLOB_MAGIC: u32 = 0x3146534d; // "MSF1"
-export const MAX_OPS: u32 = 32;
-const B_MAGIC: usize = 0;
-const B_OPS: usize = 4;
-const B_IN_OFFSET: usize = 8;
-const B_IN_BYTES: usize = 12;
-const B_OUT_OFFSET: usize = 16;
-const B_OUT_BYTES: usize = 20;
-export const BLOB_HEADER_BYTES: u32 = 32;
-const OP_ENTRY_BYTES: u32 = 16;
-const OP_RECORD: usize = 0;
-const OP_RECORD_BYTES: usize = 4;
-const OP_CALL: usize = 8;
 
 export function blobOps(blob: usize): u32 {
   return load<u32>(blob + B_OPS);
@@ -40,10 +29,10 @@ export function blobOutBytes(blob: usize): u32 {
   return load<u32>(blob + B_OUT_BYTES);
 }
 export function opRecord(blob: usize, op: u32): usize {
-  return blob + <usize>load<u32>(blob + BLOB_HEADER_BYTES + op * OP_ENTRY_BYTES + OP_RECORD);
+  return blob + <usize>load<u32>(blob + BLOB_HEADER_BYTES + op * OP_ENTRY_BYTES + ENTRY_RECORD);
 }
 export function opCall(blob: usize, op: u32): usize {
-  return blob + <usize>load<u32>(blob + BLOB_HEADER_BYTES + op * OP_ENTRY_BYTES + OP_CALL);
+  return blob + <usize>load<u32>(blob + BLOB_HEADER_BYTES + op * OP_ENTRY_BYTES + ENTRY_CALL);
 }
 
 // @ts-ignore: decorator
@@ -112,9 +101,9 @@ export function validateAndPrepare(blob: usize, total: u32, act: u32): u32 {
   if (blobOutBytes(blob) == 0 || !within(<u64>blobOutOffset(blob), <u64>blobOutBytes(blob), a)) return fail("output outside the activation region", -1);
   for (let i: u32 = 0; i < ops; i++) {
     const entry = blob + BLOB_HEADER_BYTES + i * OP_ENTRY_BYTES;
-    const recOff = load<u32>(entry + OP_RECORD);
-    const recBytes = load<u32>(entry + OP_RECORD_BYTES);
-    const callOff = load<u32>(entry + OP_CALL);
+    const recOff = load<u32>(entry + ENTRY_RECORD);
+    const recBytes = load<u32>(entry + ENTRY_RECORD_BYTES);
+    const callOff = load<u32>(entry + ENTRY_CALL);
     if ((recOff & 3) != 0 || (callOff & 3) != 0) return fail("record or call block not 4-aligned", i);
     if (recBytes < <u32>RECORD_BYTES || !within(<u64>recOff, <u64>recBytes, <u64>total)) return fail("record outside the blob", i);
     if (!within(<u64>callOff, <u64>CALL_BYTES, <u64>total)) return fail("call block outside the blob", i);

@@ -1,12 +1,14 @@
-// CRC-32 (IEEE 802.3 / zlib): reflected polynomial 0xEDB88320, initial value
-// and final xor 0xFFFFFFFF. The table is built once by crc32Init.
+// CRC-32 (IEEE 802.3 / zlib) with the parameters of spec/abi.json: reflected
+// polynomial 0xEDB88320, initial value and final xor 0xFFFFFFFF. The table is
+// built once by crc32Init.
+import { CRC32_POLY } from "./protocol.generated";
 
 const TABLE: usize = memory.data(256 * 4, 4);
 
 export function crc32Init(): void {
   for (let n: u32 = 0; n < 256; n++) {
     let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    for (let k = 0; k < 8; k++) c = c & 1 ? CRC32_POLY ^ (c >>> 1) : c >>> 1;
     store<u32>(TABLE + (<usize>n << 2), c);
   }
 }

@@ -6,13 +6,13 @@ import { textStr, textU32 } from "./text";
 import { sha256Init, sha256Update, sha256Final, SHA256_CTX_BYTES } from "./sha256";
 import { equalConstantTime } from "./hmac";
 import {
-  K_FRAG, K_OFFSET, K_DATA, K_TOTAL, K_DIGEST, K_ARENA,
-  E_BAD_MESSAGE, E_NO_MEMORY, E_BAD_TRANSFER, E_BAD_FRAGMENT, E_LIMIT,
-} from "./protocol";
+  K_LOAD_FRAG, K_LOAD_OFFSET, K_LOAD_DATA, K_LOAD_TOTAL, K_LOAD_DIGEST, K_LOAD_ARENA,
+  E_BAD_MESSAGE, E_NO_MEMORY, E_BAD_TRANSFER, E_BAD_FRAGMENT, E_LIMIT, BLOB_HEADER_BYTES,
+} from "./protocol.generated";
 import {
   arenaBudget, arenaFree, bytesNeeded, reservePending, pendingAddr, dropPending, commitPending, findFragment, fragmentCount, MAX_FRAGMENTS,
 } from "./arena";
-import { validateAndPrepare, BLOB_HEADER_BYTES } from "./blob";
+import { validateAndPrepare } from "./blob";
 
 const CTX: usize = memory.data(<i32>SHA256_CTX_BYTES, 8);
 const DIGEST: usize = memory.data(32, 4);
@@ -46,11 +46,11 @@ function missing(field: string): u32 {
 }
 
 function begin(id: u32): u32 {
-  if (!cbor.isUint(K_TOTAL)) return missing("total (uint)");
-  if (!cbor.isBytes(K_DIGEST) || cbor.value(K_DIGEST) != 32) return missing("digest (32 bytes)");
-  if (!cbor.isUint(K_ARENA)) return missing("arena (uint)");
-  const t = cbor.value(K_TOTAL);
-  const a = cbor.value(K_ARENA);
+  if (!cbor.isUint(K_LOAD_TOTAL)) return missing("total (uint)");
+  if (!cbor.isBytes(K_LOAD_DIGEST) || cbor.value(K_LOAD_DIGEST) != 32) return missing("digest (32 bytes)");
+  if (!cbor.isUint(K_LOAD_ARENA)) return missing("arena (uint)");
+  const t = cbor.value(K_LOAD_TOTAL);
+  const a = cbor.value(K_LOAD_ARENA);
   if (t < BLOB_HEADER_BYTES) {
     textStr("LOAD total of ");
     textU32(t);
@@ -84,7 +84,7 @@ function begin(id: u32): u32 {
   total = t;
   act = a;
   loadNext = 0;
-  memory.copy(DIGEST, cbor.dataPtr(K_DIGEST), 32);
+  memory.copy(DIGEST, cbor.dataPtr(K_LOAD_DIGEST), 32);
   sha256Init(CTX);
   return 0;
 }
@@ -113,12 +113,12 @@ function commit(): u32 {
 /** Handles a LOAD chunk whose fields are in the CBOR table: 0 (answer ACK) or an error code with TEXT set. */
 export function loadChunk(): u32 {
   loadDone = false;
-  if (!cbor.isUint(K_FRAG) || !cbor.isUint(K_OFFSET) || !cbor.isBytes(K_DATA)) {
+  if (!cbor.isUint(K_LOAD_FRAG) || !cbor.isUint(K_LOAD_OFFSET) || !cbor.isBytes(K_LOAD_DATA)) {
     textStr("LOAD needs frag (uint), offset (uint), data (bytes)");
     return E_BAD_MESSAGE;
   }
-  const id = cbor.value(K_FRAG);
-  const offset = cbor.value(K_OFFSET);
+  const id = cbor.value(K_LOAD_FRAG);
+  const offset = cbor.value(K_LOAD_OFFSET);
   if (offset == 0) {
     const err = begin(id);
     if (err != 0) return err;
@@ -132,7 +132,7 @@ export function loadChunk(): u32 {
   }
   // Go-back-N: a chunk out of order is answered with the current `next` only.
   if (offset != loadNext) return 0;
-  const len = cbor.value(K_DATA);
+  const len = cbor.value(K_LOAD_DATA);
   if (<u64>offset + <u64>len > <u64>total) {
     textStr("LOAD chunk ends at ");
     textU32(<u32>min<u64>(<u64>offset + <u64>len, 0xffffffff));
@@ -142,7 +142,7 @@ export function loadChunk(): u32 {
     return E_BAD_TRANSFER;
   }
   const dst = pendingAddr() + offset;
-  memory.copy(dst, cbor.dataPtr(K_DATA), len);
+  memory.copy(dst, cbor.dataPtr(K_LOAD_DATA), len);
   sha256Update(CTX, dst, len);
   loadNext = offset + len;
   return loadNext == total ? commit() : 0;

@@ -12,20 +12,12 @@ import {
   W_DEPTH_LO, W_DEPTH_HI, W_WEIGHTS, W_BIAS, W_FOLDED, W_MULT, W_SHIFT, W_LEFT_SHIFT, W_IN1_MULT, W_IN1_SHIFT,
   W_IN2_MULT, W_IN2_SHIFT, W_OUT_MULT, W_OUT_SHIFT, W_SM_MULT, W_SM_LSHIFT, W_SM_DIFF_MIN, W_OUT_BITS,
   C_OUT, C_OUT_BYTES, C_BOX_END, C_IN0, C_IN0_EXTENT, C_IN1, C_IN1_EXTENT, C_DEPTH_END,
-  OP_CONV, OP_DEPTHWISE, OP_FC, OP_MAX_POOL, OP_ADD, OP_SOFTMAX,
+  OP_CONV_2D, OP_DEPTHWISE_CONV_2D, OP_FULLY_CONNECTED, OP_MAX_POOL_2D, OP_ADD, OP_SOFTMAX,
 } from "../kernels/layout";
+import { PROFILE_OPS } from "./protocol.generated";
 
-export const PROFILE_OPS: u32 = 6;
+// MAC/s per op type, in the spec's PROFILE order (profileOpName).
 const RATES: usize = memory.data(<i32>PROFILE_OPS * 4, 4);
-
-export function profileName(i: u32): string {
-  if (i == 0) return "conv";
-  if (i == 1) return "depthwise";
-  if (i == 2) return "fc";
-  if (i == 3) return "pool";
-  if (i == 4) return "add";
-  return "softmax";
-}
 
 export function profileRate(i: u32): u32 {
   return load<u32>(RATES + (<usize>i << 2));
@@ -143,7 +135,7 @@ function measure(slot: u32, inBytes: u32, in2Bytes: u32, outBytes: u32, opMacs: 
 /** Measures every op type with about `target` MACs each; rates via profileRate. */
 export function profile(target: u32): void {
   // conv 8x8x8 -> 8x8x8, 3x3, SAME
-  if (begin(0, OP_CONV, 8 * 9 * 8 + 8 * 16, 512, 0, 512)) {
+  if (begin(0, OP_CONV_2D, 8 * 9 * 8 + 8 * 16, 512, 0, 512)) {
     set4(rec, W_IN_SHAPE, 1, 8, 8, 8);
     set4(rec, W_OUT_SHAPE, 1, 8, 8, 8);
     windowParams(3, 1, 1);
@@ -151,7 +143,7 @@ export function profile(target: u32): void {
     measure(0, 512, 0, 512, 8 * 8 * 8 * 72, target);
   }
   // depthwise 8x8x16, 3x3, SAME
-  if (begin(1, OP_DEPTHWISE, 9 * 16 + 16 * 16, 1024, 0, 1024)) {
+  if (begin(1, OP_DEPTHWISE_CONV_2D, 9 * 16 + 16 * 16, 1024, 0, 1024)) {
     set4(rec, W_IN_SHAPE, 1, 8, 8, 16);
     set4(rec, W_OUT_SHAPE, 1, 8, 8, 16);
     windowParams(3, 1, 1);
@@ -159,7 +151,7 @@ export function profile(target: u32): void {
     measure(1, 1024, 0, 1024, 8 * 8 * 16 * 9, target);
   }
   // fc 256 -> 16
-  if (begin(2, OP_FC, 16 * 256 + 16 * 16, 256, 0, 16)) {
+  if (begin(2, OP_FULLY_CONNECTED, 16 * 256 + 16 * 16, 256, 0, 16)) {
     set4(rec, W_IN_SHAPE, 1, 256, 1, 1);
     set4(rec, W_OUT_SHAPE, 1, 16, 1, 1);
     setW(rec, W_DEPTH_LO, 0);
@@ -168,7 +160,7 @@ export function profile(target: u32): void {
     measure(2, 256, 0, 16, 16 * 256, target);
   }
   // max pool 8x8x16 -> 4x4x16, 2x2 stride 2
-  if (begin(3, OP_MAX_POOL, 0, 1024, 0, 256)) {
+  if (begin(3, OP_MAX_POOL_2D, 0, 1024, 0, 256)) {
     set4(rec, W_IN_SHAPE, 1, 8, 8, 16);
     set4(rec, W_OUT_SHAPE, 1, 4, 4, 16);
     windowParams(2, 2, 0);

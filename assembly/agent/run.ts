@@ -4,7 +4,7 @@
 import * as cbor from "./cbor";
 import { clockUs } from "./host";
 import { textStr, textU32 } from "./text";
-import { K_FRAG, K_OFFSET, K_DATA, K_TOTAL, E_BAD_MESSAGE, E_NO_FRAGMENT, E_BAD_TRANSFER } from "./protocol";
+import { K_RUN_FRAG, K_RUN_OFFSET, K_RUN_DATA, K_RUN_TOTAL, E_BAD_MESSAGE, E_NO_FRAGMENT, E_BAD_TRANSFER } from "./protocol.generated";
 import { activationBase, findFragment, fragmentAddr } from "./arena";
 import { blobInOffset, blobInBytes, blobOps, opRecord, opCall, blobOutOffset, blobOutBytes } from "./blob";
 import { runFragment } from "./kernels";
@@ -69,14 +69,14 @@ export function runAbort(): void {
 /** Handles a RUN chunk in the CBOR table: 0 (answer ACK) or an error code with TEXT set. */
 export function runChunk(seq: u32): u32 {
   runDone = false;
-  if (!cbor.isUint(K_FRAG) || !cbor.isUint(K_OFFSET) || !cbor.isBytes(K_DATA)) {
+  if (!cbor.isUint(K_RUN_FRAG) || !cbor.isUint(K_RUN_OFFSET) || !cbor.isBytes(K_RUN_DATA)) {
     textStr("RUN needs frag (uint), offset (uint), data (bytes)");
     return E_BAD_MESSAGE;
   }
-  const id = cbor.value(K_FRAG);
-  const offset = cbor.value(K_OFFSET);
+  const id = cbor.value(K_RUN_FRAG);
+  const offset = cbor.value(K_RUN_OFFSET);
   if (offset == 0) {
-    if (!cbor.isUint(K_TOTAL)) {
+    if (!cbor.isUint(K_RUN_TOTAL)) {
       textStr("RUN at offset 0 needs total (uint)");
       return E_BAD_MESSAGE;
     }
@@ -88,7 +88,7 @@ export function runChunk(seq: u32): u32 {
       return E_NO_FRAGMENT;
     }
     const want = blobInBytes(fragmentAddr(slot));
-    const t = cbor.value(K_TOTAL);
+    const t = cbor.value(K_RUN_TOTAL);
     if (t != want) {
       textStr("RUN input of ");
       textU32(t);
@@ -111,7 +111,7 @@ export function runChunk(seq: u32): u32 {
     return E_BAD_TRANSFER;
   }
   if (offset != runNext) return 0;
-  const len = cbor.value(K_DATA);
+  const len = cbor.value(K_RUN_DATA);
   if (<u64>offset + <u64>len > <u64>total) {
     textStr("RUN chunk ends past the input's ");
     textU32(total);
@@ -119,7 +119,7 @@ export function runChunk(seq: u32): u32 {
     receiving = false;
     return E_BAD_TRANSFER;
   }
-  memory.copy(activationBase() + blobInOffset(blob()) + offset, cbor.dataPtr(K_DATA), len);
+  memory.copy(activationBase() + blobInOffset(blob()) + offset, cbor.dataPtr(K_RUN_DATA), len);
   runNext = offset + len;
   if (runNext == total) {
     receiving = false;

@@ -2,6 +2,7 @@
 // frame buffer of the receive window's size; a frame longer than the window
 // on the wire is dropped whole, so the buffer never grows past it.
 import { crc32Update } from "./crc32";
+import { CRC32_INIT, CRC32_XOROUT } from "./protocol.generated";
 
 export const RX_NOTHING: i32 = 0;
 /** A frame with a good CRC is in the buffer: [frameStart, frameStart + frameLen). */
@@ -70,7 +71,7 @@ function finish(): i32 {
   if (truncated || n < 6) return RX_CORRUPT;
   const body = n - 4;
   const want = load<u8>(buf + body) | (<u32>load<u8>(buf + body + 1) << 8) | (<u32>load<u8>(buf + body + 2) << 16) | (<u32>load<u8>(buf + body + 3) << 24);
-  if ((crc32Update(0xffffffff, buf, body) ^ 0xffffffff) != want) return RX_CORRUPT;
+  if ((crc32Update(CRC32_INIT, buf, body) ^ CRC32_XOROUT) != want) return RX_CORRUPT;
   frameLen = body;
   return RX_FRAME;
 }

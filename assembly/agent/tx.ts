@@ -3,7 +3,7 @@
 // and handed to linkWrite in pieces.
 import { linkWrite } from "./host";
 import { crc32Byte } from "./crc32";
-import { PROTOCOL_VERSION } from "./protocol";
+import { PROTOCOL_VERSION, CRC32_INIT, CRC32_XOROUT } from "./protocol.generated";
 
 const STAGE_BYTES: usize = 512;
 const STAGE: usize = memory.data(<i32>STAGE_BYTES, 4);
@@ -44,7 +44,7 @@ function cobsByte(b: u32): void {
 export function txBegin(): void {
   staged = 0;
   blockLen = 0;
-  crc = 0xffffffff;
+  crc = CRC32_INIT;
   txByte(PROTOCOL_VERSION);
 }
 
@@ -59,7 +59,7 @@ export function txBytes(ptr: usize, len: usize): void {
 
 /** Appends the CRC, closes the COBS block, writes the delimiter, flushes. */
 export function txEnd(): void {
-  const c = crc ^ 0xffffffff;
+  const c = crc ^ CRC32_XOROUT;
   for (let i: u32 = 0; i < 4; i++) cobsByte((c >>> (i * 8)) & 0xff);
   flushBlock();
   store<u8>(BLOCK, 0);

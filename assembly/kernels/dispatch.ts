@@ -1,10 +1,10 @@
 // The one entry the agent and the in-process engine call (ABI.md): validate a
 // record once at LOAD (prepareRecord), run fragments with it (runFragment).
 import {
-  word, ABI_MAGIC, RECORD_BYTES, CALL_BYTES, RECORD_WORDS, CALL_WORDS, W_MAGIC, W_OPCODE, W_FLAGS, W_SIZE, W_IN_ZP,
+  word, ABI_HASH, ABI_MAGIC, RECORD_BYTES, CALL_BYTES, W_MAGIC, W_OPCODE, W_FLAGS, W_SIZE,
   W_DEPTH_LO, W_DEPTH_HI, W_IN_SHAPE, FLAG_PREPARED, C_MODE, MODE_RUN, MODE_FC_REDUCE,
-  OP_CONV, OP_DEPTHWISE, OP_FC, OP_MAX_POOL, OP_AVG_POOL, OP_ADD, OP_SOFTMAX, OP_REQUANTIZE,
-  OK, BAD_RECORD, NOT_PREPARED, OUT_OF_MEMORY_BOUNDS, BAD_CALL, OUT_OF_RANGE,
+  OP_CONV_2D, OP_DEPTHWISE_CONV_2D, OP_FULLY_CONNECTED, OP_MAX_POOL_2D, OP_AVERAGE_POOL_2D, OP_ADD, OP_SOFTMAX, OP_REQUANTIZE,
+  OK, BAD_RECORD, NOT_PREPARED, OUT_OF_MEMORY_BOUNDS, BAD_CALL,
 } from './layout';
 import { regionInMemory, wide } from './bounds';
 import { checkConv, foldConv, runConv } from './conv';
@@ -18,8 +18,6 @@ import { runAdd } from './add';
 import { runRequantize } from './requantize';
 import { checkSoftmax, runSoftmax } from './softmax';
 
-export const KERNEL_ABI_VERSION: i32 = 1;
-
 function checkRecord(rec: usize): i32 {
   if (!regionInMemory(<u32>rec, <u64>RECORD_BYTES) || (rec & 3) != 0) return OUT_OF_MEMORY_BOUNDS;
   if (word(rec, W_MAGIC) != ABI_MAGIC) return BAD_RECORD;
@@ -27,11 +25,11 @@ function checkRecord(rec: usize): i32 {
   if (size < RECORD_BYTES) return BAD_RECORD;
   if (!regionInMemory(<u32>rec, wide(size))) return OUT_OF_MEMORY_BOUNDS;
   switch (word(rec, W_OPCODE)) {
-    case OP_CONV: return checkConv(rec);
-    case OP_DEPTHWISE: return checkDepthwise(rec);
-    case OP_FC: return checkFc(rec);
-    case OP_MAX_POOL:
-    case OP_AVG_POOL: return checkPool(rec);
+    case OP_CONV_2D: return checkConv(rec);
+    case OP_DEPTHWISE_CONV_2D: return checkDepthwise(rec);
+    case OP_FULLY_CONNECTED: return checkFc(rec);
+    case OP_MAX_POOL_2D:
+    case OP_AVERAGE_POOL_2D: return checkPool(rec);
     case OP_ADD: return checkElementwise(rec, true);
     case OP_REQUANTIZE: return checkElementwise(rec, false);
     case OP_SOFTMAX: return checkSoftmax(rec);
@@ -48,10 +46,10 @@ export function prepareRecord(rec: usize): i32 {
   const e = checkRecord(rec);
   if (e != OK) return e;
   switch (word(rec, W_OPCODE)) {
-    case OP_CONV: foldConv(rec); break;
-    case OP_DEPTHWISE: foldDepthwise(rec); break;
+    case OP_CONV_2D: foldConv(rec); break;
+    case OP_DEPTHWISE_CONV_2D: foldDepthwise(rec); break;
     // A depth slice never uses the folded bias (partial sums and the reduce take the raw one).
-    case OP_FC: if (word(rec, W_DEPTH_LO) == 0 && word(rec, W_DEPTH_HI) == word(rec, W_IN_SHAPE + 1)) foldFc(rec); break;
+    case OP_FULLY_CONNECTED: if (word(rec, W_DEPTH_LO) == 0 && word(rec, W_DEPTH_HI) == word(rec, W_IN_SHAPE + 1)) foldFc(rec); break;
   }
   store<i32>(rec + (<usize>W_FLAGS << 2), word(rec, W_FLAGS) | FLAG_PREPARED);
   return OK;
@@ -67,14 +65,14 @@ export function runFragment(rec: usize, call: usize): i32 {
   if (!regionInMemory(<u32>rec, wide(word(rec, W_SIZE)))) return OUT_OF_MEMORY_BOUNDS;
   const mode = word(call, C_MODE);
   const op = word(rec, W_OPCODE);
-  if (mode == MODE_FC_REDUCE) return op == OP_FC ? reduceFc(rec, call) : BAD_CALL;
+  if (mode == MODE_FC_REDUCE) return op == OP_FULLY_CONNECTED ? reduceFc(rec, call) : BAD_CALL;
   if (mode != MODE_RUN) return BAD_CALL;
   switch (op) {
-    case OP_CONV: return runConv(rec, call);
-    case OP_DEPTHWISE: return runDepthwise(rec, call);
-    case OP_FC: return runFc(rec, call);
-    case OP_MAX_POOL: return runMaxPool(rec, call);
-    case OP_AVG_POOL: return runAveragePool(rec, call);
+    case OP_CONV_2D: return runConv(rec, call);
+    case OP_DEPTHWISE_CONV_2D: return runDepthwise(rec, call);
+    case OP_FULLY_CONNECTED: return runFc(rec, call);
+    case OP_MAX_POOL_2D: return runMaxPool(rec, call);
+    case OP_AVERAGE_POOL_2D: return runAveragePool(rec, call);
     case OP_ADD: return runAdd(rec, call);
     case OP_SOFTMAX: return runSoftmax(rec, call);
     case OP_REQUANTIZE: return runRequantize(rec, call);
@@ -82,27 +80,10 @@ export function runFragment(rec: usize, call: usize): i32 {
   return BAD_RECORD;
 }
 
-/** FNV-1a over the layout: version, block sizes, the word indices and codes
- * that host/model/kernel-abi.ts mirrors (same list, same order). */
+/** The ABI hash of spec/abi.json (the whole contract: protocol, record,
+ * call block, blob); the agent reports it in HELLO and the host compares. */
 export function kernelAbiHash(): u32 {
-  let h: u32 = 0x811c9dc5;
-  h = fnv(h, KERNEL_ABI_VERSION);
-  h = fnv(h, ABI_MAGIC);
-  h = fnv(h, RECORD_WORDS);
-  h = fnv(h, CALL_WORDS);
-  h = fnv(h, W_IN_ZP);
-  h = fnv(h, W_DEPTH_HI);
-  h = fnv(h, OP_REQUANTIZE);
-  h = fnv(h, OUT_OF_RANGE);
-  return h;
-}
-
-function fnv(h: u32, v: i32): u32 {
-  for (let i = 0; i < 4; i++) {
-    h ^= (<u32>v >> (<u32>i * 8)) & 0xff;
-    h *= 0x01000193;
-  }
-  return h;
+  return ABI_HASH;
 }
 
 /** First byte past the module's static data, 16-aligned: the caller's memory starts here. */

@@ -6,18 +6,9 @@
  * benchmark never divides by a wrong kernel. */
 #include <string.h>
 
+#include "abi.generated.h"
 #include "job.h"
 
-/* Word indices of ABI.md used here. */
-enum {
-  W_OPCODE = 1, W_IN_SHAPE = 4, W_OUT_SHAPE = 8, W_KH = 16, W_KW = 17, W_STRIDE_H = 18,
-  W_STRIDE_W = 19, W_DIL_H = 20, W_DIL_W = 21, W_PAD_TOP = 22, W_PAD_LEFT = 23,
-  W_DEPTH_MULT = 24, W_IN_ZP = 25, W_OUT_ZP = 26, W_ACT_MIN = 27, W_ACT_MAX = 28,
-  W_CH_LO = 29, W_CH_HI = 30, W_DEPTH_LO = 31, W_DEPTH_HI = 32, W_WEIGHTS = 33, W_BIAS = 34,
-  W_MULT = 36, W_SHIFT = 37,
-};
-enum { C_OUT = 0, C_BOX_START = 2, C_BOX_END = 6, C_IN0 = 10, C_IN0_ORIGIN = 11, C_IN0_EXTENT = 15 };
-enum { OP_CONV = 1, OP_DEPTHWISE = 2, OP_FC = 3 };
 #define PLAIN_UNSUPPORTED (-1)
 
 static int32_t w(const uint8_t* base, int i) {
@@ -46,7 +37,7 @@ typedef struct {
 } out_params;
 
 static out_params out_of(const uint8_t* rec) {
-  out_params o = {w(rec, W_OUT_ZP), w(rec, W_ACT_MIN), w(rec, W_ACT_MAX)};
+  out_params o = {w(rec, MS_W_OUT_ZP), w(rec, MS_W_ACT_MIN), w(rec, MS_W_ACT_MAX)};
   return o;
 }
 
@@ -59,24 +50,24 @@ static int8_t requantize(int32_t acc, int32_t m, int32_t e, out_params o) {
 
 /* conv (dm == 0) and depthwise (dm = depth multiplier) over one NHWC box. */
 static void conv_like(uint8_t* mem, const uint8_t* rec, const uint8_t* call, int dm) {
-  const int8_t* wt = (const int8_t*)(rec + w(rec, W_WEIGHTS));
-  const int32_t* bias = (const int32_t*)(rec + w(rec, W_BIAS));
-  const int32_t* mult = (const int32_t*)(rec + w(rec, W_MULT));
-  const int32_t* shift = (const int32_t*)(rec + w(rec, W_SHIFT));
-  const int8_t* in = (const int8_t*)(mem + w(call, C_IN0));
-  int8_t* out = (int8_t*)(mem + w(call, C_OUT));
-  int ih = w(rec, W_IN_SHAPE + 1), iw = w(rec, W_IN_SHAPE + 2), ic = w(rec, W_IN_SHAPE + 3);
-  int kh = w(rec, W_KH), kw = w(rec, W_KW), sh = w(rec, W_STRIDE_H), sw = w(rec, W_STRIDE_W);
-  int dh = w(rec, W_DIL_H), dw = w(rec, W_DIL_W), pt = w(rec, W_PAD_TOP), pl = w(rec, W_PAD_LEFT);
-  int in_zp = w(rec, W_IN_ZP), ch_lo = w(rec, W_CH_LO);
-  int oy = w(call, C_IN0_ORIGIN + 1), ox = w(call, C_IN0_ORIGIN + 2), oc = w(call, C_IN0_ORIGIN + 3);
-  int on = w(call, C_IN0_ORIGIN);
-  int th = w(call, C_IN0_EXTENT + 1), tw = w(call, C_IN0_EXTENT + 2), tc = w(call, C_IN0_EXTENT + 3);
-  int n0 = w(call, C_BOX_START), n1 = w(call, C_BOX_END);
-  int y0 = w(call, C_BOX_START + 1), y1 = w(call, C_BOX_END + 1);
-  int x0 = w(call, C_BOX_START + 2), x1 = w(call, C_BOX_END + 2);
-  int c0 = w(call, C_BOX_START + 3), c1 = w(call, C_BOX_END + 3);
-  int nc = w(rec, W_CH_HI) - ch_lo;
+  const int8_t* wt = (const int8_t*)(rec + w(rec, MS_W_WEIGHTS));
+  const int32_t* bias = (const int32_t*)(rec + w(rec, MS_W_BIAS));
+  const int32_t* mult = (const int32_t*)(rec + w(rec, MS_W_MULT));
+  const int32_t* shift = (const int32_t*)(rec + w(rec, MS_W_SHIFT));
+  const int8_t* in = (const int8_t*)(mem + w(call, MS_C_IN0));
+  int8_t* out = (int8_t*)(mem + w(call, MS_C_OUT));
+  int ih = w(rec, MS_W_IN_SHAPE + 1), iw = w(rec, MS_W_IN_SHAPE + 2), ic = w(rec, MS_W_IN_SHAPE + 3);
+  int kh = w(rec, MS_W_KH), kw = w(rec, MS_W_KW), sh = w(rec, MS_W_STRIDE_H), sw = w(rec, MS_W_STRIDE_W);
+  int dh = w(rec, MS_W_DIL_H), dw = w(rec, MS_W_DIL_W), pt = w(rec, MS_W_PAD_TOP), pl = w(rec, MS_W_PAD_LEFT);
+  int in_zp = w(rec, MS_W_IN_ZP), ch_lo = w(rec, MS_W_CH_LO);
+  int oy = w(call, MS_C_IN0_ORIGIN + 1), ox = w(call, MS_C_IN0_ORIGIN + 2), oc = w(call, MS_C_IN0_ORIGIN + 3);
+  int on = w(call, MS_C_IN0_ORIGIN);
+  int th = w(call, MS_C_IN0_EXTENT + 1), tw = w(call, MS_C_IN0_EXTENT + 2), tc = w(call, MS_C_IN0_EXTENT + 3);
+  int n0 = w(call, MS_C_BOX_START), n1 = w(call, MS_C_BOX_END);
+  int y0 = w(call, MS_C_BOX_START + 1), y1 = w(call, MS_C_BOX_END + 1);
+  int x0 = w(call, MS_C_BOX_START + 2), x1 = w(call, MS_C_BOX_END + 2);
+  int c0 = w(call, MS_C_BOX_START + 3), c1 = w(call, MS_C_BOX_END + 3);
+  int nc = w(rec, MS_W_CH_HI) - ch_lo;
   out_params o = out_of(rec);
   for (int n = n0; n < n1; n++)
   for (int y = y0; y < y1; y++)
@@ -106,16 +97,16 @@ static void conv_like(uint8_t* mem, const uint8_t* rec, const uint8_t* call, int
 }
 
 static void fc(uint8_t* mem, const uint8_t* rec, const uint8_t* call) {
-  const int8_t* wt = (const int8_t*)(rec + w(rec, W_WEIGHTS));
-  const int32_t* bias = (const int32_t*)(rec + w(rec, W_BIAS));
-  const int32_t* mult = (const int32_t*)(rec + w(rec, W_MULT));
-  const int32_t* shift = (const int32_t*)(rec + w(rec, W_SHIFT));
-  const int8_t* in = (const int8_t*)(mem + w(call, C_IN0));
-  int8_t* out = (int8_t*)(mem + w(call, C_OUT));
-  int depth = w(rec, W_DEPTH_HI) - w(rec, W_DEPTH_LO), in_zp = w(rec, W_IN_ZP), ch_lo = w(rec, W_CH_LO);
-  int b0 = w(call, C_BOX_START), b1 = w(call, C_BOX_END);
+  const int8_t* wt = (const int8_t*)(rec + w(rec, MS_W_WEIGHTS));
+  const int32_t* bias = (const int32_t*)(rec + w(rec, MS_W_BIAS));
+  const int32_t* mult = (const int32_t*)(rec + w(rec, MS_W_MULT));
+  const int32_t* shift = (const int32_t*)(rec + w(rec, MS_W_SHIFT));
+  const int8_t* in = (const int8_t*)(mem + w(call, MS_C_IN0));
+  int8_t* out = (int8_t*)(mem + w(call, MS_C_OUT));
+  int depth = w(rec, MS_W_DEPTH_HI) - w(rec, MS_W_DEPTH_LO), in_zp = w(rec, MS_W_IN_ZP), ch_lo = w(rec, MS_W_CH_LO);
+  int b0 = w(call, MS_C_BOX_START), b1 = w(call, MS_C_BOX_END);
   out_params o = out_of(rec);
-  int u0 = w(call, C_BOX_START + 1), u1 = w(call, C_BOX_END + 1);
+  int u0 = w(call, MS_C_BOX_START + 1), u1 = w(call, MS_C_BOX_END + 1);
   for (int b = b0; b < b1; b++)
     for (int u = u0; u < u1; u++) {
       const int8_t* f = wt + (u - ch_lo) * depth;
@@ -129,10 +120,10 @@ static void fc(uint8_t* mem, const uint8_t* rec, const uint8_t* call) {
 int32_t ms_plain_run(uint8_t* mem, uint32_t rec_off, uint32_t call_off) {
   const uint8_t* rec = mem + rec_off;
   const uint8_t* call = mem + call_off;
-  switch (w(rec, W_OPCODE)) {
-    case OP_CONV: conv_like(mem, rec, call, 0); return 0;
-    case OP_DEPTHWISE: conv_like(mem, rec, call, w(rec, W_DEPTH_MULT)); return 0;
-    case OP_FC: fc(mem, rec, call); return 0;
+  switch (w(rec, MS_W_OPCODE)) {
+    case MS_OP_CONV_2D: conv_like(mem, rec, call, 0); return 0;
+    case MS_OP_DEPTHWISE_CONV_2D: conv_like(mem, rec, call, w(rec, MS_W_DEPTH_MULT)); return 0;
+    case MS_OP_FULLY_CONNECTED: fc(mem, rec, call); return 0;
   }
   return PLAIN_UNSUPPORTED;
 }

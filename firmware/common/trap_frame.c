@@ -2,19 +2,20 @@
 
 #include <string.h>
 
+#include "abi.generated.h"
 #include "board.h"
 
-#define PROTOCOL_VERSION 1u
-#define MSG_ERROR 18u
 #define MAX_TEXT 200u
 
+/* The board's only CRC-32 (spec/abi.json's parameters); bitwise, since it
+ * runs once per trap. */
 static uint32_t crc32(const uint8_t* p, uint32_t n) {
-  uint32_t c = 0xFFFFFFFFu;
+  uint32_t c = MS_CRC32_INIT;
   for (uint32_t i = 0; i < n; i++) {
     c ^= p[i];
-    for (int k = 0; k < 8; k++) c = (c & 1u) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    for (int k = 0; k < 8; k++) c = (c & 1u) ? MS_CRC32_POLY ^ (c >> 1) : c >> 1;
   }
-  return c ^ 0xFFFFFFFFu;
+  return c ^ MS_CRC32_XOROUT;
 }
 
 /* COBS-encodes n (< 254) bytes and writes them with the 0x00 delimiter. */
@@ -33,7 +34,7 @@ static void write_cobs_frame(const uint8_t* p, uint32_t n) {
     }
   }
   out[code_at] = code;
-  out[o++] = 0;
+  out[o++] = MS_DELIMITER;
   board_write(out, o);
 }
 
@@ -48,13 +49,14 @@ void ms_send_trap_error(const char* detail) {
   if (t > 200u) t = 200u;
   uint8_t msg[MAX_TEXT + 16];
   uint32_t n = 0;
-  msg[n++] = PROTOCOL_VERSION;
-  msg[n++] = 0xA4;                /* map of 4 */
-  msg[n++] = 0x00, msg[n++] = MSG_ERROR;  /* 0: type */
-  msg[n++] = 0x01, msg[n++] = 0x00;       /* 1: seq 0 */
-  msg[n++] = 0x02, msg[n++] = MS_ERROR_TRAP; /* 2: code */
-  msg[n++] = 0x03;                        /* 3: text */
-  msg[n++] = 0x78, msg[n++] = (uint8_t)t;
+  /* CBOR by hand: every key and small value below is < 24, so each is one byte. */
+  msg[n++] = MS_PROTOCOL_VERSION;
+  msg[n++] = 0xA0 | 4;                               /* map of 4 */
+  msg[n++] = MS_K_TYPE, msg[n++] = MS_T_ERROR;        /* type (18 = 0x12 < 24) */
+  msg[n++] = MS_K_SEQ, msg[n++] = 0x00;               /* seq 0 */
+  msg[n++] = MS_R_ERROR_CODE, msg[n++] = MS_E_TRAP;   /* code */
+  msg[n++] = MS_R_ERROR_TEXT;                         /* text: */
+  msg[n++] = 0x78, msg[n++] = (uint8_t)t;             /* text string, 1-byte length */
   memcpy(msg + n, text, t);
   n += t;
   uint32_t crc = crc32(msg, n);

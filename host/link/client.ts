@@ -424,7 +424,7 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
       throw new DeviceError(
         this.name,
         'VERSION',
-        `device kernel ABI hash 0x${info.abi.toString(16)} differs from this gateway's 0x${this.opts.expectAbi.toString(16)}`,
+        `device kernel ABI hash 0x${info.abi.toString(16)} differs from this gateway's 0x${this.opts.expectAbi.toString(16)}: the two were built from different spec/abi.json; rebuild the agent (npm run build:wasm) and reflash the device`,
       );
     this._info = info;
     return info;

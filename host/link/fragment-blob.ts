@@ -3,13 +3,10 @@
 // call block (packCall) with activation offsets relative to the device's
 // activation region. The agent validates and relocates; it never plans.
 import { createHash } from 'node:crypto';
+import {
+  BLOB_ALIGN, BLOB_HEADER, BLOB_HEADER_BYTES, BLOB_MAGIC, CALL_BYTES, MAX_OPS, OP_ENTRY, OP_ENTRY_BYTES, RECORD_BYTES,
+} from '../abi/abi.generated.ts';
 
-export const BLOB_MAGIC = 0x3146534d; // "MSF1"
-export const BLOB_HEADER_BYTES = 32;
-export const OP_ENTRY_BYTES = 16;
-export const MAX_OPS = 32;
-const CALL_BYTES = 128;
-const RECORD_MIN_BYTES = 256;
 
 export interface FragmentOp {
   /** Kernel op record + constants (packOp). */
@@ -26,11 +23,11 @@ export interface FragmentSpec {
   output: { offset: number; bytes: number };
 }
 
-const align8 = (n: number) => (n + 7) & ~7;
+const align = (n: number) => (n + BLOB_ALIGN - 1) & -BLOB_ALIGN;
 
 /** Bytes of the blob packFragment writes for records of these sizes. */
 export function blobBytes(recordSizes: readonly number[]): number {
-  return recordSizes.reduce((at, r) => at + align8(r) + CALL_BYTES, align8(BLOB_HEADER_BYTES + recordSizes.length * OP_ENTRY_BYTES));
+  return recordSizes.reduce((at, r) => at + align(r) + CALL_BYTES, align(BLOB_HEADER_BYTES + recordSizes.length * OP_ENTRY_BYTES));
 }
 
 export function packFragment(spec: FragmentSpec): Uint8Array {
@@ -41,24 +38,29 @@ export function packFragment(spec: FragmentSpec): Uint8Array {
       throw new RangeError(`fragment ${name}: offset ${r.offset} and bytes ${r.bytes} must be a non-negative offset and a positive size`);
     }
   }
-  let at = align8(BLOB_HEADER_BYTES + ops.length * OP_ENTRY_BYTES);
+  let at = align(BLOB_HEADER_BYTES + ops.length * OP_ENTRY_BYTES);
   const places = ops.map((op, i) => {
-    if (op.record.length < RECORD_MIN_BYTES) throw new RangeError(`op ${i}: record of ${op.record.length} bytes is shorter than its header`);
+    if (op.record.length < RECORD_BYTES) throw new RangeError(`op ${i}: record of ${op.record.length} bytes is shorter than its header`);
     if (op.call.length !== CALL_BYTES) throw new RangeError(`op ${i}: call block must be ${CALL_BYTES} bytes, got ${op.call.length}`);
     const record = at;
-    at = align8(at + op.record.length);
+    at = align(at + op.record.length);
     const call = at;
-    at = align8(at + CALL_BYTES);
+    at = align(at + CALL_BYTES);
     return { record, call };
   });
   const blob = new Uint8Array(at);
   const dv = new DataView(blob.buffer);
-  [BLOB_MAGIC, ops.length, input.offset, input.bytes, output.offset, output.bytes, 0, 0].forEach((v, i) => dv.setUint32(i * 4, v, true));
+  dv.setUint32(BLOB_HEADER.MAGIC, BLOB_MAGIC, true);
+  dv.setUint32(BLOB_HEADER.OPS, ops.length, true);
+  dv.setUint32(BLOB_HEADER.IN_OFFSET, input.offset, true);
+  dv.setUint32(BLOB_HEADER.IN_BYTES, input.bytes, true);
+  dv.setUint32(BLOB_HEADER.OUT_OFFSET, output.offset, true);
+  dv.setUint32(BLOB_HEADER.OUT_BYTES, output.bytes, true);
   ops.forEach((op, i) => {
     const e = BLOB_HEADER_BYTES + i * OP_ENTRY_BYTES;
-    dv.setUint32(e, places[i].record, true);
-    dv.setUint32(e + 4, op.record.length, true);
-    dv.setUint32(e + 8, places[i].call, true);
+    dv.setUint32(e + OP_ENTRY.RECORD, places[i].record, true);
+    dv.setUint32(e + OP_ENTRY.RECORD_BYTES, op.record.length, true);
+    dv.setUint32(e + OP_ENTRY.CALL, places[i].call, true);
     blob.set(op.record, places[i].record);
     blob.set(op.call, places[i].call);
   });

@@ -1,11 +1,12 @@
 // Framing of docs/protocol.md section 1: payload | CRC-32, COBS-encoded,
 // 0x00-delimited. Pure functions and a streaming decoder; no I/O.
+import { CRC32_INIT, CRC32_POLY, CRC32_XOROUT } from '../abi/abi.generated.ts';
 
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256);
   for (let n = 0; n < 256; n++) {
     let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    for (let k = 0; k < 8; k++) c = c & 1 ? CRC32_POLY ^ (c >>> 1) : c >>> 1;
     t[n] = c >>> 0;
   }
   return t;
@@ -13,9 +14,9 @@ const CRC_TABLE = (() => {
 
 /** CRC-32 (IEEE 802.3 / zlib): reflected 0xEDB88320, init and final xor 0xFFFFFFFF. */
 export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
+  let c = CRC32_INIT;
   for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  return (c ^ CRC32_XOROUT) >>> 0;
 }
 
 /** Worst-case COBS-encoded size of `n` bytes, without the delimiter. */

@@ -1,117 +1,87 @@
 // The message schema of docs/protocol.md section 2, gateway side: named
 // TypeScript types, small-integer CBOR keys on the wire (cbor-x), and zod
-// validation of everything decoded. The agent (assembly/agent/) implements
-// the same tables by hand; test/agent*.test.ts checks they agree.
+// validation of everything decoded. The tables come from spec/abi.json
+// (abi.generated.ts), as the agent's keys do; test/agent*.test.ts checks
+// the two sides talk.
 import { Encoder } from 'cbor-x';
 import { z } from 'zod';
 
-export const PROTOCOL_VERSION = 1;
+import { ERROR_CODES, PROFILE_OPS, PROTOCOL_VERSION, REQUESTS, REPLIES, COMMON_KEYS } from '../abi/abi.generated.ts';
+
+export { PROTOCOL_VERSION, PROFILE_OPS };
 
 /** Stable numeric error codes (docs/protocol.md); never renumber. */
-export const ErrorCode = {
-  BAD_MESSAGE: 1,
-  BAD_VERSION: 2,
-  UNKNOWN_TYPE: 3,
-  TOO_LARGE: 4,
-  NO_MEMORY: 5,
-  AUTH: 6,
-  REPLAY: 7,
-  NO_FRAGMENT: 8,
-  BAD_FRAGMENT: 9,
-  BAD_TRANSFER: 10,
-  BUSY: 11,
-  KERNEL: 12,
-  CANCELLED: 13,
-  LIMIT: 14,
-  TRAP: 15,
-} as const;
+export const ErrorCode = ERROR_CODES;
 export type ErrorCodeName = keyof typeof ErrorCode;
 
 export function errorCodeName(code: number): ErrorCodeName | undefined {
   return (Object.keys(ErrorCode) as ErrorCodeName[]).find((k) => ErrorCode[k] === code);
 }
 
-/** Op types PROFILE measures, in this order. */
-export const PROFILE_OPS = ['conv', 'depthwise', 'fc', 'pool', 'add', 'softmax'] as const;
 export type ProfileOp = (typeof PROFILE_OPS)[number];
 
 /** Map keys of the tag fields; the tag must be the last entry (docs section 4). */
-export const COUNTER_KEY = 22;
-export const TAG_KEY = 23;
+export const COUNTER_KEY = REQUESTS.LOAD.fields.counter.key;
+export const TAG_KEY = REQUESTS.LOAD.fields.tag.key;
 export const TAG_BYTES = 32;
 
 const uint = z.number().int().nonnegative().max(0xffffffff);
 const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: 'expected a Uint8Array (Buffer or a Uint8Array view)' });
-const digest = bytes.refine((b) => b.length === 32, 'must be 32 bytes');
-const tag = bytes.refine((b) => b.length === TAG_BYTES, `must be ${TAG_BYTES} bytes`);
 const rates = z.preprocess(
   (v) => (v instanceof Map ? Object.fromEntries(v) : v),
   z.object(Object.fromEntries(PROFILE_OPS.map((op) => [op, uint])) as Record<ProfileOp, typeof uint>),
 );
+
+/** The zod schema of each field type of the spec. */
+const SCHEMAS = {
+  uint,
+  text: z.string(),
+  bytes,
+  bytes32: bytes.refine((b) => b.length === 32, 'must be 32 bytes'),
+  'uint[]': z.array(uint),
+  rates,
+};
+type Schemas = typeof SCHEMAS;
+
+interface SpecField {
+  readonly key: number;
+  readonly type: keyof Schemas;
+  readonly optional: boolean;
+}
+type FieldSchema<F extends SpecField> = F['optional'] extends true ? z.ZodOptional<Schemas[F['type']]> : Schemas[F['type']];
 
 interface FieldSpec {
   key: number;
   schema: z.ZodType;
 }
 
-/** One message kind: its wire type, who sends it, and its fields by name. */
-function kind<const F extends Record<string, readonly [number, z.ZodType]>>(type: number, fields: F) {
-  const named = Object.fromEntries(Object.entries(fields).map(([n, [, s]]) => [n, s])) as {
-    [K in keyof F]: F[K][1];
-  };
+/** One message kind of the generated tables: its wire type and its fields by name, with zod schemas. */
+function kind<const F extends Record<string, SpecField>>(m: { readonly type: number; readonly fields: F }) {
   const keys: Record<string, FieldSpec> = {};
-  for (const [name, [key, schema]] of Object.entries(fields)) keys[name] = { key, schema };
-  return { type, keys, schema: z.object({ seq: uint, ...named }).strict() };
+  const named: Record<string, z.ZodType> = {};
+  for (const [name, f] of Object.entries(m.fields)) {
+    const s: z.ZodType = f.optional ? SCHEMAS[f.type].optional() : SCHEMAS[f.type];
+    keys[name] = { key: f.key, schema: s };
+    named[name] = s;
+  }
+  const schema = z.object({ seq: uint, ...(named as { [K in keyof F]: FieldSchema<F[K]> }) }).strict();
+  return { type: m.type, keys, schema };
 }
 
-const auth = { counter: [COUNTER_KEY, uint.optional()], tag: [TAG_KEY, tag.optional()] } as const;
+type Kinds<T extends Record<string, { readonly type: number; readonly fields: Record<string, SpecField> }>> = {
+  [K in keyof T]: ReturnType<typeof kind<T[K]['fields']>>;
+};
+function kinds<T extends Record<string, { readonly type: number; readonly fields: Record<string, SpecField> }>>(table: T): Kinds<T> {
+  return Object.fromEntries(Object.entries(table).map(([n, m]) => [n, kind(m)])) as Kinds<T>;
+}
 
 /** Messages the gateway sends (requests). */
-const requests = {
-  HELLO: kind(1, {}),
-  PING: kind(2, {}),
-  PROFILE: kind(3, { macs: [2, uint.optional()] }),
-  LOAD: kind(4, {
-    frag: [2, uint],
-    offset: [3, uint],
-    data: [4, bytes],
-    total: [5, uint.optional()],
-    digest: [6, digest.optional()],
-    arena: [7, uint.optional()],
-    ...auth,
-  }),
-  RUN: kind(5, { frag: [2, uint], offset: [3, uint], data: [4, bytes], total: [5, uint.optional()], ...auth }),
-  CANCEL: kind(6, { frag: [2, uint], ...auth }),
-  UNLOAD: kind(7, { frag: [2, uint], ...auth }),
-  RESET: kind(8, { ...auth }),
-} as const;
+const requests = kinds(REQUESTS);
 
 /** Messages a device sends (replies). */
-const replies = {
-  HELLO: kind(1, {
-    version: [2, uint],
-    budget: [3, uint],
-    engine: [4, z.string()],
-    abi: [5, uint],
-    window: [6, uint],
-    clockHz: [7, uint],
-    keyed: [8, uint],
-    authFailures: [9, uint],
-    counter: [10, uint],
-    badFrames: [11, uint],
-    used: [12, uint],
-    highWater: [13, uint],
-    fragments: [14, z.array(uint)],
-    overhead: [15, uint],
-  }),
-  PING: kind(2, { clock: [2, uint] }),
-  PROFILE: kind(3, { rates: [2, rates] }),
-  ACK: kind(16, { frag: [2, uint.optional()], next: [3, uint.optional()], done: [4, uint.optional()] }),
-  RESULT: kind(17, { frag: [2, uint], data: [3, bytes], highWater: [4, uint], computeUs: [5, uint] }),
-  ERROR: kind(18, { code: [2, uint], text: [3, z.string()] }),
-} as const;
+const replies = kinds(REPLIES);
 
-type Table = Record<string, ReturnType<typeof kind>>;
+type Table = Record<string, { type: number; keys: Record<string, FieldSpec>; schema: z.ZodType }>;
 type MessagesOf<T extends Record<string, { schema: z.ZodType }>> = {
   [K in keyof T & string]: { type: K } & z.infer<T[K]['schema']>;
 }[keyof T & string];
@@ -141,8 +111,8 @@ function encodeWith(table: Table, msg: { type: string; seq: number } & Record<st
   const checked = spec.schema.safeParse(fields);
   if (!checked.success) throw new ProtocolError(ErrorCode.BAD_MESSAGE, `${msg.type}: ${formatIssue(checked.error)}`);
   const entries: [number, unknown][] = [
-    [0, spec.type],
-    [1, msg.seq],
+    [COMMON_KEYS.type, spec.type],
+    [COMMON_KEYS.seq, msg.seq],
   ];
   for (const [name, { key }] of Object.entries(spec.keys)) {
     let v = fields[name];
@@ -173,11 +143,11 @@ function decodeWith(table: Table, payload: Uint8Array, peer: string): { type: st
     throw new ProtocolError(ErrorCode.BAD_MESSAGE, `message is not valid CBOR: ${(e as Error).message}`);
   }
   if (!(map instanceof Map)) throw new ProtocolError(ErrorCode.BAD_MESSAGE, 'message is not a CBOR map');
-  const typeNum = map.get(0);
+  const typeNum = map.get(COMMON_KEYS.type);
   const entry = Object.entries(table).find(([, k]) => k.type === typeNum);
   if (!entry) throw new ProtocolError(ErrorCode.UNKNOWN_TYPE, `unknown message type ${String(typeNum)}`);
   const [name, spec] = entry;
-  const raw: Record<string, unknown> = { seq: map.get(1) };
+  const raw: Record<string, unknown> = { seq: map.get(COMMON_KEYS.seq) };
   for (const [field, { key }] of Object.entries(spec.keys)) {
     const v = map.get(key);
     if (v !== undefined) raw[field] = v;
@@ -213,4 +183,6 @@ export function decodeRequest(payload: Uint8Array): Request {
 }
 
 /** Requests a keyed device refuses without a counter and tag. */
-export const AUTHENTICATED: ReadonlySet<Request['type']> = new Set(['LOAD', 'RUN', 'CANCEL', 'UNLOAD', 'RESET']);
+export const AUTHENTICATED: ReadonlySet<Request['type']> = new Set(
+  (Object.keys(REQUESTS) as Request['type'][]).filter((k) => REQUESTS[k].authenticated),
+);

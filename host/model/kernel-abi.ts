@@ -1,110 +1,18 @@
 // Host side of the kernel ABI (assembly/kernels/ABI.md): packs an op's
 // prepared parameters into the op record + constants blob the AS kernels
-// read, and a fragment call into the call block. The word indices mirror
-// assembly/kernels/layout.ts; KERNEL_ABI_HASH equals the module's
-// kernelAbiHash() when both sides agree (tested).
+// read, and a fragment call into the call block. The word indices come from
+// spec/abi.json through abi.generated.ts, as the kernels' do.
 
 import type { OpParams, ConvParams, FullyConnectedParams } from './op-params.ts';
 import type { Box } from './oracle/tile.ts';
 
-export const KERNEL_ABI_VERSION = 1;
-export const ABI_MAGIC = 0x4b4d5331;
-export const RECORD_WORDS = 64;
-export const RECORD_BYTES = RECORD_WORDS * 4;
-export const CALL_WORDS = 32;
-export const CALL_BYTES = CALL_WORDS * 4;
+import { ABI_HASH, ABI_MAGIC, RECORD_WORDS, RECORD_BYTES, CALL_WORDS, W, C, OPCODE, MODE, KERNEL_ERRORS } from '../abi/abi.generated.ts';
 
-/** Op record word indices. */
-export const W = {
-  MAGIC: 0,
-  OPCODE: 1,
-  FLAGS: 2,
-  SIZE: 3,
-  IN_SHAPE: 4,
-  OUT_SHAPE: 8,
-  IN2_SHAPE: 12,
-  KH: 16,
-  KW: 17,
-  STRIDE_H: 18,
-  STRIDE_W: 19,
-  DIL_H: 20,
-  DIL_W: 21,
-  PAD_TOP: 22,
-  PAD_LEFT: 23,
-  DEPTH_MULT: 24,
-  IN_ZP: 25,
-  OUT_ZP: 26,
-  ACT_MIN: 27,
-  ACT_MAX: 28,
-  CH_LO: 29,
-  CH_HI: 30,
-  DEPTH_LO: 31,
-  DEPTH_HI: 32,
-  WEIGHTS: 33,
-  BIAS: 34,
-  FOLDED: 35,
-  MULT: 36,
-  SHIFT: 37,
-  IN2_ZP: 38,
-  LEFT_SHIFT: 39,
-  IN1_MULT: 40,
-  IN1_SHIFT: 41,
-  IN2_MULT: 42,
-  IN2_SHIFT: 43,
-  OUT_MULT: 44,
-  OUT_SHIFT: 45,
-  SM_MULT: 46,
-  SM_LSHIFT: 47,
-  SM_DIFF_MIN: 48,
-  OUT_BITS: 49,
-} as const;
+export { KERNEL_ABI_VERSION, ABI_MAGIC, RECORD_WORDS, RECORD_BYTES, CALL_WORDS, CALL_BYTES, W, C, OPCODE, KERNEL_ERRORS } from '../abi/abi.generated.ts';
 
-/** Call block word indices. */
-export const C = {
-  OUT: 0,
-  OUT_BYTES: 1,
-  BOX_START: 2,
-  BOX_END: 6,
-  IN0: 10,
-  IN0_ORIGIN: 11,
-  IN0_EXTENT: 15,
-  IN1: 19,
-  IN1_ORIGIN: 20,
-  IN1_EXTENT: 24,
-  DEPTH_START: 28,
-  DEPTH_END: 29,
-  MODE: 30,
-  PARTS: 31,
-} as const;
+export const MODE_RUN = MODE.RUN;
+export const MODE_FC_REDUCE = MODE.FC_REDUCE;
 
-export const OPCODE = {
-  CONV_2D: 1,
-  DEPTHWISE_CONV_2D: 2,
-  FULLY_CONNECTED: 3,
-  MAX_POOL_2D: 4,
-  AVERAGE_POOL_2D: 5,
-  ADD: 6,
-  SOFTMAX: 7,
-  REQUANTIZE: 8,
-} as const;
-
-export const MODE_RUN = 0;
-export const MODE_FC_REDUCE = 1;
-
-/** Stable error codes returned by prepareRecord / runFragment. */
-export const KERNEL_ERRORS = [
-  'OK',
-  'BAD_RECORD',
-  'NOT_PREPARED',
-  'OUT_OF_MEMORY_BOUNDS',
-  'BOX_OUTSIDE_OUTPUT',
-  'TILE_TOO_SMALL',
-  'TILE_OUTSIDE_INPUT',
-  'CHANNELS_NOT_LOADED',
-  'OUTPUT_TOO_SMALL',
-  'BAD_CALL',
-  'OUT_OF_RANGE',
-] as const;
 export type KernelErrorName = (typeof KERNEL_ERRORS)[number];
 export const KERNEL_ERROR = Object.fromEntries(KERNEL_ERRORS.map((n, i) => [n, i])) as Record<KernelErrorName, number>;
 
@@ -112,18 +20,8 @@ export function kernelErrorName(code: number): string {
   return KERNEL_ERRORS[code] ?? `UNKNOWN_${code}`;
 }
 
-/** The same FNV-1a the module computes in kernelAbiHash() (dispatch.ts), over the same list. */
-function abiHash(): number {
-  let h = 0x811c9dc5;
-  const values = [KERNEL_ABI_VERSION, ABI_MAGIC, RECORD_WORDS, CALL_WORDS, W.IN_ZP, W.DEPTH_HI, OPCODE.REQUANTIZE, KERNEL_ERROR.OUT_OF_RANGE];
-  for (const v of values)
-    for (let i = 0; i < 4; i++) {
-      h ^= (v >>> (i * 8)) & 0xff;
-      h = Math.imul(h, 0x01000193) >>> 0;
-    }
-  return h;
-}
-export const KERNEL_ABI_HASH = abiHash();
+/** The ABI hash of spec/abi.json; the kernels module's kernelAbiHash() and a device's HELLO must report it. */
+export const KERNEL_ABI_HASH = ABI_HASH;
 
 /** Ops the kernels run (RESHAPE and float QUANTIZE/DEQUANTIZE are host-side). */
 export type KernelOpParams = Exclude<OpParams, { kind: 'RESHAPE' | 'DEQUANTIZE' } | { kind: 'QUANTIZE'; from: 'float32' }>;

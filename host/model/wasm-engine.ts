@@ -92,7 +92,7 @@ export async function loadKernels(wasmPath = DEFAULT_KERNELS_WASM, vm: KernelVm 
   const exports = vm === 'wasm3' ? (await import('../wasm3/wasm3.ts')).instantiate(code).exports : new WebAssembly.Instance(new WebAssembly.Module(code), {}).exports;
   const k = exports as unknown as KernelExports;
   if (k.kernelAbiHash() >>> 0 !== KERNEL_ABI_HASH)
-    throw new Error(`${wasmPath}: kernel ABI hash ${(k.kernelAbiHash() >>> 0).toString(16)} differs from the host's ${KERNEL_ABI_HASH.toString(16)}: rebuild with npm run build:wasm`);
+    throw new Error(`${wasmPath}: kernel ABI hash ${(k.kernelAbiHash() >>> 0).toString(16)} differs from the host's ${KERNEL_ABI_HASH.toString(16)} (spec/abi.json): rebuild with npm run build:wasm`);
   return k;
 }
 

@@ -91,7 +91,7 @@ export async function isDeployed(plan: Plan, clients: Map<string, DeviceClient>)
 export function checkDevice(plan: Plan, id: string, client: DeviceClient): void {
   const info = client.info;
   if (info.abi !== KERNEL_ABI_HASH)
-    throw new DeployError(id, `kernel ABI hash 0x${info.abi.toString(16)} differs from the gateway's 0x${KERNEL_ABI_HASH.toString(16)}: reflash the device`);
+    throw new DeployError(id, `kernel ABI hash 0x${info.abi.toString(16)} differs from the gateway's 0x${KERNEL_ABI_HASH.toString(16)} (spec/abi.json): reflash the device with an agent built from this gateway's spec`);
   const mem = plan.memory.find((m) => m.device === id);
   const need = mem ? mem.paramBytes + mem.activationBytes : 0;
   if (info.budget < need) throw new DeployError(id, `the plan needs ${need} arena bytes, the device offers ${info.budget}`);

@@ -2,14 +2,14 @@
 // interpreter (host/wasm3) as a wasm3 board would, the way the C firmware
 // hosts it (docs/protocol.md section 6): provides link_write / clock_us / log,
 // copies received bytes into the agent's receive buffer, and polls it.
+import { ENGINES } from '../abi/abi.generated.ts';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { instantiate } from '../wasm3/wasm3.ts';
 
 export const AGENT_WASM = fileURLToPath(new URL('../../build/agent.wasm', import.meta.url));
 
-const ENGINE_CODES = { unknown: 0, node: 1, wasm2c: 2, wasm3: 3 } as const;
-export type EngineName = keyof typeof ENGINE_CODES;
+export type EngineName = keyof typeof ENGINES;
 
 export interface AgentHostOptions {
   /** Arena budget, bytes. */
@@ -83,7 +83,7 @@ export class AgentHost {
         : new WebAssembly.Instance(options.module ?? loadAgentModule(), imports);
     this.exports = instance.exports as unknown as AgentExports;
     memory = this.exports.memory;
-    const status = this.exports.init(budget, window, ENGINE_CODES[engine]);
+    const status = this.exports.init(budget, window, ENGINES[engine]);
     if (status !== 0) {
       const free = this.exports.memory.buffer.byteLength;
       throw new RangeError(`agent refused init (code ${status}): budget ${budget} and window ${window} must fit in ${free} bytes of linear memory`);

@@ -2,14 +2,8 @@
 // blob a LOAD carried (docs/protocol.md section 5, assembly/kernels/ABI.md):
 // per op, its kind and its multiply-accumulates over the op's box. The
 // simulated device delays each RESULT by this work at its stated MAC/s.
-import { BLOB_HEADER_BYTES, BLOB_MAGIC, OP_ENTRY_BYTES } from '../link/fragment-blob.ts';
-import { C, OPCODE, W } from '../model/kernel-abi.ts';
+import { BLOB_HEADER, BLOB_HEADER_BYTES, BLOB_MAGIC, C, OP_ENTRY, OP_ENTRY_BYTES, OPCODE, W } from '../abi/abi.generated.ts';
 import type { OpKind } from '../model/ir.ts';
-
-/** Byte offsets in the blob header and in an op-table entry (packFragment). */
-const B_OPS = 4;
-const OP_RECORD = 0;
-const OP_CALL = 8;
 
 export interface OpWork {
   /** The op kind whose speed applies (REQUANTIZE counts as QUANTIZE). */
@@ -36,13 +30,13 @@ export function fragmentWork(blob: Uint8Array): OpWork[] {
     if (at + 4 > blob.length) throw new Error(`fragment blob: ${what} at byte ${at} lies past its ${blob.length} bytes`);
     return view.getUint32(at, true);
   };
-  if (u32(0, 'magic') !== BLOB_MAGIC) throw new Error('fragment blob: bad magic (want MSF1)');
-  const ops = u32(B_OPS, 'op count');
+  if (u32(BLOB_HEADER.MAGIC, 'magic') !== BLOB_MAGIC) throw new Error('fragment blob: bad magic (want MSF1)');
+  const ops = u32(BLOB_HEADER.OPS, 'op count');
   const out: OpWork[] = [];
   for (let i = 0; i < ops; i++) {
     const entry = BLOB_HEADER_BYTES + i * OP_ENTRY_BYTES;
-    const rec = u32(entry + OP_RECORD, `op ${i} record offset`);
-    const call = u32(entry + OP_CALL, `op ${i} call offset`);
+    const rec = u32(entry + OP_ENTRY.RECORD, `op ${i} record offset`);
+    const call = u32(entry + OP_ENTRY.CALL, `op ${i} call offset`);
     const r = (w: number) => u32(rec + 4 * w, `op ${i} record word ${w}`);
     const c = (w: number) => u32(call + 4 * w, `op ${i} call word ${w}`);
     const opcode = r(W.OPCODE);
