@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { encodeFrame } from '../host/link/frame.ts';
 import { RequestSigner, hmacSha256 } from '../host/link/hmac.ts';
 import { encodeRequest, ErrorCode, TAG_BYTES, type Request } from '../host/link/messages.ts';
-import { fragmentDigest } from '../host/link/fragment-blob.ts';
+import { fragmentDigest } from '../host/abi/fragment-blob.ts';
 import { TestGateway, expectReply } from './agent-fixture.ts';
 import { fcFragment } from './agent-fragments.ts';
 

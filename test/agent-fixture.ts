@@ -5,7 +5,7 @@ import { test as base } from 'vitest';
 import { encodeFrame, FrameDecoder } from '../host/link/frame.ts';
 import { RequestSigner } from '../host/link/hmac.ts';
 import { decodeReply, encodeRequest, type Reply, type ReplyOf, type Request } from '../host/link/messages.ts';
-import { fragmentDigest } from '../host/link/fragment-blob.ts';
+import { fragmentDigest } from '../host/abi/fragment-blob.ts';
 import { AgentHost, type AgentHostOptions } from '../host/sim/agent-host.ts';
 
 export const BUDGET = 32 * 1024;

@@ -1,15 +1,15 @@
 // Fragments for the agent tests, each with its input tile and the oracle's
 // output for it: a conv output box from a tile with its halo, a fused
 // conv -> max-pool stage (two ops, the intermediate in the arena), and an FC.
-// Records and call blocks come from host/model/kernel-abi.ts; the expected
+// Records and call blocks come from host/abi/kernel-abi.ts; the expected
 // bytes from host/model/oracle.ts, which never calls the kernels.
 import type { Graph, TensorData } from '../host/model/ir.ts';
-import { packCall, packOp } from '../host/model/kernel-abi.ts';
+import { packCall, packOp } from '../host/abi/kernel-abi.ts';
 import { prepareOp } from '../host/model/op-params.ts';
 import { runOpBox, wholeOutputBox } from '../host/model/oracle.ts';
 import { wholeTile } from '../host/model/oracle/tile.ts';
 import { extractBox } from '../host/run/boxes.ts';
-import { packFragment } from '../host/link/fragment-blob.ts';
+import { packFragment } from '../host/abi/fragment-blob.ts';
 import { convModel, fullyConnectedModel, poolModel, randomInputs } from './fixtures/small-models.ts';
 
 export interface TestFragment {

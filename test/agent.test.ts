@@ -6,8 +6,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame } from '../host/link/frame.ts';
 import { ErrorCode, PROTOCOL_VERSION } from '../host/link/messages.ts';
-import { blobBytes, fragmentDigest } from '../host/link/fragment-blob.ts';
-import { C, KERNEL_ABI_HASH } from '../host/model/kernel-abi.ts';
+import { blobBytes, fragmentDigest } from '../host/abi/fragment-blob.ts';
+import { C, KERNEL_ABI_HASH } from '../host/abi/kernel-abi.ts';
 import { BUDGET, WINDOW, TestGateway, expectReply, test } from './agent-fixture.ts';
 import { convBoxFragment, fcFragment, fusedConvPoolFragment } from './agent-fragments.ts';
 

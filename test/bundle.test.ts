@@ -4,9 +4,9 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { BUNDLE_VERSION, readBundle, writeBundle } from '../host/model/bundle.ts';
 import type { Graph } from '../host/model/ir.ts';
-import { PIXEL_QUANT } from '../host/model/datasets.ts';
-import { quantizeModel } from '../host/model/quantize.ts';
-import { calibrate } from '../tools/models/tfjs-model.ts';
+import { PIXEL_QUANT } from '../host/eval/datasets.ts';
+import { quantizeModel } from '../tools/models/quantize.ts';
+import { calibrate } from '../tools/models/calibrate.ts';
 import { randomImages, randomModel } from './quantize-fixtures.ts';
 
 /** A small CNN through the quantizer: conv, depthwise, pools, FC, softmax; int8 and int32 constants. */

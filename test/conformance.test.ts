@@ -95,7 +95,7 @@ describe('microsplit conformance', () => {
   });
 });
 
-describe.skipIf(!existsSync(join(ROOT, 'host/model/wasm-engine.ts')))('the AS kernels (wasm engine)', () => {
+describe.skipIf(!existsSync(join(ROOT, 'host/run/wasm-engine.ts')))('the AS kernels (wasm engine)', () => {
   it('pass every TFLM vector case', () => {
     const r = conformance(VECTORS, '--engine', 'wasm', '--json');
     expect(r.lines.filter((l) => l.startsWith('FAIL'))).toEqual([]);

@@ -3,7 +3,7 @@
 // testbed left no process behind.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { image, readSubset } from '../host/model/datasets.ts';
+import { image, readSubset } from '../host/eval/datasets.ts';
 import { runGraph } from '../host/model/engine.ts';
 import { readInput } from '../host/model/inputs.ts';
 import { numElements, type Graph, type TensorData } from '../host/model/ir.ts';

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isKernelOp, W } from '../host/model/kernel-abi.ts';
+import { isKernelOp, W } from '../host/abi/kernel-abi.ts';
 import { prepareOp } from '../host/model/op-params.ts';
 import { wholeOutputBox } from '../host/model/oracle.ts';
 import { loadVectorFile } from '../host/model/refcase.ts';

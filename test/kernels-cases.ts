@@ -4,8 +4,8 @@
 import fc from 'fast-check';
 import { validateGraph, convOutSize, broadcastShape, type Activation, type Graph, type Op, type Padding, type Tensor, type TensorData } from '../host/model/ir.ts';
 import { prepareOp, type OpParams } from '../host/model/op-params.ts';
-import { requiredTile, isKernelOp } from '../host/model/kernel-abi.ts';
-import type { WasmEngine } from '../host/model/wasm-engine.ts';
+import { requiredTile, isKernelOp } from '../host/abi/kernel-abi.ts';
+import type { WasmEngine } from '../host/run/wasm-engine.ts';
 import { extractBox, insertBox, type Box } from '../host/run/boxes.ts';
 import { runOpBox } from '../host/model/oracle.ts';
 import { expect } from 'vitest';

@@ -1,7 +1,7 @@
 // The in-process wasm engine runs whole graphs, splitting an op whose
 // fragment does not fit in the module's 1 MiB of linear memory into boxes.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createWasmEngine, type WasmEngine } from '../host/model/wasm-engine.ts';
+import { createWasmEngine, type WasmEngine } from '../host/run/wasm-engine.ts';
 import { oracle } from '../host/model/oracle.ts';
 import { runGraph } from '../host/model/engine.ts';
 import { prepareOp } from '../host/model/op-params.ts';

@@ -2,8 +2,8 @@
 // before any access: no trap, no write to the output, never a wrong answer.
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { createWasmEngine, loadKernels, KernelError, type KernelExports } from '../host/model/wasm-engine.ts';
-import { C, CALL_WORDS, KERNEL_ERRORS, KERNEL_ABI_HASH, type KernelOpParams, KERNEL_ABI_VERSION, KERNEL_ERROR, W, box4, packCall, packOp, requiredTile, tile4 } from '../host/model/kernel-abi.ts';
+import { createWasmEngine, loadKernels, KernelError, type KernelExports } from '../host/run/wasm-engine.ts';
+import { C, CALL_WORDS, KERNEL_ERRORS, KERNEL_ABI_HASH, type KernelOpParams, KERNEL_ABI_VERSION, KERNEL_ERROR, W, box4, packCall, packOp, requiredTile, tile4 } from '../host/abi/kernel-abi.ts';
 import { prepareOp, type ConvParams } from '../host/model/op-params.ts';
 import { runOpBox, wholeOutputBox } from '../host/model/oracle.ts';
 import { wholeTile } from '../host/model/oracle/tile.ts';

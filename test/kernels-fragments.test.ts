@@ -5,10 +5,10 @@
 // Under Node's WebAssembly and under the wasm3 interpreter.
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { createWasmEngine, KernelError, type KernelVm, type WasmEngine } from '../host/model/wasm-engine.ts';
+import { createWasmEngine, KernelError, type KernelVm, type WasmEngine } from '../host/run/wasm-engine.ts';
 import { missingWasm3 } from '../host/wasm3/build.ts';
 import { toolGate } from './tool-gate.ts';
-import { KERNEL_ERROR } from '../host/model/kernel-abi.ts';
+import { KERNEL_ERROR } from '../host/abi/kernel-abi.ts';
 import { extractBox } from '../host/run/boxes.ts';
 import { fcPartialSums, runOpBox, wholeOutputBox } from '../host/model/oracle.ts';
 import { wholeTile } from '../host/model/oracle/tile.ts';

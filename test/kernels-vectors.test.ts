@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadVectorFile, judge } from '../host/model/refcase.ts';
 import { runGraph } from '../host/model/engine.ts';
-import { createWasmEngine, type WasmEngine } from '../host/model/wasm-engine.ts';
+import { createWasmEngine, type WasmEngine } from '../host/run/wasm-engine.ts';
 
 const dir = fileURLToPath(new URL('./vectors/tflm/', import.meta.url));
 const cases = readdirSync(dir)

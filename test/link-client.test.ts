@@ -10,7 +10,7 @@ import { decodeReply, decodeRequest, encodeReply, type Reply } from '../host/lin
 import { mockPair, type MockPair } from '../host/link/mock.ts';
 import { chunks, mapReads, type Transport } from '../host/link/transport.ts';
 import { FrameSplitter } from '../host/sim/splitter.ts';
-import { KERNEL_ABI_HASH } from '../host/model/kernel-abi.ts';
+import { KERNEL_ABI_HASH } from '../host/abi/kernel-abi.ts';
 import { AgentHost } from '../host/sim/agent-host.ts';
 import { SimDevice } from '../host/sim/device.ts';
 import { parseTestbed, type DeviceSpec } from '../host/sim/testbed.ts';

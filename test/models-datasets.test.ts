@@ -1,8 +1,8 @@
 // Datasets: the MNIST split as published, the fixed Fashion-MNIST split, and
 // the labelled subset files the demo and `eval` read offline.
 import { describe, expect, it } from 'vitest';
-import type { LabelledImages } from '../host/model/datasets.ts';
-import { firstN, image, IMAGE_SIZE, loadDataset, readSubset, writeSubset } from '../host/model/datasets.ts';
+import type { LabelledImages } from '../host/eval/datasets.ts';
+import { firstN, image, IMAGE_SIZE, loadDataset, readSubset, writeSubset } from '../host/eval/datasets.ts';
 import { randomImages } from './quantize-fixtures.ts';
 
 function classCounts(set: LabelledImages): number[] {

@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { readBundle } from '../host/model/bundle.ts';
-import { firstN, readSubset } from '../host/model/datasets.ts';
+import { firstN, readSubset } from '../host/eval/datasets.ts';
 import { oracle } from '../host/model/oracle.ts';
-import { classify } from '../tools/models/accuracy.ts';
+import { classify } from '../host/eval/accuracy.ts';
 
 const run = promisify(execFile);
 const SUBSET = 'models/data/mnist-test-500.bin';

@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readBundle } from '../host/model/bundle.ts';
-import { firstN, readSubset } from '../host/model/datasets.ts';
-import { createWasmEngine } from '../host/model/wasm-engine.ts';
+import { firstN, readSubset } from '../host/eval/datasets.ts';
+import { createWasmEngine } from '../host/run/wasm-engine.ts';
 import { modelAgreement, perOpAgreement } from '../tools/models/tflite-agreement.ts';
 
 // The wasm kernels stand in for the oracle (bit-exact with it, models.test.ts)

@@ -4,13 +4,13 @@
 import { readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readBundle } from '../host/model/bundle.ts';
-import { firstN, image, readSubset } from '../host/model/datasets.ts';
+import { firstN, image, readSubset } from '../host/eval/datasets.ts';
 import { runGraph } from '../host/model/engine.ts';
 import type { Graph } from '../host/model/ir.ts';
 import { oracle } from '../host/model/oracle.ts';
 import { readTflite } from '../host/model/tflite/read.ts';
-import { createWasmEngine } from '../host/model/wasm-engine.ts';
-import { checkClassifier } from '../tools/models/accuracy.ts';
+import { createWasmEngine } from '../host/run/wasm-engine.ts';
+import { checkClassifier } from '../host/eval/accuracy.ts';
 import { recipe } from '../tools/models/architectures.ts';
 import { readManifest } from '../tools/models/manifest.ts';
 import { graphSizes } from '../tools/models/sizes.ts';

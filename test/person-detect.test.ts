@@ -9,7 +9,7 @@ import { readInput } from '../host/model/inputs.ts';
 import type { Graph, TensorData } from '../host/model/ir.ts';
 import { oracle } from '../host/model/oracle.ts';
 import { readTflite } from '../host/model/tflite/read.ts';
-import { createWasmEngine } from '../host/model/wasm-engine.ts';
+import { createWasmEngine } from '../host/run/wasm-engine.ts';
 
 const path = (f: string) => fileURLToPath(new URL(`./fixtures/person_detect/${f}`, import.meta.url));
 const bytes = (f: string) => readFileSync(path(f));

@@ -1,10 +1,11 @@
 // Small float models with seeded random weights and random images, for the
 // quantizer and bundle tests.
 import * as tf from '@tensorflow/tfjs';
-import type { LabelledImages } from '../host/model/datasets.ts';
-import { IMAGE_SIZE, PIXEL_QUANT } from '../host/model/datasets.ts';
-import type { FloatModel, LayerSpec } from '../host/model/quantize.ts';
-import { buildTfModel, toFloatModel } from '../tools/models/tfjs-model.ts';
+import type { LabelledImages } from '../host/eval/datasets.ts';
+import { IMAGE_SIZE, PIXEL_QUANT } from '../host/eval/datasets.ts';
+import type { FloatModel, LayerSpec } from '../tools/models/quantize.ts';
+import { buildTfModel } from '../host/eval/tfjs-model.ts';
+import { toFloatModel } from '../tools/models/calibrate.ts';
 
 /** A seeded PRNG (mulberry32) returning floats in [0, 1). */
 export function prng(seed: number): () => number {

@@ -5,16 +5,17 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readBundle } from '../host/model/bundle.ts';
-import type { DatasetName } from '../host/model/datasets.ts';
-import { firstN, loadDataset, sliceImages } from '../host/model/datasets.ts';
+import type { DatasetName } from '../host/eval/datasets.ts';
+import { firstN, loadDataset, sliceImages } from '../host/eval/datasets.ts';
 import type { Engine } from '../host/model/engine.ts';
 import { oracle } from '../host/model/oracle.ts';
-import { quantizeModel } from '../host/model/quantize.ts';
-import { createWasmEngine } from '../host/model/wasm-engine.ts';
-import { agreement, classify } from '../tools/models/accuracy.ts';
+import { quantizeModel } from '../tools/models/quantize.ts';
+import { createWasmEngine } from '../host/run/wasm-engine.ts';
+import { agreement, classify } from '../host/eval/accuracy.ts';
 import { CALIBRATION_COUNT, HOLDOUT } from '../tools/models/architectures.ts';
-import { readFloatModel } from '../tools/models/float-file.ts';
-import { calibrate, fromFloatModel, predictFloat } from '../tools/models/tfjs-model.ts';
+import { readFloatModel } from '../host/eval/float-file.ts';
+import { fromFloatModel, predictFloat } from '../host/eval/tfjs-model.ts';
+import { calibrate } from '../tools/models/calibrate.ts';
 import { useWasmBackend } from '../tools/models/wasm-backprop.ts';
 
 const SUBSET = 1000;

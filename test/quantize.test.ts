@@ -5,10 +5,10 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import type { Graph } from '../host/model/ir.ts';
 import { oracle } from '../host/model/oracle.ts';
-import type { LayerSpec } from '../host/model/quantize.ts';
-import { activationQuant, quantizeBias, quantizeModel, quantizeWeights } from '../host/model/quantize.ts';
-import { image, PIXEL_QUANT } from '../host/model/datasets.ts';
-import { calibrate, layerOutputs } from '../tools/models/tfjs-model.ts';
+import type { LayerSpec } from '../tools/models/quantize.ts';
+import { activationQuant, quantizeBias, quantizeModel, quantizeWeights } from '../tools/models/quantize.ts';
+import { image, PIXEL_QUANT } from '../host/eval/datasets.ts';
+import { calibrate, layerOutputs } from '../tools/models/calibrate.ts';
 import { randomImages, randomModel } from './quantize-fixtures.ts';
 
 describe('activationQuant', () => {

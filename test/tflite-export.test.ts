@@ -8,7 +8,7 @@ import { runGraph } from '../host/model/engine.ts';
 import type { Graph, TensorData } from '../host/model/ir.ts';
 import { oracle } from '../host/model/oracle.ts';
 import { readTflite } from '../host/model/tflite/read.ts';
-import { startTflite } from '../host/model/tflite/tfjs-interp.ts';
+import { startTflite } from '../tools/models/tfjs-interp.ts';
 import { writeTflite } from '../host/model/tflite/write.ts';
 import { SMALL_MODELS } from './fixtures/small-model-cases.ts';
 import { randomInputs } from './fixtures/small-models.ts';

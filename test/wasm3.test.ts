@@ -6,7 +6,7 @@ import asc from 'assemblyscript/asc';
 import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runConformance } from '../host/cli/conformance.ts';
-import { createWasmEngine } from '../host/model/wasm-engine.ts';
+import { createWasmEngine } from '../host/run/wasm-engine.ts';
 import { instantiate, missingWasm3, type Wasm3Instance } from '../host/wasm3/wasm3.ts';
 import { expectReply, TestGateway } from './agent-fixture.ts';
 import { convCase, fcCase, outputSpace, type OpCase } from './kernels-cases.ts';

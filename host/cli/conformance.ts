@@ -24,11 +24,11 @@ export interface EngineChoice {
 /** The engine a choice names. The AS kernels (wasm, wasm3) are loaded only when asked for. */
 export async function selectEngine(choice: EngineChoice): Promise<Engine> {
   if (choice.engine === 'oracle') return oracle;
-  let mod: typeof import('../model/wasm-engine.ts');
+  let mod: typeof import('../run/wasm-engine.ts');
   try {
-    mod = await import(new URL('../model/wasm-engine.ts', import.meta.url).href);
+    mod = await import(new URL('../run/wasm-engine.ts', import.meta.url).href);
   } catch (e) {
-    throw new Error(`the wasm engine (host/model/wasm-engine.ts) cannot be loaded: ${(e as Error).message}; try --engine oracle`);
+    throw new Error(`the wasm engine (host/run/wasm-engine.ts) cannot be loaded: ${(e as Error).message}; try --engine oracle`);
   }
   if (choice.engine === 'wasm') return mod.createWasmEngine();
   const { missingWasm3 } = await import('../wasm3/build.ts');
@@ -110,7 +110,7 @@ export function defineConformanceCommand(cmd: Command): Command {
     .option('--json', 'print a JSON summary as the last line')
     .option('--device <port>', 'check a connected device instead (/dev/ttyUSB0, /dev/pts/N, tcp://host:port): every kernel op runs on it')
     .action(async (dirs: string[], opts: CommandOptions) => {
-      const { connectDevice, deviceEngine } = await import('../model/device-engine.ts');
+      const { connectDevice, deviceEngine } = await import('../run/device-engine.ts');
       const device = opts.device ? await connectDevice(opts.device) : undefined;
       try {
         const engine = device ? deviceEngine(device, `device ${opts.device}`) : await selectEngine({ engine: opts.engine });

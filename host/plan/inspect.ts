@@ -6,7 +6,7 @@ import type { DeviceProfile } from './profiles.ts';
 import { opMacs } from './cost.ts';
 import { fullBox, fuseBackward, outputView, runsOnGateway } from './fragments.ts';
 import { fragmentParamBytes } from './layout.ts';
-import { maxLiveBytes, planOffsets, type Buffer } from './memory.ts';
+import { maxLiveBytes, planOffsets, type Buffer } from './offsets.ts';
 import type { PlanRequest } from './assemble.ts';
 import { searchMicrosplit } from './strategies/microsplit.ts';
 

@@ -6,11 +6,11 @@
 // concatenated), then every op's output box is placed by the greedy offset
 // planner with its lifetime: op i's output lives from step i until op i+1 has
 // read it.
-import { blobBytes } from '../link/fragment-blob.ts';
+import { blobBytes } from '../abi/fragment-blob.ts';
 import { DTYPE_BYTES, type Graph } from '../model/ir.ts';
-import { recordBytes } from '../model/kernel-abi.ts';
+import { recordBytes } from '../abi/kernel-abi.ts';
 import { boxVolume, type OpBox } from './fragments.ts';
-import { planOffsets, type Buffer } from './memory.ts';
+import { planOffsets, type Buffer } from './offsets.ts';
 
 export interface FragmentLayout {
   /** Per input slot of the first op: offset of its tile (-1 when the slot has no tile). */

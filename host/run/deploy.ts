@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { DeviceClient, TransferProgress } from '../link/client.ts';
 import type { Graph } from '../model/ir.ts';
-import { KERNEL_ABI_HASH } from '../model/kernel-abi.ts';
+import { KERNEL_ABI_HASH } from '../abi/kernel-abi.ts';
 import type { Plan, PlanFragment } from '../plan/plan-file.ts';
 import { buildFragment, type BuiltFragment } from './fragment-build.ts';
 

@@ -2,9 +2,9 @@
 // a LOAD carries: per op its kernel record with only its channels' weights,
 // and a call block whose activation offsets come from the planner's layout,
 // so the arena the device reserves is the one the plan counted.
-import { fragmentDigest, packFragment, type FragmentOp } from '../link/fragment-blob.ts';
+import { fragmentDigest, packFragment, type FragmentOp } from '../abi/fragment-blob.ts';
 import { DTYPE_BYTES, type Graph } from '../model/ir.ts';
-import { box4, isKernelOp, packCall, packOp, tile4, type TileRef } from '../model/kernel-abi.ts';
+import { box4, isKernelOp, packCall, packOp, tile4, type TileRef } from '../abi/kernel-abi.ts';
 import { prepareOp } from '../model/op-params.ts';
 import { fragmentLayout } from '../plan/layout.ts';
 import type { PlanFragment } from '../plan/plan-file.ts';

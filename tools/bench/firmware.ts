@@ -8,7 +8,7 @@
 // the oracle before any number is printed.
 import { readFileSync } from 'node:fs';
 import type { Graph } from '../../host/model/ir.ts';
-import { isKernelOp } from '../../host/model/kernel-abi.ts';
+import { isKernelOp } from '../../host/abi/kernel-abi.ts';
 import { loadModel } from '../../host/model/load.ts';
 import { prepareOp } from '../../host/model/op-params.ts';
 import { oracle, wholeOutputBox } from '../../host/model/oracle.ts';

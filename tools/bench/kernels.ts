@@ -10,8 +10,8 @@ import { convOutSize } from '../../host/model/ir.ts';
 import { prepareOp, type ConvParams, type FullyConnectedParams } from '../../host/model/op-params.ts';
 import { runOpBox, wholeOutputBox } from '../../host/model/oracle.ts';
 import { wholeTile } from '../../host/model/oracle/tile.ts';
-import { box4, packCall, packOp, tile4 } from '../../host/model/kernel-abi.ts';
-import { loadKernels, type KernelExports } from '../../host/model/wasm-engine.ts';
+import { box4, packCall, packOp, tile4 } from '../../host/abi/kernel-abi.ts';
+import { loadKernels, type KernelExports } from '../../host/run/wasm-engine.ts';
 import { convLayer, fcLayer } from './layers.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

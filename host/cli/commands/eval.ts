@@ -6,19 +6,19 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DatasetName, LabelledImages } from '../../model/datasets.ts';
-import { firstN, loadDataset, readSubset } from '../../model/datasets.ts';
+import type { DatasetName, LabelledImages } from '../../eval/datasets.ts';
+import { firstN, loadDataset, readSubset } from '../../eval/datasets.ts';
 import type { Engine } from '../../model/engine.ts';
 import { loadModel } from '../../model/load.ts';
 import { oracle } from '../../model/oracle.ts';
-import { createWasmEngine } from '../../model/wasm-engine.ts';
+import { createWasmEngine } from '../../run/wasm-engine.ts';
 import type { Graph } from '../../model/ir.ts';
 import { strategies } from '../../plan/strategies/index.ts';
 import { distributedEngine, replanningEngine } from '../../run/distributed-engine.ts';
 import { openGateway, type Gateway } from '../gateway.ts';
 import { addPlanChoiceOptions, type PlanChoiceFlags } from '../plan-options.ts';
 import { addTargetOptions, type TargetFlags } from '../targets.ts';
-import { accuracyOf, agreement, classify } from '../../../tools/models/accuracy.ts';
+import { accuracyOf, agreement, classify } from '../../eval/accuracy.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const DATASETS: Record<string, { name: DatasetName; title: string }> = {
@@ -70,10 +70,9 @@ async function engineNamed(name: string): Promise<Engine> {
 
 /** Float top-1 predictions by tfjs (loaded only when a float model exists). */
 async function floatPredictions(path: string, set: LabelledImages): Promise<Uint8Array> {
-  const { readFloatModel } = await import('../../../tools/models/float-file.ts');
-  const { fromFloatModel, predictFloat } = await import('../../../tools/models/tfjs-model.ts');
-  const { useWasmBackend } = await import('../../../tools/models/wasm-backprop.ts');
-  await useWasmBackend();
+  const { readFloatModel } = await import('../../eval/float-file.ts');
+  const { fromFloatModel, predictFloat, useWasmInference } = await import('../../eval/tfjs-model.ts');
+  await useWasmInference();
   const fm = readFloatModel(await readFile(path), path);
   return predictFloat(fromFloatModel(fm), set, fm.inputQuant);
 }

@@ -1,11 +1,12 @@
-// The float side of the bundled models, in tfjs: build a sequential model
-// from layer specs, take its weights out as a FloatModel (the quantizer's
-// input) and put them back, compute calibration ranges, and predict.
+// A float model in tfjs: build a sequential model from layer specs, put a
+// FloatModel's weights in, and predict (eval's float reference). Training
+// and calibration build on this in tools/models/.
 import * as tf from '@tensorflow/tfjs';
-import type { LabelledImages } from '../../host/model/datasets.ts';
-import { IMAGE_SIDE, IMAGE_SIZE } from '../../host/model/datasets.ts';
-import type { ActivationRange, FloatActivation, FloatLayer, FloatModel, LayerSpec } from '../../host/model/quantize.ts';
-import { hasWeights } from '../../host/model/quantize.ts';
+import '@tensorflow/tfjs-backend-wasm';
+import type { LabelledImages } from './datasets.ts';
+import { IMAGE_SIDE, IMAGE_SIZE } from './datasets.ts';
+import type { FloatActivation, FloatLayer, FloatModel, LayerSpec } from './float-model.ts';
+import { hasWeights } from './float-model.ts';
 
 const TF_ACTIVATION: Record<FloatActivation, 'linear' | 'relu' | 'relu6'> = { NONE: 'linear', RELU: 'relu', RELU6: 'relu6' };
 
@@ -52,18 +53,6 @@ export function specOf(layer: FloatLayer): LayerSpec {
   return spec;
 }
 
-/** Reads a trained tfjs model's weights into a FloatModel. */
-export function toFloatModel(model: tf.Sequential, specs: LayerSpec[], name: string, inputQuant: FloatModel['inputQuant']): FloatModel {
-  if (model.layers.length !== specs.length) throw new Error(`${model.layers.length} tfjs layers for ${specs.length} specs`);
-  const layers: FloatLayer[] = specs.map((spec, i) => {
-    if (spec.kind !== 'conv2d' && spec.kind !== 'depthwise' && spec.kind !== 'dense') return spec;
-    const [k, b] = model.layers[i].getWeights();
-    return { ...spec, kernel: k.dataSync() as Float32Array, kernelShape: k.shape, bias: b.dataSync() as Float32Array };
-  });
-  const inputShape = (model.inputs[0].shape as number[]).slice(1);
-  return { name, inputShape, inputQuant, layers };
-}
-
 /** A tfjs model computing `fm` (for float accuracy and calibration). */
 export function fromFloatModel(fm: FloatModel): tf.Sequential {
   const model = buildTfModel(fm.inputShape, fm.layers.map(specOf));
@@ -81,29 +70,8 @@ export function floatBatch(set: LabelledImages, from: number, n: number, quant: 
   return tf.tensor4d(f, [n, IMAGE_SIDE, IMAGE_SIDE, 1]);
 }
 
-/** Every layer's float output for images [from, from+n). */
-export function layerOutputs(model: tf.Sequential, set: LabelledImages, from: number, n: number, quant: FloatModel['inputQuant']): tf.Tensor[] {
-  const probe = tf.model({ inputs: model.inputs, outputs: model.layers.map((l) => l.output as tf.SymbolicTensor) });
-  return tf.tidy(() => probe.predict(floatBatch(set, from, n, quant)) as tf.Tensor[]);
-}
-
-const BATCH = 250;
-
-/** Min/max of every layer's output over `set` (the quantizer's calibration). */
-export function calibrate(model: tf.Sequential, set: LabelledImages, quant: FloatModel['inputQuant']): ActivationRange[] {
-  const ranges: ActivationRange[] = model.layers.map(() => ({ min: Infinity, max: -Infinity }));
-  for (let from = 0; from < set.count; from += BATCH) {
-    const outs = layerOutputs(model, set, from, Math.min(BATCH, set.count - from), quant);
-    tf.tidy(() =>
-      outs.forEach((o, i) => {
-        ranges[i].min = Math.min(ranges[i].min, o.min().dataSync()[0]);
-        ranges[i].max = Math.max(ranges[i].max, o.max().dataSync()[0]);
-      }),
-    );
-    tf.dispose(outs);
-  }
-  return ranges;
-}
+/** Images per predict call. */
+export const BATCH = 250;
 
 /** The float model's top-1 class for every image of `set`. */
 export function predictFloat(model: tf.Sequential, set: LabelledImages, quant: FloatModel['inputQuant']): Uint8Array {
@@ -114,4 +82,10 @@ export function predictFloat(model: tf.Sequential, set: LabelledImages, quant: F
     out.set(cls, from);
   }
   return out;
+}
+
+/** Selects tfjs's wasm backend (XNNPACK) for inference. */
+export async function useWasmInference(): Promise<void> {
+  if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs wasm backend did not start');
+  await tf.ready();
 }

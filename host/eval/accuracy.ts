@@ -1,12 +1,12 @@
 // Top-1 accuracy of an int8 image classifier on a labelled set, one sample
 // at a time through any Engine (the oracle, the wasm kernels, or later a
 // testbed of devices), so every engine is measured by the same loop.
-import type { LabelledImages } from '../../host/model/datasets.ts';
-import { image, IMAGE_SIZE, NUM_CLASSES } from '../../host/model/datasets.ts';
-import type { Engine } from '../../host/model/engine.ts';
-import { runGraph } from '../../host/model/engine.ts';
-import type { Graph, TensorData } from '../../host/model/ir.ts';
-import { numElements } from '../../host/model/ir.ts';
+import type { LabelledImages } from './datasets.ts';
+import { image, IMAGE_SIZE, NUM_CLASSES } from './datasets.ts';
+import type { Engine } from '../model/engine.ts';
+import { runGraph } from '../model/engine.ts';
+import type { Graph, TensorData } from '../model/ir.ts';
+import { numElements } from '../model/ir.ts';
 
 export interface Classified {
   /** Top-1 class per sample. */

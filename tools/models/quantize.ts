@@ -17,70 +17,12 @@
 // Inputs and outputs stay int8 (no QUANTIZE/DEQUANTIZE ops): devices exchange
 // int8 tensors, and an image's pixels map exactly onto the input quantization
 // (see datasets.ts). Callers dequantize the output themselves if needed.
-import type { Activation, Graph, Op, Padding, Quant, Tensor } from './ir.ts';
-import { convOutSize, validateGraph } from './ir.ts';
+import type { Activation, Graph, Op, Quant, Tensor } from '../../host/model/ir.ts';
+import { convOutSize, validateGraph } from '../../host/model/ir.ts';
+import type { FloatModel, LayerWeights, WeightedSpec } from '../../host/eval/float-model.ts';
 
-export type FloatActivation = 'NONE' | 'RELU' | 'RELU6';
-
-/** Layer descriptions of a sequential model, without weights. Kernel
- * layouts are those of the training framework (tfjs/Keras): conv
- * [kh, kw, in, out], depthwise [kh, kw, in, multiplier], dense [in, units]. */
-export interface ConvSpec {
-  kind: 'conv2d';
-  filters: number;
-  kernelSize: [number, number];
-  strides: [number, number];
-  padding: Padding;
-  activation: FloatActivation;
-}
-export interface DepthwiseSpec {
-  kind: 'depthwise';
-  depthMultiplier: number;
-  kernelSize: [number, number];
-  strides: [number, number];
-  padding: Padding;
-  activation: FloatActivation;
-}
-export interface DenseSpec {
-  kind: 'dense';
-  units: number;
-  activation: FloatActivation;
-}
-export interface PoolSpec {
-  kind: 'maxpool' | 'avgpool';
-  poolSize: [number, number];
-  strides: [number, number];
-  padding: Padding;
-}
-export interface FlattenSpec {
-  kind: 'flatten';
-}
-export interface SoftmaxSpec {
-  kind: 'softmax';
-}
-export type LayerSpec = ConvSpec | DepthwiseSpec | DenseSpec | PoolSpec | FlattenSpec | SoftmaxSpec;
-export type WeightedSpec = ConvSpec | DepthwiseSpec | DenseSpec;
-
-export interface LayerWeights {
-  kernel: Float32Array;
-  kernelShape: number[];
-  bias: Float32Array;
-}
-
-export type FloatLayer = (WeightedSpec & LayerWeights) | PoolSpec | FlattenSpec | SoftmaxSpec;
-
-export interface FloatModel {
-  name: string;
-  /** Shape of one input sample without the batch axis, e.g. [28, 28, 1]. */
-  inputShape: number[];
-  /** How the int8 input maps to the float input the model was trained on. */
-  inputQuant: { scale: number; zeroPoint: number };
-  layers: FloatLayer[];
-}
-
-export function hasWeights(l: FloatLayer): l is WeightedSpec & LayerWeights {
-  return l.kind === 'conv2d' || l.kind === 'depthwise' || l.kind === 'dense';
-}
+export type { FloatActivation, ConvSpec, DepthwiseSpec, DenseSpec, PoolSpec, FlattenSpec, SoftmaxSpec, LayerSpec, WeightedSpec, LayerWeights, FloatLayer, FloatModel } from '../../host/eval/float-model.ts';
+export { hasWeights } from '../../host/eval/float-model.ts';
 
 /** Float range of one layer's output over the calibration samples. */
 export interface ActivationRange {

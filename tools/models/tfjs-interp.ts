@@ -6,7 +6,7 @@
 // reference kernels: each op agrees with microsplit within ±1, and the
 // differences add up over a deep model.
 import { Worker } from 'node:worker_threads';
-import type { DType, TensorData } from '../ir.ts';
+import type { DType, TensorData } from '../../host/model/ir.ts';
 
 export interface TfliteTensorInfo {
   name: string;

@@ -4,14 +4,14 @@
 // and UNLOADed. Ops that run on the gateway (RESHAPE, float QUANTIZE and
 // DEQUANTIZE) run in the oracle. For `microsplit conformance --device PORT`.
 import type { DeviceClient } from '../link/client.ts';
-import { buildFragment } from '../run/fragment-build.ts';
+import { buildFragment } from './fragment-build.ts';
 import type { PlanFragment } from '../plan/plan-file.ts';
-import type { Engine } from './engine.ts';
-import { DTYPE_BYTES, numElements, validateGraph, type DType, type Graph, type TensorData } from './ir.ts';
-import { isKernelOp } from './kernel-abi.ts';
-import { prepareOp } from './op-params.ts';
-import { runOpBox, wholeOutputBox } from './oracle.ts';
-import { fullBox } from './oracle/tile.ts';
+import type { Engine } from '../model/engine.ts';
+import { DTYPE_BYTES, numElements, validateGraph, type DType, type Graph, type TensorData } from '../model/ir.ts';
+import { isKernelOp } from '../abi/kernel-abi.ts';
+import { prepareOp } from '../model/op-params.ts';
+import { runOpBox, wholeOutputBox } from '../model/oracle.ts';
+import { fullBox } from '../model/oracle/tile.ts';
 
 const ARRAY_OF: Record<DType, new (buffer: ArrayBuffer) => TensorData> = {
   int8: Int8Array,
@@ -82,6 +82,6 @@ export function deviceEngine(client: DeviceClient, name = 'device'): Engine {
 export async function connectDevice(uri: string): Promise<DeviceClient> {
   const { openTransport } = await import('../link/open.ts');
   const { DeviceClient } = await import('../link/client.ts');
-  const { KERNEL_ABI_HASH } = await import('./kernel-abi.ts');
+  const { KERNEL_ABI_HASH } = await import('../abi/kernel-abi.ts');
   return DeviceClient.connect(await openTransport(uri), { name: uri, expectAbi: KERNEL_ABI_HASH });
 }

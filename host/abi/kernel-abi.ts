@@ -3,12 +3,12 @@
 // read, and a fragment call into the call block. The word indices come from
 // spec/abi.json through abi.generated.ts, as the kernels' do.
 
-import type { OpParams, ConvParams, FullyConnectedParams } from './op-params.ts';
-import type { Box } from './oracle/tile.ts';
+import type { OpParams, ConvParams, FullyConnectedParams } from '../model/op-params.ts';
+import type { Box } from '../model/oracle/tile.ts';
 
-import { ABI_HASH, ABI_MAGIC, RECORD_WORDS, RECORD_BYTES, CALL_WORDS, W, C, OPCODE, MODE, KERNEL_ERRORS } from '../abi/abi.generated.ts';
+import { ABI_HASH, ABI_MAGIC, RECORD_WORDS, RECORD_BYTES, CALL_WORDS, W, C, OPCODE, MODE, KERNEL_ERRORS } from './abi.generated.ts';
 
-export { KERNEL_ABI_VERSION, ABI_MAGIC, RECORD_WORDS, RECORD_BYTES, CALL_WORDS, CALL_BYTES, W, C, OPCODE, KERNEL_ERRORS } from '../abi/abi.generated.ts';
+export { KERNEL_ABI_VERSION, ABI_MAGIC, RECORD_WORDS, RECORD_BYTES, CALL_WORDS, CALL_BYTES, W, C, OPCODE, KERNEL_ERRORS } from './abi.generated.ts';
 
 export const MODE_RUN = MODE.RUN;
 export const MODE_FC_REDUCE = MODE.FC_REDUCE;

@@ -14,12 +14,12 @@
 
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { numElements, validateGraph, type DType, type Graph, type TensorData } from './ir.ts';
-import type { Engine } from './engine.ts';
-import { prepareOp, type FullyConnectedParams, type OpParams } from './op-params.ts';
-import { runOpBox, wholeOutputBox, type Box, type Tile } from './oracle.ts';
-import { wholeTile } from './oracle/tile.ts';
-import { extractBox, insertBox } from '../run/boxes.ts';
+import { numElements, validateGraph, type DType, type Graph, type TensorData } from '../model/ir.ts';
+import type { Engine } from '../model/engine.ts';
+import { prepareOp, type FullyConnectedParams, type OpParams } from '../model/op-params.ts';
+import { runOpBox, wholeOutputBox, type Box, type Tile } from '../model/oracle.ts';
+import { wholeTile } from '../model/oracle/tile.ts';
+import { extractBox, insertBox } from './boxes.ts';
 import {
   KERNEL_ABI_HASH,
   box4,
@@ -32,7 +32,7 @@ import {
   type KernelOpParams,
   type Slice,
   type TileRef,
-} from './kernel-abi.ts';
+} from '../abi/kernel-abi.ts';
 
 /** What build/kernels.wasm exports (ABI.md "Entry points"). */
 export interface KernelExports {

@@ -11,8 +11,8 @@
 //   then, from the next multiple of 4: float32 values of every weighted
 //   layer in order, kernel (tfjs layout) then bias
 import { z } from 'zod';
-import type { FloatLayer, FloatModel } from '../../host/model/quantize.ts';
-import { hasWeights } from '../../host/model/quantize.ts';
+import type { FloatLayer, FloatModel } from './float-model.ts';
+import { hasWeights } from './float-model.ts';
 
 const MAGIC = 'MSFM';
 const VERSION = 1;

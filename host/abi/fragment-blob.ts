@@ -1,11 +1,11 @@
 // Packs a fragment blob (docs/protocol.md section 5): the header, the op
-// table, and per op its kernel record (host/model/kernel-abi.ts packOp) and
+// table, and per op its kernel record (host/abi/kernel-abi.ts packOp) and
 // call block (packCall) with activation offsets relative to the device's
 // activation region. The agent validates and relocates; it never plans.
 import { createHash } from 'node:crypto';
 import {
   BLOB_ALIGN, BLOB_HEADER, BLOB_HEADER_BYTES, BLOB_MAGIC, CALL_BYTES, MAX_OPS, OP_ENTRY, OP_ENTRY_BYTES, RECORD_BYTES,
-} from '../abi/abi.generated.ts';
+} from './abi.generated.ts';
 
 
 export interface FragmentOp {
