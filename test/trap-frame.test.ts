@@ -6,22 +6,21 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FrameDecoder } from '../host/link/frame.ts';
 import { decodeReply, ErrorCode } from '../host/link/messages.ts';
+import { toolGate } from './tool-gate.ts';
 
 const CC = process.env.CC ?? 'cc';
 const hasCc = spawnSync('sh', ['-c', `command -v ${CC}`]).status === 0;
-const missing = hasCc ? null : `${CC} is not installed (CI installs gcc: .ci/run)`;
-// Under CI a missing compiler is a failure, not a skip.
-const skip = missing !== null && process.env.CI !== 'true';
+const gate = toolGate(hasCc ? null : `${CC} is not installed (CI installs gcc: .ci/run)`);
 
-describe.skipIf(skip)(`the board's trap frame${skip ? ` (skipped: ${missing})` : ''}`, () => {
+describe.skipIf(gate.skip)(`the board's trap frame${gate.note}`, () => {
   const dir = mkdtempSync(join(tmpdir(), 'microsplit-trap-'));
+  beforeAll(() => gate.check());
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   function trapFrame(detail: string): Uint8Array {
-    if (missing) throw new Error(missing);
     const exe = join(dir, 'trap-frame');
     const build = spawnSync(
       CC,

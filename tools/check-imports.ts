@@ -1,8 +1,7 @@
 // `npm run lint:imports`: the import rule of docs/architecture.md. Product
 // code (host/, assembly/) imports only downward through the rooms
-// cli → run → sim → {plan, link, eval} → abi → {model, wasm3}, never tools/ or
-// test/, and
-// no files import each other, directly or round a longer cycle. Imports are
+// cli → run → sim → {plan, link, eval} → abi → {model, wasm3}, never tools/
+// or test/, and no files import each other, directly or round a longer cycle. Imports are
 // read with TypeScript's own preprocessor (static, type-only, re-exports
 // and dynamic import()), not by pattern.
 import { readFileSync } from 'node:fs';
