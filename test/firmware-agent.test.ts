@@ -4,6 +4,7 @@
 // over their budget with the same ERROR the simulated (Node) device gives, and
 // report an out-of-bounds access inside the module instead of going on. The
 // TFLM vectors run on each through the device engine (conformance --device).
+// The same, with agent.wasm parsed at boot by wasm3, on the wasm3 images.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fc from 'fast-check';
 import { join } from 'node:path';
@@ -17,7 +18,9 @@ import { runConformance } from '../host/cli/conformance.ts';
 import { deviceEngine } from '../host/run/device-engine.ts';
 import { KERNEL_ABI_HASH } from '../host/abi/kernel-abi.ts';
 import { buildFirmware, FIRMWARE_BUILD, missingQemuToolchain, QEMU_RX_WINDOW, startQemuBoards, type QemuBoard } from '../host/sim/qemu.ts';
+import { missingWasm3 } from '../host/wasm3/build.ts';
 import { expectReply, TestGateway } from './agent-fixture.ts';
+import { toolGate } from './tool-gate.ts';
 import { convCase, fcCase, outputSpace, type OpCase } from './kernels-cases.ts';
 import { oneOpFragment, type OneOpFragment } from './fixtures/link-fragments.ts';
 
@@ -25,15 +28,17 @@ const BUDGET = 48 * 1024;
 const VECTORS = 'test/vectors/tflm';
 const TRAP_ERROR_CODE = ErrorCode.TRAP; // sent by firmware/common/trap_frame.c
 const missing = missingQemuToolchain();
+const wasm3 = toolGate(missing ?? missingWasm3());
 
 interface Device {
   name: string;
+  engine: 'wasm2c' | 'wasm3';
   path: string;
   stop(): Promise<void>;
 }
 
 /** Starts a linux-build agent image on its own PTY. */
-async function startLinux(image: string, budget: number): Promise<Device> {
+async function startLinux(image: string, budget: number, name = 'linux', engine: Device['engine'] = 'wasm2c'): Promise<Device> {
   const p: ChildProcess = spawn(image, ['--budget', String(budget)], { stdio: ['ignore', 'pipe', 'ignore'] });
   const exited = new Promise<void>((r) => p.once('exit', () => r()));
   const path = await new Promise<string>((resolve, reject) => {
@@ -46,7 +51,8 @@ async function startLinux(image: string, budget: number): Promise<Device> {
     p.once('exit', (code) => reject(new Error(`${image} exited with ${code} before printing its PTY`)));
   });
   return {
-    name: 'linux',
+    name,
+    engine,
     path,
     stop: async () => {
       p.kill();
@@ -56,7 +62,7 @@ async function startLinux(image: string, budget: number): Promise<Device> {
 }
 
 function qemuDevice(b: QemuBoard): Device {
-  return { name: b.board, path: b.path, stop: () => b.stop() };
+  return { name: b.board, engine: 'wasm2c', path: b.path, stop: () => b.stop() };
 }
 
 /** A fragment of half the output channels of a random op of `kind`. */
@@ -104,13 +110,18 @@ describe.skipIf(missing !== null)(`agent firmware over PTYs${missing ? ` (skippe
       { id: 'm3', board: 'qemu-mps2-an385', budget: BUDGET, icountShift: 2 },
     ]);
     devices.push(...boards.map(qemuDevice));
+    if (!wasm3.skip) {
+      wasm3.check();
+      buildFirmware(['wasm3']);
+      devices.push(await startLinux(join(FIRMWARE_BUILD, 'linux/agent-wasm3'), BUDGET, 'linux-wasm3', 'wasm3'));
+    }
   }, 900_000);
 
   afterAll(async () => {
     await Promise.all(devices.map((d) => d.stop()));
   });
 
-  const names = ['linux', 'qemu-mps2-an386', 'qemu-mps2-an385'];
+  const names = ['linux', 'qemu-mps2-an386', 'qemu-mps2-an385', ...(wasm3.skip ? [] : ['linux-wasm3'])];
   const withClient = async (name: string, use: (c: DeviceClient) => Promise<void>) => {
     const d = devices.find((x) => x.name === name)!;
     const client = await DeviceClient.connect(await openSerial(d.path), { name, connectTimeoutMs: 20_000 });
@@ -124,7 +135,8 @@ describe.skipIf(missing !== null)(`agent firmware over PTYs${missing ? ` (skippe
   it.each(names)('%s answers HELLO with its budget, window, engine and kernel ABI', async (name) => {
     await withClient(name, async (c) => {
       const info = await c.hello();
-      expect(info).toMatchObject({ version: 1, budget: BUDGET, window: QEMU_RX_WINDOW, engine: 'wasm2c', abi: KERNEL_ABI_HASH });
+      const engine = devices.find((d) => d.name === name)!.engine;
+      expect(info).toMatchObject({ version: 1, budget: BUDGET, window: QEMU_RX_WINDOW, engine, abi: KERNEL_ABI_HASH });
     });
   });
 
@@ -172,7 +184,7 @@ describe.skipIf(missing !== null)(`a trap inside the module${missing ? ` (skippe
   const outside = Buffer.from([0xf0, 0xff, 0xff, 0xff]); // 0xfffffff0, past the 1 MiB memory
   const inside = Buffer.from([0x10, 0x00, 0x00, 0x00]);
 
-  beforeAll(() => buildFirmware(['fixture-oob']), 900_000);
+  beforeAll(() => buildFirmware(['fixture-oob', ...(wasm3.skip ? [] : ['fixture-oob-wasm3'])]), 900_000);
 
   const images = [
     { name: 'linux', start: () => startLinux(join(FIRMWARE_BUILD, 'fixture-oob/linux/agent'), BUDGET) },
@@ -183,6 +195,7 @@ describe.skipIf(missing !== null)(`a trap inside the module${missing ? ` (skippe
         return qemuDevice((await startQemuBoards([{ id: 'oob', board: 'qemu-mps2-an386' }], { image: () => elf }))[0]);
       },
     },
+    ...(wasm3.skip ? [] : [{ name: 'linux-wasm3', start: () => startLinux(join(FIRMWARE_BUILD, 'fixture-oob/linux/agent-wasm3'), BUDGET, 'linux-wasm3', 'wasm3') }]),
   ];
 
   it.each(images)('$name reports an out-of-bounds load as an ERROR frame, then restarts the module', async ({ start }) => {
@@ -208,7 +221,8 @@ describe.skipIf(missing !== null)(`a trap inside the module${missing ? ` (skippe
       expect(frames).toHaveLength(1);
       const err = expectReply(decodeReply(frames[0]), 'ERROR');
       expect(err.code).toBe(TRAP_ERROR_CODE);
-      expect(err.text).toMatch(/^agent trapped: out-of-bounds memory access/);
+      // wasm2c says "out-of-bounds memory access", wasm3 "[trap] out of bounds memory access".
+      expect(err.text).toMatch(/^agent trapped: (\[trap\] )?out.of.bounds memory access/);
 
       // The restarted module answers again.
       await t.write(inside);

@@ -20,8 +20,8 @@
 
 void board_init(void);
 uint32_t board_budget(void);
-/* The agent module's bytes for engines that load bytes (wasm3); NULL on
- * boards whose engine has the module compiled in (wasm2c). */
+/* The module's bytes (agent.wasm; kernels.wasm in a job image) for engines
+ * that load bytes (wasm3); NULL where the engine has it compiled in (wasm2c). */
 const uint8_t* board_agent_module(uint32_t* len);
 /* One diagnostic line from the agent; boards whose only link is the UART
  * drop it, so that it cannot mix with frames. */

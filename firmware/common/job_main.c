@@ -47,7 +47,9 @@ int main(void) {
   }
   uint32_t dest = word(blob, 1), payload = word(blob, 2), steps = word(blob, 3);
   uint32_t header = 16u + 16u * steps;
-  ms_engine_status st = ms_engine_load(NULL, 0);
+  uint32_t module_len = 0;
+  const uint8_t* module = board_agent_module(&module_len);
+  ms_engine_status st = ms_engine_load(module, module_len);
   if (st != MS_ENGINE_OK) return fail("load", st);
   ms_export prepare, run;
   if ((st = ms_engine_find("prepareRecord", 1, &prepare)) != MS_ENGINE_OK) return fail("find prepareRecord", st);

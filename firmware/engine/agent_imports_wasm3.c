@@ -1,6 +1,5 @@
 /* The agent's imports bound into wasm3 (module env, docs/protocol.md section 6). */
 #include "agent_imports.h"
-#include "m3_api_defs.h"
 #include "wasm3.h"
 
 m3ApiRawFunction(link_write) {
