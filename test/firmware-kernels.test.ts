@@ -1,8 +1,8 @@
 // Cross-engine bit-exactness of the kernels: TFLM's conformance vectors and
 // random fragments of every op run through kernels.wasm in Node, natively
 // through wasm2c (the firmware's linux build), and on QEMU Cortex-M4 and M3
-// boards (job images, firmware/common/job.h). Every box must be the same
-// bytes everywhere, and the oracle's.
+// boards (job images, firmware/common/job.h), through wasm2c and under wasm3.
+// Every box must be the same bytes everywhere, and the oracle's.
 import fc from 'fast-check';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { prepareOp } from '../host/model/op-params.ts';
 import { wholeOutputBox } from '../host/model/oracle.ts';
 import { loadVectorFile } from '../host/model/refcase.ts';
 import { buildFirmware, missingQemuToolchain } from '../host/sim/qemu.ts';
+import { missingWasm3 } from '../host/wasm3/build.ts';
 import {
   jobImage,
   kernelsLayout,
@@ -24,10 +25,12 @@ import {
   type JobResult,
 } from '../tools/firmware/job.ts';
 import { addCase, convCase, cuts, fcCase, gridBoxes, outputSpace, poolCase, requantizeCase, softmaxCase, tilesFor, type OpCase } from './kernels-cases.ts';
+import { toolGate } from './tool-gate.ts';
 
 const VECTORS = 'test/vectors/tflm';
 const TARGETS: FirmwareTarget[] = ['linux', 'qemu-mps2-an386', 'qemu-mps2-an385'];
 const missing = missingQemuToolchain();
+const wasm3 = toolGate(missing ?? missingWasm3());
 
 /** Whole-output fragments of every vector case (the plain C kernels run too where they exist). */
 function vectorFragments(): Fragment[] {
@@ -72,6 +75,7 @@ describe.skipIf(missing !== null)(`kernels on every engine${missing ? ` (skipped
   let job: Job;
   let node: JobResult;
   const results = new Map<FirmwareTarget, JobResult>();
+  const underWasm3 = new Map<FirmwareTarget, JobResult>();
 
   beforeAll(async () => {
     buildFirmware(TARGETS.map((t) => jobImage(t)));
@@ -79,6 +83,11 @@ describe.skipIf(missing !== null)(`kernels on every engine${missing ? ` (skipped
     job = packJob([...vectorFragments(), ...randomFragments(7)], base, memBytes);
     node = await runJobInNode(job);
     for (const t of TARGETS) results.set(t, await runJobOnFirmware(job, t));
+    if (!wasm3.skip) {
+      wasm3.check();
+      buildFirmware(TARGETS.map((t) => jobImage(t, 'wasm3')));
+      for (const t of TARGETS) underWasm3.set(t, await runJobOnFirmware(job, t, jobImage(t, 'wasm3')));
+    }
   }, 900_000);
 
   it('Node accepts every fragment and matches the oracle', () => {
@@ -90,14 +99,18 @@ describe.skipIf(missing !== null)(`kernels on every engine${missing ? ` (skipped
     expect(job.fragments.filter((f) => f.name.startsWith('random')).length).toBeGreaterThanOrEqual(40);
   });
 
-  it.each(TARGETS)('%s gives the same return codes and output bytes as Node', (target) => {
-    const r = results.get(target)!;
+  /** No trap, and every fragment's return code and bytes as in Node. */
+  const expectSameAsNode = (r: JobResult) => {
     expect([...r.traps]).toEqual([]);
     for (const f of job.fragments) {
       expect(r.rc.get(f.runStep), f.name).toBe(node.rc.get(f.runStep));
       expect(Buffer.from(r.dumps.get(f.dumpStep)!).toString('hex'), f.name).toBe(Buffer.from(node.dumps.get(f.dumpStep)!).toString('hex'));
     }
-  });
+  };
+
+  it.each(TARGETS)('%s gives the same return codes and output bytes as Node', (target) => expectSameAsNode(results.get(target)!));
+
+  it.skipIf(wasm3.skip).each(TARGETS)(`%s under wasm3 gives the same return codes and output bytes as Node${wasm3.note}`, (target) => expectSameAsNode(underWasm3.get(target)!));
 
   it.each(TARGETS)("%s: the benchmark's plain C kernels agree with the oracle", (target) => {
     const plain = job.fragments.filter((f) => f.plainDumpStep !== undefined);

@@ -1,7 +1,7 @@
 // Jobs for the firmware's job image (firmware/common/job.h): fragments of
 // kernel ops packed into one blob, run by the kernels module on any engine —
-// Node's WebAssembly here, wasm2c natively (firmware linux build) or on a
-// QEMU Cortex-M board — with each output box dumped as bytes. This is how
+// Node's WebAssembly here, wasm2c or wasm3 natively (firmware linux build) or
+// on a QEMU Cortex-M board — with each output box dumped as bytes. This is how
 // bit-exactness across engines is checked, and how instructions are counted.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -171,10 +171,13 @@ export async function runJobInNode(job: Job, wasm: Uint8Array<ArrayBuffer> = rea
 
 export type FirmwareTarget = 'linux' | QemuBoardName;
 
+/** A job image built another way than the board's default: wasm2c with one memory-check scheme, or wasm3. */
+export type JobVariant = 'wasm2c' | 'check32' | 'mask' | 'wasm3';
+
 /** The job image of a target (make target relative to firmware/). */
-export function jobImage(target: FirmwareTarget, scheme?: 'wasm2c' | 'check32' | 'mask'): string {
-  if (target === 'linux') return 'build/linux/job';
-  return scheme ? `build/${target}/job-${scheme}.elf` : `build/${target}/job.elf`;
+export function jobImage(target: FirmwareTarget, variant?: JobVariant): string {
+  if (target === 'linux') return variant === 'wasm3' ? 'build/linux/job-wasm3' : 'build/linux/job';
+  return variant ? `build/${target}/job-${variant}.elf` : `build/${target}/job.elf`;
 }
 
 /** Runs a program to its end; resolves with its exit status and output. */
