@@ -7,6 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runConformance } from '../host/cli/conformance.ts';
 import { createWasmEngine } from '../host/run/wasm-engine.ts';
+import { profileOf } from '../host/run/testbed-profiles.ts';
+import { macRate, parseTestbed } from '../host/sim/testbed.ts';
+import { WASM3_OVER_WASM2C } from '../host/sim/wasm3-speed.ts';
 import { instantiate, missingWasm3, type Wasm3Instance } from '../host/wasm3/wasm3.ts';
 import { expectReply, TestGateway } from './agent-fixture.ts';
 import { convCase, fcCase, outputSpace, type OpCase } from './kernels-cases.ts';
@@ -175,3 +178,17 @@ function wholeFragment(kind: fc.Arbitrary<OpCase>, seed: number): OneOpFragment 
   const space = outputSpace(c.params);
   return oneOpFragment(c.graph, 0, c.inputs[0], { start: space.map(() => 0), end: [...space] });
 }
+
+describe('a wasm3 device in a testbed', () => {
+  it('computes its wasm2c speed divided by the measured wasm3/wasm2c ratio, per op kind, for the simulator and the planner alike', () => {
+    const entry = (engine?: string) => ({ id: 'd', memory: '64K', speed: { default: 120e6, CONV_2D: 240e6 }, link: { kind: 'pty', rate: 1e5 }, ...(engine && { engine }) });
+    const t = parseTestbed({ devices: [entry(), entry('wasm3')].map((d, i) => ({ ...d, id: `d${i}` })) });
+    const [plain, w3] = t.devices;
+    expect(macRate(plain, 'CONV_2D')).toBe(240e6);
+    expect(macRate(w3, 'CONV_2D')).toBeCloseTo(240e6 / WASM3_OVER_WASM2C.CONV_2D!, 6);
+    expect(macRate(w3, 'FULLY_CONNECTED')).toBeCloseTo(120e6 / WASM3_OVER_WASM2C.FULLY_CONNECTED!, 6);
+    expect(macRate(w3, 'MAX_POOL_2D')).toBeCloseTo(120e6 / WASM3_OVER_WASM2C.default, 6);
+    expect(profileOf(w3).macPerSec.DEPTHWISE_CONV_2D).toBeCloseTo(120e6 / WASM3_OVER_WASM2C.DEPTHWISE_CONV_2D!, 6);
+    expect(() => parseTestbed({ devices: [entry('wasm2')] })).toThrow(/devices\.0\.engine/);
+  });
+});

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { OP_KINDS } from '../model/ir.ts';
 import { parseBytes } from '../plan/profiles.ts';
+import { wasm3Speed } from './wasm3-speed.ts';
 
 /** Bytes, as a number or a string like "96K" (K = 1024), as device profiles take them. */
 const bytes = z.union([z.number(), z.string()]).transform((v, ctx) => {
@@ -81,8 +82,10 @@ const device = z
     board: z.string().optional(),
     /**
      * "wasm3": agent.wasm runs under the wasm3 interpreter (in the device
-     * process, or the board's wasm3 firmware image). Absent: Node's own
-     * WebAssembly, or the board's wasm2c image.
+     * process, or the board's wasm3 firmware image), and `speed` is read as
+     * the chip's through wasm2c: the device computes that divided by the
+     * measured wasm3/wasm2c ratio (wasm3-speed.ts). Absent: Node's own
+     * WebAssembly, or the board's wasm2c image, at `speed`.
      */
     engine: z.enum(['wasm3']).optional(),
     /** A device key (hex) to provision: the device then requires HMAC tags. */
@@ -91,7 +94,8 @@ const device = z
       .regex(/^([0-9a-fA-F]{2})+$/, 'expected hex bytes')
       .optional(),
   })
-  .strict();
+  .strict()
+  .transform((d) => (d.engine === 'wasm3' ? { ...d, speed: wasm3Speed(d.speed) } : d));
 
 export const testbedSchema = z
   .object({

@@ -3,9 +3,10 @@
 // counted by SysTick) for conv 3x3, depthwise 3x3 and FC through kernels.wasm
 // compiled by wasm2c, under each memory-check scheme, and in the same run the
 // same integer math written plainly in C (firmware/common/plain_kernels.c,
-// same compiler and flags, same image) as the denominator. Then one whole
-// inference of person_detect on one board. Every output is checked against
-// the oracle before any number is printed.
+// same compiler and flags, same image) as the denominator, and the same
+// kernels.wasm under the wasm3 interpreter (when wasm3's source is found:
+// WASM3_SRC). Then one whole inference of person_detect on one board. Every
+// output is checked against the oracle before any number is printed.
 import { readFileSync } from 'node:fs';
 import type { Graph } from '../../host/model/ir.ts';
 import { isKernelOp } from '../../host/abi/kernel-abi.ts';
@@ -13,6 +14,7 @@ import { loadModel } from '../../host/model/load.ts';
 import { prepareOp } from '../../host/model/op-params.ts';
 import { oracle, wholeOutputBox } from '../../host/model/oracle.ts';
 import { buildFirmware, missingQemuToolchain } from '../../host/sim/qemu.ts';
+import { missingWasm3 } from '../../host/wasm3/build.ts';
 import { jobImage, kernelsLayout, packJob, runJobOnFirmware, type Fragment, type Job, type JobResult } from '../firmware/job.ts';
 import { convLayer, fcLayer } from './layers.ts';
 
@@ -95,11 +97,25 @@ async function main(): Promise<void> {
     perMac[s] = job.fragments.map((f) => instructions(r, f.runStep) / f.macs);
     if (s === BOARD_SCHEME) plainPerMac = job.fragments.map((f) => instructions(r, f.plainStep!) / f.macs);
   }
-  log('Cortex-M4 (QEMU mps2-an386, -icount shift=0), instructions per MAC, gcc -O2 -mcpu=cortex-m4');
-  log(`| fragment | wasm2c check | 32-bit check | mask (no trap) | plain C | board (${BOARD_SCHEME}) / plain C |`);
-  log('| --- | --- | --- | --- | --- | --- |');
+  // wasm3: the same job on the M4 image that parses kernels.wasm at boot.
+  const noWasm3 = missingWasm3();
+  let wasm3PerMac: number[] | undefined;
+  if (noWasm3) {
+    log(`wasm3 not measured: ${noWasm3}`);
+  } else {
+    buildFirmware([jobImage('qemu-mps2-an386', 'wasm3')]);
+    const r = await runJobOnFirmware(job, 'qemu-mps2-an386', jobImage('qemu-mps2-an386', 'wasm3'));
+    checkJob(job, r, 'M4 (wasm3)');
+    wasm3PerMac = job.fragments.map((f) => instructions(r, f.runStep) / f.macs);
+  }
+  const cell = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(2));
+  log('Cortex-M4 (QEMU mps2-an386, -icount shift=0), instructions per MAC, gcc -O2 -mcpu=cortex-m4 (wasm3 built -Os)');
+  log(`| fragment | wasm2c check | 32-bit check | mask (no trap) | plain C | board (${BOARD_SCHEME}) / plain C | wasm3 | wasm3 / board wasm2c |`);
+  log('| --- | --- | --- | --- | --- | --- | --- | --- |');
   job.fragments.forEach((f, i) =>
-    log(`| ${f.name} | ${perMac.wasm2c[i].toFixed(2)} | ${perMac.check32[i].toFixed(2)} | ${perMac.mask[i].toFixed(2)} | ${plainPerMac[i].toFixed(2)} | ${(perMac[BOARD_SCHEME][i] / plainPerMac[i]).toFixed(2)} |`),
+    log(
+      `| ${f.name} | ${perMac.wasm2c[i].toFixed(2)} | ${perMac.check32[i].toFixed(2)} | ${perMac.mask[i].toFixed(2)} | ${plainPerMac[i].toFixed(2)} | ${(perMac[BOARD_SCHEME][i] / plainPerMac[i]).toFixed(2)} | ${cell(wasm3PerMac?.[i])} | ${cell(wasm3PerMac && wasm3PerMac[i] / perMac[BOARD_SCHEME][i])} |`,
+    ),
   );
 
   const pd = await personDetectJob(base, memBytes);
@@ -121,6 +137,15 @@ async function main(): Promise<void> {
     instr_per_mac_by_scheme: Object.fromEntries(SCHEMES.map((s) => [s, Object.fromEntries(Object.keys(cases).map((k, i) => [k, +perMac[s][i].toFixed(3)]))])),
     person_detect_instructions: pdInstructions,
     person_detect_macs: pd.macs,
+    // Under wasm3 (absent when wasm3's source was not found); the ratio is over the boards' wasm2c build.
+    ...(wasm3PerMac && {
+      wasm3_instr_per_mac_conv: +wasm3PerMac[0].toFixed(3),
+      wasm3_instr_per_mac_dw: +wasm3PerMac[1].toFixed(3),
+      wasm3_instr_per_mac_fc: +wasm3PerMac[2].toFixed(3),
+      wasm3_over_wasm2c_conv: +(wasm3PerMac[0] / conv).toFixed(3),
+      wasm3_over_wasm2c_dw: +(wasm3PerMac[1] / dw).toFixed(3),
+      wasm3_over_wasm2c_fc: +(wasm3PerMac[2] / fc).toFixed(3),
+    }),
   };
   if (json) console.log(JSON.stringify(summary));
 }
