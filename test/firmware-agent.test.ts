@@ -61,8 +61,8 @@ async function startLinux(image: string, budget: number, name = 'linux', engine:
   };
 }
 
-function qemuDevice(b: QemuBoard): Device {
-  return { name: b.board, engine: 'wasm2c', path: b.path, stop: () => b.stop() };
+function qemuDevice(b: QemuBoard, engine: Device['engine'] = 'wasm2c'): Device {
+  return { name: engine === 'wasm3' ? `${b.board}-wasm3` : b.board, engine, path: b.path, stop: () => b.stop() };
 }
 
 /** A fragment of half the output channels of a random op of `kind`. */
@@ -109,11 +109,16 @@ describe.skipIf(missing !== null)(`agent firmware over PTYs${missing ? ` (skippe
       { id: 'm4', board: 'qemu-mps2-an386', budget: BUDGET },
       { id: 'm3', board: 'qemu-mps2-an385', budget: BUDGET, icountShift: 2 },
     ]);
-    devices.push(...boards.map(qemuDevice));
+    devices.push(...boards.map((b) => qemuDevice(b)));
     if (!wasm3.skip) {
       wasm3.check();
       buildFirmware(['wasm3']);
       devices.push(await startLinux(join(FIRMWARE_BUILD, 'linux/agent-wasm3'), BUDGET, 'linux-wasm3', 'wasm3'));
+      const w3 = await startQemuBoards([
+        { id: 'm4-wasm3', board: 'qemu-mps2-an386', budget: BUDGET, engine: 'wasm3' },
+        { id: 'm3-wasm3', board: 'qemu-mps2-an385', budget: BUDGET, engine: 'wasm3' },
+      ]);
+      devices.push(...w3.map((b) => qemuDevice(b, 'wasm3')));
     }
   }, 900_000);
 
@@ -121,7 +126,7 @@ describe.skipIf(missing !== null)(`agent firmware over PTYs${missing ? ` (skippe
     await Promise.all(devices.map((d) => d.stop()));
   });
 
-  const names = ['linux', 'qemu-mps2-an386', 'qemu-mps2-an385', ...(wasm3.skip ? [] : ['linux-wasm3'])];
+  const names = ['linux', 'qemu-mps2-an386', 'qemu-mps2-an385', ...(wasm3.skip ? [] : ['linux-wasm3', 'qemu-mps2-an386-wasm3', 'qemu-mps2-an385-wasm3'])];
   const withClient = async (name: string, use: (c: DeviceClient) => Promise<void>) => {
     const d = devices.find((x) => x.name === name)!;
     const client = await DeviceClient.connect(await openSerial(d.path), { name, connectTimeoutMs: 20_000 });
@@ -195,7 +200,18 @@ describe.skipIf(missing !== null)(`a trap inside the module${missing ? ` (skippe
         return qemuDevice((await startQemuBoards([{ id: 'oob', board: 'qemu-mps2-an386' }], { image: () => elf }))[0]);
       },
     },
-    ...(wasm3.skip ? [] : [{ name: 'linux-wasm3', start: () => startLinux(join(FIRMWARE_BUILD, 'fixture-oob/linux/agent-wasm3'), BUDGET, 'linux-wasm3', 'wasm3') }]),
+    ...(wasm3.skip
+      ? []
+      : [
+          { name: 'linux-wasm3', start: () => startLinux(join(FIRMWARE_BUILD, 'fixture-oob/linux/agent-wasm3'), BUDGET, 'linux-wasm3', 'wasm3') },
+          {
+            name: 'qemu-mps2-an386-wasm3',
+            start: async () => {
+              const elf = join(FIRMWARE_BUILD, 'fixture-oob/qemu-mps2-an386/agent-wasm3.elf');
+              return qemuDevice((await startQemuBoards([{ id: 'oob-wasm3', board: 'qemu-mps2-an386' }], { image: () => elf }))[0], 'wasm3');
+            },
+          },
+        ]),
   ];
 
   it.each(images)('$name reports an out-of-bounds load as an ERROR frame, then restarts the module', async ({ start }) => {

@@ -1,4 +1,4 @@
-// QEMU boards: the firmware (firmware/, agent.wasm through wasm2c) booted on
+// QEMU boards: the firmware (firmware/, agent.wasm through wasm2c or wasm3) booted on
 // emulated Cortex-M3/M4 MPS2 boards, each behind its own PTY, so the gateway
 // treats them exactly like serial devices. Also builds the images on demand
 // (make is incremental, so a second call costs nothing).
@@ -38,6 +38,8 @@ export const qemuBoardSpec = z
     icountShift: z.number().int().min(0).max(10).default(0),
     /** Hold the board's clock to the host's wall clock (-icount align=on): a slow board is slow in real time too. */
     realTime: z.boolean().default(false),
+    /** The firmware's engine: agent.wasm compiled in by wasm2c, or parsed at boot by wasm3 (needs wasm3's source: WASM3_SRC). */
+    engine: z.enum(['wasm2c', 'wasm3']).default('wasm2c'),
   })
   .strict();
 export type QemuBoardSpec = z.input<typeof qemuBoardSpec>;
@@ -142,10 +144,9 @@ export async function startQemuBoards(
   });
   const missing = missingQemuToolchain();
   if (missing) throw new Error(`cannot start QEMU boards: ${missing}`);
-  const boardNames = [...new Set(specs.map((s) => s.board))];
-  if (!opts.image) buildFirmware(boardNames.map((b) => `build/${b}/agent.elf`));
-  const images = new Map(boardNames.map((b) => [b, opts.image ? opts.image(b) : join(FIRMWARE_DIR, `build/${b}/agent.elf`)]));
-  const started = await Promise.allSettled(specs.map((s) => startOne(s, images.get(s.board)!, opts.timeoutMs ?? 10_000)));
+  const imageOf = (s: (typeof specs)[number]) => `build/${s.board}/agent${s.engine === 'wasm3' ? '-wasm3' : ''}.elf`;
+  if (!opts.image) buildFirmware([...new Set(specs.map(imageOf))]);
+  const started = await Promise.allSettled(specs.map((s) => startOne(s, opts.image ? opts.image(s.board) : join(FIRMWARE_DIR, imageOf(s)), opts.timeoutMs ?? 10_000)));
   const ok = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const bad = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (bad) {
