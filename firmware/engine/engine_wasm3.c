@@ -4,19 +4,21 @@
  * the compiled code and the linear memory with malloc.
  *
  * Every function is compiled at load, so the heap a board needs is known at
- * boot and no RUN can fail later for want of a code page. The linear memory
- * is wasm3's memory limit (runtime->memoryLimit, set before the module is
- * loaded; memory.size still reports the declared pages, so the agent learns
- * the size from its init argument):
+ * boot and no RUN can fail later for want of a code page. The module is
+ * loaded with a small memory for its static data; once its code is compiled,
+ * the memory grows to its final size and wasm3's memory limit
+ * (runtime->memoryLimit; memory.size still reports whole pages, so the agent
+ * learns the size from its init argument) holds it there:
  *   - MS_MEM_STATIC (linux, job images): MS_MEM_BYTES;
  *   - otherwise every byte of the board's heap (runtime/heap-bare.c) that
- *     wasm3's own needs leave: a first load with a small memory measures
- *     them, a second gets the rest. */
+ *     wasm3's own needs leave, measured at the first boot. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "engine.h"
 #include "m3_env.h"
+#include "m3_exec_defs.h"
 #include "wasm3.h"
 
 const uint32_t ms_engine_id = 3;
@@ -46,12 +48,17 @@ static void unload(void) {
   env = NULL;
 }
 
-/* Parse, load with a memory of `memory_limit` bytes, link, compile everything. */
-static ms_engine_status load_with(const uint8_t* bytes, uint32_t len, uint32_t memory_limit) {
+/* The memory a module is loaded with: enough for the static data of the
+ * modules here (agent.wasm's ends near 11 KB); a module with more fails to
+ * load, naming its data segment. */
+#define LOAD_MEMORY_BYTES (16u * 1024u)
+
+/* Parse, load with LOAD_MEMORY_BYTES of memory, link, compile everything. */
+static ms_engine_status load_module(const uint8_t* bytes, uint32_t len) {
   unload();
   if ((env = m3_NewEnvironment()) == NULL) return failed(MS_ENGINE_ERR_PARSE, "wasm3: no memory for the environment");
   if ((runtime = m3_NewRuntime(env, MS_WASM3_STACK_BYTES, NULL)) == NULL) return failed(MS_ENGINE_ERR_PARSE, "wasm3: no memory for the runtime");
-  runtime->memoryLimit = memory_limit;
+  runtime->memoryLimit = LOAD_MEMORY_BYTES;
   IM3Module module;
   M3Result r = m3_ParseModule(env, &module, bytes, len);
   if (r) return failed(MS_ENGINE_ERR_PARSE, r);
@@ -64,27 +71,52 @@ static ms_engine_status load_with(const uint8_t* bytes, uint32_t len, uint32_t m
   return MS_ENGINE_OK;
 }
 
+/* Grows the loaded module's memory to `bytes` (whole pages as memory.size
+ * sees them), zeroing what is new. Done here rather than by ResizeMemory,
+ * which takes the old size to be the declared pages: with a memory limit
+ * below them it would skip the reallocation, or the zeroing. */
+static ms_engine_status grow_memory(uint32_t bytes) {
+  M3Memory* m = &runtime->memory;
+  uint32_t before = (uint32_t)m->mallocated->length;
+  if (bytes < before) return failed(MS_ENGINE_ERR_PARSE, "wasm3: the memory is smaller than the module's static data");
+  uint32_t pages = (uint32_t)(((uint64_t)bytes + MS_WASM_PAGE_BYTES - 1u) / MS_WASM_PAGE_BYTES);
+  if (pages > m->maxPages) return failed(MS_ENGINE_ERR_PARSE, "wasm3: the memory is larger than the module's maximum");
+  M3MemoryHeader* grown = realloc(m->mallocated, sizeof(M3MemoryHeader) + bytes);
+  if (grown == NULL) return failed(MS_ENGINE_ERR_PARSE, "wasm3: no heap for the linear memory");
+  memset(m3MemData(grown) + before, 0, bytes - before);
+  grown->length = bytes;
+  m->mallocated = grown;
+  if (pages > m->numPages) m->numPages = pages;
+  runtime->memoryLimit = bytes;
+  return MS_ENGINE_OK;
+}
+
 #ifdef MS_MEM_STATIC
-ms_engine_status ms_engine_load(const uint8_t* bytes, uint32_t len) { return load_with(bytes, len, MS_MEM_BYTES); }
+ms_engine_status ms_engine_load(const uint8_t* bytes, uint32_t len) {
+  ms_engine_status st = load_module(bytes, len);
+  return st != MS_ENGINE_OK ? st : grow_memory(MS_MEM_BYTES);
+}
 #else
 #include "heap.h"
 
-/* The first load's memory: enough for any module's static data here. */
-#define PROBE_MEMORY_BYTES (64u * 1024u)
-/* malloc's headers and alignment between the two loads' chunks. */
+/* malloc's headers and alignment around the memory's chunk. */
 #define HEAP_SLACK_BYTES 1024u
 
+/* The memory's size, fixed at the first boot: a restart after a trap gets
+ * the same bytes, the allocator repeating its layout (heap-bare.c). */
+static uint32_t memory_bytes;
+
 ms_engine_status ms_engine_load(const uint8_t* bytes, uint32_t len) {
-  ms_engine_status st = load_with(bytes, len, PROBE_MEMORY_BYTES);
+  ms_engine_status st = load_module(bytes, len);
   if (st != MS_ENGINE_OK) return st;
-  uint32_t size;
-  m3_GetMemory(runtime, &size, 0);
-  /* The heap hands out what it gave the first load again (freed, reused), so
-   * everything beyond wasm3's own needs can be the linear memory. */
-  uint32_t own = ms_heap_in_use() - size;
-  unload();
-  if (own + HEAP_SLACK_BYTES >= ms_heap_bytes()) return failed(MS_ENGINE_ERR_PARSE, "wasm3: the heap holds the module's code but no linear memory");
-  return load_with(bytes, len, ms_heap_bytes() - own - HEAP_SLACK_BYTES);
+  if (memory_bytes == 0) {
+    /* The grown memory is a new chunk past everything wasm3 holds now. */
+    uint32_t used = ms_heap_high_water() + HEAP_SLACK_BYTES;
+    if (used >= ms_heap_bytes() || ms_heap_bytes() - used < LOAD_MEMORY_BYTES)
+      return failed(MS_ENGINE_ERR_PARSE, "wasm3: the heap holds the module's compiled code but too little linear memory beside it (MS_HEAP_BYTES)");
+    memory_bytes = ms_heap_bytes() - used;
+  }
+  return grow_memory(memory_bytes);
 }
 #endif
 
