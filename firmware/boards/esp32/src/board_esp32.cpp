@@ -1,6 +1,7 @@
 /* ESP32 (Arduino core): UART0 as the link, esp_timer as the clock. The common
  * main (common/agent_main.c, renamed ms_board_main) runs in its own task with
- * a stack large enough for the interpreter. */
+ * a stack large enough for the interpreter; the module's bytes are
+ * common/embedded_module.c's, embedded by embed_wasm.py. */
 #include <Arduino.h>
 #include <esp_timer.h>
 
@@ -8,8 +9,7 @@ extern "C" {
 #include "board.h"
 #include "engine.h"
 int ms_board_main(void);
-extern const uint8_t ms_agent_wasm[];
-extern const uint32_t ms_agent_wasm_len;
+void ms_esp32_heap_mark(void);
 }
 
 #define LINK_BAUD 921600
@@ -17,13 +17,8 @@ extern const uint32_t ms_agent_wasm_len;
 
 extern "C" {
 
-/* The interpreter loads the module from bytes (embedded by embed_wasm.py). */
-const uint8_t* board_agent_module(uint32_t* len) {
-  *len = ms_agent_wasm_len;
-  return ms_agent_wasm;
-}
-
 void board_init(void) {
+  ms_esp32_heap_mark();
   Serial.setRxBufferSize(MS_RX_RING_BYTES);
   Serial.begin(LINK_BAUD);
 }
