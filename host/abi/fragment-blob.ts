@@ -15,7 +15,8 @@ export interface FragmentOp {
   call: Uint8Array;
 }
 
-export interface FragmentSpec {
+/** What one fragment blob holds (the plan's FragmentSpec is a different thing: which boxes a device computes). */
+export interface BlobContents {
   ops: FragmentOp[];
   /** Where RUN's input tile goes in the activation region, and its bytes. */
   input: { offset: number; bytes: number };
@@ -30,7 +31,7 @@ export function blobBytes(recordSizes: readonly number[]): number {
   return recordSizes.reduce((at, r) => at + align(r) + CALL_BYTES, align(BLOB_HEADER_BYTES + recordSizes.length * OP_ENTRY_BYTES));
 }
 
-export function packFragment(spec: FragmentSpec): Uint8Array {
+export function packFragment(spec: BlobContents): Uint8Array {
   const { ops, input, output } = spec;
   if (ops.length < 1 || ops.length > MAX_OPS) throw new RangeError(`a fragment has 1..${MAX_OPS} ops, got ${ops.length}`);
   for (const [name, r] of [['input', input], ['output', output]] as const) {

@@ -2,7 +2,6 @@
 // FloatModel's weights in, and predict (eval's float reference). Training
 // and calibration build on this in tools/models/.
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 import type { LabelledImages } from './datasets.ts';
 import { IMAGE_SIDE, IMAGE_SIZE } from './datasets.ts';
 import type { FloatActivation, FloatLayer, FloatModel, LayerSpec } from './float-model.ts';
@@ -84,8 +83,9 @@ export function predictFloat(model: tf.Sequential, set: LabelledImages, quant: F
   return out;
 }
 
-/** Selects tfjs's wasm backend (XNNPACK) for inference. */
+/** Selects tfjs's wasm backend (XNNPACK) for inference; loaded only here, since registering it makes it every later model's default. */
 export async function useWasmInference(): Promise<void> {
+  await import('@tensorflow/tfjs-backend-wasm');
   if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs wasm backend did not start');
   await tf.ready();
 }

@@ -1,16 +1,9 @@
 // Moving boxes in and out of row-major tensors: the gateway cuts input tiles
 // (halo included) out of whole tensors and stitches returned output boxes back.
 import type { TensorData } from '../model/ir.ts';
+import { boxShape, type Box } from '../model/oracle/tile.ts';
 
-/** A half-open box [start, end) with one entry per tensor axis. */
-export interface Box {
-  start: number[];
-  end: number[];
-}
-
-export function boxShape(box: Box): number[] {
-  return box.start.map((s, i) => box.end[i] - s);
-}
+export { boxShape, type Box };
 
 export function boxElements(box: Box): number {
   return boxShape(box).reduce((a, b) => a * b, 1);

@@ -1,11 +1,11 @@
 // Running inferences on a deployment: stage by stage, the gateway cuts each
 // fragment's input tiles (halo included) out of the tensors it holds, sends
 // them, and stitches the returned boxes. Replicated fragments race and the
-// losers are cancelled (RoCoIn); a fragment whose device times out or drops
-// goes back to the stage's queue and is pulled by a healthy device that holds
-// it or can load it (DeepThings' work stealing). A result is used only when
-// its size is right; what cannot complete fails in bounded time, naming the
-// fragment and the device.
+// losers are cancelled (RoCoIn); when every device assigned a fragment has
+// timed out or dropped, the gateway re-dispatches it to a healthy device that
+// holds it or has room to load it (devices do not pull work themselves). A
+// result is used only when its size is right; what cannot complete fails in
+// bounded time, naming the fragment and the device.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeviceError, type DeviceClient } from '../link/client.ts';
 import { DTYPE_BYTES, numElements, type DType, type Graph, type TensorData } from '../model/ir.ts';

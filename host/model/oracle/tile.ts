@@ -13,7 +13,7 @@ export interface Tile {
   shape: number[];
 }
 
-/** A half-open box [start, end) of an output tensor, one entry per axis. */
+/** A half-open box [start, end) of a tensor, one entry per axis: the one Box type of the host. */
 export interface Box {
   start: number[];
   end: number[];
