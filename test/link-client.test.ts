@@ -155,12 +155,14 @@ describe('DeviceClient with a simulated device in-process', () => {
     await expect(device({ faults: { hangAtMs: 0 } }, { connectTimeoutMs: 300 })).rejects.toThrow('dev: no HELLO reply within 300 ms');
   });
 
-  test('gives up a LOAD after bounded retries when the device stops answering', async ({ device }) => {
-    const { client } = await device({ faults: { hangAtMs: 200 } }, { retries: 2, ackTimeoutMs: 50 });
+  test('gives up a LOAD when its time budget is spent and the device stops answering', async ({ device }) => {
+    const { client } = await device({ faults: { hangAtMs: 200 } }, { minTransferMs: 300, ackTimeoutMs: 50, linkBytesPerSec: 1e6 });
     await new Promise((r) => setTimeout(r, 250));
     await expect(client.load(1, convFrag.blob, { arena: convFrag.arena, digest: convFrag.digest })).rejects.toThrow(
-      'dev: LOAD fragment 1: no acknowledgement after 2 retries (device has 0 of',
+      /^dev: LOAD fragment 1: not acknowledged within its budget of 0\.3 s \(\d+ bytes at 1000000 bytes\/s; device has 0 of \d+ bytes\)$/,
     );
+    // The timer backed off instead of resending every 50 ms.
+    expect(client.stats.timeouts).toBeLessThanOrEqual(3);
   });
 
   test('cancels a RUN through an AbortSignal', async ({ device }) => {
@@ -250,6 +252,33 @@ describe('transfers of any size through any window, over a lossy link', () => {
       ),
       { numRuns: 15, seed: 20261123 },
     );
+  });
+});
+
+describe('a round trip longer than the acknowledgement timer', () => {
+  // The cause of a LOAD given up at 7,852 of 21,568 bytes under CPU
+  // starvation. The round trip grew past the timer, and the timer could not
+  // follow: an ACK arriving after its chunk's timer fired answered a chunk
+  // the go-back had superseded, or a resent one, and neither was taken as a
+  // sample; the timeout did not back off. Every expiry resent the window,
+  // lengthening the queue on a slow line. And a late copy of the first chunk
+  // makes the device start the transfer over: the gateway kept sending from
+  // its own count, which the device refused for good, until 8 timeouts
+  // without progress gave the transfer up ("device has" the gateway's count,
+  // not the device's). Here the round trip is 2 s against a 200 ms timer,
+  // and the copies of the first chunk reach the device after the originals.
+  test('the timer backs off, learns the round trip from the late ACKs, follows the device when it starts over, and the LOAD completes', async ({ simulate }) => {
+    const { link } = simulate({ link: { kind: 'pty', rate: 1e6, latencyMs: 1000 }, receiveWindow: 8192 });
+    const client = await DeviceClient.connect(link.a, { name: 'dev', ackTimeoutMs: 200, requestTimeoutMs: 5000, resultTimeoutMs: 10_000 });
+    const big = oneOpFragment(fc, 0, randomInputs(fc)[0], { start: [0, 0], end: [2, 40] });
+    await client.load(1, big.blob, { arena: big.arena, digest: big.digest });
+    // Expiries at 200, 600 and 1400 ms (200, 400, 800: backing off) before
+    // the first ACK at about 2000 ms; then a timeout of about three round
+    // trips. The bound leaves room for a loaded machine's own pauses.
+    expect(client.stats.timeouts).toBeGreaterThanOrEqual(1);
+    expect(client.stats.timeouts).toBeLessThanOrEqual(5);
+    expect((await client.run(1, big.input)).output).toEqual(big.expected);
+    await client.close();
   });
 });
 

@@ -187,11 +187,11 @@ describe('failure injection over PTYs', () => {
   });
 
   test('a device that crashes after one RUN: the next RUN fails in bounded time naming it', async ({ connect }) => {
-    const c = await connect(tb, 'crashy', { ackTimeoutMs: 100, retries: 2, resultTimeoutMs: 300 });
+    const c = await connect(tb, 'crashy', { ackTimeoutMs: 100, minTransferMs: 500, linkBytesPerSec: 1e6, resultTimeoutMs: 300 });
     await c.load(1, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest });
     expect((await c.run(1, fcFrag.input)).output).toEqual(fcFrag.expected);
     expect(await tb.devices.find((d) => d.id === 'crashy')!.exited).toBe(CRASH_EXIT_CODE);
-    await expect(c.run(1, fcFrag.input)).rejects.toThrow(/^crashy: RUN fragment 1: no acknowledgement after 2 retries/);
+    await expect(c.run(1, fcFrag.input)).rejects.toThrow(/^crashy: RUN fragment 1: not acknowledged within its budget of 0\.5 s/);
   });
 });
 

@@ -1,6 +1,7 @@
 // The gateway's side of one device: the HELLO handshake, request/response
 // matching, timeouts, and the chunked transfers of docs/protocol.md section 3
-// (windowed acknowledgement, go-back-N retransmission, bounded retries).
+// (windowed acknowledgement, go-back-N retransmission on an adaptive timer,
+// a time budget per transfer).
 // Everything above it (host/run/) speaks to devices only through this class.
 import { EventEmitter } from 'node:events';
 import { encodeFrame, FrameDecoder, frameWireSize } from './frame.ts';
@@ -20,6 +21,7 @@ import {
   type ReplyOf,
   type Request,
 } from './messages.ts';
+import { DEFAULT_LINK_BYTES_PER_SEC, RetransmitTimer, transferBudgetMs } from './retransmit.ts';
 import { chunks, type Transport } from './transport.ts';
 
 /** What a device says about itself in its HELLO reply. */
@@ -49,9 +51,13 @@ export interface ClientOptions {
   helloIntervalMs?: number;
   /** Wait for a reply to a small request (HELLO, PING, CANCEL...) this long before resending. Default 1000 ms. */
   requestTimeoutMs?: number;
-  /** Initial wait for a chunk's ACK before resending; adapts to the measured round trip. Default 2000 ms. */
+  /** Initial wait for a chunk's ACK before resending; then it follows the measured round trip (RFC 6298). Default 2000 ms. */
   ackTimeoutMs?: number;
-  /** Resends of one request or of one transfer position before giving up. Default 8. */
+  /** The link's rate, bytes/s, for transfer budgets. Default 11520 (115200 baud). */
+  linkBytesPerSec?: number;
+  /** A LOAD or RUN transfer is given up after 8 times its time on the line, and never before this. Default 20000 ms. */
+  minTransferMs?: number;
+  /** Resends of one small request, and restarts of a RUN or of a transfer the device lost, before giving up. Default 8. */
   retries?: number;
   /** Wait for a RESULT after the input is complete. Default 10000 ms (override per run). */
   resultTimeoutMs?: number;
@@ -101,8 +107,12 @@ export interface LinkStats {
   bytesIn: number;
   framesOut: number;
   framesIn: number;
-  /** Chunks sent again after a timeout or a go-back. */
+  /** Frames sent again: chunks after a timeout or a go-back, requests after a timeout, RUN inputs restarted. */
   retransmits: number;
+  /** Wire bytes of those frames (part of bytesOut). */
+  bytesRetransmitted: number;
+  /** Acknowledgement timers that expired. */
+  timeouts: number;
   /** Received frames dropped for COBS, CRC or size. */
   badFrames: number;
   /** Received frames with a good CRC that were not valid replies. */
@@ -170,42 +180,12 @@ class Mailbox {
   }
 }
 
-/**
- * Floor of the adaptive ACK timeout. Below it, a gateway or device process
- * descheduled for a moment triggers resends of chunks that were not lost.
- */
-const MIN_ACK_TIMEOUT_MS = 200;
-
-/** Round-trip estimate for chunk ACKs (Jacobson/Karels, RFC 6298 constants). */
-class RetransmitTimer {
-  private srtt?: number;
-  private rttvar = 0;
-
-  constructor(private readonly initialMs: number) {}
-
-  get timeoutMs(): number {
-    if (this.srtt === undefined) return this.initialMs;
-    return Math.min(60_000, Math.max(MIN_ACK_TIMEOUT_MS, this.srtt + 4 * this.rttvar));
-  }
-
-  sample(ms: number): void {
-    if (this.srtt === undefined) {
-      this.srtt = ms;
-      this.rttvar = ms / 2;
-    } else {
-      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - ms);
-      this.srtt = 0.875 * this.srtt + 0.125 * ms;
-    }
-  }
-}
-
 interface Chunk {
   seq: number;
   offset: number;
   end: number;
   wire: number;
   sentAt: number;
-  resent: boolean;
 }
 
 type TransferKind = 'LOAD' | 'RUN';
@@ -215,6 +195,8 @@ const DEFAULTS = {
   helloIntervalMs: 200,
   requestTimeoutMs: 1000,
   ackTimeoutMs: 2000,
+  linkBytesPerSec: DEFAULT_LINK_BYTES_PER_SEC,
+  minTransferMs: 20_000,
   retries: 8,
   resultTimeoutMs: 10_000,
   maxReplyBytes: 2 * 1024 * 1024,
@@ -232,9 +214,11 @@ const MAX_U32 = 0xffffffff;
  */
 export class DeviceClient extends EventEmitter<DeviceClientEvents> {
   readonly name: string;
-  readonly stats: LinkStats = { bytesOut: 0, bytesIn: 0, framesOut: 0, framesIn: 0, retransmits: 0, badFrames: 0, badReplies: 0 };
+  readonly stats: LinkStats = { bytesOut: 0, bytesIn: 0, framesOut: 0, framesIn: 0, retransmits: 0, bytesRetransmitted: 0, timeouts: 0, badFrames: 0, badReplies: 0 };
   private readonly opts: typeof DEFAULTS & ClientOptions;
   private readonly decoder: FrameDecoder;
+  /** Round-trip estimate of this link, kept across transfers. */
+  private readonly timer: RetransmitTimer;
   private readonly mailboxes = new Set<Mailbox>();
   private signer?: RequestSigner;
   private seq = 0;
@@ -252,6 +236,7 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     this.opts = { ...DEFAULTS, ...opts };
     this.name = opts.name ?? transport.address;
     this.decoder = new FrameDecoder({ maxPayload: this.opts.maxReplyBytes });
+    this.timer = new RetransmitTimer(this.opts.ackTimeoutMs);
   }
 
   /**
@@ -306,7 +291,7 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
   /**
    * Sends a fragment blob in chunks and waits until the device has verified
    * and committed it. Rejects with the device's ERROR (e.g. NO_MEMORY, whose
-   * text gives the bytes asked and free) or after bounded retries.
+   * text gives the bytes asked and free) or when its time budget is spent.
    */
   load(frag: number, blob: Uint8Array, opts: LoadOptions): Promise<void> {
     return this.serial(async () => {
@@ -344,7 +329,7 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
       box.throwIfFailed();
       started = true;
       for (let attempt = 0; ; attempt++) {
-        const early = await this.transfer(box, 'RUN', frag, input, { total: input.length }, what, opts.onProgress).catch((e: unknown) => {
+        const early = await this.transfer(box, 'RUN', frag, input, { total: input.length }, what, opts.onProgress, attempt > 0).catch((e: unknown) => {
           // A resend finding the device still computing the first attempt: its RESULT is still to come.
           if (attempt > 0 && e instanceof DeviceError && e.code === 'BUSY') return undefined;
           throw e;
@@ -436,7 +421,8 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     const box = this.mailbox((r) => r.seq === seq && (r.type === expect || r.type === 'ERROR'));
     try {
       for (let attempt = 0; attempt <= this.opts.retries; attempt++) {
-        await this.send({ ...msg, seq } as Request);
+        const wire = await this.send({ ...msg, seq } as Request);
+        if (attempt > 0) this.countResend(wire);
         const r = await box.next(performance.now() + timeoutMs);
         if (!r) continue;
         if (r.type === 'ERROR') {
@@ -471,31 +457,39 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     first: { total: number; digest?: Uint8Array; arena?: number },
     what: string,
     onProgress?: (p: TransferProgress) => void,
+    resend = false,
   ): Promise<ReplyOf<'RESULT'> | undefined> {
     this.requireKey(kind, what);
     const window = this.info.window;
     const { dataBytes, header } = this.chunkSize(kind, frag, first, window);
-    const timer = new RetransmitTimer(this.opts.ackTimeoutMs);
     const total = data.length;
+    const wireBytes = Math.max(1, Math.ceil(total / dataBytes)) * frameWireSize(header + dataBytes);
+    const budgetMs = transferBudgetMs(wireBytes, this.opts.linkBytesPerSec, this.opts.minTransferMs);
+    const giveUpAt = performance.now() + budgetMs;
+    /** When each chunk of this transfer went out, by seq: every ACK names its chunk, so each is a round-trip sample. */
+    const sentAt = new Map<number, number>();
     let acked = 0; // the device's `next`
     let sendAt = 0;
-    let highestSent = 0;
+    let highestSent = resend ? total : 0;
     let inFlight: Chunk[] = [];
-    let retries = 0;
     let restarts = 0;
+    // After a timeout one chunk goes out at a time until the device
+    // acknowledges new data: the line may still carry the earlier copies,
+    // and a whole window more would only lengthen the queue (and the round
+    // trip) that made the timer fire.
+    let oneAtATime = false;
+    /** When the acknowledgement timer was (re)started: at a send with nothing outstanding, and at each ACK of new data. */
+    let timerFrom = performance.now();
     const goBack = (to: number) => {
       sendAt = to;
       inFlight = [];
-    };
-    const giveUp = (why: string): never => {
-      throw new DeviceError(this.name, 'TIMEOUT', `${what}: ${why} (device has ${acked} of ${total} bytes)`);
     };
     for (;;) {
       // Fill the window: unacknowledged chunks stay within W wire bytes.
       while (sendAt < total || (sendAt === 0 && inFlight.length === 0)) {
         const end = Math.min(total, sendAt + dataBytes);
         const bound = frameWireSize(header + end - sendAt);
-        if (inFlight.length > 0 && inFlight.reduce((n, c) => n + c.wire, 0) + bound > window) break;
+        if (inFlight.length > 0 && (oneAtATime || inFlight.reduce((n, c) => n + c.wire, 0) + bound > window)) break;
         const seq = this.nextSeq();
         box.seqs.add(seq);
         const payload = this.encode({
@@ -506,17 +500,29 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
           data: data.subarray(sendAt, end),
           ...(sendAt === 0 ? first : {}),
         } as Request);
-        const resent = sendAt < highestSent;
-        if (resent) this.stats.retransmits++;
-        inFlight.push({ seq, offset: sendAt, end, wire: frameWireSize(payload.length), sentAt: performance.now(), resent });
-        await this.sendPayload(payload);
+        const now = performance.now();
+        if (inFlight.length === 0) timerFrom = now;
+        inFlight.push({ seq, offset: sendAt, end, wire: frameWireSize(payload.length), sentAt: now });
+        sentAt.set(seq, now);
+        const wire = await this.sendPayload(payload);
+        if (sendAt < highestSent) this.countResend(wire);
         highestSent = Math.max(highestSent, end);
         sendAt = end;
         if (end === total) break;
       }
-      const r = await box.next((inFlight[0]?.sentAt ?? performance.now()) + timer.timeoutMs);
+      const r = await box.next(Math.min(giveUpAt, timerFrom + this.timer.timeoutMs));
+      const now = performance.now();
       if (!r) {
-        if (++retries > this.opts.retries) giveUp(`no acknowledgement after ${this.opts.retries} retries`);
+        if (now >= giveUpAt)
+          throw new DeviceError(
+            this.name,
+            'TIMEOUT',
+            `${what}: not acknowledged within its budget of ${(budgetMs / 1000).toFixed(1)} s ` +
+              `(${wireBytes} bytes at ${this.opts.linkBytesPerSec} bytes/s; device has ${acked} of ${total} bytes)`,
+          );
+        this.stats.timeouts++;
+        this.timer.expired();
+        oneAtATime = true;
         goBack(acked);
         continue;
       }
@@ -534,21 +540,30 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
         continue;
       }
       if (r.type !== 'ACK') continue;
+      const sent = sentAt.get(r.seq);
+      // An answer to an earlier attempt of this RUN describes a transfer since replaced.
+      if (sent === undefined) continue;
+      this.timer.sample(now - sent);
       const next = r.next ?? acked;
-      if (next > acked) {
+      if (next !== acked) {
+        // The link keeps order, so each ACK is the device's latest state. Its
+        // `next` only falls when the device started the transfer over: a late
+        // copy of the first chunk reopens it. Sending on from our own count
+        // would then be refused for good; resend from the device's.
+        if (next < acked) goBack(next);
+        else {
+          timerFrom = now;
+          oneAtATime = false;
+        }
         acked = next;
-        retries = 0;
         onProgress?.({ sent: acked, total });
       }
       if (r.done === 1) return undefined;
-      if (!chunk) {
-        if (sendAt < acked) sendAt = acked;
-        continue;
-      }
-      if (!chunk.resent) timer.sample(performance.now() - chunk.sentAt);
+      // Chunks the device has, including copies superseded by a go-back, no longer hold the window.
       inFlight = inFlight.filter((c) => c.end > acked);
       // The device refused this chunk (a gap before it): resend from its `next`.
-      if (next < chunk.end) goBack(acked);
+      if (chunk && next < chunk.end) goBack(acked);
+      else if (sendAt < acked) sendAt = acked;
     }
   }
 
@@ -598,24 +613,34 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     return this.signer ? this.signer.encode(msg) : encodeRequest(msg);
   }
 
-  private async send(msg: Request): Promise<void> {
+  /** Sends one request; resolves with its wire bytes. */
+  private async send(msg: Request): Promise<number> {
     if (AUTHENTICATED.has(msg.type)) this.requireKey(msg.type, msg.type);
-    await this.sendPayload(this.encode(msg));
+    return this.sendPayload(this.encode(msg));
   }
 
-  /** Frames and writes one payload; writes are queued so only one is in flight. */
-  private sendPayload(payload: Uint8Array): Promise<void> {
+  /** Frames and writes one payload; writes are queued so only one is in flight. Resolves with the frame's wire bytes. */
+  private sendPayload(payload: Uint8Array): Promise<number> {
     const frame = encodeFrame(payload);
     const p = this.sending.then(async () => {
       if (this.failure) throw this.failure;
       await this.transport.write(frame);
       this.stats.bytesOut += frame.length;
       this.stats.framesOut++;
+      return frame.length;
     });
-    this.sending = p.catch(() => undefined);
+    this.sending = p.then(
+      () => undefined,
+      () => undefined,
+    );
     return p.catch((e: unknown) => {
       throw this.failure ?? new DeviceError(this.name, 'DISCONNECTED', `write failed: ${(e as Error).message}`);
     });
+  }
+
+  private countResend(wireBytes: number): void {
+    this.stats.retransmits++;
+    this.stats.bytesRetransmitted += wireBytes;
   }
 
   private async readLoop(): Promise<void> {

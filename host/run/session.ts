@@ -76,7 +76,7 @@ export async function openTestbed(testbed: string | Testbed, log?: (line: string
     await running.stop();
   };
   try {
-    clients = await connectAll(running.devices);
+    clients = await connectAll(running.devices.map((d) => ({ ...d, linkBytesPerSec: d.spec?.link.rate })));
     const nominal = testbedProfiles(tb);
     return { testbed: running, profiles: measureLinks ? await measuredProfiles(nominal, clients) : nominal, clients, close };
   } catch (e) {

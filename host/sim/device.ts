@@ -216,12 +216,19 @@ export class SimDevice {
 
   private transmit(frame: Uint8Array, isResult = false): void {
     const sent = this.faultsOut.apply(frame);
+    // Each piece's arrival is scheduled now, so the line's latency is paid
+    // once per piece in parallel, not once more for every frame queued ahead.
+    const now = performance.now();
+    const piece = Math.max(64, Math.ceil(this.spec.link.rate * PIECE_SECONDS));
+    const pieces: { part: Uint8Array; arrives: number }[] = [];
+    for (let at = 0; sent && at < sent.length; at += piece) {
+      const part = sent.subarray(at, at + piece);
+      pieces.push({ part, arrives: this.txLine.arrival(part.length, now) });
+    }
     this.txChain = this.txChain.then(async () => {
       if (sent && !this.stopped && !this.hung) {
-        const piece = Math.max(64, Math.ceil(this.spec.link.rate * PIECE_SECONDS));
-        for (let at = 0; at < sent.length; at += piece) {
-          const part = sent.subarray(at, at + piece);
-          await sleepUntil(this.txLine.arrival(part.length, performance.now()));
+        for (const { part, arrives } of pieces) {
+          await sleepUntil(arrives);
           await this.link?.write(part).catch(() => undefined);
         }
         this.stats.framesOut++;
