@@ -73,7 +73,12 @@ describe('plan, deploy, run from the shell', () => {
       expect(d.high_water).toBeLessThanOrEqual(d.peak);
       expect(d.peak).toBeLessThanOrEqual(d.budget);
     }
-    expect(out.bytes_on_wire).toBeGreaterThan(0);
+    // The inference's own bytes are part of all bytes since connecting; what was sent again is part of each.
+    expect(out.inference_bytes_on_wire).toBeGreaterThan(0);
+    expect(out.bytes_on_wire).toBeGreaterThan(out.inference_bytes_on_wire);
+    expect(out.inference_bytes_retransmitted).toBeGreaterThanOrEqual(0);
+    expect(out.inference_bytes_retransmitted).toBeLessThanOrEqual(out.inference_bytes_on_wire);
+    expect(out.bytes_retransmitted).toBeGreaterThanOrEqual(out.inference_bytes_retransmitted);
   });
 
   it('evaluates accuracy across the testbed, the same as in this process', async () => {

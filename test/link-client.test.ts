@@ -134,6 +134,9 @@ describe('DeviceClient with a simulated device in-process', () => {
     expect(Math.min(toAgent.dropped, toAgent.corrupted, toGateway.dropped, toGateway.corrupted)).toBeGreaterThan(0);
     expect(client.stats.retransmits).toBeGreaterThan(0);
     expect(client.stats.badFrames).toBeGreaterThan(0);
+    // Resent frames are counted apart, as part of what went out: each is at least a frame's minimum size.
+    expect(client.stats.bytesRetransmitted).toBeGreaterThanOrEqual(client.stats.retransmits * 8);
+    expect(client.stats.bytesRetransmitted).toBeLessThan(client.stats.bytesOut);
   });
 
   test('refuses an over-budget LOAD with the bytes asked and free', async ({ device }) => {

@@ -33,9 +33,28 @@ export function deviceReports(plan: Plan, executor: Executor): DeviceReport[] {
 
 /** Bytes both ways on every link since the clients connected (frames, COBS and CRC included). */
 export function bytesOnWire(clients: Iterable<DeviceClient>): number {
-  let n = 0;
-  for (const c of clients) n += c.stats.bytesIn + c.stats.bytesOut;
+  return wireCounts(clients).bytes;
+}
+
+/** Bytes on the wire, and the part of them the gateway sent again (chunks, requests and RUNs it resent). */
+export interface WireCounts {
+  bytes: number;
+  retransmitted: number;
+}
+
+export function wireCounts(clients: Iterable<DeviceClient>): WireCounts {
+  const n = { bytes: 0, retransmitted: 0 };
+  for (const c of clients) {
+    n.bytes += c.stats.bytesIn + c.stats.bytesOut;
+    n.retransmitted += c.stats.bytesRetransmitted;
+  }
   return n;
+}
+
+/** What crossed the links between two readings of wireCounts. */
+export function wireSince(before: WireCounts, clients: Iterable<DeviceClient>): WireCounts {
+  const now = wireCounts(clients);
+  return { bytes: now.bytes - before.bytes, retransmitted: now.retransmitted - before.retransmitted };
 }
 
 /** Checks the memory invariant: high-water <= plan peak <= budget on every device. */

@@ -7,7 +7,7 @@
 import { Command, Option } from 'commander';
 import { PIXEL_MODES, readInput, type PixelMode } from '../../model/inputs.ts';
 import { strategies } from '../../plan/strategies/index.ts';
-import { bytesOnWire, deviceReports } from '../../run/report.ts';
+import { deviceReports, wireCounts, wireSince } from '../../run/report.ts';
 import { Trace } from '../../run/trace.ts';
 import { openGateway, type GatewayFlags } from '../gateway.ts';
 import { addPlanChoiceOptions } from '../plan-options.ts';
@@ -44,17 +44,35 @@ export function register(program: Command): void {
       const inputs = opts.input.map((file, k) => readInput(file, graph.tensors[graph.inputs[k]], opts.pixels));
       if (!gw.loaded) log('the devices already hold this plan: nothing to load');
       const executor = gw.executor({ trace: new Trace(opts.trace) });
+      const before = wireCounts(gw.targets.clients.values());
       const r = await executor.infer(inputs);
+      const inference = wireSince(before, gw.targets.clients.values());
       const result = inferResult(opts.model, 'devices', graph, r.outputs, 3);
       const devices = deviceReports(gw.plan, executor);
-      const wire = bytesOnWire(gw.targets.clients.values());
+      const wire = wireCounts(gw.targets.clients.values());
       printResult(graph, result);
-      console.log(`latency ${r.latencyMs.toFixed(1)} ms (predicted ${(gw.plan.predicted.makespanS * 1000).toFixed(1)} ms), ${wire} bytes on the wire`);
+      console.log(`latency ${r.latencyMs.toFixed(1)} ms (predicted ${(gw.plan.predicted.makespanS * 1000).toFixed(1)} ms)`);
+      console.log(
+        `bytes on the wire: ${inference.bytes} for this inference (${inference.retransmitted} of them sent again), ` +
+          `${wire.bytes} since connecting, deploy included (${wire.retransmitted} sent again)`,
+      );
       printTable(
         ['device', 'fragments', 'busy ms', 'high-water', 'plan peak', 'budget'],
         devices.map((d) => [d.id, String(d.fragments), String(d.busy_ms), kib(d.high_water), kib(d.peak), kib(d.budget)]),
       );
-      if (opts.json) console.log(JSON.stringify({ ...result, latency_ms: r.latencyMs, devices, bytes_on_wire: wire, strategy: gw.plan.strategy.name }));
+      if (opts.json)
+        console.log(
+          JSON.stringify({
+            ...result,
+            latency_ms: r.latencyMs,
+            devices,
+            bytes_on_wire: wire.bytes,
+            bytes_retransmitted: wire.retransmitted,
+            inference_bytes_on_wire: inference.bytes,
+            inference_bytes_retransmitted: inference.retransmitted,
+            strategy: gw.plan.strategy.name,
+          }),
+        );
     } finally {
       await gw.close();
     }
