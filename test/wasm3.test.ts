@@ -130,6 +130,21 @@ describe.skipIf(gate.skip)(`wasm3 in Node${gate.note}`, () => {
     }
   });
 
+  it('grows under a memory limit: memory.size counts the pages, the bytes stay at the limit, contents kept', () => {
+    const limit = 100_000;
+    const w = instantiate(probe, imports(), { memoryLimit: limit });
+    try {
+      w.exports.poke(50, 7);
+      expect(w.exports.memory.grow(1)).toBe(2);
+      expect(w.exports.pages()).toBe(3);
+      expect(w.exports.memory.buffer.byteLength).toBe(limit);
+      expect(w.exports.peek(48) >>> 0).toBe(7 << 16);
+      expect(() => w.exports.peek(limit - 3)).toThrow(/out of bounds memory access/);
+    } finally {
+      w.close();
+    }
+  });
+
   it('detaches the memory view and refuses calls once closed', () => {
     const w: Wasm3Instance = instantiate(probe, imports());
     const buf = w.exports.memory.buffer;

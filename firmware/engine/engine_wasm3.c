@@ -12,14 +12,13 @@
  *   - MS_MEM_STATIC (linux, job images): MS_MEM_BYTES;
  *   - otherwise every byte of the board's heap (runtime/heap-bare.c) that
  *     wasm3's own needs leave, measured at the first boot. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "engine.h"
 #include "m3_env.h"
-#include "m3_exec_defs.h"
 #include "wasm3.h"
+#include "wasm3_memory.h"
 
 const uint32_t ms_engine_id = 3;
 
@@ -71,24 +70,14 @@ static ms_engine_status load_module(const uint8_t* bytes, uint32_t len) {
   return MS_ENGINE_OK;
 }
 
-/* Grows the loaded module's memory to `bytes` (whole pages as memory.size
- * sees them), zeroing what is new. Done here rather than by ResizeMemory,
- * which takes the old size to be the declared pages: with a memory limit
- * below them it would skip the reallocation, or the zeroing. */
+/* Grows the loaded module's memory to `bytes`, whole pages as memory.size
+ * sees them; the memory limit holds it there. */
 static ms_engine_status grow_memory(uint32_t bytes) {
-  M3Memory* m = &runtime->memory;
-  uint32_t before = (uint32_t)m->mallocated->length;
-  if (bytes < before) return failed(MS_ENGINE_ERR_PARSE, "wasm3: the memory is smaller than the module's static data");
   uint32_t pages = (uint32_t)(((uint64_t)bytes + MS_WASM_PAGE_BYTES - 1u) / MS_WASM_PAGE_BYTES);
-  if (pages > m->maxPages) return failed(MS_ENGINE_ERR_PARSE, "wasm3: the memory is larger than the module's maximum");
-  M3MemoryHeader* grown = realloc(m->mallocated, sizeof(M3MemoryHeader) + bytes);
-  if (grown == NULL) return failed(MS_ENGINE_ERR_PARSE, "wasm3: no heap for the linear memory");
-  memset(m3MemData(grown) + before, 0, bytes - before);
-  grown->length = bytes;
-  m->mallocated = grown;
-  if (pages > m->numPages) m->numPages = pages;
-  runtime->memoryLimit = bytes;
-  return MS_ENGINE_OK;
+  if (pages < runtime->memory.numPages) pages = runtime->memory.numPages;
+  if (bytes < runtime->memory.mallocated->length) return failed(MS_ENGINE_ERR_PARSE, "wasm3: the memory is smaller than the module's static data");
+  M3Result r = ms_wasm3_resize_memory(runtime, pages, bytes);
+  return r ? failed(MS_ENGINE_ERR_PARSE, r) : MS_ENGINE_OK;
 }
 
 #ifdef MS_MEM_STATIC

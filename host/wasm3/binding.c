@@ -25,6 +25,7 @@
 
 #include "m3_env.h"
 #include "wasm3.h"
+#include "wasm3_memory.h"
 
 #define MAX_VALUES 16u
 
@@ -433,7 +434,8 @@ static napi_value grow(napi_env env, napi_callback_info info) {
   if (argc < 1 || napi_get_value_uint32(env, argv[0], &pages) != napi_ok) return fail(env, "grow(pages: number)", "");
   uint32_t before = in->runtime->memory.numPages;
   uint64_t want = (uint64_t)before + pages;
-  M3Result r = want <= in->runtime->memory.maxPages ? ResizeMemory(in->runtime, (uint32_t)want) : m3Err_wasmMemoryOverflow;
+  M3Result r = want <= in->runtime->memory.maxPages ? ms_wasm3_resize_memory(in->runtime, (uint32_t)want, in->runtime->memoryLimit)
+                                                     : m3Err_wasmMemoryOverflow;
   detach_if_moved(env, in);
   napi_create_int32(env, r ? -1 : (int32_t)before, &out);
   return out;

@@ -14,6 +14,9 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BINDING = join(ROOT, 'host', 'wasm3', 'binding.c');
+/** Memory resizing under a limit, shared with the firmware's wasm3 engine. */
+const ENGINE_DIR = join(ROOT, 'firmware', 'engine');
+const SHARED = [join(ENGINE_DIR, 'wasm3_memory.c')];
 const OUT = join(ROOT, 'build', 'wasm3');
 /** The wasm3 files every build compiles (firmware/Makefile reads the same list). */
 export const WASM3_CORE_LIST = join(ROOT, 'firmware', 'engine', 'wasm3-core.txt');
@@ -62,14 +65,14 @@ export function buildWasm3Addon(): string {
   const headers = nodeApiHeaders()!;
   const files = wasm3CoreFiles().map((f) => join(src, f));
   const hash = createHash('sha256').update(JSON.stringify([CC, FLAGS, process.platform]));
-  for (const f of [BINDING, ...files, ...['wasm3.h', 'm3_env.h', 'm3_config.h', 'm3_core.h'].map((h) => join(src, h))]) hash.update(readFileSync(f));
+  for (const f of [BINDING, ...SHARED, join(ENGINE_DIR, 'wasm3_memory.h'), ...files, ...['wasm3.h', 'm3_env.h', 'm3_config.h', 'm3_core.h'].map((h) => join(src, h))]) hash.update(readFileSync(f));
   const out = join(OUT, `wasm3-${hash.digest('hex').slice(0, 16)}.node`);
   if (!existsSync(out)) {
     mkdirSync(OUT, { recursive: true });
     // Parallel builds each write their own file; the rename makes the result whole or absent.
     const tmp = `${out}.${process.pid}.tmp`;
     const link = process.platform === 'darwin' ? ['-undefined', 'dynamic_lookup'] : [];
-    const r = spawnSync(CC, [...FLAGS, ...link, `-I${src}`, `-I${headers}`, '-o', tmp, BINDING, ...files, '-lm'], { encoding: 'utf8' });
+    const r = spawnSync(CC, [...FLAGS, ...link, `-I${src}`, `-I${ENGINE_DIR}`, `-I${headers}`, '-o', tmp, BINDING, ...SHARED, ...files, '-lm'], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`building the wasm3 addon failed (${CC}):\n${r.error?.message ?? ''}${r.stdout}${r.stderr}`);
     renameSync(tmp, out);
   }
