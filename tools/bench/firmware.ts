@@ -5,7 +5,9 @@
 // same integer math written plainly in C (firmware/common/plain_kernels.c,
 // same compiler and flags, same image) as the denominator, and the same
 // kernels.wasm under the wasm3 interpreter (when wasm3's source is found:
-// WASM3_SRC). Then one whole inference of person_detect on one board. Every
+// WASM3_SRC). Then person_detect on one board: each kernel op through
+// kernels.wasm (the per-op table), and one whole inference through the device
+// agent (LOAD and RUN over the link; tools/bench/agent-inference.ts). Every
 // output is checked against the oracle before any number is printed.
 import { readFileSync } from 'node:fs';
 import type { Graph } from '../../host/model/ir.ts';
@@ -16,6 +18,7 @@ import { oracle, wholeOutputBox } from '../../host/model/oracle.ts';
 import { buildFirmware, missingQemuToolchain } from '../../host/sim/qemu.ts';
 import { missingWasm3 } from '../../host/wasm3/build.ts';
 import { jobImage, kernelsLayout, packJob, runJobOnFirmware, type Fragment, type Job, type JobResult } from '../firmware/job.ts';
+import { agentInference } from './agent-inference.ts';
 import { convLayer, fcLayer } from './layers.ts';
 
 const json = process.argv.includes('--json');
@@ -60,9 +63,7 @@ function checkJob(job: Job, r: JobResult, where: string): void {
 const instructions = (r: JobResult, step: number) => r.ticks.get(step)! * r.instructionsPerTick;
 
 /** Every kernel op of person_detect as a whole-op fragment on the oracle's own inputs to it. */
-async function personDetectJob(base: number, memBytes: number): Promise<{ job: Job; macs: number }> {
-  const graph = await loadModel(PERSON_DETECT);
-  const input = new Int8Array(readFileSync(PERSON_INPUT).buffer.slice(0));
+async function personDetectJob(graph: Graph, input: Int8Array, base: number, memBytes: number): Promise<{ job: Job; macs: number }> {
   const values = await oracle.runAll(graph, [input]);
   const fragments: Fragment[] = [];
   graph.ops.forEach((op, i) => {
@@ -72,7 +73,8 @@ async function personDetectJob(base: number, memBytes: number): Promise<{ job: J
       const shape = params.kind === 'FULLY_CONNECTED' ? [params.batches, params.depth] : graph.tensors[id].shape;
       return { data: values[id]!, origin: shape.map(() => 0), shape };
     });
-    fragments.push({ name: `person_detect op ${i} ${op.kind}`, params, box: wholeOutputBox(params), tiles });
+    const shapes = `${tiles[0].shape.join('x')} -> ${graph.tensors[op.outputs[0]].shape.join('x')}`;
+    fragments.push({ name: `${i} ${op.kind} ${shapes}`, params, box: wholeOutputBox(params), tiles });
   });
   const job = packJob(fragments, base, memBytes);
   return { job, macs: job.fragments.reduce((a, f) => a + f.macs, 0) };
@@ -118,11 +120,22 @@ async function main(): Promise<void> {
     ),
   );
 
-  const pd = await personDetectJob(base, memBytes);
+  const graph = await loadModel(PERSON_DETECT);
+  const pdInput = new Int8Array(readFileSync(PERSON_INPUT).buffer.slice(0));
+  const pd = await personDetectJob(graph, pdInput, base, memBytes);
   const r = await runJobOnFirmware(pd.job, 'qemu-mps2-an386', jobImage('qemu-mps2-an386', BOARD_SCHEME));
   checkJob(pd.job, r, 'person_detect');
+  log(`\nperson_detect on one M4, each kernel op through kernels.wasm (${BOARD_SCHEME})`);
+  log('| op | MACs | instructions | per MAC |');
+  log('| --- | --- | --- | --- |');
+  for (const f of pd.job.fragments) {
+    const n = instructions(r, f.runStep);
+    log(`| ${f.name} | ${f.macs} | ${n} | ${f.macs ? (n / f.macs).toFixed(2) : '-'} |`);
+  }
   const pdInstructions = pd.job.fragments.reduce((a, f) => a + instructions(r, f.runStep), 0);
-  log(`person_detect, one inference on one M4 (${pd.job.fragments.length} kernel ops, ${pd.macs} MACs): ${pdInstructions} instructions, ${(pdInstructions / pd.macs).toFixed(2)} per MAC`);
+  log(`| all ${pd.job.fragments.length} kernel ops | ${pd.macs} | ${pdInstructions} | ${(pdInstructions / pd.macs).toFixed(2)} |`);
+  const agent = await agentInference(graph, pdInput);
+  log(`person_detect through the agent (LOAD and RUN over the link, ${agent.ops} ops, ${agent.macs} MACs): ${agent.instructions} instructions in kernels, ${(agent.instructions / agent.macs).toFixed(2)} per MAC`);
 
   const [conv, dw, fc] = [0, 1, 2].map((i) => perMac[BOARD_SCHEME][i]);
   const summary = {
@@ -135,8 +148,12 @@ async function main(): Promise<void> {
     fc_over_plain_c: +(fc / plainPerMac[2]).toFixed(3),
     plain_c_instr_per_mac: Object.fromEntries(Object.keys(cases).map((k, i) => [k, +plainPerMac[i].toFixed(3)])),
     instr_per_mac_by_scheme: Object.fromEntries(SCHEMES.map((s) => [s, Object.fromEntries(Object.keys(cases).map((k, i) => [k, +perMac[s][i].toFixed(3)]))])),
-    person_detect_instructions: pdInstructions,
-    person_detect_macs: pd.macs,
+    // Through the agent: one LOAD and one RUN of the model's kernel ops over the link.
+    person_detect_instr_per_mac: +(agent.instructions / agent.macs).toFixed(3),
+    person_detect_instructions: agent.instructions,
+    person_detect_macs: agent.macs,
+    // The same ops one by one through kernels.wasm (the per-op table).
+    person_detect_ops_instr_per_mac: +(pdInstructions / pd.macs).toFixed(3),
     // Under wasm3 (absent when wasm3's source was not found); the ratio is over the boards' wasm2c build.
     ...(wasm3PerMac && {
       wasm3_instr_per_mac_conv: +wasm3PerMac[0].toFixed(3),
