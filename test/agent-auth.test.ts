@@ -6,16 +6,17 @@ import { Encoder } from 'cbor-x';
 import { describe, expect, test } from 'vitest';
 import { encodeFrame } from '../host/link/frame.ts';
 import { RequestSigner, hmacSha256 } from '../host/link/hmac.ts';
-import { encodeRequest, ErrorCode, TAG_BYTES, type Request } from '../host/link/messages.ts';
+import { encodeRequest, ErrorCode, PROTOCOL_VERSION, TAG_BYTES, type Request } from '../host/link/messages.ts';
 import { fragmentDigest } from '../host/abi/fragment-blob.ts';
 import { TestGateway, expectReply } from './agent-fixture.ts';
 import { fcFragment } from './agent-fragments.ts';
 
 const KEY = Uint8Array.from(randomBytes(32));
+const SESSION = 5;
 
-function keyed(): { gateway: TestGateway; signer: RequestSigner } {
-  const signer = new RequestSigner(KEY);
-  return { gateway: new TestGateway({ key: KEY }, signer), signer };
+function keyed(session = SESSION): { gateway: TestGateway; signer: RequestSigner } {
+  const signer = new RequestSigner(KEY, session);
+  return { gateway: new TestGateway({ key: KEY, session }, signer), signer };
 }
 
 /** A LOAD opening a transfer of the FC fragment, unsigned. */
@@ -31,7 +32,7 @@ describe('a keyed device', () => {
     const result = expectReply(gateway.run(1, f.input).at(-1)!, 'RESULT');
     expect(result.data).toEqual(new Uint8Array(f.expected));
     const h = gateway.hello();
-    expect(h).toMatchObject({ keyed: 1, authFailures: 0 });
+    expect(h).toMatchObject({ keyed: 1, authFailures: 0, session: SESSION });
     expect(h.counter).toBeGreaterThan(1);
   });
 
@@ -44,7 +45,7 @@ describe('a keyed device', () => {
 
   test('refuses a LOAD tagged with another key', () => {
     const { gateway } = keyed();
-    const other = new RequestSigner(Uint8Array.from(randomBytes(32)));
+    const other = new RequestSigner(Uint8Array.from(randomBytes(32)), SESSION);
     const r = expectReply(gateway.feed(encodeFrame(other.encode(loadStart())))[0], 'ERROR');
     expect(r).toMatchObject({ code: ErrorCode.AUTH, text: 'tag does not match the device key' });
     expect(gateway.hello()).toMatchObject({ authFailures: 1, used: 0 });
@@ -52,13 +53,40 @@ describe('a keyed device', () => {
 
   test('refuses a replayed LOAD, and a counter that went back', () => {
     const { gateway } = keyed();
-    const signed = encodeFrame(new RequestSigner(KEY, 10).encode(loadStart()));
+    const signed = encodeFrame(new RequestSigner(KEY, SESSION, 10).encode(loadStart()));
     expectReply(gateway.feed(signed)[0], 'ACK');
     const replay = expectReply(gateway.feed(signed)[0], 'ERROR');
     expect(replay).toMatchObject({ code: ErrorCode.REPLAY, text: 'counter 11 is not above the last accepted 11' });
-    const older = expectReply(gateway.feed(encodeFrame(new RequestSigner(KEY, 3).encode(loadStart())))[0], 'ERROR');
+    const older = expectReply(gateway.feed(encodeFrame(new RequestSigner(KEY, SESSION, 3).encode(loadStart())))[0], 'ERROR');
     expect(older.code).toBe(ErrorCode.REPLAY);
     expect(gateway.hello()).toMatchObject({ authFailures: 2, counter: 11 });
+  });
+
+  test('refuses a LOAD and a RUN recorded before a restart: the new session makes them REPLAY', () => {
+    const f = fcFragment();
+    const before = keyed(SESSION);
+    const load = encodeFrame(
+      before.gateway.payload('LOAD', { frag: 1, offset: 0, data: f.blob.subarray(0, 300), total: f.blob.length, digest: fragmentDigest(f.blob), arena: f.arena }),
+    );
+    expectReply(before.gateway.feed(load)[0], 'ACK');
+    expectReply(before.gateway.load(1, f.blob, f.arena), 'ACK');
+    const run = encodeFrame(before.gateway.payload('RUN', { frag: 1, offset: 0, data: f.input.subarray(0, 200), total: f.input.length }));
+    expect(before.gateway.feed(run)[0].type).toBe('ACK');
+    // The restarted device: same key, the next boot's session, counters from 0 again.
+    const after = keyed(SESSION + 1);
+    for (const frame of [load, run]) {
+      const r = expectReply(after.gateway.feed(frame)[0], 'ERROR');
+      expect(r).toMatchObject({ code: ErrorCode.REPLAY, text: `session ${SESSION} is not this boot's ${SESSION + 1}` });
+    }
+    expect(after.gateway.hello()).toMatchObject({ session: SESSION + 1, counter: 0, authFailures: 2, fragments: [] });
+  });
+
+  test('refuses a request without a session', () => {
+    const { gateway } = keyed();
+    const payload = encodeRequest({ ...loadStart(), counter: 1, tag: new Uint8Array(TAG_BYTES) } as Request);
+    payload.set(hmacSha256(KEY, payload), payload.length - TAG_BYTES);
+    const r = expectReply(gateway.feed(encodeFrame(payload))[0], 'ERROR');
+    expect(r).toMatchObject({ code: ErrorCode.REPLAY, text: 'this device is keyed: the request needs its session' });
   });
 
   test('refuses a tag that is not the last field, even when it is right', () => {
@@ -66,7 +94,7 @@ describe('a keyed device', () => {
     // Tag computed over a map where it comes before the counter: the device only accepts the tag last.
     const msg = new Map<number, unknown>([[0, 4], [1, 1], [2, 1], [3, 64], [4, new Uint8Array(4)], [23, new Uint8Array(TAG_BYTES)], [22, 5]]);
     const body = new Encoder({ useRecords: false, tagUint8Array: false, variableMapSize: true, mapsAsObjects: false }).encode(msg);
-    const payload = Uint8Array.of(1, ...body);
+    const payload = Uint8Array.of(PROTOCOL_VERSION, ...body);
     // The tag bytes sit before the counter entry's two bytes (key 22, value 5).
     payload.set(hmacSha256(KEY, payload), payload.length - 2 - TAG_BYTES);
     const r = expectReply(gateway.feed(encodeFrame(payload))[0], 'ERROR');
@@ -89,7 +117,7 @@ describe('a keyed device', () => {
 
 describe('an unkeyed device', () => {
   test('ignores tags and counters', () => {
-    const gateway = new TestGateway({}, new RequestSigner(KEY));
+    const gateway = new TestGateway({}, new RequestSigner(KEY, SESSION));
     const f = fcFragment();
     expectReply(gateway.load(1, f.blob, f.arena), 'ACK');
     expect(gateway.hello()).toMatchObject({ keyed: 0, counter: 0 });

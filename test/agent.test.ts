@@ -246,7 +246,7 @@ describe('frames that must not hurt the agent', () => {
     const payload = gateway.payload('PING', {});
     payload[0] = 9;
     const r = expectReply(gateway.feed(encodeFrame(payload))[0], 'ERROR');
-    expect(r).toMatchObject({ code: ErrorCode.BAD_VERSION, text: 'frame speaks protocol version 9; this device speaks 1' });
+    expect(r).toMatchObject({ code: ErrorCode.BAD_VERSION, text: `frame speaks protocol version 9; this device speaks ${PROTOCOL_VERSION}` });
   });
 
   test.for([

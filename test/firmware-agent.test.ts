@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceClient, DeviceError } from '../host/link/client.ts';
 import { FrameDecoder } from '../host/link/frame.ts';
-import { decodeReply, ErrorCode } from '../host/link/messages.ts';
+import { decodeReply, ErrorCode, PROTOCOL_VERSION } from '../host/link/messages.ts';
 import { openSerial } from '../host/link/serial.ts';
 import { chunks, type Transport } from '../host/link/transport.ts';
 import { runConformance } from '../host/cli/conformance.ts';
@@ -141,7 +141,7 @@ describe.skipIf(missing !== null)(`agent firmware over PTYs${missing ? ` (skippe
     await withClient(name, async (c) => {
       const info = await c.hello();
       const engine = devices.find((d) => d.name === name)!.engine;
-      expect(info).toMatchObject({ version: 1, budget: BUDGET, window: QEMU_RX_WINDOW, engine, abi: KERNEL_ABI_HASH });
+      expect(info).toMatchObject({ version: PROTOCOL_VERSION, budget: BUDGET, window: QEMU_RX_WINDOW, engine, abi: KERNEL_ABI_HASH });
     });
   });
 

@@ -6,12 +6,13 @@ import * as fcheck from 'fast-check';
 import { describe, expect, test as base } from 'vitest';
 import { DeviceClient, DeviceError, type ClientOptions } from '../host/link/client.ts';
 import { encodeFrame, FrameDecoder } from '../host/link/frame.ts';
-import { decodeReply, decodeRequest, encodeReply, type Reply } from '../host/link/messages.ts';
+import { decodeReply, decodeRequest, encodeReply, PROTOCOL_VERSION, type Reply } from '../host/link/messages.ts';
 import { mockPair, type MockPair } from '../host/link/mock.ts';
 import { chunks, mapReads, type Transport } from '../host/link/transport.ts';
 import { FrameSplitter } from '../host/sim/splitter.ts';
 import { KERNEL_ABI_HASH } from '../host/abi/kernel-abi.ts';
 import { AgentHost } from '../host/sim/agent-host.ts';
+import { deviceKey } from '../host/sim/device-process.ts';
 import { SimDevice } from '../host/sim/device.ts';
 import { parseTestbed, type DeviceSpec } from '../host/sim/testbed.ts';
 import { oneOpFragment, transferFragment } from './fixtures/link-fragments.ts';
@@ -54,7 +55,7 @@ const test = base.extend<Fixtures>({
         seed: 7,
         onCrash,
         createAgent: (write) =>
-          new AgentHost({ budget: s.memory, window: s.receiveWindow!, write, key: s.keyHex ? Buffer.from(s.keyHex, 'hex') : undefined }),
+          new AgentHost({ budget: s.memory, window: s.receiveWindow!, write, ...deviceKey(s) }),
       });
       void sim.serve(link.b);
       const d = { sim, spec: s, link, crashed };
@@ -98,7 +99,7 @@ const fcFrag = oneOpFragment(fc, 0, randomInputs(fc)[0], { start: [0, 10], end: 
 describe('DeviceClient with a simulated device in-process', () => {
   test('connects with HELLO and reports the capabilities', async ({ device }) => {
     const { client, spec: s } = await device();
-    expect(client.info).toMatchObject({ version: 1, budget: s.memory, engine: 'node', window: 1024, keyed: 0, fragments: [] });
+    expect(client.info).toMatchObject({ version: PROTOCOL_VERSION, budget: s.memory, engine: 'node', window: 1024, keyed: 0, fragments: [] });
     expect((await client.ping()).rttMs).toBeGreaterThanOrEqual(0);
   });
 
@@ -312,8 +313,8 @@ describe('a device still computing when the RUN is resent', () => {
   test('answers BUSY to the resend; the first attempt\'s RESULT is taken', async () => {
     const { a, b } = mockPair();
     const hello = {
-      version: 1, budget: 65536, engine: 'node', abi: 0, window: 1024, clockHz: 1e6,
-      keyed: 0, authFailures: 0, counter: 0, badFrames: 0, used: 0, highWater: 0, fragments: [7], overhead: 0,
+      version: 2, budget: 65536, engine: 'node', abi: 0, window: 1024, clockHz: 1e6,
+      keyed: 0, authFailures: 0, counter: 0, badFrames: 0, used: 0, highWater: 0, fragments: [7], overhead: 0, session: 0,
     };
     // A scripted device: acknowledges the first RUN, is still computing when
     // the gateway gives up waiting and resends, then delivers the RESULT.
@@ -420,6 +421,13 @@ describe('keyed devices', () => {
     );
   });
 
+  test('refuses a device that says it is not keyed when the gateway has a key', async ({ simulate }) => {
+    const { link } = simulate({});
+    await expect(DeviceClient.connect(link.a, { name: 'dev', key: Buffer.from(keyHex, 'hex') })).rejects.toThrow(
+      'dev: the gateway has a key for this device, but the device says it is not keyed; provision it (microsplit provision) or connect without a key',
+    );
+  });
+
   test('reports the device refusing a wrong key', async ({ device }) => {
     const { client } = await device({ keyHex }, { key: Buffer.from('ffeeddccbbaa99887766554433221100', 'hex') });
     await expect(client.load(4, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest })).rejects.toMatchObject({ code: 'AUTH' });
@@ -427,25 +435,25 @@ describe('keyed devices', () => {
 });
 
 describe('protocol version', () => {
-  test('refuses a device speaking another version, naming both', async () => {
+  test('refuses an old agent, naming both versions', async () => {
     const { a, b } = mockPair();
-    // A device of protocol version 2: answers every HELLO with a version-2 frame.
+    // An agent of protocol version 1 (no sessions): answers every HELLO with a version-1 frame.
     const fake = (async () => {
       const dec = new FrameDecoder({ maxPayload: 4096 });
       for await (const bytes of chunks(b)) {
         for (const p of dec.push(bytes)) {
           const req = decodeRequest(p);
           const reply = encodeReply({
-            type: 'HELLO', seq: req.seq, version: 2, budget: 1, engine: 'node', abi: 0, window: 1024, clockHz: 1e6,
-            keyed: 0, authFailures: 0, counter: 0, badFrames: 0, used: 0, highWater: 0, fragments: [], overhead: 0,
+            type: 'HELLO', seq: req.seq, version: 1, budget: 1, engine: 'node', abi: 0, window: 1024, clockHz: 1e6,
+            keyed: 0, authFailures: 0, counter: 0, badFrames: 0, used: 0, highWater: 0, fragments: [], overhead: 0, session: 0,
           });
-          reply[0] = 2;
+          reply[0] = 1;
           await b.write(encodeFrame(reply));
         }
       }
     })().catch(() => undefined); // ends when the client hangs up
-    await expect(DeviceClient.connect(a, { name: 'future' })).rejects.toThrow(
-      'future: device speaks protocol version 2; this side speaks version 1',
+    await expect(DeviceClient.connect(a, { name: 'old' })).rejects.toThrow(
+      'old: device speaks protocol version 1; this side speaks version 2 (the device is older: rebuild its agent and reflash it)',
     );
     await fake;
   });

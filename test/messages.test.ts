@@ -24,8 +24,8 @@ const REQUESTS: [string, Request][] = [
 
 const REPLIES: [string, Reply][] = [
   ['HELLO', {
-    type: 'HELLO', seq: 1, version: 1, budget: 65536, engine: 'wasm2c', abi: 0xdeadbeef, window: 1024, clockHz: 1e6, keyed: 1,
-    authFailures: 2, counter: 77, badFrames: 3, used: 100, highWater: 200, fragments: [1, 2], overhead: 5000,
+    type: 'HELLO', seq: 1, version: 2, budget: 65536, engine: 'wasm2c', abi: 0xdeadbeef, window: 1024, clockHz: 1e6, keyed: 1,
+    authFailures: 2, counter: 77, badFrames: 3, used: 100, highWater: 200, fragments: [1, 2], overhead: 5000, session: 9,
   }],
   ['PING', { type: 'PING', seq: 2, clock: 123456789 }],
   ['PROFILE', { type: 'PROFILE', seq: 3, rates: { conv: 1, depthwise: 2, fc: 3, pool: 4, add: 5, softmax: 6 } }],
@@ -45,11 +45,11 @@ describe('round trips', () => {
 
 describe('bytes on the wire', () => {
   it('PING seq 1: version, then map {0: 2, 1: 1}', () => {
-    expect(encodeRequest({ type: 'PING', seq: 1 })).toEqual(bytes(1, 0xa2, 0x00, 0x02, 0x01, 0x01));
+    expect(encodeRequest({ type: 'PING', seq: 1 })).toEqual(bytes(PROTOCOL_VERSION, 0xa2, 0x00, 0x02, 0x01, 0x01));
   });
   it('LOAD: keys ascending, data as a plain byte string, seq 300 in two bytes', () => {
     expect(encodeRequest({ type: 'LOAD', seq: 300, frag: 1, offset: 2, data: bytes(0, 9) })).toEqual(
-      bytes(1, 0xa5, 0x00, 0x04, 0x01, 0x19, 0x01, 0x2c, 0x02, 0x01, 0x03, 0x02, 0x04, 0x42, 0x00, 0x09),
+      bytes(PROTOCOL_VERSION, 0xa5, 0x00, 0x04, 0x01, 0x19, 0x01, 0x2c, 0x02, 0x01, 0x03, 0x02, 0x04, 0x42, 0x00, 0x09),
     );
   });
   it('a Buffer is sent as a plain byte string', () => {
@@ -74,16 +74,16 @@ describe('decoding errors', () => {
   };
 
   it('another protocol version is refused naming both versions', () => {
-    const e = fail(bytes(2, 0xa0));
+    const e = fail(bytes(PROTOCOL_VERSION + 1, 0xa0));
     expect(e.code).toBe(ErrorCode.BAD_VERSION);
-    expect(e.message).toBe(`device speaks protocol version 2; this side speaks version ${PROTOCOL_VERSION}`);
+    expect(e.message).toBe(`device speaks protocol version ${PROTOCOL_VERSION + 1}; this side speaks version ${PROTOCOL_VERSION}`);
   });
   it.each([
-    ['not CBOR', bytes(1, 0x5f), ErrorCode.BAD_MESSAGE, /not valid CBOR/],
-    ['not a map', bytes(1, 0x01), ErrorCode.BAD_MESSAGE, /not a CBOR map/],
-    ['an unknown type', bytes(1, 0xa2, 0x00, 0x09, 0x01, 0x01), ErrorCode.UNKNOWN_TYPE, /unknown message type 9/],
-    ['a missing field', bytes(1, 0xa2, 0x00, 0x02, 0x01, 0x01), ErrorCode.BAD_MESSAGE, /PING: field clock/],
-    ['a field of the wrong type', bytes(1, 0xa3, 0x00, 0x02, 0x01, 0x01, 0x02, 0x61, 0x78), ErrorCode.BAD_MESSAGE, /PING: field clock/],
+    ['not CBOR', bytes(PROTOCOL_VERSION, 0x5f), ErrorCode.BAD_MESSAGE, /not valid CBOR/],
+    ['not a map', bytes(PROTOCOL_VERSION, 0x01), ErrorCode.BAD_MESSAGE, /not a CBOR map/],
+    ['an unknown type', bytes(PROTOCOL_VERSION, 0xa2, 0x00, 0x09, 0x01, 0x01), ErrorCode.UNKNOWN_TYPE, /unknown message type 9/],
+    ['a missing field', bytes(PROTOCOL_VERSION, 0xa2, 0x00, 0x02, 0x01, 0x01), ErrorCode.BAD_MESSAGE, /PING: field clock/],
+    ['a field of the wrong type', bytes(PROTOCOL_VERSION, 0xa3, 0x00, 0x02, 0x01, 0x01, 0x02, 0x61, 0x78), ErrorCode.BAD_MESSAGE, /PING: field clock/],
     ['a request where a reply is due', encodeRequest({ type: 'RESET', seq: 1 }), ErrorCode.UNKNOWN_TYPE, /unknown message type 8/],
   ])('%s is refused in one line', (_, payload, code, message) => {
     const e = fail(payload);
@@ -99,11 +99,11 @@ describe('decoding errors', () => {
 describe('RequestSigner', () => {
   const key = bytes(...Array.from({ length: 20 }, (_, i) => i + 1));
 
-  it('appends counter and tag to authenticated requests: the tag is HMAC-SHA256 of the payload with the tag zeroed', () => {
-    const signer = new RequestSigner(key, 41);
+  it('appends session, counter and tag to authenticated requests: the tag is HMAC-SHA256 of the payload with the tag zeroed', () => {
+    const signer = new RequestSigner(key, 7, 41);
     const p = signer.encode({ type: 'CANCEL', seq: 1, frag: 3 });
     const msg = decodeRequest(p);
-    expect(msg).toMatchObject({ type: 'CANCEL', counter: 42 });
+    expect(msg).toMatchObject({ type: 'CANCEL', session: 7, counter: 42 });
     const zeroed = p.slice();
     zeroed.fill(0, p.length - TAG_BYTES);
     expect(p.subarray(p.length - TAG_BYTES)).toEqual(new Uint8Array(createHmac('sha256', key).update(zeroed).digest()));
@@ -111,10 +111,14 @@ describe('RequestSigner', () => {
   });
 
   it('leaves HELLO, PING and PROFILE as they are', () => {
-    expect(new RequestSigner(key).encode({ type: 'HELLO', seq: 1 })).toEqual(encodeRequest({ type: 'HELLO', seq: 1 }));
+    expect(new RequestSigner(key, 1).encode({ type: 'HELLO', seq: 1 })).toEqual(encodeRequest({ type: 'HELLO', seq: 1 }));
   });
 
   it.each([[new Uint8Array(0)], [new Uint8Array(65)]])('refuses a key of %s bytes', (k) => {
-    expect(() => new RequestSigner(k)).toThrow(/device key must be 1..64 bytes/);
+    expect(() => new RequestSigner(k, 1)).toThrow(/device key must be 1..64 bytes/);
+  });
+
+  it('refuses session 0: a keyed device always has a session', () => {
+    expect(() => new RequestSigner(key, 0)).toThrow(/session must be an integer in 1\.\./);
   });
 });

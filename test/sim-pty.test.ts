@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it, test as base } from 'vitest';
 import { DeviceClient, type ClientOptions } from '../host/link/client.ts';
 import { encodeFrame, FrameDecoder } from '../host/link/frame.ts';
-import { decodeReply, encodeRequest, type Reply } from '../host/link/messages.ts';
+import { decodeReply, encodeRequest, PROTOCOL_VERSION, type Reply } from '../host/link/messages.ts';
 import { openTransport } from '../host/link/open.ts';
 import type { Transport } from '../host/link/transport.ts';
 import { CRASH_EXIT_CODE } from '../host/sim/device-process.ts';
@@ -110,7 +110,7 @@ describe('testbeds/four.json: three devices on PTYs, one on TCP', () => {
       badCrc[3] ^= 0x40;
       const wrongVersion = encodeRequest({ type: 'PING', seq: 2 });
       wrongVersion[0] = 7;
-      const notCbor = Uint8Array.of(1, 0xff, 0xfe);
+      const notCbor = Uint8Array.of(PROTOCOL_VERSION, 0xff, 0xfe);
       const oversized = new Uint8Array(2048 + 100).fill(0x55);
       oversized[oversized.length - 1] = 0;
       const replies = await exchange(raw, [

@@ -18,11 +18,11 @@ import { kernelAbiHash } from "./kernels";
 import {
   PROTOCOL_VERSION, PROFILE_OPS, profileOpName, engineName, TAG_BYTES, isAuthenticated,
   T_HELLO, T_PING, T_PROFILE, T_LOAD, T_RUN, T_CANCEL, T_UNLOAD, T_RESET, T_ACK, T_RESULT, T_ERROR,
-  K_TYPE, K_SEQ, K_COUNTER, K_TAG, K_PROFILE_MACS, K_LOAD_FRAG, K_RUN_FRAG, K_CANCEL_FRAG, K_UNLOAD_FRAG,
+  K_TYPE, K_SEQ, K_SESSION, K_COUNTER, K_TAG, K_PROFILE_MACS, K_LOAD_FRAG, K_RUN_FRAG, K_CANCEL_FRAG, K_UNLOAD_FRAG,
   R_ERROR_CODE, R_ERROR_TEXT, R_ACK_FRAG, R_ACK_NEXT, R_ACK_DONE, R_RESULT_FRAG, R_RESULT_DATA, R_RESULT_HIGH_WATER,
   R_RESULT_COMPUTE_US, R_RESULT_FIELDS, R_HELLO_FIELDS, R_HELLO_VERSION, R_HELLO_BUDGET, R_HELLO_ENGINE, R_HELLO_ABI,
   R_HELLO_WINDOW, R_HELLO_CLOCK_HZ, R_HELLO_KEYED, R_HELLO_AUTH_FAILURES, R_HELLO_COUNTER, R_HELLO_BAD_FRAMES,
-  R_HELLO_USED, R_HELLO_HIGH_WATER, R_HELLO_FRAGMENTS, R_HELLO_OVERHEAD, R_PING_CLOCK, R_PROFILE_RATES,
+  R_HELLO_USED, R_HELLO_HIGH_WATER, R_HELLO_FRAGMENTS, R_HELLO_OVERHEAD, R_HELLO_SESSION, R_PING_CLOCK, R_PROFILE_RATES,
   E_BAD_MESSAGE, E_BAD_VERSION, E_UNKNOWN_TYPE, E_TOO_LARGE, E_NO_MEMORY, E_AUTH, E_REPLAY, E_NO_FRAGMENT, E_BUSY, E_KERNEL,
 } from "./protocol.generated";
 
@@ -39,6 +39,10 @@ let window: u32 = 0;
 let engine: u32 = 0;
 let overhead: u32 = 0;
 let keyed = false;
+// This start's session (docs/protocol.md section 4): the host gives a value
+// no earlier start under the same key had, so messages recorded before a
+// restart, whose tags cover their session, are refused.
+let session: u32 = 0;
 let lastCounter: u32 = 0;
 let authFailures: u32 = 0;
 let badFrames: u32 = 0;
@@ -80,12 +84,17 @@ export function rx_buffer(): usize {
   return rxBuffer;
 }
 
-/** Keys the device with `len` bytes the host placed in the receive buffer. */
-export function provision_key(len: u32): u32 {
-  if (!ready || len < 1 || <usize>len > MAX_KEY_BYTES) return E_BAD_MESSAGE;
+/**
+ * Keys the device with `len` bytes the host placed in the receive buffer, for
+ * the session `bootSession` (nonzero, new at every start: a boot counter kept
+ * in flash or a file, or a random number). Counters start over in it.
+ */
+export function provision_key(len: u32, bootSession: u32): u32 {
+  if (!ready || keyed || len < 1 || <usize>len > MAX_KEY_BYTES || bootSession == 0) return E_BAD_MESSAGE;
   hmacSetKey(rxBuffer, len);
   memory.fill(rxBuffer, 0, len);
   keyed = true;
+  session = bootSession;
   return 0;
 }
 
@@ -185,6 +194,7 @@ function sendHello(seq: u32): void {
   writeHead(MAJOR_ARRAY, <u32>n);
   for (let s = 0; s < n; s++) writeUint(fragmentId(s));
   writeEntry(R_HELLO_OVERHEAD, overhead);
+  writeEntry(R_HELLO_SESSION, session);
   txEnd();
 }
 
@@ -225,6 +235,15 @@ function authenticate(): u32 {
   if (!equalConstantTime(TAG, EXPECTED, TAG_BYTES)) {
     textStr("tag does not match the device key");
     return E_AUTH;
+  }
+  if (!cbor.isUint(K_SESSION) || cbor.value(K_SESSION) != session) {
+    if (cbor.isUint(K_SESSION)) {
+      textStr("session ");
+      textU32(cbor.value(K_SESSION));
+      textStr(" is not this boot's ");
+      textU32(session);
+    } else textStr("this device is keyed: the request needs its session");
+    return E_REPLAY;
   }
   if (!cbor.isUint(K_COUNTER)) {
     textStr("this device is keyed: the request needs a counter");

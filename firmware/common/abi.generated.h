@@ -3,7 +3,7 @@
 #ifndef MS_ABI_GENERATED_H
 #define MS_ABI_GENERATED_H
 
-#define MS_ABI_HASH 0xECC62AB7u
+#define MS_ABI_HASH 0x2499B825u
 
 #define MS_DELIMITER 0u
 #define MS_CRC32_POLY 0xEDB88320u
@@ -11,7 +11,7 @@
 #define MS_CRC32_XOROUT 0xFFFFFFFFu
 #define MS_CRC_BYTES 4u
 
-#define MS_PROTOCOL_VERSION 1u
+#define MS_PROTOCOL_VERSION 2u
 #define MS_T_HELLO 1u
 #define MS_T_PING 2u
 #define MS_T_PROFILE 3u
@@ -25,6 +25,7 @@
 #define MS_T_ERROR 18u
 #define MS_K_TYPE 0u
 #define MS_K_SEQ 1u
+#define MS_K_SESSION 21u
 #define MS_K_COUNTER 22u
 #define MS_K_TAG 23u
 #define MS_K_PROFILE_MACS 2u
@@ -54,6 +55,7 @@
 #define MS_R_HELLO_HIGH_WATER 13u
 #define MS_R_HELLO_FRAGMENTS 14u
 #define MS_R_HELLO_OVERHEAD 15u
+#define MS_R_HELLO_SESSION 20u
 #define MS_R_PING_CLOCK 2u
 #define MS_R_PROFILE_RATES 2u
 #define MS_R_ACK_FRAG 2u

@@ -3,7 +3,7 @@
 // codes, the kernel record and call block, and the fragment blob.
 
 /** FNV-1a over the whole spec (names, order, types, values); HELLO's `abi` must equal it. */
-export const ABI_HASH = 0xECC62AB7;
+export const ABI_HASH = 0x2499B825;
 
 /** byte that ends a COBS frame. */
 export const DELIMITER = 0;
@@ -16,7 +16,7 @@ export const CRC32_XOROUT = 0xFFFFFFFF;
 /** CRC-32 bytes after the message, little endian. */
 export const CRC_BYTES = 4;
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Keys every message carries. */
 export const COMMON_KEYS = {
@@ -53,6 +53,7 @@ export const REQUESTS = {
       total: { key: 5, type: 'uint', optional: true },
       digest: { key: 6, type: 'bytes32', optional: true },
       arena: { key: 7, type: 'uint', optional: true },
+      session: { key: 21, type: 'uint', optional: true },
       counter: { key: 22, type: 'uint', optional: true },
       tag: { key: 23, type: 'bytes32', optional: true },
     },
@@ -65,6 +66,7 @@ export const REQUESTS = {
       offset: { key: 3, type: 'uint', optional: false },
       data: { key: 4, type: 'bytes', optional: false },
       total: { key: 5, type: 'uint', optional: true },
+      session: { key: 21, type: 'uint', optional: true },
       counter: { key: 22, type: 'uint', optional: true },
       tag: { key: 23, type: 'bytes32', optional: true },
     },
@@ -74,6 +76,7 @@ export const REQUESTS = {
     authenticated: true,
     fields: {
       frag: { key: 2, type: 'uint', optional: false },
+      session: { key: 21, type: 'uint', optional: true },
       counter: { key: 22, type: 'uint', optional: true },
       tag: { key: 23, type: 'bytes32', optional: true },
     },
@@ -83,6 +86,7 @@ export const REQUESTS = {
     authenticated: true,
     fields: {
       frag: { key: 2, type: 'uint', optional: false },
+      session: { key: 21, type: 'uint', optional: true },
       counter: { key: 22, type: 'uint', optional: true },
       tag: { key: 23, type: 'bytes32', optional: true },
     },
@@ -91,6 +95,7 @@ export const REQUESTS = {
     type: 8,
     authenticated: true,
     fields: {
+      session: { key: 21, type: 'uint', optional: true },
       counter: { key: 22, type: 'uint', optional: true },
       tag: { key: 23, type: 'bytes32', optional: true },
     },
@@ -117,6 +122,7 @@ export const REPLIES = {
       highWater: { key: 13, type: 'uint', optional: false },
       fragments: { key: 14, type: 'uint[]', optional: false },
       overhead: { key: 15, type: 'uint', optional: false },
+      session: { key: 20, type: 'uint', optional: false },
     },
   },
   PING: {

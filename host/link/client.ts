@@ -249,8 +249,7 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     const c = new DeviceClient(transport, opts);
     c.reader = c.readLoop();
     try {
-      const info = await c.handshake();
-      if (opts.key) c.signer = new RequestSigner(opts.key, info.counter);
+      await c.handshake();
       return c;
     } catch (e) {
       await c.close();
@@ -411,8 +410,23 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
         'VERSION',
         `device kernel ABI hash 0x${info.abi.toString(16)} differs from this gateway's 0x${this.opts.expectAbi.toString(16)}: the two were built from different spec/abi.json; rebuild the agent (npm run build:wasm) and reflash the device`,
       );
+    this.follow(info);
     this._info = info;
     return info;
+  }
+
+  /**
+   * Keeps the signer in the device's session: a device that restarted has a
+   * new one, in which our earlier counters mean nothing. A gateway with a key
+   * refuses a device that says it has none, which anyone on the link could
+   * claim to make it send unsigned requests.
+   */
+  private follow(info: DeviceInfo): void {
+    const key = this.opts.key;
+    if (!key) return;
+    if (info.keyed !== 1)
+      throw new DeviceError(this.name, 'NO_KEY', 'the gateway has a key for this device, but the device says it is not keyed; provision it (microsplit provision) or connect without a key');
+    if (this.signer?.session !== info.session) this.signer = new RequestSigner(key, info.session, info.counter);
   }
 
   /** Sends a small request and waits for its reply, resending on timeout. */

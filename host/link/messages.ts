@@ -133,7 +133,8 @@ function decodeWith(table: Table, payload: Uint8Array, peer: string): { type: st
   if (payload[0] !== PROTOCOL_VERSION) {
     throw new ProtocolError(
       ErrorCode.BAD_VERSION,
-      `${peer} speaks protocol version ${payload[0]}; this side speaks version ${PROTOCOL_VERSION}`,
+      `${peer} speaks protocol version ${payload[0]}; this side speaks version ${PROTOCOL_VERSION}` +
+        (payload[0] < PROTOCOL_VERSION ? ` (the ${peer} is older: ${peer === 'device' ? 'rebuild its agent and reflash it' : 'update it'})` : ''),
     );
   }
   let map: unknown;

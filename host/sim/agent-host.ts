@@ -22,6 +22,8 @@ export interface AgentHostOptions {
   engine?: EngineName;
   /** Provisions the device key (1..64 bytes). */
   key?: Uint8Array;
+  /** The session of this start of a keyed device: nonzero, never used before with this key (a boot counter). */
+  session?: number;
   /** Monotonic microseconds; defaults to process.hrtime. */
   clockUs?: () => bigint;
   log?: (line: string) => void;
@@ -33,7 +35,7 @@ interface AgentExports {
   memory: { readonly buffer: ArrayBuffer };
   init(budget: number, window: number, engine: number): number;
   rx_buffer(): number;
-  provision_key(len: number): number;
+  provision_key(len: number, session: number): number;
   feed(len: number): number;
   poll(): number;
   high_water(): number;
@@ -60,7 +62,7 @@ export class AgentHost {
   private readonly exports: AgentExports;
 
   constructor(options: AgentHostOptions) {
-    const { budget, window, write, engine = 'node', key, clockUs = defaultClock, log } = options;
+    const { budget, window, write, engine = 'node', key, session, clockUs = defaultClock, log } = options;
     if (!Number.isInteger(budget) || budget < 0 || budget > 0xffffffff) throw new RangeError(`budget must be a byte count, got ${budget}`);
     if (!Number.isInteger(window) || window < 64 || window > 65536) throw new RangeError(`window must be an integer in 64..65536, got ${window}`);
     let memory: AgentExports['memory'] | undefined;
@@ -91,8 +93,10 @@ export class AgentHost {
     this.window = window;
     if (key) {
       if (key.length < 1 || key.length > 64) throw new RangeError(`device key must be 1..64 bytes, got ${key.length}`);
+      if (session === undefined || !Number.isInteger(session) || session < 1 || session > 0xffffffff)
+        throw new RangeError(`a keyed device needs a session in 1..${0xffffffff} (its boot counter), got ${session}`);
       this.rxView(key.length).set(key);
-      if (this.exports.provision_key(key.length) !== 0) throw new Error('agent refused the key');
+      if (this.exports.provision_key(key.length, session) !== 0) throw new Error('agent refused the key');
     }
   }
 

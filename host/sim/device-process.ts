@@ -3,7 +3,9 @@
 // on a loopback TCP port. It reports readiness (and the TCP port) to the
 // launcher over IPC, and exits when the launcher goes away or a crash fault
 // fires (with CRASH_EXIT_CODE, the reason on stderr).
+import { randomInt } from 'node:crypto';
 import { createServer } from 'node:net';
+import { nextBootSession, parseKeyHex, readKeyFile } from '../link/key-file.ts';
 import { openSerial } from '../link/serial.ts';
 import { socketTransport } from '../link/tcp.ts';
 import { AgentHost } from './agent-host.ts';
@@ -29,10 +31,22 @@ function tell(m: DeviceProcessMessage): void {
   process.send?.(m);
 }
 
+/**
+ * The key and this boot's session. A key file's device counts its boots in
+ * the file beside it (as a board counts them in flash); a key written in the
+ * testbed has nowhere to keep a count, so its session is a random number.
+ */
+export function deviceKey(spec: DeviceSpec): { key?: Uint8Array; session?: number } {
+  if (spec.keyFile) return { key: readKeyFile(spec.keyFile), session: nextBootSession(spec.keyFile) };
+  if (spec.keyHex) return { key: parseKeyHex(spec.keyHex, `device ${spec.id} keyHex`), session: randomInt(1, 0xffffffff) };
+  return {};
+}
+
 export async function runDeviceProcess(config: DeviceProcessConfig): Promise<void> {
   const { spec } = config;
   // The launcher holds the other end of the IPC channel: when it dies, so do we.
   process.on('disconnect', () => process.exit(0));
+  const keying = deviceKey(spec);
   const device = new SimDevice({
     spec,
     seed: config.seed,
@@ -42,7 +56,7 @@ export async function runDeviceProcess(config: DeviceProcessConfig): Promise<voi
         window: spec.receiveWindow ?? DEFAULT_SIM_WINDOW,
         write,
         engine: spec.engine ?? 'node',
-        key: spec.keyHex ? Buffer.from(spec.keyHex, 'hex') : undefined,
+        ...keying,
       }),
     onCrash: (reason) => {
       console.error(`device ${spec.id}: ${reason}`);

@@ -88,13 +88,16 @@ const device = z
      * WebAssembly, or the board's wasm2c image, at `speed`.
      */
     engine: z.enum(['wasm3']).optional(),
-    /** A device key (hex) to provision: the device then requires HMAC tags. */
+    /** A device key (hex) to provision: the device then requires HMAC tags; its session at each start is random. */
     keyHex: z
       .string()
       .regex(/^([0-9a-fA-F]{2})+$/, 'expected hex bytes')
       .optional(),
+    /** A key file written by `microsplit provision`; the device counts its boots in `<keyFile>.boot`, its sessions. */
+    keyFile: z.string().min(1).optional(),
   })
   .strict()
+  .refine((d) => !(d.keyHex && d.keyFile), { message: 'give keyHex or keyFile, not both', path: ['keyFile'] })
   .transform((d) => (d.engine === 'wasm3' ? { ...d, speed: wasm3Speed(d.speed) } : d));
 
 export const testbedSchema = z

@@ -155,7 +155,8 @@ export function fuzzAgentFrames(options: FuzzOptions): FuzzReport {
   const { count, seed, budget = 8192, window = 512, keyed = false } = options;
   const r = rng(seed);
   const key = keyed ? r.bytes(32) : undefined;
-  const signer = key ? new RequestSigner(key) : undefined;
+  const bootSession = 1 + r.int(0xfffffffe);
+  const signer = key ? new RequestSigner(key, bootSession) : undefined;
   const encode = (m: Request) => (signer ? signer.encode(m) : encodeRequest(m));
   const replies = new FrameDecoder({ maxPayload: 1 << 20 });
   const report: FuzzReport = { inputs: 0, bytesFed: 0, replies: {}, errorCodes: {}, results: 0, maxHighWater: 0, budget, ms: 0 };
@@ -174,7 +175,7 @@ export function fuzzAgentFrames(options: FuzzOptions): FuzzReport {
     if (rep.type === 'RESULT') report.results++;
   };
   const agent = new AgentHost({
-    budget, window, key,
+    budget, window, key, session: bootSession,
     write: (bytes) => {
       for (const p of replies.push(bytes)) onReply(decodeReply(p)); // throws on anything that is not a valid reply
     },

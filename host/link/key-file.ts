@@ -1,0 +1,64 @@
+// Device keys at rest (docs/protocol.md section 4): a key file holds the key
+// as hex on one line; a simulated device keeps its boot counter next to it
+// (`<key file>.boot`), the file standing for a board's flash word. Both are
+// replaced atomically, so a crash mid-write leaves the old content.
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+
+export const MIN_KEY_BYTES = 1;
+export const MAX_KEY_BYTES = 64;
+
+/** Where a device with key file `keyFile` keeps its boot counter. */
+export const bootCounterFile = (keyFile: string) => `${keyFile}.boot`;
+
+function writeAtomic(file: string, text: string, mode: number): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, text, { mode });
+  renameSync(tmp, file);
+}
+
+/** Parses a key written as hex bytes; throws one line saying what is wrong. */
+export function parseKeyHex(text: string, source = 'key'): Uint8Array {
+  const hex = text.trim();
+  if (!/^([0-9a-fA-F]{2})+$/.test(hex)) throw new Error(`${source}: expected the key as hex bytes on one line`);
+  const key = Uint8Array.from(Buffer.from(hex, 'hex'));
+  if (key.length < MIN_KEY_BYTES || key.length > MAX_KEY_BYTES) throw new Error(`${source}: a device key is ${MIN_KEY_BYTES}..${MAX_KEY_BYTES} bytes, got ${key.length}`);
+  return key;
+}
+
+export function readKeyFile(file: string): Uint8Array {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read device key ${file}: ${(e as Error).message}`);
+  }
+  return parseKeyHex(text, file);
+}
+
+/** Writes (or replaces: rotation) a key file, readable by its owner only. */
+export function writeKeyFile(file: string, key: Uint8Array): void {
+  if (key.length < MIN_KEY_BYTES || key.length > MAX_KEY_BYTES) throw new RangeError(`a device key is ${MIN_KEY_BYTES}..${MAX_KEY_BYTES} bytes, got ${key.length}`);
+  writeAtomic(file, `${Buffer.from(key).toString('hex')}\n`, 0o600);
+}
+
+/**
+ * Un-keys: removes the key file. The boot counter stays, so a device keyed
+ * again with the same key never reuses a session.
+ */
+export function removeKeyFile(file: string): void {
+  rmSync(file, { force: true });
+}
+
+/** Counts one boot of the device keyed by `keyFile` and returns its session (1, 2, ...). */
+export function nextBootSession(keyFile: string): number {
+  const file = bootCounterFile(keyFile);
+  let last = 0;
+  if (existsSync(file)) {
+    const text = readFileSync(file, 'utf8').trim();
+    if (!/^\d+$/.test(text) || Number(text) > 0xffffffff) throw new Error(`${file}: boot counter is not a 32-bit number: ${JSON.stringify(text)}`);
+    last = Number(text);
+  }
+  if (last >= 0xffffffff) throw new Error(`${file}: boot counter exhausted; provision a new key and remove this file`);
+  writeAtomic(file, `${last + 1}\n`, 0o600);
+  return last + 1;
+}
