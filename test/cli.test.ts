@@ -9,8 +9,11 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testbedProfiles } from '../host/run/testbed-profiles.ts';
 import { loadTestbed } from '../host/sim/testbed.ts';
+import { processTag } from './processes.ts';
 
 const run = promisify(execFile);
+/** Marks every process this file starts, so the leftover checks see only those. */
+const tag = processTag();
 const CLI = join(import.meta.dirname, '..', 'bin', 'microsplit.js');
 const MODEL = join(import.meta.dirname, '..', 'models', 'mnist-s.tflite');
 const PERSON = join(import.meta.dirname, '..', 'models', 'person_detect', 'person_detect.tflite');
@@ -21,7 +24,7 @@ writeFileSync(digit, JSON.stringify(Array.from({ length: 784 }, (_, i) => ((i * 
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run(process.execPath, [CLI, ...args], { timeout: 120_000 });
+    const r = await run(process.execPath, [CLI, ...args], { timeout: 120_000, env: tag.env });
     return { code: 0, ...r };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -29,10 +32,9 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
   }
 }
 
-/** Device processes of the CLI test testbed still alive. */
-async function leftovers(): Promise<string> {
-  const r = await run('pgrep', ['-af', 'cli-pty-[ab]|cli-tcp-c']).catch(() => ({ stdout: '' }));
-  return r.stdout.trim();
+/** Processes the commands of this file started that are still alive (the commands themselves have exited). */
+function leftovers(): number[] {
+  return tag.live();
 }
 
 const COMMANDS = ['sim', 'devices', 'profile', 'inspect', 'plan', 'deploy', 'run', 'infer', 'eval', 'conformance', 'bench', 'demo', 'export'];
@@ -57,8 +59,8 @@ describe('plan, deploy, run from the shell', () => {
   const plan = join(dir, 'plan.json');
   writeFileSync(profiles, JSON.stringify({ devices: testbedProfiles(loadTestbed(TESTBED)) }));
 
-  afterAll(async () => {
-    expect(await leftovers()).toBe('');
+  afterAll(() => {
+    expect(leftovers()).toEqual([]);
   });
 
   it('plans mnist-s for the testbed and runs it one shot, equal to the oracle', async () => {
@@ -105,7 +107,7 @@ describe('plan, deploy, run from the shell', () => {
   });
 
   it('deploys onto `microsplit sim` devices once and runs twice without loading again', async () => {
-    const sim = spawn(process.execPath, [CLI, 'sim', TESTBED, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const sim = spawn(process.execPath, [CLI, 'sim', TESTBED, '--json'], { stdio: ['ignore', 'pipe', 'inherit'], env: tag.env });
     let text = '';
     const ports = join(dir, 'ports.json');
     await new Promise<void>((resolve, reject) => {
@@ -156,6 +158,6 @@ describe('bad input: one clear line, non-zero exit, nothing left running', () =>
     expect(r.code).not.toBe(0);
     const lines = r.stderr.trim().split('\n').filter((l) => !/^\S+\t(\/dev\/pts|tcp:)/.test(l));
     expect(lines.at(-1)).toMatch(message);
-    expect(await leftovers()).toBe('');
+    expect(leftovers()).toEqual([]);
   });
 });

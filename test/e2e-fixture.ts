@@ -1,7 +1,6 @@
 // What the end-to-end and fault-injection tests share: their models and
 // inputs, the oracle's answers to compare against, and a check that a
 // testbed left no process behind.
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { image, readSubset } from '../host/eval/datasets.ts';
 import { runGraph } from '../host/model/engine.ts';
@@ -12,6 +11,7 @@ import { seededRandom } from '../host/random.ts';
 import type { Executor } from '../host/run/execute.ts';
 import { deployModel, type OpenTestbed } from '../host/run/session.ts';
 import { loadModel } from '../host/model/load.ts';
+import { liveChildren } from './processes.ts';
 
 export const PERSON_DETECT = 'test/fixtures/person_detect/person_detect.tflite';
 export const PERSON_IMAGES = ['test/fixtures/person_detect/person_input_int8.bin', 'test/fixtures/person_detect/no_person_input_int8.bin'];
@@ -70,18 +70,7 @@ const TESTBED_COMMANDS = /^(node|socat|qemu-system-)/;
 
 /** Process ids of this process's live children of the kinds a testbed starts. */
 export function childPids(): number[] {
-  let out: string;
-  try {
-    out = execFileSync('ps', ['-o', 'pid=,stat=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' });
-  } catch {
-    return []; // ps exits 1 when there is no child
-  }
-  return out
-    .trim()
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .filter(([pid, stat, comm]) => pid && !stat.startsWith('Z') && TESTBED_COMMANDS.test(comm ?? ''))
-    .map(([pid]) => Number(pid));
+  return liveChildren(process.pid, TESTBED_COMMANDS);
 }
 
 export function isAlive(pid: number): boolean {

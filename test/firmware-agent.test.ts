@@ -28,6 +28,7 @@ const BUDGET = 48 * 1024;
 const VECTORS = 'test/vectors/tflm';
 const TRAP_ERROR_CODE = ErrorCode.TRAP; // sent by firmware/common/trap_frame.c
 const missing = missingQemuToolchain();
+const qemu = toolGate(missing);
 const wasm3 = toolGate(missing ?? missingWasm3());
 
 interface Device {
@@ -97,7 +98,8 @@ function collect(t: Transport) {
   };
 }
 
-describe.skipIf(missing !== null)(`agent firmware over PTYs${missing ? ` (skipped: ${missing})` : ''}`, () => {
+describe.skipIf(qemu.skip)(`agent firmware over PTYs${qemu.note}`, () => {
+  beforeAll(() => qemu.check());
   const devices: Device[] = [];
   const conv = halfChannelFragment(convCase('CONV_2D'), 11);
   const fcFrag = halfChannelFragment(fcCase, 12);
@@ -184,7 +186,8 @@ describe.skipIf(missing !== null)(`agent firmware over PTYs${missing ? ` (skippe
   });
 });
 
-describe.skipIf(missing !== null)(`a trap inside the module${missing ? ` (skipped: ${missing})` : ''}`, () => {
+describe.skipIf(qemu.skip)(`a trap inside the module${qemu.note}`, () => {
+  beforeAll(() => qemu.check());
   // test/fixtures/firmware/oob-agent.wat: feed() loads from the address in the first 4 received bytes.
   const outside = Buffer.from([0xf0, 0xff, 0xff, 0xff]); // 0xfffffff0, past the 1 MiB memory
   const inside = Buffer.from([0x10, 0x00, 0x00, 0x00]);

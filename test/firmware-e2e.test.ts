@@ -8,10 +8,12 @@ import { loadModel } from '../host/model/load.ts';
 import { deployModel, openTestbed, type OpenTestbed } from '../host/run/session.ts';
 import { deviceReports, memoryViolations } from '../host/run/report.ts';
 import { missingQemuToolchain } from '../host/sim/qemu.ts';
+import { toolGate } from './tool-gate.ts';
 import { bytes, MNIST_S, mnistInputs, oracleOutputs } from './e2e-fixture.ts';
 
 const INPUTS = 10;
 const missing = missingQemuToolchain();
+const qemu = toolGate(missing);
 /** Budgets too small for the whole model on one board, so the plan must split it. */
 const board = (id: string, kind: string, memory: string) => ({ id, board: kind, memory, speed: { default: 50_000_000 }, link: { kind: 'pty', rate: 1_000_000 } });
 const TESTBED = {
@@ -19,7 +21,8 @@ const TESTBED = {
   devices: [board('m4-a', 'qemu-mps2-an386', '24K'), board('m4-b', 'qemu-mps2-an386', '24K'), board('m3-c', 'qemu-mps2-an385', '24K')],
 };
 
-describe.skipIf(missing !== null)(`mnist-s across three QEMU boards${missing ? ` (skipped: ${missing})` : ''}`, () => {
+describe.skipIf(qemu.skip)(`mnist-s across three QEMU boards${qemu.note}`, () => {
+  beforeAll(() => qemu.check());
   let open: OpenTestbed;
   beforeAll(async () => {
     open = await openTestbed(TESTBED as never);

@@ -3,8 +3,9 @@
 // trap, no out-of-bounds access, no arena above its budget, no leak. The
 // longer run is `npm run fuzz:libfuzzer`.
 import { spawnSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { missingQemuToolchain } from '../host/sim/qemu.ts';
+import { toolGate } from './tool-gate.ts';
 import { runLibFuzzer } from '../tools/fuzz/libfuzzer/run.ts';
 
 function missingFuzzToolchain(): string | null {
@@ -14,9 +15,10 @@ function missingFuzzToolchain(): string | null {
   return probe.status === 0 ? null : 'clang cannot link -fsanitize=fuzzer,address (Debian packages clang and libclang-rt-14-dev)';
 }
 
-const missing = missingFuzzToolchain();
+const fuzz = toolGate(missingFuzzToolchain());
 
-describe.skipIf(missing !== null)(`libFuzzer on the agent's frame input${missing ? ` (skipped: ${missing})` : ''}`, () => {
+describe.skipIf(fuzz.skip)(`libFuzzer on the agent's frame input${fuzz.note}`, () => {
+  beforeAll(() => fuzz.check());
   it('finds nothing in a minute', async () => {
     const r = await runLibFuzzer(60);
     expect(r.ok, r.log.slice(-4000)).toBe(true);

@@ -30,6 +30,7 @@ import { toolGate } from './tool-gate.ts';
 const VECTORS = 'test/vectors/tflm';
 const TARGETS: FirmwareTarget[] = ['linux', 'qemu-mps2-an386', 'qemu-mps2-an385'];
 const missing = missingQemuToolchain();
+const qemu = toolGate(missing);
 const wasm3 = toolGate(missing ?? missingWasm3());
 
 /** Whole-output fragments of every vector case (the plain C kernels run too where they exist). */
@@ -71,7 +72,8 @@ function randomFragments(seed: number): Fragment[] {
   });
 }
 
-describe.skipIf(missing !== null)(`kernels on every engine${missing ? ` (skipped: ${missing})` : ''}`, () => {
+describe.skipIf(qemu.skip)(`kernels on every engine${qemu.note}`, () => {
+  beforeAll(() => qemu.check());
   let job: Job;
   let node: JobResult;
   const results = new Map<FirmwareTarget, JobResult>();

@@ -2,14 +2,15 @@
 // pair, TCP on loopback, serial over a real socat PTY pair, and BLE over an
 // in-memory Nordic UART peer.
 import { createServer, type Server } from 'node:net';
-import { describe, expect, it, test as base } from 'vitest';
+import { beforeAll, describe, expect, it, test as base } from 'vitest';
 import { attChunks, BLE_DEFAULT_MTU, bleTransport, type BleUartPeer } from '../host/link/ble.ts';
 import { mockPair } from '../host/link/mock.ts';
 import { openSerial } from '../host/link/serial.ts';
 import { openTcp, socketTransport } from '../host/link/tcp.ts';
 import { mapReads, TransportError, type Transport } from '../host/link/transport.ts';
 import { openTransport, parseLinkAddress } from '../host/link/open.ts';
-import { openPtyPair, type PtyPair } from '../host/sim/pty.ts';
+import { missingSocat, openPtyPair, type PtyPair } from '../host/sim/pty.ts';
+import { toolGate } from './tool-gate.ts';
 
 /** Reads from `t` until `n` bytes have arrived. */
 async function readExactly(t: Transport, n: number): Promise<Uint8Array> {
@@ -59,6 +60,8 @@ const makers = {
   'serial over a socat PTY pair': ptyPair,
 } satisfies Record<string, (defer: Defer) => Promise<Pair>>;
 type LinkKind = keyof typeof makers;
+/** Only the PTY pair needs a program (socat). */
+const gates = { mock: toolGate(null), 'tcp on loopback': toolGate(null), 'serial over a socat PTY pair': toolGate(missingSocat()) } satisfies Record<LinkKind, unknown>;
 
 const test = base.extend<{
   /** Opens a connected pair of the given kind; both ends and their helpers are closed after the test. */
@@ -81,7 +84,9 @@ const test = base.extend<{
   },
 });
 
-describe.each(Object.keys(makers) as LinkKind[])('transport contract: %s', (kind) => {
+for (const [kind, gate] of Object.entries(gates) as [LinkKind, (typeof gates)[LinkKind]][]) describe.skipIf(gate.skip)(`transport contract: ${kind}${gate.note}`, () => {
+  beforeAll(() => gate.check());
+
   test('carries 100 KiB both ways unchanged, in pieces of any size', async ({ link }) => {
     const { a, b } = await link(kind);
     const data = pattern(100 * 1024);

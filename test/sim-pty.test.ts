@@ -2,6 +2,9 @@
 // PTYs (and one loopback TCP socket): fragments loaded and run bit-exact
 // with the oracle, budgets respected, malformed frames survived, and results
 // still exact with 1% of frames corrupted by the simulator.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, test as base } from 'vitest';
 import { DeviceClient, type ClientOptions } from '../host/link/client.ts';
 import { encodeFrame, FrameDecoder } from '../host/link/frame.ts';
@@ -10,10 +13,14 @@ import { openTransport } from '../host/link/open.ts';
 import type { Transport } from '../host/link/transport.ts';
 import { CRASH_EXIT_CODE } from '../host/sim/device-process.ts';
 import { startTestbed, type RunningTestbed } from '../host/sim/launcher.ts';
+import { missingSocat } from '../host/sim/pty.ts';
 import { insertBox } from '../host/run/boxes.ts';
 import { oracle } from '../host/model/oracle.ts';
 import { oneOpFragment } from './fixtures/link-fragments.ts';
 import { convModel, fullyConnectedModel, randomInputs } from './fixtures/small-models.ts';
+import { toolGate } from './tool-gate.ts';
+
+const socat = toolGate(missingSocat());
 
 const conv = convModel({
   kind: 'CONV_2D',
@@ -47,9 +54,10 @@ const test = base.extend<{
   },
 });
 
-describe('testbeds/four.json: three devices on PTYs, one on TCP', () => {
+describe.skipIf(socat.skip)(`testbeds/four.json: three devices on PTYs, one on TCP${socat.note}`, () => {
   let tb: RunningTestbed;
   beforeAll(async () => {
+    socat.check();
     tb = await startTestbed('testbeds/four.json');
   });
   afterAll(() => tb?.stop());
@@ -61,6 +69,7 @@ describe('testbeds/four.json: three devices on PTYs, one on TCP', () => {
       ['pty-c', 'pty'],
       ['tcp-d', 'tcp'],
     ]);
+    expect(tb.links).toBe("links: socat PTYs (3), loopback TCP (1); simulated links paced to each device's stated rate");
   });
 
   test('HELLO, LOAD conv halves and an FC fragment on three PTY devices, RUN: every RESULT equals the oracle', async ({ connect }) => {
@@ -164,9 +173,10 @@ async function exchange(t: Transport, frames: Uint8Array[], untilSeq: number): P
   }
 }
 
-describe('failure injection over PTYs', () => {
+describe.skipIf(socat.skip)(`failure injection over PTYs${socat.note}`, () => {
   let tb: RunningTestbed;
   beforeAll(async () => {
+    socat.check();
     tb = await startTestbed({
       seed: 11,
       devices: [
@@ -206,10 +216,46 @@ describe('devices from elsewhere (the `extra` hook, e.g. QEMU boards for `sim --
       ['solo', 'node'],
       ['board-0', 'qemu'],
     ]);
+    expect(tb.links).toBe("links: loopback TCP (1), QEMU board PTYs (1); simulated links paced to each device's stated rate");
     await tb.stop();
     await tb.stop();
     expect(stopped).toBe(1);
     await tb.devices[0].exited;
     expect(() => process.kill(tb.devices[0].pid!, 0)).toThrow(); // the device process is gone
+  });
+});
+
+describe('without socat', () => {
+  it('serves PTY devices on loopback TCP, paced the same, and says so in one line', async ({ onTestFinished }) => {
+    const path = process.env.PATH;
+    const empty = mkdtempSync(join(tmpdir(), 'microsplit-nopath-'));
+    process.env.PATH = empty; // no socat on it; device processes start from process.execPath
+    let tb: RunningTestbed;
+    try {
+      tb = await startTestbed({
+        devices: [
+          { id: 'p', memory: '64K', speed: { default: 1e9 }, link: { kind: 'pty', rate: 1e7 } },
+          { id: 't', memory: '64K', speed: { default: 1e9 }, link: { kind: 'tcp', rate: 1e7 } },
+        ],
+      });
+    } finally {
+      process.env.PATH = path;
+      rmSync(empty, { recursive: true });
+    }
+    onTestFinished(() => tb.stop());
+    expect(tb.devices.map((d) => [d.id, d.link, d.uri.startsWith('tcp://127.0.0.1:')])).toEqual([
+      ['p', 'tcp', true],
+      ['t', 'tcp', true],
+    ]);
+    expect(tb.links).toBe(
+      "links: loopback TCP (2); simulated links paced to each device's stated rate; socat not found, so the 1 PTY device is on loopback TCP (install socat for PTYs)",
+    );
+    const c = await DeviceClient.connect(await openTransport(tb.devices[0].uri), { name: 'p' });
+    try {
+      await c.load(1, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest });
+      expect((await c.run(1, fcFrag.input)).output).toEqual(fcFrag.expected);
+    } finally {
+      await c.close();
+    }
   });
 });

@@ -2,11 +2,16 @@
 // Node behind a socat PTY pair or a loopback TCP socket), or a QEMU board for
 // devices with a `board`. Returns where the gateway finds each device, and
 // stops every process it started on stop(), on exit, and on Ctrl-C/SIGTERM.
+// Without socat, `pty` devices are served on loopback TCP instead: the
+// simulator paces every link to its stated rate whatever carries it, so only
+// the kind of port changes, and `links` says so in one line.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { openPtyPair, type PtyPair } from './pty.ts';
+import { AGENT_WASM } from './agent-host.ts';
+import { missingSocat, openPtyPair, type PtyPair } from './pty.ts';
 import { loadTestbed, parseTestbed, type DeviceSpec, type Testbed } from './testbed.ts';
 import type { DeviceProcessConfig, DeviceProcessMessage } from './device-process.ts';
 
@@ -21,6 +26,8 @@ export interface SimDeviceHandle {
   spec?: DeviceSpec;
   /** 'node': agent.wasm in a Node child process; 'qemu': firmware on an emulated board. */
   engine: 'node' | 'qemu';
+  /** What carries the link: a PTY (socat's, or the board's UART) or loopback TCP. */
+  link: 'pty' | 'tcp';
   pid?: number;
   /** Resolves with the exit code when the device's process ends (a crash fault, or stop()). */
   exited: Promise<number | null>;
@@ -29,6 +36,8 @@ export interface SimDeviceHandle {
 export interface RunningTestbed {
   testbed: Testbed;
   devices: SimDeviceHandle[];
+  /** One line saying what carries the links (and why PTY devices are on TCP, when they are). */
+  links: string;
   /** Stops every process of this testbed; idempotent. */
   stop(): Promise<void>;
 }
@@ -111,6 +120,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
  */
 export async function startTestbed(source: string | unknown, opts: StartOptions = {}): Promise<RunningTestbed> {
   const testbed = typeof source === 'string' ? loadTestbed(source) : parseTestbed(source);
+  if (testbed.devices.some((d) => !d.board) && !existsSync(AGENT_WASM)) throw new Error(`${AGENT_WASM} is missing: build it with npm run build:wasm`);
   const children: ChildProcess[] = [];
   const ptys: PtyPair[] = [];
   const boards: ChildProcess[] = [];
@@ -137,21 +147,24 @@ export async function startTestbed(source: string | unknown, opts: StartOptions 
       const { buildWasm3Addon } = await import('../wasm3/build.ts');
       buildWasm3Addon();
     }
+    const socat = missingSocat() === null;
     const devices = await Promise.all(
       testbed.devices.map((spec) =>
         spec.board
           ? startBoard(spec, boards, stoppers)
-          : startNodeDevice(spec, testbed.seed, children, ptys, opts.readyTimeoutMs ?? 30_000),
+          : startNodeDevice(spec, testbed.seed, socat, children, ptys, opts.readyTimeoutMs ?? 30_000),
       ),
     );
     if (opts.extra) {
       for (const e of await opts.extra()) {
         stoppers.push(e.stop);
-        devices.push({ id: e.id, uri: e.uri, engine: 'qemu', pid: e.pid, exited: e.exited });
+        devices.push({ id: e.id, uri: e.uri, engine: 'qemu', link: 'pty', pid: e.pid, exited: e.exited });
       }
     }
     for (const d of devices) opts.log?.(`${d.id}\t${d.uri}`);
-    return { testbed, devices, stop };
+    const links = describeLinks(devices);
+    opts.log?.(links);
+    return { testbed, devices, links, stop };
   } catch (e) {
     await stop();
     throw e;
@@ -161,12 +174,13 @@ export async function startTestbed(source: string | unknown, opts: StartOptions 
 async function startNodeDevice(
   spec: DeviceSpec,
   seed: number,
+  socat: boolean,
   children: ChildProcess[],
   ptys: PtyPair[],
   readyTimeoutMs: number,
 ): Promise<SimDeviceHandle> {
   let pty: PtyPair | undefined;
-  if (spec.link.kind === 'pty') {
+  if (spec.link.kind === 'pty' && socat) {
     pty = await openPtyPair();
     ptys.push(pty);
   }
@@ -199,6 +213,7 @@ async function startNodeDevice(
     uri: pty ? pty.gatewayPath : `tcp://127.0.0.1:${ready.port}`,
     spec,
     engine: 'node',
+    link: pty ? 'pty' : 'tcp',
     pid: child.pid,
     exited: exitOf(child),
   };
@@ -215,5 +230,24 @@ async function startBoard(spec: DeviceSpec, boards: ChildProcess[], stoppers: ((
   boards.push(board.process);
   stoppers.push(() => board.stop());
   const exited = new Promise<number | null>((r) => board.process.once('exit', (code) => r(code)));
-  return { id: spec.id, uri: board.path, spec, engine: 'qemu', pid: board.process.pid, exited };
+  return { id: spec.id, uri: board.path, spec, engine: 'qemu', link: 'pty', pid: board.process.pid, exited };
+}
+
+/**
+ * One line for the user: what carries the links, e.g. "links: socat PTYs (3),
+ * loopback TCP (1); simulated links paced to each device's stated rate". PTY
+ * devices on TCP (no socat) are counted as TCP and the line says why.
+ */
+export function describeLinks(devices: SimDeviceHandle[]): string {
+  const sim = devices.filter((d) => d.engine === 'node');
+  const kinds: [number, string][] = [
+    [sim.filter((d) => d.link === 'pty').length, 'socat PTYs'],
+    [sim.filter((d) => d.link === 'tcp').length, 'loopback TCP'],
+    [devices.length - sim.length, 'QEMU board PTYs'],
+  ];
+  let line = `links: ${kinds.filter(([n]) => n > 0).map(([n, what]) => `${what} (${n})`).join(', ')}`;
+  if (sim.length) line += "; simulated links paced to each device's stated rate";
+  const moved = sim.filter((d) => d.spec?.link.kind === 'pty' && d.link === 'tcp').length;
+  if (moved) line += `; socat not found, so the ${moved} PTY device${moved === 1 ? ' is' : 's are'} on loopback TCP (install socat for PTYs)`;
+  return line;
 }

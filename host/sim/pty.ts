@@ -4,6 +4,23 @@
 // editing). Bytes written before the other end is opened may be lost; the
 // gateway's HELLO handshake retries for that reason.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+/** Why PTY pairs cannot be made here (socat is not on PATH), or null. */
+export function missingSocat(): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const file = join(dir, 'socat');
+    try {
+      accessSync(file, constants.X_OK);
+      if (statSync(file).isFile()) return null;
+    } catch {
+      // not in this directory
+    }
+  }
+  return 'socat is not installed (Debian package socat)';
+}
 
 export interface PtyPair {
   /** The end the simulated device opens. */

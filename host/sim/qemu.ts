@@ -58,8 +58,9 @@ export interface QemuBoard {
 
 /** Why a QEMU test or command cannot run here, or null when the toolchain is present. */
 export function missingQemuToolchain(): string | null {
-  for (const tool of ['qemu-system-arm', 'arm-none-eabi-gcc', 'wasm2c', 'make', 'flock']) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed (CI installs it: .ci/run)`;
+  const packages = { 'qemu-system-arm': 'qemu-system-arm', 'arm-none-eabi-gcc': 'gcc-arm-none-eabi', wasm2c: 'wabt', make: 'make', flock: 'util-linux' };
+  for (const [tool, pkg] of Object.entries(packages)) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed (Debian package ${pkg}; .ci/run installs it)`;
   }
   if (!existsSync('/usr/src/wasm2c/wasm-rt.h')) return 'the wasm2c runtime sources (/usr/src/wasm2c, Debian package wabt) are missing';
   return null;

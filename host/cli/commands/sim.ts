@@ -39,11 +39,14 @@ export function register(program: Command): void {
       if ((file === undefined) === (opts.qemu === undefined)) throw new Error('give a testbed file or --qemu N (not both)');
       const tb = await startTestbed(file ?? qemuTestbed(opts.qemu!));
       printDevices(tb.devices);
+      console.log(tb.links);
       if (opts.json) console.log(JSON.stringify({ devices: tb.devices.map(({ id, uri, engine, pid }) => ({ id, uri, engine, pid })) }));
       console.log(`${tb.devices.length} device(s) running; Ctrl-C stops them.`);
       for (const d of tb.devices) void d.exited.then((code) => console.log(`device ${d.id} exited (code ${code})`));
-      // Keep running: the launcher's SIGINT/SIGTERM handlers stop the devices and exit.
-      await new Promise(() => undefined);
+      // Keep running until the launcher's SIGINT/SIGTERM handlers stop the devices and exit. A pending
+      // promise does not keep Node alive, and the device processes are unref'd (only socat's are not,
+      // so without socat Node would exit here): a timer holds the event loop open.
+      setInterval(() => undefined, 2 ** 31 - 1);
     });
 }
 
@@ -53,7 +56,7 @@ function printDevices(devices: SimDeviceHandle[]): void {
     d.uri,
     d.engine,
     d.spec ? `${d.spec.memory}` : '',
-    d.spec ? `${d.spec.link.kind} ${d.spec.link.rate} B/s` : '',
+    d.spec ? `${d.link} ${d.spec.link.rate} B/s` : '',
     d.spec?.faults ? Object.keys(d.spec.faults).filter((k) => (d.spec!.faults as Record<string, unknown>)[k]).join(',') : '',
   ]);
   printTable(['device', 'link address', 'engine', 'budget', 'link', 'faults'], rows);
