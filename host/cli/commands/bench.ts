@@ -23,6 +23,12 @@ export function register(program: Command): void {
     .argument('[args...]', 'passed on to the benchmark, e.g. --json')
     .allowUnknownOption()
     .action((name: string, args: string[]) => {
+      // The benchmarks run build/*.wasm: build it first when its sources changed (as the npm scripts do).
+      const built = spawnSync(process.execPath, [join(ROOT, 'tools', 'build-wasm.js')], { stdio: 'inherit' });
+      if (built.status !== 0) {
+        process.exitCode = built.status ?? 1;
+        return;
+      }
       const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
       const r = spawnSync(process.execPath, ['--import', tsx, join(ROOT, 'tools', 'bench', `${name}.ts`), ...args], { stdio: 'inherit' });
       process.exitCode = r.status ?? 1;
