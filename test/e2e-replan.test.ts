@@ -26,7 +26,7 @@ function ranOn(d: ModelDeployment): string[] {
 }
 
 describe('test/fixtures/e2e-replan.json: a device lost for good, then one that joins', () => {
-  const opts = { execute: { minTimeoutMs: TIMEOUT_MS } };
+  const opts = { execute: { timeoutSlackMs: TIMEOUT_MS } };
   let graph: Graph;
   let inputs: Int8Array[];
   let expected: Buffer[];

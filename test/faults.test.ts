@@ -11,7 +11,7 @@ import { loadModel } from '../host/model/load.ts';
 import { RunError, type Executor } from '../host/run/execute.ts';
 import { deployModel, openTestbed, type OpenTestbed } from '../host/run/session.ts';
 import { loadTestbed, type FaultSpec, type Testbed } from '../host/sim/testbed.ts';
-import { childPids, closeAndListLeftovers, MNIST_S, mnistInputs, oracleOutputs, runInferences, type Outcome } from './e2e-fixture.ts';
+import { bytes, childPids, closeAndListLeftovers, MNIST_S, mnistInputs, oracleOutputs, runInferences, type Outcome } from './e2e-fixture.ts';
 
 const BASE = loadTestbed('test/fixtures/e2e-faults.json');
 /** The executor's fragment timeout in these tests (the cost model predicts microseconds). */
@@ -74,7 +74,7 @@ describe('mnist-s on four devices with one fault injected', () => {
         strategy: s.replicas ? 'replicated' : 'microsplit',
         replicas: s.replicas,
         log: (l) => log.push(l),
-        execute: { minTimeoutMs: TIMEOUT_MS },
+        execute: { timeoutSlackMs: TIMEOUT_MS },
       }));
       const groups = executor.plan.stages.flatMap((st) => st.fragments.map((f) => f.devices.length));
       expect(new Set(groups)).toEqual(new Set([s.replicas ?? 1]));
@@ -112,6 +112,45 @@ describe('mnist-s on four devices with one fault injected', () => {
       expect(faulty.stats.badFrames + faulty.stats.retransmits).toBeGreaterThan(0);
     } else {
       expect(executor!.unhealthy.has(s.device), outcome.log.join('\n')).toBe(true);
+    }
+  }, 90_000);
+});
+
+describe('mnist-s on four devices, two inferences in flight, one fault', () => {
+  let graph: Graph;
+  let inputs: Int8Array[];
+  let expected: Buffer[];
+  beforeAll(async () => {
+    graph = await loadModel(MNIST_S);
+    inputs = mnistInputs(INPUTS);
+    expected = await oracleOutputs(graph, inputs);
+  });
+
+  const pipelined: { name: string; device: string; faults: Partial<FaultSpec> }[] = [
+    // A PTY stays open when its device dies: only the watchdog can tell.
+    { name: 'pty-b crashes after 20 RUNs', device: 'pty-b', faults: { crashAfterRuns: 20 } },
+    { name: 'tcp-c crashes after 20 RUNs', device: 'tcp-c', faults: { crashAfterRuns: 20 } },
+    { name: 'pty-a hangs at 10 s', device: 'pty-a', faults: { hangAtMs: 10_000 } },
+    { name: 'pty-a corrupts 1% of frames', device: 'pty-a', faults: { corruptP: 0.01 } },
+  ];
+  it.each(pipelined.map((s) => [`${s.name}, unreplicated, standbys loaded: every output bit-exact, only it given up on`, s] as const))('%s', async (_, s) => {
+    const childrenBefore = childPids();
+    const open = await openTestbed(testbedWith('32K', s.device, s.faults));
+    const log: string[] = [];
+    try {
+      const { executor } = await deployModel(graph, open, { log: (l) => log.push(l), execute: { timeoutSlackMs: TIMEOUT_MS }, standbys: true });
+      // Batches of INPUTS, two in flight, until the fault has shown (a hang's clock starts with its process) and at least three ran.
+      const faulty = open.clients.get(s.device)!;
+      const shown = () => (s.faults.corruptP ? faulty.stats.badFrames + faulty.stats.retransmits > 0 : executor.unhealthy.has(s.device));
+      const giveUp = performance.now() + 40_000;
+      for (let batch = 0; (batch < 3 || !shown()) && performance.now() < giveUp; batch++) {
+        const results = await executor.inferMany(inputs.map((x) => [x]), 2);
+        expect(results.map((r) => bytes(r.outputs[0]))).toEqual(expected);
+      }
+      expect([...executor.unhealthy].filter((d) => d !== s.device), log.join('\n')).toEqual([]);
+      if (!s.faults.corruptP) expect(executor.unhealthy.has(s.device), log.join('\n')).toBe(true);
+    } finally {
+      expect(await closeAndListLeftovers([open], childrenBefore)).toEqual([]);
     }
   }, 90_000);
 });

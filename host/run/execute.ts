@@ -1,16 +1,18 @@
 // Running inferences on a deployment: stage by stage, the gateway cuts each
 // fragment's input tiles (halo included) out of the tensors it holds, sends
 // them, and stitches the returned boxes. Replicated fragments race and the
-// losers are cancelled (RoCoIn); when every device assigned a fragment has
-// timed out or dropped, the gateway re-dispatches it to a healthy device that
-// holds it or has room to load it (devices do not pull work themselves). A
-// result is used only when its size is right; what cannot complete fails in
-// bounded time, naming the fragment and the device.
+// losers are cancelled (RoCoIn). A device whose link ends is marked at once;
+// one that stays silent past a RUN's expected time (no byte, no PING answer)
+// is suspected, and a healthy device that holds the fragment or has room to
+// load it joins the race (devices do not pull work themselves). A result is
+// used only when its size is right; what cannot complete fails in bounded
+// time, naming the fragment and the device.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeviceError, type DeviceClient } from '../link/client.ts';
 import { DTYPE_BYTES, numElements, type DType, type Graph, type TensorData } from '../model/ir.ts';
 import { prepareOp } from '../model/op-params.ts';
 import { runOpBox, wholeOutputBox } from '../model/oracle.ts';
+import { fragmentWork, timing, type Work } from '../plan/cost.ts';
 import { inputView, outputView } from '../plan/fragments.ts';
 import type { Plan, PlanStage } from '../plan/plan-file.ts';
 import { extractBox, insertBox } from './boxes.ts';
@@ -21,9 +23,14 @@ type ArrayType = { new (n: number): TensorData; new (buf: ArrayBuffer, offset: n
 const ARRAY: Record<DType, ArrayType> = { int8: Int8Array, int16: Int16Array, int32: Int32Array, float32: Float32Array };
 
 export interface ExecuteOptions {
-  /** Timeout of a fragment = margin x its predicted duration, at least minTimeoutMs. */
+  /**
+   * Hard deadline of a RUN, from when its device is free: slack + margin x
+   * its expected duration on that device (its profile's, times the slowness
+   * measured so far). Defaults 1000 ms and 4. Silent devices are caught
+   * sooner by the watchdog (see attempt).
+   */
   timeoutMargin?: number;
-  minTimeoutMs?: number;
+  timeoutSlackMs?: number;
   trace?: Trace;
   /** One line per notable event (a device marked unhealthy, a re-dispatch). */
   log?: (line: string) => void;
@@ -63,13 +70,18 @@ export class Executor {
   readonly highWater = new Map<string, number>();
   private readonly t0 = performance.now();
   private readonly margin: number;
-  private readonly minTimeoutMs: number;
+  private readonly slackMs: number;
   /** Extra fragments devices loaded to take over work, with their bytes. */
   private readonly extra = new Map<string, { params: number; act: number }>();
   private readonly log: (line: string) => void;
   private readonly lanes = new Map<string, Promise<unknown>>();
   /** Devices being PINGed after a silent cancelled run. */
   private readonly checking = new Set<string>();
+  /** Devices silent past a RUN's expected end: given no new work until they show life. */
+  private readonly suspected = new Set<string>();
+  /** Each device's measured time over its profile's (1 or more), and each fragment's work, for expected RUN times. */
+  private readonly slowness = new Map<string, number>();
+  private readonly work = new Map<number, Work>();
 
   constructor(
     readonly dep: Deployment,
@@ -77,7 +89,7 @@ export class Executor {
   ) {
     this.trace = opts.trace ?? new Trace();
     this.margin = opts.timeoutMargin ?? 4;
-    this.minTimeoutMs = opts.minTimeoutMs ?? 2000;
+    this.slackMs = opts.timeoutSlackMs ?? 1000;
     this.log = opts.log ?? (() => undefined);
   }
 
@@ -127,6 +139,25 @@ export class Executor {
     return results;
   }
 
+  /**
+   * Loads every fragment that only one device holds onto a second device
+   * with room for it (the one that would run it soonest), so that a lost
+   * device's work is re-dispatched without a LOAD on the critical path. Uses
+   * only room the plan leaves; a refusal just leaves that fragment without a
+   * standby. Resolves with the number of standbys loaded.
+   */
+  async loadStandbys(): Promise<number> {
+    const loads: Promise<boolean>[] = [];
+    for (const f of this.dep.fragments) {
+      const holders = [...this.dep.holds].filter(([, held]) => held.has(f.num)).map(([id]) => id);
+      if (holders.length !== 1) continue;
+      const to = this.candidates(f, new Set(holders))[0];
+      if (to && !this.dep.holds.get(to)?.has(f.num)) loads.push(this.loadOnto(to, f));
+    }
+    const done = await Promise.all(loads);
+    return done.filter(Boolean).length;
+  }
+
   private runOnGateway(stage: PlanStage, values: (TensorData | undefined)[]): void {
     const g = this.graph;
     for (const opIndex of stage.ops) {
@@ -167,17 +198,79 @@ export class Executor {
     return out;
   }
 
-  private timeoutMs(f: DeployedFragment): number {
-    const predictedMs = (f.plan.predicted.end - f.plan.predicted.start) * 1000;
-    return Math.max(this.minTimeoutMs, Math.ceil(predictedMs * this.margin));
+  /**
+   * What one RUN of `f` should take on device `id`, ms: the cost model's
+   * send, compute and return on that device, times how much slower than its
+   * profile the device has measured so far.
+   */
+  private expectedMs(id: string, f: DeployedFragment): number {
+    const profile = this.plan.devices.find((d) => d.id === id);
+    if (!profile) return (f.plan.predicted.end - f.plan.predicted.start) * 1000;
+    let work = this.work.get(f.num);
+    if (!work) this.work.set(f.num, (work = fragmentWork(this.graph, f.plan.ops)));
+    const t = timing(profile, work);
+    return (t.sendS + t.computeS + t.returnS) * 1000 * (this.slowness.get(id) ?? 1);
   }
 
-  /** Devices that may take over `f`: healthy, not yet tried, holding it first, then those with room to load it. */
+  /** The hard deadline of a RUN, counted from when its device is free: a live device that never answers. */
+  private timeoutMs(id: string, f: DeployedFragment): number {
+    return Math.ceil(this.slackMs + this.margin * this.expectedMs(id, f));
+  }
+
+  /**
+   * How long a device may show no sign of life (no byte, no PING answer)
+   * before it is suspected, ms: the PING's round trip behind at most a
+   * receive window of chunks each way, and 100 ms for a busy or descheduled process.
+   */
+  private probeMs(id: string): number {
+    const profile = this.plan.devices.find((d) => d.id === id);
+    const window = this.dep.clients.get(id)!.info.window;
+    if (!profile) return 500;
+    return Math.ceil(1000 * (2 * profile.link.latencyS + (2 * window) / profile.link.bytesPerSec) + 100);
+  }
+
+  /** Folds one measured RUN into the device's slowness (measured over expected, never below 1). */
+  private measured(id: string, f: DeployedFragment, ms: number): void {
+    const before = this.slowness.get(id) ?? 1;
+    const ratio = ms / (this.expectedMs(id, f) / before);
+    this.slowness.set(id, Math.max(1, 0.7 * before + 0.3 * ratio));
+  }
+
+  /**
+   * Devices that may take over `f`, not yet tried: healthy ones holding it,
+   * then healthy ones with room to load it, then suspected ones (silent at
+   * their last check, not proven lost) in the same order.
+   */
   private candidates(f: DeployedFragment, tried: Set<string>): string[] {
-    const ids = [...this.dep.clients.keys()].filter((id) => !this.unhealthy.has(id) && !tried.has(id));
+    const open = [...this.dep.clients.keys()].filter((id) => !tried.has(id) && this.isHealthy(id, true));
+    return [...this.ranked(f, open.filter((id) => !this.suspected.has(id))), ...this.ranked(f, open.filter((id) => this.suspected.has(id)))];
+  }
+
+  /** Of `ids`, those holding `f` (fastest first), then those with room to load it (soonest done first). */
+  private ranked(f: DeployedFragment, ids: string[]): string[] {
     const holding = ids.filter((id) => this.dep.holds.get(id)?.has(f.num));
-    const roomy = ids.filter((id) => !holding.includes(id) && this.hasRoom(id, f));
-    return [...holding, ...roomy];
+    // The device that would load and run it soonest first: blob over its link, then its expected RUN.
+    const soonest = (id: string) => this.loadMs(id, f) + this.expectedMs(id, f);
+    const roomy = ids.filter((id) => !holding.includes(id) && this.hasRoom(id, f)).sort((a, b) => soonest(a) - soonest(b));
+    return [...holding.sort((a, b) => this.expectedMs(a, f) - this.expectedMs(b, f)), ...roomy];
+  }
+
+  /**
+   * Not marked unhealthy nor silent at its last check, and its link is up:
+   * a link that ended (EOF, reset) marks the device at once.
+   */
+  private isHealthy(id: string, suspectsToo = false): boolean {
+    if (this.unhealthy.has(id) || (this.suspected.has(id) && !suspectsToo)) return false;
+    const client = this.dep.clients.get(id);
+    if (client?.isOpen) return true;
+    this.markUnhealthy(id, 'its link is down');
+    return false;
+  }
+
+  /** Time to LOAD `f` onto device `id` by its profile's link, ms. */
+  private loadMs(id: string, f: DeployedFragment): number {
+    const link = this.plan.devices.find((d) => d.id === id)?.link;
+    return link ? 1000 * (link.latencyS + f.built.blob.length / link.bytesPerSec) : 0;
   }
 
   /** Whether the device's arena takes `f` on top of its plan and what it took over already (the agent's own accounting). */
@@ -195,39 +288,90 @@ export class Executor {
     this.log(`device ${id} marked unhealthy: ${why}`);
   }
 
-  private async runFragment(f: DeployedFragment, values: (TensorData | undefined)[], index: number): Promise<void> {
+  /**
+   * Runs `f` on its devices until one valid result arrives. The assigned
+   * devices race (replicas); when every device still working on it is lost
+   * or suspected (silent past its expected time), a healthy device that
+   * holds it or has room to load it joins the race. A suspect keeps running:
+   * a device that was only slow to answer costs duplicate work, not a
+   * device. An error other than a lost device ends the fragment once no
+   * attempt is left, since it would fail the same way elsewhere.
+   */
+  private runFragment(f: DeployedFragment, values: (TensorData | undefined)[], index: number): Promise<void> {
     const input = this.inputBytes(f, values);
-    const tried = new Set<string>();
-    let lastError = '';
-    let lastDevice = f.plan.devices[0];
-    let group = f.plan.devices.filter((d) => !this.unhealthy.has(d));
-    for (;;) {
-      if (group.length === 0) {
-        let next: string | undefined;
-        for (const id of this.candidates(f, tried)) {
-          if (this.dep.holds.get(id)?.has(f.num) || (await this.loadOnto(id, f))) {
-            next = id;
-            break;
+    return new Promise<void>((resolve, reject) => {
+      const abort = new AbortController();
+      const tried = new Set<string>();
+      const live = new Set<string>();
+      const suspects = new Set<string>();
+      let done = false;
+      let finding = false;
+      let failure: unknown;
+      let lastError = '';
+      let lastDevice = f.plan.devices[0];
+      const fail = (e: unknown) => {
+        if (done) return;
+        done = true;
+        abort.abort();
+        reject(e);
+      };
+      const launch = (id: string) => {
+        tried.add(id);
+        live.add(id);
+        const suspect = () => {
+          suspects.add(id);
+          void backup();
+        };
+        this.attempt(f, id, input, index, abort.signal, suspect).then(
+          (bytes) => {
+            if (done) return;
+            done = true;
+            abort.abort();
+            this.store(f, values, bytes);
+            resolve();
+          },
+          (e: unknown) => {
+            live.delete(id);
+            suspects.delete(id);
+            if (done) return;
+            if (isDeviceLoss(e)) {
+              lastDevice = id;
+              lastError = (e as Error).message;
+            } else failure ??= e;
+            if (live.size > 0 && live.size > suspects.size) return;
+            if (failure !== undefined) {
+              if (live.size === 0) fail(failure);
+            } else void backup();
+          },
+        );
+      };
+      const backup = async () => {
+        if (finding || done) return;
+        finding = true;
+        try {
+          for (const id of this.candidates(f, tried)) {
+            if (done) return;
+            if (this.dep.holds.get(id)?.has(f.num) || (await this.loadOnto(id, f))) {
+              if (done) return;
+              this.log(`fragment ${f.plan.id} re-dispatched to ${id}`);
+              launch(id);
+              return;
+            }
+            tried.add(id);
           }
-          tried.add(id);
+        } catch (e) {
+          fail(e);
+          return;
+        } finally {
+          finding = false;
         }
-        if (!next)
-          throw new RunError(f.plan.id, lastDevice, `${lastError || 'every assigned device is unhealthy'}; no healthy device holds the fragment or has room to load it`);
-        this.log(`fragment ${f.plan.id} re-dispatched to ${next}`);
-        group = [next];
-      }
-      group.forEach((d) => tried.add(d));
-      try {
-        const result = await this.race(f, group, input, index);
-        this.store(f, values, result);
-        return;
-      } catch (e) {
-        if (!(e instanceof AggregateError) || !e.errors.every(isDeviceLoss)) throw e instanceof AggregateError ? e.errors[0] : e;
-        lastDevice = group[group.length - 1];
-        lastError = (e.errors[e.errors.length - 1] as Error).message;
-        group = [];
-      }
-    }
+        if (live.size === 0)
+          fail(new RunError(f.plan.id, lastDevice, `${lastError || 'every assigned device is unhealthy'}; no healthy device holds the fragment or has room to load it`));
+      };
+      const group = f.plan.devices.filter((d) => this.isHealthy(d));
+      if (group.length === 0) void backup();
+      else group.forEach(launch);
+    });
   }
 
   /**
@@ -264,48 +408,112 @@ export class Executor {
     return next;
   }
 
-  /** Sends the fragment to every device of the group; the first valid result wins, the others are cancelled. */
-  private race(f: DeployedFragment, group: string[], input: Uint8Array, index: number): Promise<Uint8Array> {
-    const timeoutMs = this.timeoutMs(f);
+  /**
+   * One RUN of `f` on device `id`, recorded in the trace; aborting `signal`
+   * cancels it (a rival's result won). While it runs, a watchdog checks the
+   * device: once the RUN outlasts 1.5 times its expected time and probeMs,
+   * and again every such interval, the device must show life within probeMs (a byte of any
+   * frame, or a PING answer); if not, `suspect()` is called, and a PING that
+   * fails for good marks it unhealthy and ends the RUN as a lost device.
+   */
+  private attempt(f: DeployedFragment, id: string, input: Uint8Array, index: number, signal: AbortSignal, suspect: () => void): Promise<Uint8Array> {
+    const client: DeviceClient = this.dep.clients.get(id)!;
     const predictedMs = (f.plan.predicted.end - f.plan.predicted.start) * 1000;
-    const abort = new AbortController();
-    const attempts = group.map(async (id) => {
-      const client: DeviceClient = this.dep.clients.get(id)!;
-      const start = performance.now() - this.t0;
-      const retransmitsBefore = client.stats.retransmits;
-      const framesBefore = client.stats.framesIn;
-      const record = (outcome: 'ok' | 'cancelled' | 'timeout' | 'failed', bytesOut: number, detail?: string) =>
-        this.trace.add({
-          inference: index,
-          stage: f.stage,
-          fragment: f.plan.id,
-          device: id,
-          start,
-          end: performance.now() - this.t0,
-          bytesIn: input.length,
-          bytesOut,
-          retries: client.stats.retransmits - retransmitsBefore,
-          predictedMs,
-          outcome,
-          detail,
-        });
+    const start = performance.now() - this.t0;
+    const retransmitsBefore = client.stats.retransmits;
+    const framesBefore = client.stats.framesIn;
+    const record = (outcome: 'ok' | 'cancelled' | 'timeout' | 'failed', bytesOut: number, detail?: string) =>
+      this.trace.add({
+        inference: index,
+        stage: f.stage,
+        fragment: f.plan.id,
+        device: id,
+        start,
+        end: performance.now() - this.t0,
+        bytesIn: input.length,
+        bytesOut,
+        retries: client.stats.retransmits - retransmitsBefore,
+        predictedMs,
+        outcome,
+        detail,
+      });
+    const timeoutMs = this.timeoutMs(id, f);
+    const run = this.inLane(id, async () => {
+      const begun = performance.now();
+      const stop = new AbortController();
+      const cancel = () => stop.abort();
+      signal.addEventListener('abort', cancel, { once: true });
+      if (signal.aborted) cancel();
+      if (this.unhealthy.has(id)) throw new DeviceError(id, 'DISCONNECTED', 'marked unhealthy while the RUN waited for it');
+      const lost = this.watch(id, client, f, stop, suspect);
+      lost.catch(() => undefined);
       try {
-        const r = await this.inLane(id, () => client.run(f.num, input, { timeoutMs, signal: abort.signal }));
-        if (r.output.length !== f.built.output.bytes)
-          throw new RunError(f.plan.id, id, `RESULT has ${r.output.length} bytes, the box needs ${f.built.output.bytes}`);
+        const r = await Promise.race([client.run(f.num, input, { timeoutMs, signal: stop.signal }), lost]);
+        this.measured(id, f, performance.now() - begun);
+        this.suspected.delete(id);
+        return r;
+      } finally {
+        signal.removeEventListener('abort', cancel);
+        stop.abort();
+      }
+    });
+    return run.then(
+      (r) => {
+        if (r.output.length !== f.built.output.bytes) {
+          const e = new RunError(f.plan.id, id, `RESULT has ${r.output.length} bytes, the box needs ${f.built.output.bytes}`);
+          record('failed', 0, e.message);
+          throw e;
+        }
         this.highWater.set(id, Math.max(this.highWater.get(id) ?? 0, r.highWater));
         record('ok', r.output.length);
-        abort.abort();
         return r.output;
-      } catch (e) {
-        const cancelled = e instanceof DeviceError && e.code === 'CANCELED' && abort.signal.aborted;
+      },
+      (e: unknown) => {
+        const cancelled = e instanceof DeviceError && e.code === 'CANCELED' && signal.aborted;
         record(cancelled ? 'cancelled' : e instanceof DeviceError && e.code === 'TIMEOUT' ? 'timeout' : 'failed', 0, (e as Error).message);
         if (isDeviceLoss(e)) this.markUnhealthy(id, (e as Error).message);
         else if (cancelled && client.stats.framesIn === framesBefore) void this.checkAlive(id, client, timeoutMs);
         throw e;
-      }
+      },
+    );
+  }
+
+  /**
+   * The watchdog of one RUN (see attempt). A suspected device whose PING
+   * stays unanswered for the RUN's hard deadline is marked unhealthy, even if
+   * a rival already finished the fragment; the returned promise then rejects
+   * with a lost-device error unless `stop` was aborted, and never settles
+   * otherwise.
+   */
+  private watch(id: string, client: DeviceClient, f: DeployedFragment, stop: AbortController, suspect: () => void): Promise<never> {
+    return new Promise<never>((_, reject) => {
+      const loop = async () => {
+        while (!stop.signal.aborted) {
+          await sleep(1.5 * this.expectedMs(id, f) + this.probeMs(id), undefined, { signal: stop.signal, ref: false });
+          const bytesBefore = client.stats.bytesIn;
+          const ping = client.ping().then(
+            () => 'alive' as const,
+            () => 'lost' as const,
+          );
+          const quick = await Promise.race([ping, sleep(this.probeMs(id), 'silent' as const, { signal: stop.signal, ref: false })]);
+          if (quick === 'alive' || client.stats.bytesIn > bytesBefore) continue;
+          this.suspected.add(id);
+          this.log(`device ${id} silent for ${this.probeMs(id)} ms while running fragment ${f.plan.id} past 1.5x its expected time`);
+          suspect();
+          const waitMs = this.timeoutMs(id, f);
+          const verdict = await Promise.race([ping, sleep(waitMs, 'lost' as const, { ref: false })]);
+          if (verdict === 'alive') {
+            this.suspected.delete(id);
+            continue;
+          }
+          const e = new DeviceError(id, 'TIMEOUT', `no answer to PING within ${waitMs} ms during a RUN of fragment ${f.plan.id}`);
+          this.markUnhealthy(id, e.message);
+          reject(e);
+          return;
+        }
+      };
+      loop().catch(() => undefined);
     });
-    return Promise.any(attempts);
   }
 
   /**

@@ -59,6 +59,8 @@ export interface SessionOptions extends PlanChoice {
   measureLinks?: boolean;
   deploy?: DeployOptions;
   execute?: ExecuteOptions;
+  /** After deploying, load a standby copy of each fragment where a device has room (Executor.loadStandbys). */
+  standbys?: boolean;
 }
 
 /**
@@ -94,7 +96,9 @@ export async function deployModel(
 ): Promise<ModelDeployment> {
   const p = plan ?? (await makePlan(graph, devices.profiles, opts));
   const deployment = await deploy(graph, p, devices.clients, opts.deploy);
-  return { plan: p, deployment, executor: new Executor(deployment, { log: opts.log, ...opts.execute }) };
+  const executor = new Executor(deployment, { log: opts.log, ...opts.execute });
+  if (opts.standbys) await executor.loadStandbys();
+  return { plan: p, deployment, executor };
 }
 
 /** Starts a testbed's simulated devices, plans, deploys; close() stops everything. */

@@ -12,8 +12,8 @@
 // 3. Failure: on demo x4 the device holding the most microsplit fragments
 //    crashes mid-run; the worst latency of the two inferences that end first
 //    after its process exited, over the same plan's clean median, without
-//    replication (the executor re-dispatches after the fragment timeout) and
-//    with 2 replicas.
+//    replication (the executor's watchdog suspects the silent device and
+//    re-dispatches to a standby loaded after deploy) and with 2 replicas.
 // 4. Where microsplit's gap on demo.json goes, from the executor's trace:
 //    time between stages (gateway), per-stage excess over the prediction,
 //    the agents' own compute time (the simulator holds a RESULT for the
@@ -30,7 +30,7 @@ import { fragmentWork } from '../../host/plan/cost.ts';
 import type { Plan } from '../../host/plan/plan-file.ts';
 import type { DeviceProfile } from '../../host/plan/profiles.ts';
 import type { Executor } from '../../host/run/execute.ts';
-import { deployModel, makePlan, openTestbed, type OpenTestbed, type PlanChoice } from '../../host/run/session.ts';
+import { deployModel, makePlan, openTestbed, type OpenTestbed, type PlanChoice, type SessionOptions } from '../../host/run/session.ts';
 import { loadTestbed, type FaultSpec, type Testbed } from '../../host/sim/testbed.ts';
 import { printTable } from '../../host/cli/table.ts';
 
@@ -119,8 +119,16 @@ function wire(open: OpenTestbed): { bytes: number; frames: number } {
  * Deploys `plan`, runs one warm-up, then `count` inferences, and more up to
  * `limit` until `stop(executor)`; `onEnds` sees the growing list of end times.
  */
-async function measure(open: OpenTestbed, plan: Plan, count: number, stop = (_: Executor) => true, limit = count, onEnds?: (ends: number[]) => void): Promise<Run> {
-  const { executor } = await deployModel(graph, open, {}, plan);
+async function measure(
+  open: OpenTestbed,
+  plan: Plan,
+  count: number,
+  stop = (_: Executor) => true,
+  limit = count,
+  onEnds?: (ends: number[]) => void,
+  opts: SessionOptions = {},
+): Promise<Run> {
+  const { executor } = await deployModel(graph, open, opts, plan);
   const compute = tapCompute(open);
   await inferChecked(executor, 0);
   const before = wire(open);
@@ -211,7 +219,7 @@ async function failureRun(plan: Plan, device: string, afterRuns: number, cleanMs
     void open.testbed.devices.find((d) => d.id === device)!.exited.then(() => (crashedAt = performance.now()));
     let ends: number[] = [];
     const endedAfterCrash = () => ends.filter((t) => t >= crashedAt).length;
-    const run = await measure(open, plan, 1, () => endedAfterCrash() >= 2, N + 6, (e) => (ends = e));
+    const run = await measure(open, plan, 1, () => endedAfterCrash() >= 2, N + 6, (e) => (ends = e), { standbys: true });
     const hit = run.ends.map((t, i) => (t >= crashedAt ? run.latencies[i] : NaN)).filter((x) => !Number.isNaN(x)).slice(0, 2);
     return { strategy: plan.strategy.name, device, failureMs: hit.length ? Math.max(...hit) : undefined, cleanMs, noticed: run.executor.unhealthy.has(device) };
   });
