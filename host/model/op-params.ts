@@ -14,9 +14,6 @@
 
 import {
   GraphError,
-  convOutSize,
-  numElements,
-  padOffset,
   type Activation,
   type Graph,
   type Tensor,
@@ -29,31 +26,19 @@ import {
   quantizeMultiplier,
   softmaxScaling,
 } from './arith.ts';
+import {
+  opGeometry,
+  type AddGeometry,
+  type ConvGeometry,
+  type DequantizeGeometry,
+  type FullyConnectedGeometry,
+  type PoolGeometry,
+  type QuantizeGeometry,
+  type ReshapeGeometry,
+  type SoftmaxGeometry,
+} from './geometry.ts';
 
-interface ParamsBase {
-  opIndex: number;
-  /** Tensor ids of the data inputs, in the order runOpBox takes their tiles. */
-  inputs: number[];
-  /** Tensor id of the output. */
-  output: number;
-  outputShape: number[];
-}
-
-export interface ConvParams extends ParamsBase {
-  kind: 'CONV_2D' | 'DEPTHWISE_CONV_2D';
-  /** [N, H, W, C] */
-  inputShape: number[];
-  /** CONV_2D: [outC, kh, kw, inC]; DEPTHWISE_CONV_2D: [1, kh, kw, inC * depthMultiplier]. */
-  filterShape: number[];
-  strideH: number;
-  strideW: number;
-  dilationH: number;
-  dilationW: number;
-  /** Top/left padding offset: input row of output row y is y * strideH - padTop (+ ky * dilationH). */
-  padTop: number;
-  padLeft: number;
-  /** 1 for CONV_2D; output channel = inputChannel * depthMultiplier + m for depthwise. */
-  depthMultiplier: number;
+export interface ConvParams extends ConvGeometry {
   inputZeroPoint: number;
   outputZeroPoint: number;
   /** One per output channel (a per-tensor filter scale is broadcast). */
@@ -67,13 +52,7 @@ export interface ConvParams extends ParamsBase {
   bias: Int32Array | null;
 }
 
-export interface FullyConnectedParams extends ParamsBase {
-  kind: 'FULLY_CONNECTED';
-  inputShape: number[];
-  /** The input is read as [batches, depth], the output as [batches, units]. */
-  batches: number;
-  depth: number;
-  units: number;
+export interface FullyConnectedParams extends FullyConnectedGeometry {
   inputZeroPoint: number;
   /** Weight zero point: always 0 (checked, as TFLM asserts); the accumulator is Σ (w - filterZeroPoint) * (x - inputZeroPoint). */
   filterZeroPoint: number;
@@ -90,23 +69,12 @@ export interface FullyConnectedParams extends ParamsBase {
   bias: Int32Array | null;
 }
 
-export interface PoolParams extends ParamsBase {
-  kind: 'MAX_POOL_2D' | 'AVERAGE_POOL_2D';
-  inputShape: number[];
-  filterH: number;
-  filterW: number;
-  strideH: number;
-  strideW: number;
-  padTop: number;
-  padLeft: number;
+export interface PoolParams extends PoolGeometry {
   actMin: number;
   actMax: number;
 }
 
-export interface AddParams extends ParamsBase {
-  kind: 'ADD';
-  input1Shape: number[];
-  input2Shape: number[];
+export interface AddParams extends AddGeometry {
   input1ZeroPoint: number;
   input2ZeroPoint: number;
   outputZeroPoint: number;
@@ -123,16 +91,9 @@ export interface AddParams extends ParamsBase {
   actMax: number;
 }
 
-export interface ReshapeParams extends ParamsBase {
-  kind: 'RESHAPE';
-  inputShape: number[];
-}
+export type ReshapeParams = ReshapeGeometry;
 
-export interface SoftmaxParams extends ParamsBase {
-  kind: 'SOFTMAX';
-  /** Rows are the last axis; all others are flattened. */
-  rows: number;
-  depth: number;
+export interface SoftmaxParams extends SoftmaxGeometry {
   inputMultiplier: number;
   /** >= 0. */
   inputLeftShift: number;
@@ -141,8 +102,7 @@ export interface SoftmaxParams extends ParamsBase {
 }
 
 /** QUANTIZE from float32: q = clamp(zeroPoint + round(float32(x / scale))). */
-export interface QuantizeFloatParams extends ParamsBase {
-  kind: 'QUANTIZE';
+export interface QuantizeFloatParams extends QuantizeGeometry {
   from: 'float32';
   /** The float32 output scale (the one non-integer in these records). */
   scale: number;
@@ -150,8 +110,7 @@ export interface QuantizeFloatParams extends ParamsBase {
 }
 
 /** QUANTIZE int8 -> int8: q = clamp(MultiplyByQuantizedMultiplier(x - inZp, M, shift) + outZp). */
-export interface RequantizeParams extends ParamsBase {
-  kind: 'QUANTIZE';
+export interface RequantizeParams extends QuantizeGeometry {
   from: 'int8';
   inputZeroPoint: number;
   outputZeroPoint: number;
@@ -160,8 +119,7 @@ export interface RequantizeParams extends ParamsBase {
 }
 
 /** DEQUANTIZE: x = float32(scale * (q - zeroPoint)), scale widened to double. */
-export interface DequantizeParams extends ParamsBase {
-  kind: 'DEQUANTIZE';
+export interface DequantizeParams extends DequantizeGeometry {
   scale: number;
   zeroPoint: number;
 }
@@ -189,7 +147,7 @@ export function prepareOp(graph: Graph, opIndex: number): OpParams {
   const zp = (t: Tensor): number => t.quant?.zeroPoint[0] ?? 0;
   const scale = (t: Tensor, field: string): number => t.quant?.scale[0] ?? fail(field, 'missing quantization scale');
   const out = T[op.outputs[0]];
-  const base = (inputs: number[]): ParamsBase => ({ opIndex, inputs, output: op.outputs[0], outputShape: [...out.shape] });
+  const geo = opGeometry(graph, opIndex);
   const clampOf = ({ activation }: { activation: Activation }) => {
     const [actMin, actMax] = activationRange(activation, scale(out, 'outputs[0].quant'), zp(out));
     return { actMin, actMax };
@@ -224,27 +182,12 @@ export function prepareOp(graph: Graph, opIndex: number): OpParams {
       const x = tensor(0);
       const w = tensor(1);
       if (w.quant!.zeroPoint.some((z) => z !== 0)) fail('inputs[1].quant.zeroPoint', 'conv weights must have zero point 0 (TFLM asserts it)');
-      const [, h, wd] = x.shape;
-      const [, kh, kw] = w.shape;
       const outC = out.shape[3];
       const inScale = scale(x, 'inputs[0].quant');
       const outScale = scale(out, 'outputs[0].quant');
       const ws = w.quant!.scale;
-      const dm = op.kind === 'CONV_2D' ? 1 : op.depthMultiplier;
       return {
-        ...base([op.inputs[0]]),
-        kind: op.kind,
-        inputShape: [...x.shape],
-        filterShape: [...w.shape],
-        strideH: op.strideH,
-        strideW: op.strideW,
-        dilationH: op.dilationH,
-        dilationW: op.dilationW,
-        // TFLM derives the offset from the formula's output size, even when
-        // the declared output is larger.
-        padTop: padOffset(h, convOutSize(h, kh, op.strideH, op.dilationH, op.padding), kh, op.strideH, op.dilationH),
-        padLeft: padOffset(wd, convOutSize(wd, kw, op.strideW, op.dilationW, op.padding), kw, op.strideW, op.dilationW),
-        depthMultiplier: dm,
+        ...(geo as ConvGeometry),
         inputZeroPoint: zp(x),
         outputZeroPoint: zp(out),
         ...multipliersOf(outC, (c) => perChannelEffectiveScale(inScale, ws.length === 1 ? ws[0] : ws[c], outScale)),
@@ -256,24 +199,18 @@ export function prepareOp(graph: Graph, opIndex: number): OpParams {
     case 'FULLY_CONNECTED': {
       const x = tensor(0);
       const w = tensor(1);
-      const [units, depth] = w.shape;
       const inScale = scale(x, 'inputs[0].quant');
       const outScale = scale(out, 'outputs[0].quant');
       const ws = w.quant!.scale;
       const perChannel = ws.length > 1;
       if (w.quant!.zeroPoint.some((z) => z !== 0)) fail('inputs[1].quant.zeroPoint', 'FC weights must have zero point 0 (TFLM asserts it)');
       return {
-        ...base([op.inputs[0]]),
-        kind: 'FULLY_CONNECTED',
-        inputShape: [...x.shape],
-        batches: numElements(x.shape) / depth,
-        depth,
-        units,
+        ...(geo as FullyConnectedGeometry),
         inputZeroPoint: zp(x),
         filterZeroPoint: zp(w),
         outputZeroPoint: zp(out),
         perChannel,
-        ...multipliersOf(units, (c) =>
+        ...multipliersOf(w.shape[0], (c) =>
           perChannel
             ? perChannelEffectiveScale(inScale, ws[c], outScale)
             : perTensorFcEffectiveScale(inScale, ws[0], outScale),
@@ -285,18 +222,8 @@ export function prepareOp(graph: Graph, opIndex: number): OpParams {
     }
     case 'MAX_POOL_2D':
     case 'AVERAGE_POOL_2D': {
-      const x = tensor(0);
-      const [, h, wd] = x.shape;
       return {
-        ...base([op.inputs[0]]),
-        kind: op.kind,
-        inputShape: [...x.shape],
-        filterH: op.filterH,
-        filterW: op.filterW,
-        strideH: op.strideH,
-        strideW: op.strideW,
-        padTop: padOffset(h, convOutSize(h, op.filterH, op.strideH, 1, op.padding), op.filterH, op.strideH, 1),
-        padLeft: padOffset(wd, convOutSize(wd, op.filterW, op.strideW, 1, op.padding), op.filterW, op.strideW, 1),
+        ...(geo as PoolGeometry),
         ...clampOf(op),
       };
     }
@@ -305,10 +232,7 @@ export function prepareOp(graph: Graph, opIndex: number): OpParams {
       const b = tensor(1);
       const s = addScaling(scale(a, 'inputs[0].quant'), scale(b, 'inputs[1].quant'), scale(out, 'outputs[0].quant'));
       return {
-        ...base([op.inputs[0], op.inputs[1]]),
-        kind: 'ADD',
-        input1Shape: [...a.shape],
-        input2Shape: [...b.shape],
+        ...(geo as AddGeometry),
         input1ZeroPoint: zp(a),
         input2ZeroPoint: zp(b),
         outputZeroPoint: zp(out),
@@ -323,7 +247,7 @@ export function prepareOp(graph: Graph, opIndex: number): OpParams {
       };
     }
     case 'RESHAPE':
-      return { ...base([op.inputs[0]]), kind: 'RESHAPE', inputShape: [...tensor(0).shape] };
+      return geo as ReshapeGeometry;
     case 'SOFTMAX': {
       const x = tensor(0);
       const outputType = out.dtype as 'int8' | 'int16';
@@ -331,12 +255,8 @@ export function prepareOp(graph: Graph, opIndex: number): OpParams {
       const outScale = scale(out, 'outputs[0].quant');
       if (zp(out) !== wantZp || Math.abs(outScale - wantScale) > wantScale * 1e-3)
         fail('outputs[0].quant', `${outputType} softmax output needs scale ${wantScale} and zero point ${wantZp}, got ${outScale} and ${zp(out)}`);
-      const depth = x.shape.length === 0 ? 1 : x.shape[x.shape.length - 1];
       return {
-        ...base([op.inputs[0]]),
-        kind: 'SOFTMAX',
-        rows: depth === 0 ? 0 : numElements(x.shape) / depth,
-        depth,
+        ...(geo as SoftmaxGeometry),
         ...softmaxScaling(op.beta, scale(x, 'inputs[0].quant')),
         outputType,
       };
@@ -345,11 +265,10 @@ export function prepareOp(graph: Graph, opIndex: number): OpParams {
       const x = tensor(0);
       const outScale = scale(out, 'outputs[0].quant');
       if (x.dtype === 'float32')
-        return { ...base([op.inputs[0]]), kind: 'QUANTIZE', from: 'float32', scale: outScale, zeroPoint: zp(out) };
+        return { ...(geo as QuantizeGeometry), from: 'float32', scale: outScale, zeroPoint: zp(out) };
       const q = quantizeMultiplier(scale(x, 'inputs[0].quant') / outScale);
       return {
-        ...base([op.inputs[0]]),
-        kind: 'QUANTIZE',
+        ...(geo as QuantizeGeometry),
         from: 'int8',
         inputZeroPoint: zp(x),
         outputZeroPoint: zp(out),
@@ -359,7 +278,7 @@ export function prepareOp(graph: Graph, opIndex: number): OpParams {
     }
     case 'DEQUANTIZE': {
       const x = tensor(0);
-      return { ...base([op.inputs[0]]), kind: 'DEQUANTIZE', scale: scale(x, 'inputs[0].quant'), zeroPoint: zp(x) };
+      return { ...(geo as DequantizeGeometry), scale: scale(x, 'inputs[0].quant'), zeroPoint: zp(x) };
     }
   }
 }

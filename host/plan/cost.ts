@@ -10,34 +10,15 @@
 // the previous stage has finished (the gateway stitches whole tensors between
 // stages); a replicated fragment is done at its first replica's result and the
 // late replicas are cancelled at the stage's end. Gateway-side ops take no time.
+import { boxMacs } from '../abi/ops/table.ts';
+import { geometryOf } from '../model/geometry.ts';
 import { DTYPE_BYTES, type Graph } from '../model/ir.ts';
 import { boxVolume, fullBox, outputView, runsOnGateway, type OpBox } from './fragments.ts';
 import { macRate, type DeviceOpKind, type DeviceProfile } from './profiles.ts';
 
 /** Multiply-accumulates (or comparisons/adds for pools, ADD, SOFTMAX) to compute one op's box. */
 export function opMacs(g: Graph, ob: OpBox): number {
-  const op = g.ops[ob.op];
-  const n = boxVolume(ob.out);
-  switch (op.kind) {
-    case 'CONV_2D': {
-      const w = g.tensors[op.inputs[1]].shape;
-      return n * w[1] * w[2] * w[3];
-    }
-    case 'DEPTHWISE_CONV_2D': {
-      const w = g.tensors[op.inputs[1]].shape;
-      return n * w[1] * w[2];
-    }
-    case 'FULLY_CONNECTED':
-      return n * g.tensors[op.inputs[1]].shape[1];
-    case 'MAX_POOL_2D':
-    case 'AVERAGE_POOL_2D':
-      return n * op.filterH * op.filterW;
-    case 'ADD':
-    case 'SOFTMAX':
-      return n;
-    default:
-      return 0;
-  }
+  return boxMacs(geometryOf(g, ob.op), ob.out);
 }
 
 /** What a fragment costs wherever it runs. */
@@ -147,7 +128,7 @@ export interface Normalizers {
 }
 
 export function totalModelMacs(g: Graph): number {
-  return g.ops.reduce((s, op, i) => (runsOnGateway(op) ? s : s + opMacs(g, { op: i, out: fullBox(outputView(g, i)), tiles: [] })), 0);
+  return g.ops.reduce((s, _, i) => (runsOnGateway(g, i) ? s : s + opMacs(g, { op: i, out: fullBox(outputView(g, i)), tiles: [] })), 0);
 }
 
 /** Fastest rate of each device over the op kinds: what bounds its throughput. */

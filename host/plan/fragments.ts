@@ -2,61 +2,23 @@
 // op needs for an output box, its propagation back through a fused stack of
 // conv/depthwise/pool layers (DeepThings' fused tiles), and the partitions of a
 // stage's output into rows, columns, grids or channels.
-import { convOutSize, numElements, padOffset, type Graph, type Op } from '../model/ir.ts';
+import { boxVolume, describe, runsOnDevice } from '../abi/ops/table.ts';
+import { geometryOf } from '../model/geometry.ts';
+import type { Graph } from '../model/ir.ts';
 import { fullBox, type Box } from '../model/oracle/tile.ts';
 
 export type { Box };
 export { fullBox };
 
-export function boxVolume(b: Box): number {
-  return b.start.reduce((v, lo, i) => v * Math.max(0, b.end[i] - lo), 1);
+export { boxVolume };
+
+/** Ops whose output a device computes from a window over one activation tile. */
+export function isSpatial(g: Graph, opIndex: number): boolean {
+  return describe(geometryOf(g, opIndex)).spatial;
 }
 
-/** Ops whose output a device computes from a tile of one activation input. */
-const SPATIAL = new Set<Op['kind']>(['CONV_2D', 'DEPTHWISE_CONV_2D', 'MAX_POOL_2D', 'AVERAGE_POOL_2D']);
-/** Ops the gateway performs itself: pure copies or float edges. */
-const GATEWAY = new Set<Op['kind']>(['RESHAPE', 'QUANTIZE', 'DEQUANTIZE']);
-
-export function isSpatial(op: Op): boolean {
-  return SPATIAL.has(op.kind);
-}
-
-export function runsOnGateway(op: Op): boolean {
-  return GATEWAY.has(op.kind);
-}
-
-/** Input rows (or columns) [lo, hi) that outputs [a, b) read, clamped to [0, size). */
-function window(a: number, b: number, stride: number, k: number, dilation: number, pad: number, size: number): [number, number] {
-  if (b <= a) return [0, 0];
-  // Declared outputs may exceed the padding formula (TFLM loops over them), so
-  // a window can lie wholly outside the input: it then reads nothing.
-  const lo = Math.min(size, Math.max(0, a * stride - pad));
-  const hi = Math.max(lo, Math.min(size, (b - 1) * stride - pad + (k - 1) * dilation + 1));
-  return [lo, hi];
-}
-
-interface Window2D {
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  dh: number;
-  dw: number;
-}
-
-function window2D(g: Graph, op: Op): Window2D {
-  switch (op.kind) {
-    case 'CONV_2D':
-    case 'DEPTHWISE_CONV_2D': {
-      const w = g.tensors[op.inputs[1]].shape;
-      return { kh: w[1], kw: w[2], sh: op.strideH, sw: op.strideW, dh: op.dilationH, dw: op.dilationW };
-    }
-    case 'MAX_POOL_2D':
-    case 'AVERAGE_POOL_2D':
-      return { kh: op.filterH, kw: op.filterW, sh: op.strideH, sw: op.strideW, dh: 1, dw: 1 };
-    default:
-      throw new Error(`op kind ${op.kind} has no spatial window`);
-  }
+export function runsOnGateway(g: Graph, opIndex: number): boolean {
+  return !runsOnDevice(g, opIndex);
 }
 
 /**
@@ -65,49 +27,9 @@ function window2D(g: Graph, op: Op): Window2D {
  */
 export function inputTiles(g: Graph, opIndex: number, out: Box): (Box | null)[] {
   const op = g.ops[opIndex];
-  const T = g.tensors;
-  const tiles: (Box | null)[] = op.inputs.map(() => null);
-  const x = inputView(g, opIndex);
-  switch (op.kind) {
-    case 'CONV_2D':
-    case 'DEPTHWISE_CONV_2D':
-    case 'MAX_POOL_2D':
-    case 'AVERAGE_POOL_2D': {
-      const w = window2D(g, op);
-      // The same padding rule as op-params.ts: from the formula's output size, not the declared one.
-      const padH = padOffset(x[1], convOutSize(x[1], w.kh, w.sh, w.dh, op.padding), w.kh, w.sh, w.dh);
-      const padW = padOffset(x[2], convOutSize(x[2], w.kw, w.sw, w.dw, op.padding), w.kw, w.sw, w.dw);
-      const [y0, y1] = window(out.start[1], out.end[1], w.sh, w.kh, w.dh, padH, x[1]);
-      const [x0, x1] = window(out.start[2], out.end[2], w.sw, w.kw, w.dw, padW, x[2]);
-      let c: [number, number] = [out.start[3], out.end[3]];
-      if (op.kind === 'CONV_2D') c = [0, x[3]];
-      if (op.kind === 'DEPTHWISE_CONV_2D')
-        c = [Math.floor(out.start[3] / op.depthMultiplier), Math.floor((out.end[3] - 1) / op.depthMultiplier) + 1];
-      tiles[0] = { start: [out.start[0], y0, x0, c[0]], end: [out.end[0], y1, x1, c[1]] };
-      break;
-    }
-    case 'ADD':
-      // Broadcasting: a dimension of size 1 is read whole; others follow the box.
-      for (const k of [0, 1]) {
-        const s = T[op.inputs[k]].shape;
-        if (op.inputs[k] < 0 || T[op.inputs[k]].data) continue;
-        const off = out.start.length - s.length;
-        tiles[k] = {
-          start: s.map((d, i) => (d === 1 ? 0 : out.start[i + off])),
-          end: s.map((d, i) => (d === 1 ? 1 : out.end[i + off])),
-        };
-      }
-      break;
-    case 'FULLY_CONNECTED':
-    case 'SOFTMAX':
-    case 'RESHAPE':
-    case 'QUANTIZE':
-    case 'DEQUANTIZE':
-      // Every output neuron reads the whole input; softmax reduces over its row.
-      tiles[0] = op.kind === 'SOFTMAX' ? { start: [...out.start], end: [...out.end] } : fullBox(inputView(g, opIndex));
-      break;
-  }
-  return tiles;
+  const o = geometryOf(g, opIndex);
+  const d = describe(o);
+  return op.inputs.map((id, k) => (k < o.inputs.length && id >= 0 && !g.tensors[id].data ? d.inputTile(o, k, out) : null));
 }
 
 /**
@@ -116,19 +38,14 @@ export function inputTiles(g: Graph, opIndex: number, out: Box): (Box | null)[] 
  * oracle and kernels take them).
  */
 export function outputView(g: Graph, opIndex: number): number[] {
-  const op = g.ops[opIndex];
-  if (op.kind !== 'FULLY_CONNECTED') return [...g.tensors[op.outputs[0]].shape];
-  const units = g.tensors[op.inputs[1]].shape[0];
-  return [numElements(g.tensors[op.outputs[0]].shape) / units, units];
+  const o = geometryOf(g, opIndex);
+  return describe(o).outputView(o);
 }
 
 /** The shape in which an op's first input tile is given ([batches, depth] for FULLY_CONNECTED). */
 export function inputView(g: Graph, opIndex: number): number[] {
-  const op = g.ops[opIndex];
-  const x = g.tensors[op.inputs[0]].shape;
-  if (op.kind !== 'FULLY_CONNECTED') return [...x];
-  const depth = g.tensors[op.inputs[1]].shape[1];
-  return [numElements(x) / depth, depth];
+  const o = geometryOf(g, opIndex);
+  return describe(o).inputView(o, 0);
 }
 
 /** One op of a fragment: the box of its output it computes and the tiles it reads. */

@@ -62,13 +62,13 @@ export function inspectModel(g: Graph): InspectReport {
       kind: op.kind,
       inputs: op.inputs.filter((t) => t >= 0 && !g.tensors[t].data).map((t) => g.tensors[t].shape),
       output: g.tensors[op.outputs[0]].shape,
-      macs: runsOnGateway(op) ? 0 : opMacs(g, { op: i, out: fullBox(outputView(g, i)), tiles: [] }),
+      macs: runsOnGateway(g, i) ? 0 : opMacs(g, { op: i, out: fullBox(outputView(g, i)), tiles: [] }),
       weightBytes: constBytes,
       liveBytes: buffers.reduce((s, b) => s + (b.first <= i && i <= b.last ? b.size : 0), 0),
-      gateway: runsOnGateway(op),
+      gateway: runsOnGateway(g, i),
     };
   });
-  const deviceOps = g.ops.flatMap((op, i) => (runsOnGateway(op) ? [] : [fuseBackward(g, [i], fullBox(outputView(g, i)))[0]]));
+  const deviceOps = g.ops.flatMap((_, i) => (runsOnGateway(g, i) ? [] : [fuseBackward(g, [i], fullBox(outputView(g, i)))[0]]));
   const paramBytes = deviceOps.length ? fragmentParamBytes(g, deviceOps) : 0;
   const activationBytes = planOffsets(buffers).highWater;
   const maxLive = maxLiveBytes(buffers);

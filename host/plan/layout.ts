@@ -8,7 +8,9 @@
 // read it.
 import { blobBytes } from '../abi/fragment-blob.ts';
 import { DTYPE_BYTES, type Graph } from '../model/ir.ts';
-import { recordBytes } from '../abi/kernel-abi.ts';
+import { describe } from '../abi/ops/table.ts';
+import { recordBytes } from '../abi/record.ts';
+import { geometryOf } from '../model/geometry.ts';
 import { boxVolume, type OpBox } from './fragments.ts';
 import { planOffsets, type Buffer } from './offsets.ts';
 
@@ -45,12 +47,11 @@ export function fragmentLayout(g: Graph, ops: readonly OpBox[]): FragmentLayout 
 
 /** Channels of an op's output box and the weight bytes of that slice (0, 0 for ops without weights). */
 function weightSlice(g: Graph, ob: OpBox): [number, number] {
-  const op = g.ops[ob.op];
-  if (op.kind !== 'CONV_2D' && op.kind !== 'DEPTHWISE_CONV_2D' && op.kind !== 'FULLY_CONNECTED') return [0, 0];
+  const o = geometryOf(g, ob.op);
+  const perChannel = describe(o).weightsPerChannel(o);
+  if (perChannel === 0) return [0, 0];
   const last = ob.out.start.length - 1;
   const n = ob.out.end[last] - ob.out.start[last];
-  const w = g.tensors[op.inputs[1]].shape;
-  const perChannel = op.kind === 'CONV_2D' ? w[1] * w[2] * w[3] : op.kind === 'DEPTHWISE_CONV_2D' ? w[1] * w[2] : w[1];
   return [n, n * perChannel];
 }
 

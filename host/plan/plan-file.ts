@@ -43,7 +43,7 @@ export const FragmentSchema = z.strictObject({
 export const StageSchema = z.strictObject({
   index: int,
   ops: z.array(int).min(1),
-  /** 'gateway': a copy the gateway performs itself (RESHAPE, QUANTIZE, DEQUANTIZE); no fragments. */
+  /** 'gateway': a copy the gateway performs itself (RESHAPE, float QUANTIZE, DEQUANTIZE); no fragments. */
   where: z.enum(['devices', 'gateway']),
   split: z.enum(['rows', 'channels', 'grid', 'whole']),
   fragments: z.array(FragmentSchema),

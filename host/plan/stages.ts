@@ -50,7 +50,7 @@ function consumers(g: Graph): number[][] {
 export function chains(g: Graph, i: number): boolean {
   const a = g.ops[i];
   const b = g.ops[i + 1];
-  if (!b || runsOnGateway(a) || runsOnGateway(b)) return false;
+  if (!b || runsOnGateway(g, i) || runsOnGateway(g, i + 1)) return false;
   const out = a.outputs[0];
   const activations = b.inputs.filter((t) => t >= 0 && !g.tensors[t].data);
   const users = consumers(g)[out];
@@ -61,12 +61,12 @@ function splitsOf(g: Graph, start: number, end: number, maxFuse: number): SplitM
   const ops = g.ops.slice(start, end);
   if (ops.length === 1) {
     const op = ops[0];
-    if (isSpatial(op)) return ['rows', 'channels', 'grid'];
+    if (isSpatial(g, start)) return ['rows', 'channels', 'grid'];
     if (op.kind === 'FULLY_CONNECTED') return ['channels'];
     if (op.kind === 'ADD') return g.tensors[op.outputs[0]].shape.length === 4 ? ['rows', 'channels'] : ['channels'];
     return [];
   }
-  return ops.length <= maxFuse && ops.every(isSpatial) ? ['rows', 'grid'] : [];
+  return ops.length <= maxFuse && ops.every((_, k) => isSpatial(g, start + k)) ? ['rows', 'grid'] : [];
 }
 
 /**
@@ -77,7 +77,7 @@ function splitsOf(g: Graph, start: number, end: number, maxFuse: number): SplitM
 export function candidateSpans(g: Graph, maxFuse: number, maxWhole = Infinity): Span[] {
   const spans: Span[] = [];
   for (let i = 0; i < g.ops.length; i++) {
-    if (runsOnGateway(g.ops[i])) {
+    if (runsOnGateway(g, i)) {
       spans.push({ start: i, end: i + 1, gateway: true, splits: [] });
       continue;
     }

@@ -3,6 +3,7 @@
 // LOADed as a one-op fragment holding the whole op, RUN on its whole inputs,
 // and UNLOADed. Ops that run on the gateway (RESHAPE, float QUANTIZE and
 // DEQUANTIZE) run in the oracle. For `microsplit conformance --device PORT`.
+import { describe } from '../abi/ops/table.ts';
 import type { DeviceClient } from '../link/client.ts';
 import { buildFragment } from './fragment-build.ts';
 import type { PlanFragment } from '../plan/plan-file.ts';
@@ -49,7 +50,7 @@ export function deviceEngine(client: DeviceClient, name = 'device'): Engine {
           values[out] = runOpBox(params, tiles, wholeOutputBox(params));
           continue;
         }
-        const space = (id: number) => (params.kind === 'FULLY_CONNECTED' ? [params.batches, params.depth] : graph.tensors[id].shape);
+        const space = (id: number) => describe(params).inputView(params, params.inputs.indexOf(id));
         const plan: PlanFragment = {
           id: `op${i}`,
           stage: 0,

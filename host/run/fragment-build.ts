@@ -2,6 +2,7 @@
 // a LOAD carries: per op its kernel record with only its channels' weights,
 // and a call block whose activation offsets come from the planner's layout,
 // so the arena the device reserves is the one the plan counted.
+import { describe } from '../abi/ops/table.ts';
 import { fragmentDigest, packFragment, type FragmentOp } from '../abi/fragment-blob.ts';
 import { DTYPE_BYTES, type Graph } from '../model/ir.ts';
 import { box4, isKernelOp, packCall, packOp, tile4, type TileRef } from '../abi/kernel-abi.ts';
@@ -27,10 +28,7 @@ export function buildFragment(g: Graph, f: PlanFragment): BuiltFragment {
   const ops: FragmentOp[] = f.ops.map((ob, j) => {
     const p = prepareOp(g, ob.op);
     if (!isKernelOp(p)) throw new Error(`fragment ${f.id}: op ${ob.op} (${p.kind}) runs on the gateway, not on a device`);
-    const last = ob.out.start.length - 1;
-    const channelAxis = p.kind === 'FULLY_CONNECTED' ? 1 : last;
-    const weighted = p.kind === 'CONV_2D' || p.kind === 'DEPTHWISE_CONV_2D' || p.kind === 'FULLY_CONNECTED';
-    const record = packOp(p, weighted ? { channels: [ob.out.start[channelAxis], ob.out.end[channelAxis]] } : {});
+    const record = packOp(p, describe(p).slice?.(p, ob.out) ?? {});
     const tiles: TileRef[] = ob.tiles.flatMap((t, k) => {
       if (!t) return [];
       const offset = j === 0 ? layout.inputOffsets[k] : layout.outputOffsets[j - 1];

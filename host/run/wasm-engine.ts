@@ -12,6 +12,7 @@
 // implementation of those three ops. Everything int8 -> int8 (including
 // QUANTIZE int8 -> int8) runs in the kernels.
 
+import { describe } from '../abi/ops/table.ts';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { numElements, validateGraph, type DType, type Graph, type TensorData } from '../model/ir.ts';
@@ -144,19 +145,6 @@ function outputDType(p: KernelOpParams, partial: boolean): DType {
   return 'int8';
 }
 
-/** The constants a fragment needs by default: the box's channels (FC: units and depth range). */
-function defaultSlice(p: KernelOpParams, b: Box, depth: [number, number] | undefined): Slice {
-  switch (p.kind) {
-    case 'CONV_2D':
-    case 'DEPTHWISE_CONV_2D':
-      return { channels: [b.start[3], b.end[3]] };
-    case 'FULLY_CONNECTED':
-      return { channels: [b.start[1], b.end[1]], depth: depth ?? [0, p.depth] };
-    default:
-      return {};
-  }
-}
-
 export async function createWasmEngine(wasmPath = DEFAULT_KERNELS_WASM, vm: KernelVm = 'v8'): Promise<WasmEngine> {
   const k = await loadKernels(wasmPath, vm);
   // Packed blobs per params object and slice: packing copies weights, so a
@@ -197,7 +185,7 @@ export async function createWasmEngine(wasmPath = DEFAULT_KERNELS_WASM, vm: Kern
     const depth: [number, number] | undefined = p.kind === 'FULLY_CONNECTED' ? (options.depth ?? [0, p.depth]) : undefined;
     const partial = p.kind === 'FULLY_CONNECTED' && (depth![0] !== 0 || depth![1] !== p.depth);
     const mem = new Placement(k, label);
-    const rec = placeRecord(mem, p, options.slice ?? defaultSlice(p, b, depth));
+    const rec = placeRecord(mem, p, options.slice ?? describe(p).slice?.(p, b, depth) ?? {});
     const refs: TileRef[] = inputs.map((t, i) => {
       const { origin, extent } = tile4(p, i, t.origin, t.shape);
       if (!(t.data instanceof Int8Array) || t.data.length !== prod(extent))
@@ -290,6 +278,5 @@ export async function createWasmEngine(wasmPath = DEFAULT_KERNELS_WASM, vm: Kern
 function cutTile(p: KernelOpParams, k: number, whole: Tile, box: Box): Tile {
   if (whole.shape.length === 0) return whole;
   const t = requiredTile(p, k, box);
-  const shape = p.kind === 'FULLY_CONNECTED' ? [p.batches, p.depth] : whole.shape;
-  return { data: extractBox(whole.data, shape, { start: t.origin, end: t.origin.map((o, i) => o + t.shape[i]) }), origin: t.origin, shape: t.shape };
+  return { data: extractBox(whole.data, describe(p).inputView(p, k), { start: t.origin, end: t.origin.map((o, i) => o + t.shape[i]) }), origin: t.origin, shape: t.shape };
 }

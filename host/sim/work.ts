@@ -1,8 +1,10 @@
 // How much arithmetic one RUN of a fragment costs, read from the fragment
 // blob a LOAD carried (docs/protocol.md section 5, assembly/kernels/ABI.md):
-// per op, its kind and its multiply-accumulates over the op's box. The
+// per op, its kind and its multiply-accumulates over the op's box, as the
+// op's descriptor (host/abi/ops/) counts them from its record and call block. The
 // simulated device delays each RESULT by this work at its stated MAC/s.
 import { BLOB_HEADER, BLOB_HEADER_BYTES, BLOB_MAGIC, C, OP_ENTRY, OP_ENTRY_BYTES, OPCODE, W } from '../abi/abi.generated.ts';
+import { describeKind } from '../abi/ops/table.ts';
 import type { OpKind } from '../model/ir.ts';
 
 export interface OpWork {
@@ -44,24 +46,7 @@ export function fragmentWork(blob: Uint8Array): OpWork[] {
     if (!kind) throw new Error(`fragment blob: op ${i} has unknown opcode ${opcode}`);
     let box = 1;
     for (let d = 0; d < 4; d++) box *= c(C.BOX_END + d) - c(C.BOX_START + d);
-    const taps = r(W.KH) * r(W.KW);
-    let macs: number;
-    switch (kind) {
-      case 'CONV_2D':
-        macs = box * taps * r(W.IN_SHAPE + 3);
-        break;
-      case 'DEPTHWISE_CONV_2D':
-      case 'MAX_POOL_2D':
-      case 'AVERAGE_POOL_2D':
-        macs = box * taps;
-        break;
-      case 'FULLY_CONNECTED':
-        // A reduce of partial sums adds `parts` values per output.
-        macs = c(C.MODE) === 0 ? box * (c(C.DEPTH_END) - c(C.DEPTH_START)) : box * c(C.PARTS);
-        break;
-      default:
-        macs = box;
-    }
+    const macs = box * describeKind(kind).perOutputOfRecord(r, c);
     out.push({ kind, macs });
   }
   return out;

@@ -9,6 +9,7 @@
 // kernels.wasm (the per-op table), and one whole inference through the device
 // agent (LOAD and RUN over the link; tools/bench/agent-inference.ts). Every
 // output is checked against the oracle before any number is printed.
+import { describe } from '../../host/abi/ops/table.ts';
 import { readFileSync } from 'node:fs';
 import type { Graph } from '../../host/model/ir.ts';
 import { isKernelOp } from '../../host/abi/kernel-abi.ts';
@@ -47,7 +48,7 @@ function fcFragment(depth: number, units: number): Fragment {
 function wholeOp(name: string, graph: Graph, input: Int8Array): Fragment {
   const params = prepareOp(graph, 0);
   if (!isKernelOp(params)) throw new Error(`${name}: not a kernel op`);
-  const shape = params.kind === 'FULLY_CONNECTED' ? [params.batches, params.depth] : graph.tensors[0].shape;
+  const shape = describe(params).inputView(params, 0);
   return { name, params, box: wholeOutputBox(params), tiles: [{ data: input, origin: shape.map(() => 0), shape }], plain: true };
 }
 
@@ -69,8 +70,8 @@ async function personDetectJob(graph: Graph, input: Int8Array, base: number, mem
   graph.ops.forEach((op, i) => {
     const params = prepareOp(graph, i);
     if (!isKernelOp(params)) return; // RESHAPE: no kernel, no work
-    const tiles = params.inputs.map((id) => {
-      const shape = params.kind === 'FULLY_CONNECTED' ? [params.batches, params.depth] : graph.tensors[id].shape;
+    const tiles = params.inputs.map((id, k) => {
+      const shape = describe(params).inputView(params, k);
       return { data: values[id]!, origin: shape.map(() => 0), shape };
     });
     const shapes = `${tiles[0].shape.join('x')} -> ${graph.tensors[op.outputs[0]].shape.join('x')}`;

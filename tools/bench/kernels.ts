@@ -6,10 +6,10 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { convOutSize } from '../../host/model/ir.ts';
 import { prepareOp, type ConvParams, type FullyConnectedParams } from '../../host/model/op-params.ts';
 import { runOpBox, wholeOutputBox } from '../../host/model/oracle.ts';
-import { wholeTile } from '../../host/model/oracle/tile.ts';
+import { fullBox, wholeTile } from '../../host/model/oracle/tile.ts';
+import { boxMacs } from '../../host/abi/ops/table.ts';
 import { box4, packCall, packOp, tile4 } from '../../host/abi/kernel-abi.ts';
 import { loadKernels, type KernelExports } from '../../host/run/wasm-engine.ts';
 import { convLayer, fcLayer } from './layers.ts';
@@ -32,9 +32,8 @@ interface BenchCase {
 
 function convCase(name: string, key: string, kind: 'CONV_2D' | 'DEPTHWISE_CONV_2D', [h, w, cin]: number[], cout: number, k: number, stride: number): BenchCase {
   const { graph, input } = convLayer(kind, [h, w, cin], cout, k, stride, h * 1000 + cout);
-  const [oh, ow] = [convOutSize(h, k, stride, 1, 'SAME'), convOutSize(w, k, stride, 1, 'SAME')];
-  const tapsPerOut = kind === 'CONV_2D' ? k * k * cin : k * k;
-  return { name, key, cKind: kind === 'CONV_2D' ? 'conv' : 'dw', params: prepareOp(graph, 0) as ConvParams, input, macs: oh * ow * cout * tapsPerOut };
+  const params = prepareOp(graph, 0) as ConvParams;
+  return { name, key, cKind: kind === 'CONV_2D' ? 'conv' : 'dw', params, input, macs: boxMacs(params, fullBox(params.outputShape)) };
 }
 
 function fcCase(depth: number, units: number): BenchCase {

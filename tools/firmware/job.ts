@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { box4, packCall, packOp, tile4, type KernelOpParams, type Slice } from '../../host/abi/kernel-abi.ts';
+import { boxMacs as opBoxMacs } from '../../host/abi/ops/table.ts';
 import { runOpBox, type Box, type Tile } from '../../host/model/oracle.ts';
 import { FIRMWARE_DIR, QEMU_BOARDS, qemuArgs, type QemuBoardName } from '../../host/sim/qemu.ts';
 
@@ -52,19 +53,9 @@ export interface Job {
 const align16 = (n: number) => (n + 15) & ~15;
 const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
-/** MACs one box of a conv, depthwise or FC op takes (0 for other ops). */
+/** MACs one box of a conv, depthwise or FC op takes (0 for other ops: the benchmarks count multiply-accumulates only). */
 export function boxMacs(p: KernelOpParams, box: Box): number {
-  const n = box.start.reduce((acc, s, i) => acc * (box.end[i] - s), 1);
-  switch (p.kind) {
-    case 'CONV_2D':
-      return n * p.filterShape[1] * p.filterShape[2] * p.filterShape[3];
-    case 'DEPTHWISE_CONV_2D':
-      return n * p.filterShape[1] * p.filterShape[2];
-    case 'FULLY_CONNECTED':
-      return n * p.depth;
-    default:
-      return 0;
-  }
+  return p.kind === 'CONV_2D' || p.kind === 'DEPTHWISE_CONV_2D' || p.kind === 'FULLY_CONNECTED' ? opBoxMacs(p, box) : 0;
 }
 
 /**

@@ -5,7 +5,7 @@
 // smallest device. Other layers run whole on the fastest device that holds
 // them, else split by channels equally.
 import { assemblePlan, infeasibleError, type PlanRequest } from '../assemble.ts';
-import { fullBox, fuseBackward, gridShape, isSpatial, outputView } from '../fragments.ts';
+import { fullBox, fuseBackward, gridShape, isSpatial, outputView, runsOnGateway } from '../fragments.ts';
 import { fragmentParamBytes } from '../layout.ts';
 import { worstShortfall } from '../memory.ts';
 import { wholeSpanSeconds } from '../options.ts';
@@ -24,16 +24,16 @@ function planFtpGrid(req: PlanRequest, devices: DeviceProfile[]): Plan {
   const stages: StageChoice[] = [];
   for (let i = 0; i < g.ops.length; ) {
     const op = g.ops[i];
-    if (isSpatial(op)) {
+    if (isSpatial(g, i)) {
       let j = i + 1;
       // Half the smallest budget for weights leaves the other half to the tiles.
-      while (j < g.ops.length && chains(g, j - 1) && isSpatial(g.ops[j]) && paramsOf(i, j + 1) <= smallest / 2) j++;
+      while (j < g.ops.length && chains(g, j - 1) && isSpatial(g, j) && paramsOf(i, j + 1) <= smallest / 2) j++;
       stages.push(buildStage(g, { start: i, end: j, gateway: false, splits: ['grid'] }, 'grid', all, [], grid));
       i = j;
       continue;
     }
     const span: Span = { start: i, end: i + 1, gateway: false, splits: [] };
-    if (!('activation' in op) && op.kind !== 'SOFTMAX') stages.push(gatewayStage({ ...span, gateway: true }));
+    if (runsOnGateway(g, i)) stages.push(gatewayStage({ ...span, gateway: true }));
     else {
       const need = paramsOf(i, i + 1);
       const byTime = devices.map((d, k) => [wholeSpanSeconds(g, span, d), k] as const).sort((a, b) => a[0] - b[0]);
