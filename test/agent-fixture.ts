@@ -6,7 +6,7 @@ import { encodeFrame, FrameDecoder } from '../host/link/frame.ts';
 import { RequestSigner } from '../host/link/hmac.ts';
 import { decodeReply, encodeRequest, type Reply, type ReplyOf, type Request } from '../host/link/messages.ts';
 import { fragmentDigest } from '../host/abi/fragment-blob.ts';
-import { AgentHost, type AgentHostOptions } from '../host/sim/agent-host.ts';
+import { AgentHost, agentOverhead, type AgentHostOptions } from '../host/sim/agent-host.ts';
 
 export const BUDGET = 32 * 1024;
 export const WINDOW = 1024;
@@ -22,13 +22,16 @@ export class TestGateway {
   private seq = 0;
 
   constructor(
-    options: Partial<Omit<AgentHostOptions, 'write'>> = {},
+    /** `arena`: the memory given is the agent's overhead plus this (default BUDGET). */
+    options: Partial<Omit<AgentHostOptions, 'write'>> & { arena?: number } = {},
     private readonly signer?: RequestSigner,
   ) {
+    const { arena = BUDGET, ...rest } = options;
+    const window = rest.window ?? WINDOW;
     this.agent = new AgentHost({
-      budget: BUDGET,
-      window: WINDOW,
-      ...options,
+      memory: agentOverhead(window) + arena,
+      window,
+      ...rest,
       write: (bytes) => {
         this.wire.push(bytes);
         for (const p of this.decoder.push(bytes)) this.pending.push(decodeReply(p));

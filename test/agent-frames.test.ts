@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, FrameDecoder } from '../host/link/frame.ts';
 import { decodeReply, decodeRequest, encodeRequest, PROTOCOL_VERSION, type Reply, type Request } from '../host/link/messages.ts';
-import { AgentHost } from '../host/sim/agent-host.ts';
+import { AgentHost, agentOverhead } from '../host/sim/agent-host.ts';
 
 const WINDOW = 1024;
 
@@ -57,7 +57,7 @@ describe('frame streams', () => {
       fc.property(fc.array(item, { maxLength: 12 }), fc.array(fc.nat(), { maxLength: 20 }), (items, points) => {
         const stream = Uint8Array.from(items.flatMap((f) => [...f]));
         const written: Uint8Array[] = [];
-        const agent = new AgentHost({ budget: 4096, window: WINDOW, write: (b) => written.push(b) });
+        const agent = new AgentHost({ memory: agentOverhead(WINDOW) + 4096, window: WINDOW, write: (b) => written.push(b) });
         const gateway = new FrameDecoder({ maxPayload: WINDOW });
         const payloads: Uint8Array[] = [];
         for (const piece of cut(stream, points)) {
@@ -95,7 +95,7 @@ describe('frame streams', () => {
         fc.pre(payload.length < WINDOW - 32); // stays one frame inside the window
         expect(decodeRequest(payload)).toEqual({ type: 'PING', seq: s });
         const written: Uint8Array[] = [];
-        const agent = new AgentHost({ budget: 4096, window: WINDOW, write: (b) => written.push(b) });
+        const agent = new AgentHost({ memory: agentOverhead(WINDOW) + 4096, window: WINDOW, write: (b) => written.push(b) });
         agent.feed(encodeFrame(payload));
         const replies = new FrameDecoder({ maxPayload: WINDOW }).push(Uint8Array.from(written.flatMap((b) => [...b])));
         expect(replies.map((p) => decodeReply(p))).toEqual([expect.objectContaining({ type: 'PING', seq: s })]);

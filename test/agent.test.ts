@@ -8,6 +8,7 @@ import { encodeFrame } from '../host/link/frame.ts';
 import { ErrorCode, PROTOCOL_VERSION } from '../host/link/messages.ts';
 import { blobBytes, fragmentDigest } from '../host/abi/fragment-blob.ts';
 import { C, KERNEL_ABI_HASH } from '../host/abi/kernel-abi.ts';
+import { AgentHost, agentOverhead } from '../host/sim/agent-host.ts';
 import { BUDGET, WINDOW, TestGateway, expectReply, test } from './agent-fixture.ts';
 import { convBoxFragment, fcFragment, fusedConvPoolFragment } from './agent-fragments.ts';
 
@@ -93,7 +94,7 @@ describe('fragment blobs', () => {
 describe('the arena budget', () => {
   test('a LOAD over the budget is refused with the bytes asked and free', () => {
     const f = fcFragment();
-    const gateway = new TestGateway({ budget: 4096 });
+    const gateway = new TestGateway({ arena: 4096 });
     const r = expectReply(gateway.ask('LOAD', { frag: 1, offset: 0, data: new Uint8Array(0), total: 5000, digest: new Uint8Array(32), arena: 100 }), 'ERROR');
     expect(r.code).toBe(ErrorCode.NO_MEMORY);
     expect(r.text).toBe(`LOAD fragment 1 needs ${5000 + 104} bytes, 4096 free (budget 4096)`);
@@ -114,8 +115,21 @@ describe('the arena budget', () => {
     expect(gateway.hello().used).toBe(0);
   });
 
-  test('init refuses a budget that does not fit in linear memory', () => {
-    expect(() => new TestGateway({ budget: 1 << 20 })).toThrow(/must fit in 1048576 bytes/);
+  test('the arena is the memory the host gives less the overhead HELLO reports, for any byte count', () => {
+    const memory = 70_001; // not a whole number of pages
+    const agent = new AgentHost({ memory, window: WINDOW, write: () => {} });
+    const g = new TestGateway({ arena: memory - agentOverhead(WINDOW) });
+    const h = g.hello();
+    expect(h.overhead).toBe(agent.overhead);
+    expect(h.budget + h.overhead).toBe(memory);
+    expect(g.agent.memoryBytes).toBe(2 * 65536); // whole pages; the agent uses the first `memory` bytes
+    // The whole arena can be taken, and not one byte more.
+    const r = expectReply(g.ask('LOAD', { frag: 1, offset: 0, data: new Uint8Array(0), total: h.budget + 1, digest: new Uint8Array(32), arena: 0 }), 'ERROR');
+    expect(r.text).toBe(`LOAD fragment 1 needs ${align8(h.budget + 1)} bytes, ${h.budget} free (budget ${h.budget})`);
+  });
+
+  test('init refuses a memory its buffers leave no arena in', () => {
+    expect(() => new AgentHost({ memory: agentOverhead(WINDOW), window: WINDOW, write: () => {} })).toThrow(/must leave an arena in \d+ bytes/);
   });
 });
 
@@ -213,7 +227,7 @@ describe('PROFILE', () => {
   test('rates an op 0 when the free arena cannot hold its benchmark, and leaves loaded fragments intact', () => {
     const f = fcFragment();
     const used = align8(f.blob.length) + align8(f.arena);
-    const gateway = new TestGateway({ budget: used + 1024 });
+    const gateway = new TestGateway({ arena: used + 1024 });
     expectReply(gateway.load(1, f.blob, f.arena), 'ACK');
     const r = expectReply(gateway.ask('PROFILE', { macs: 1000 }), 'PROFILE');
     expect(r.rates.fc).toBe(0);

@@ -10,7 +10,8 @@ import type { Graph } from '../host/model/ir.ts';
 import { loadModel } from '../host/model/load.ts';
 import { RunError, type Executor } from '../host/run/execute.ts';
 import { deployModel, openTestbed, type OpenTestbed } from '../host/run/session.ts';
-import { loadTestbed, type FaultSpec, type Testbed } from '../host/sim/testbed.ts';
+import { agentOverhead } from '../host/sim/agent-host.ts';
+import { deviceWindow, loadTestbed, type FaultSpec, type Testbed } from '../host/sim/testbed.ts';
 import { bytes, childPids, closeAndListLeftovers, MNIST_S, mnistInputs, oracleOutputs, runInferences, type Outcome } from './e2e-fixture.ts';
 
 const BASE = loadTestbed('test/fixtures/e2e-faults.json');
@@ -18,10 +19,13 @@ const BASE = loadTestbed('test/fixtures/e2e-faults.json');
 const TIMEOUT_MS = 1000;
 const INPUTS = 20;
 
-/** The base testbed with every budget set to `budget` and `faults` injected into `device`. */
+/** The base testbed with every arena set to `budget` (the memory adds the agent's overhead) and `faults` injected into `device`. */
 function testbedWith(budget: string, device: string, faults: Partial<FaultSpec>): Testbed {
-  const memory = parseInt(budget, 10) * 1024;
-  return { ...BASE, devices: BASE.devices.map((d) => ({ ...d, memory, ...(d.id === device ? { faults: { dropP: 0, corruptP: 0, ...faults } } : {}) })) };
+  const arena = parseInt(budget, 10) * 1024;
+  return {
+    ...BASE,
+    devices: BASE.devices.map((d) => ({ ...d, memory: arena + agentOverhead(deviceWindow(d)), ...(d.id === device ? { faults: { dropP: 0, corruptP: 0, ...faults } } : {}) })),
+  };
 }
 
 interface Scenario {

@@ -18,6 +18,7 @@ import { runConformance } from '../host/cli/conformance.ts';
 import { deviceEngine } from '../host/run/device-engine.ts';
 import { KERNEL_ABI_HASH } from '../host/abi/kernel-abi.ts';
 import { buildFirmware, FIRMWARE_BUILD, missingQemuToolchain, QEMU_RX_WINDOW, startQemuBoards, type QemuBoard } from '../host/sim/qemu.ts';
+import { agentOverhead } from '../host/sim/agent-host.ts';
 import { missingWasm3 } from '../host/wasm3/build.ts';
 import { expectReply, TestGateway } from './agent-fixture.ts';
 import { toolGate } from './tool-gate.ts';
@@ -25,6 +26,8 @@ import { convCase, fcCase, outputSpace, type OpCase } from './kernels-cases.ts';
 import { oneOpFragment, type OneOpFragment } from './fixtures/link-fragments.ts';
 
 const BUDGET = 48 * 1024;
+/** The memory each board gives its agent: the agent's overhead for the firmware's window, then an arena of BUDGET. */
+const MEMORY = BUDGET + agentOverhead(QEMU_RX_WINDOW);
 const VECTORS = 'test/vectors/tflm';
 const TRAP_ERROR_CODE = ErrorCode.TRAP; // sent by firmware/common/trap_frame.c
 const missing = missingQemuToolchain();
@@ -39,8 +42,8 @@ interface Device {
 }
 
 /** Starts a linux-build agent image on its own PTY. */
-async function startLinux(image: string, budget: number, name = 'linux', engine: Device['engine'] = 'wasm2c'): Promise<Device> {
-  const p: ChildProcess = spawn(image, ['--budget', String(budget)], { stdio: ['ignore', 'pipe', 'ignore'] });
+async function startLinux(image: string, memory: number, name = 'linux', engine: Device['engine'] = 'wasm2c'): Promise<Device> {
+  const p: ChildProcess = spawn(image, ['--memory', String(memory)], { stdio: ['ignore', 'pipe', 'ignore'] });
   const exited = new Promise<void>((r) => p.once('exit', () => r()));
   const path = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -106,19 +109,19 @@ describe.skipIf(qemu.skip)(`agent firmware over PTYs${qemu.note}`, () => {
 
   beforeAll(async () => {
     buildFirmware(['build/linux/agent', 'build/qemu-mps2-an386/agent.elf', 'build/qemu-mps2-an385/agent.elf']);
-    devices.push(await startLinux(join(FIRMWARE_BUILD, 'linux/agent'), BUDGET));
+    devices.push(await startLinux(join(FIRMWARE_BUILD, 'linux/agent'), MEMORY));
     const boards = await startQemuBoards([
-      { id: 'm4', board: 'qemu-mps2-an386', budget: BUDGET },
-      { id: 'm3', board: 'qemu-mps2-an385', budget: BUDGET, icountShift: 2 },
+      { id: 'm4', board: 'qemu-mps2-an386', memory: MEMORY },
+      { id: 'm3', board: 'qemu-mps2-an385', memory: MEMORY, icountShift: 2 },
     ]);
     devices.push(...boards.map((b) => qemuDevice(b)));
     if (!wasm3.skip) {
       wasm3.check();
       buildFirmware(['wasm3']);
-      devices.push(await startLinux(join(FIRMWARE_BUILD, 'linux/agent-wasm3'), BUDGET, 'linux-wasm3', 'wasm3'));
+      devices.push(await startLinux(join(FIRMWARE_BUILD, 'linux/agent-wasm3'), MEMORY, 'linux-wasm3', 'wasm3'));
       const w3 = await startQemuBoards([
-        { id: 'm4-wasm3', board: 'qemu-mps2-an386', budget: BUDGET, engine: 'wasm3' },
-        { id: 'm3-wasm3', board: 'qemu-mps2-an385', budget: BUDGET, engine: 'wasm3' },
+        { id: 'm4-wasm3', board: 'qemu-mps2-an386', memory: MEMORY, engine: 'wasm3' },
+        { id: 'm3-wasm3', board: 'qemu-mps2-an385', memory: MEMORY, engine: 'wasm3' },
       ]);
       devices.push(...w3.map((b) => qemuDevice(b, 'wasm3')));
     }
@@ -139,11 +142,11 @@ describe.skipIf(qemu.skip)(`agent firmware over PTYs${qemu.note}`, () => {
     }
   };
 
-  it.each(names)('%s answers HELLO with its budget, window, engine and kernel ABI', async (name) => {
+  it.each(names)('%s answers HELLO with the arena its memory leaves, its overhead, window, engine and kernel ABI', async (name) => {
     await withClient(name, async (c) => {
       const info = await c.hello();
       const engine = devices.find((d) => d.name === name)!.engine;
-      expect(info).toMatchObject({ version: PROTOCOL_VERSION, budget: BUDGET, window: QEMU_RX_WINDOW, engine, abi: KERNEL_ABI_HASH });
+      expect(info).toMatchObject({ version: PROTOCOL_VERSION, budget: BUDGET, overhead: MEMORY - BUDGET, window: QEMU_RX_WINDOW, engine, abi: KERNEL_ABI_HASH });
     });
   });
 
@@ -170,7 +173,7 @@ describe.skipIf(qemu.skip)(`agent firmware over PTYs${qemu.note}`, () => {
 
   it.each(names)('%s refuses a LOAD over its budget with the ERROR the simulated device gives', async (name) => {
     const arena = BUDGET; // with the blob on top, more than the budget
-    const sim = new TestGateway({ budget: BUDGET, window: QEMU_RX_WINDOW });
+    const sim = new TestGateway({ arena: BUDGET, window: QEMU_RX_WINDOW });
     const expected = expectReply(sim.load(3, conv.blob, arena), 'ERROR');
     expect(expected.code).toBe(5);
     await withClient(name, async (c) => {

@@ -16,9 +16,10 @@ const missing = missingQemuToolchain();
 const qemu = toolGate(missing);
 /** Budgets too small for the whole model on one board, so the plan must split it. */
 const board = (id: string, kind: string, memory: string) => ({ id, board: kind, memory, speed: { default: 50_000_000 }, link: { kind: 'pty', rate: 1_000_000 } });
+/** Memory each board gives its agent: an arena of 24K beside the agent's overhead (13K with the firmware's 1 KiB window). */
 const TESTBED = {
   name: 'three QEMU boards',
-  devices: [board('m4-a', 'qemu-mps2-an386', '24K'), board('m4-b', 'qemu-mps2-an386', '24K'), board('m3-c', 'qemu-mps2-an385', '24K')],
+  devices: [board('m4-a', 'qemu-mps2-an386', '37K'), board('m4-b', 'qemu-mps2-an386', '37K'), board('m3-c', 'qemu-mps2-an385', '37K')],
 };
 
 describe.skipIf(qemu.skip)(`mnist-s across three QEMU boards${qemu.note}`, () => {

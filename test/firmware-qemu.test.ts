@@ -7,7 +7,7 @@ describe('startQemuBoards', () => {
   it.each([
     ['an unknown board', [{ id: 'a', board: 'qemu-mps2-an999' }], /^QEMU board 0: board: /],
     ['a bad id', [{ id: 'a b' }], /^QEMU board 0: id: ids use letters/],
-    ['a negative budget', [{ id: 'a' }, { id: 'b', budget: -1 }], /^QEMU board 1: budget: /],
+    ['a negative memory', [{ id: 'a' }, { id: 'b', memory: -1 }], /^QEMU board 1: memory: /],
     ['an icount shift past 10', [{ id: 'a', icountShift: 11 }], /^QEMU board 0: icountShift: /],
     ['an unknown field', [{ id: 'a', speed: 3 }], /^QEMU board 0: /],
   ])('refuses %s', async (_, specs, message) => {

@@ -11,7 +11,7 @@ import { mockPair, type MockPair } from '../host/link/mock.ts';
 import { chunks, mapReads, type Transport } from '../host/link/transport.ts';
 import { FrameSplitter } from '../host/sim/splitter.ts';
 import { KERNEL_ABI_HASH } from '../host/abi/kernel-abi.ts';
-import { AgentHost } from '../host/sim/agent-host.ts';
+import { AgentHost, agentOverhead } from '../host/sim/agent-host.ts';
 import { deviceKey } from '../host/sim/device-process.ts';
 import { SimDevice } from '../host/sim/device.ts';
 import { parseTestbed, type DeviceSpec } from '../host/sim/testbed.ts';
@@ -55,7 +55,7 @@ const test = base.extend<Fixtures>({
         seed: 7,
         onCrash,
         createAgent: (write) =>
-          new AgentHost({ budget: s.memory, window: s.receiveWindow!, write, ...deviceKey(s) }),
+          new AgentHost({ memory: s.memory, window: s.receiveWindow!, write, ...deviceKey(s) }),
       });
       void sim.serve(link.b);
       const d = { sim, spec: s, link, crashed };
@@ -99,7 +99,7 @@ const fcFrag = oneOpFragment(fc, 0, randomInputs(fc)[0], { start: [0, 10], end: 
 describe('DeviceClient with a simulated device in-process', () => {
   test('connects with HELLO and reports the capabilities', async ({ device }) => {
     const { client, spec: s } = await device();
-    expect(client.info).toMatchObject({ version: PROTOCOL_VERSION, budget: s.memory, engine: 'node', window: 1024, keyed: 0, fragments: [] });
+    expect(client.info).toMatchObject({ version: PROTOCOL_VERSION, budget: s.memory - agentOverhead(1024), overhead: agentOverhead(1024), engine: 'node', window: 1024, keyed: 0, fragments: [] });
     expect((await client.ping()).rttMs).toBeGreaterThanOrEqual(0);
   });
 
@@ -123,7 +123,7 @@ describe('DeviceClient with a simulated device in-process', () => {
     const r = await client.run(5, frag.input);
     expect(r.output).toEqual(frag.expected);
     expect(r.highWater).toBeGreaterThanOrEqual(frag.blob.length + frag.arena);
-    expect(r.highWater).toBeLessThanOrEqual(s.memory);
+    expect(r.highWater).toBeLessThanOrEqual(client.info.budget);
     expect((await client.hello()).fragments).toEqual([5]);
   });
 
@@ -141,12 +141,12 @@ describe('DeviceClient with a simulated device in-process', () => {
   });
 
   test('refuses an over-budget LOAD with the bytes asked and free', async ({ device }) => {
-    const { client, spec: s } = await device({ memory: 1024 });
+    const { client } = await device({ memory: agentOverhead(1024) + 1024 });
     const err = await client.load(2, convFrag.blob, { arena: convFrag.arena, digest: convFrag.digest }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DeviceError);
     expect((err as DeviceError).code).toBe('NO_MEMORY');
     expect((err as Error).message).toBe(
-      `dev: LOAD fragment 2: NO_MEMORY: LOAD fragment 2 needs ${convFrag.blob.length + convFrag.arena} bytes, ${s.memory} free (budget ${s.memory})`,
+      `dev: LOAD fragment 2: NO_MEMORY: LOAD fragment 2 needs ${convFrag.blob.length + convFrag.arena} bytes, 1024 free (budget 1024)`,
     );
   });
 

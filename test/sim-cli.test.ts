@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { agentOverhead } from '../host/sim/agent-host.ts';
 import type { DeviceReport } from '../host/cli/commands/devices.ts';
 import { missingSocat } from '../host/sim/pty.ts';
 import { toolGate } from './tool-gate.ts';
@@ -66,11 +67,12 @@ async function interrupt(sim: ChildProcess, list: SimList): Promise<void> {
   expect(await until(() => list.devices.every((d) => !alive(d.pid)), 15_000)).toBe(true);
 }
 
+/** Each agent's arena: the testbed's memory less its overhead for its window. */
 const FOUR_BUDGETS = [
-  [true, 65536],
-  [true, 65536],
-  [true, 49152],
-  [true, 98304],
+  [true, 83 * 1024 - agentOverhead(4096)],
+  [true, 79 * 1024 - agentOverhead(2048)],
+  [true, 61 * 1024 - agentOverhead(1024)],
+  [true, 115 * 1024 - agentOverhead(4096)],
 ];
 
 describe.skipIf(socat.skip)(`microsplit sim${socat.note}`, () => {
@@ -79,7 +81,7 @@ describe.skipIf(socat.skip)(`microsplit sim${socat.note}`, () => {
   it('prints every device, answers HELLO on them, and stops every process on Ctrl-C', async () => {
     const { sim, list, out } = await startSim('testbeds/four.json');
     expect(list.devices.map((d) => d.id)).toEqual(['pty-a', 'pty-b', 'pty-c', 'tcp-d']);
-    expect(out).toMatch(/^pty-a\s+\/dev\/pts\/\d+\s+node\s+65536\s+pty 10000000 B\/s/m);
+    expect(out).toMatch(/^pty-a\s+\/dev\/pts\/\d+\s+node\s+84992\s+pty 10000000 B\/s/m);
     expect(out).toContain("links: socat PTYs (3), loopback TCP (1); simulated links paced to each device's stated rate\n");
     expect(budgets(list)).toEqual(FOUR_BUDGETS);
     await interrupt(sim, list);
@@ -96,7 +98,7 @@ describe('microsplit sim without socat', () => {
     // A PATH without socat (sim needs no program from PATH: devices start from process.execPath).
     const { sim, list, out } = await startSim('testbeds/four.json', { ...process.env, PATH: empty });
     expect(list.devices.every((d) => d.uri.startsWith('tcp://127.0.0.1:'))).toBe(true);
-    expect(out).toMatch(/^pty-a\s+tcp:\/\/127\.0\.0\.1:\d+\s+node\s+65536\s+tcp 10000000 B\/s/m);
+    expect(out).toMatch(/^pty-a\s+tcp:\/\/127\.0\.0\.1:\d+\s+node\s+84992\s+tcp 10000000 B\/s/m);
     expect(out).toContain('socat not found, so the 3 PTY devices are on loopback TCP (install socat for PTYs)\n');
     expect(budgets(list)).toEqual(FOUR_BUDGETS);
     expect(sim.exitCode).toBe(null); // still serving after the devices were asked

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, test as base } from 'vitest';
+import { agentOverhead } from '../host/sim/agent-host.ts';
 import { DeviceClient, type ClientOptions } from '../host/link/client.ts';
 import { encodeFrame, FrameDecoder } from '../host/link/frame.ts';
 import { decodeReply, encodeRequest, PROTOCOL_VERSION, type Reply } from '../host/link/messages.ts';
@@ -74,7 +75,9 @@ describe.skipIf(socat.skip)(`testbeds/four.json: three devices on PTYs, one on T
 
   test('HELLO, LOAD conv halves and an FC fragment on three PTY devices, RUN: every RESULT equals the oracle', async ({ connect }) => {
     const [a, b, c] = await Promise.all(['pty-a', 'pty-b', 'pty-c'].map((id) => connect(tb, id)));
-    expect([a.info.budget, b.info.budget, c.info.budget]).toEqual([65536, 65536, 49152]);
+    // The memory the testbed gives each agent is its overhead plus the arena HELLO reports.
+    expect([a, b, c].map((x) => x.info.budget + x.info.overhead)).toEqual([83, 79, 61].map((k) => k * 1024));
+    expect([a, b, c].map((x) => x.info.overhead)).toEqual([4096, 2048, 1024].map(agentOverhead));
     expect([a.info.window, b.info.window, c.info.window]).toEqual([4096, 2048, 1024]);
     const top = oneOpFragment(conv, 0, convInput, convTop);
     const bottom = oneOpFragment(conv, 0, convInput, convBottom);
@@ -107,7 +110,7 @@ describe.skipIf(socat.skip)(`testbeds/four.json: three devices on PTYs, one on T
     await c.reset();
     const arena = 60000;
     await expect(c.load(9, fcFrag.blob, { arena, digest: fcFrag.digest })).rejects.toThrow(
-      `pty-c: LOAD fragment 9: NO_MEMORY: LOAD fragment 9 needs ${fcFrag.blob.length + arena} bytes, 49152 free (budget 49152)`,
+      `pty-c: LOAD fragment 9: NO_MEMORY: LOAD fragment 9 needs ${fcFrag.blob.length + arena} bytes, ${c.info.budget} free (budget ${c.info.budget})`,
     );
   });
 

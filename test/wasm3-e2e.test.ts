@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Graph, TensorData } from '../host/model/ir.ts';
 import { deviceReports, memoryViolations } from '../host/run/report.ts';
 import { openTestbed, type OpenTestbed } from '../host/run/session.ts';
-import { missingQemuToolchain } from '../host/sim/qemu.ts';
+import { agentOverhead } from '../host/sim/agent-host.ts';
+import { missingQemuToolchain, QEMU_RX_WINDOW } from '../host/sim/qemu.ts';
 import { missingWasm3 } from '../host/wasm3/build.ts';
 import { MNIST_S, mnistInputs, PERSON_DETECT, personDetectInputs, splitRun } from './e2e-fixture.ts';
 import { toolGate } from './tool-gate.ts';
@@ -19,18 +20,22 @@ const fast = { default: 200_000_000 };
 /** What QEMU's Cortex-M4 reaches through wasm2c, about; a wasm3 entry's speed is read the same way (host/sim/wasm3-speed.ts). */
 const qemuM4 = { default: 20_000_000 };
 const link = (kind: 'pty' | 'tcp') => ({ kind, rate: 2_000_000 });
-/** One testbed per model, with budgets too small for the whole model on any device, so that plans split it. */
-/** The wasm3 M4 image's linear memory is 76,336 bytes (its 256 KiB heap less wasm3's own needs): its arena stays within. */
+/**
+ * One testbed per model, with arenas too small for the whole model on any
+ * device, so that plans split it; each device's memory adds the agent's
+ * overhead for its window.
+ */
+/** The wasm3 M4 image's linear memory is about 75 KB (its heap less wasm3's own needs): its arena stays within. */
 const WASM3_BOARD_ARENA = 56 * 1024;
-const testbed = (memory: number) => ({
-  name: `mixed engines, ${memory} bytes each`,
+const testbed = (arena: number) => ({
+  name: `mixed engines, arenas of ${arena} bytes`,
   seed: 19,
   devices: [
-    { id: 'v8-a', memory, speed: fast, link: link('pty'), receiveWindow: 2048 },
-    { id: 'wasm3-b', engine: 'wasm3', memory, speed: fast, link: link('pty'), receiveWindow: 2048 },
-    { id: 'wasm3-c', engine: 'wasm3', memory, speed: fast, link: link('tcp'), receiveWindow: 4096 },
-    { id: 'wasm2c-m4', board: 'qemu-mps2-an386', memory, speed: qemuM4, link: link('pty') },
-    { id: 'wasm3-m4', board: 'qemu-mps2-an386', engine: 'wasm3', memory: Math.min(memory, WASM3_BOARD_ARENA), speed: qemuM4, link: link('pty') },
+    { id: 'v8-a', memory: arena + agentOverhead(2048), speed: fast, link: link('pty'), receiveWindow: 2048 },
+    { id: 'wasm3-b', engine: 'wasm3', memory: arena + agentOverhead(2048), speed: fast, link: link('pty'), receiveWindow: 2048 },
+    { id: 'wasm3-c', engine: 'wasm3', memory: arena + agentOverhead(4096), speed: fast, link: link('tcp'), receiveWindow: 4096 },
+    { id: 'wasm2c-m4', board: 'qemu-mps2-an386', memory: arena + agentOverhead(QEMU_RX_WINDOW), speed: qemuM4, link: link('pty') },
+    { id: 'wasm3-m4', board: 'qemu-mps2-an386', engine: 'wasm3', memory: Math.min(arena, WASM3_BOARD_ARENA) + agentOverhead(QEMU_RX_WINDOW), speed: qemuM4, link: link('pty') },
   ],
 });
 const INPUTS = 6;

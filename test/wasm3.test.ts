@@ -173,7 +173,7 @@ describe.skipIf(gate.skip)(`wasm3 in Node${gate.note}`, () => {
   it('runs the device agent under wasm3 with the same bytes on the wire as under V8', () => {
     const frags = [wholeFragment(convCase('CONV_2D'), 5), wholeFragment(convCase('DEPTHWISE_CONV_2D'), 6), wholeFragment(fcCase, 7)];
     const wires = (['node', 'wasm3'] as const).map((engine) => {
-      const g = new TestGateway({ engine, budget: 256 * 1024, clockUs: () => 0n });
+      const g = new TestGateway({ engine, arena: 256 * 1024, clockUs: () => 0n });
       expect(g.hello().engine).toBe(engine);
       const afterHello = g.wire.length;
       frags.forEach((f, i) => {

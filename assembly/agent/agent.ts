@@ -50,17 +50,22 @@ const TAG: usize = memory.data(<i32>TAG_BYTES, 4);
 const EXPECTED: usize = memory.data(<i32>TAG_BYTES, 4);
 
 /**
- * Lays out linear memory from the heap base: receive buffer (W), frame buffer
- * (W), then the arena. 0, or E_BAD_MESSAGE for a window outside 64..65536,
- * or E_NO_MEMORY when it does not fit.
+ * Lays out the `memoryBytes` of linear memory the host gives the agent (its
+ * engine bounds every access by them; any size, not only whole pages): from
+ * the heap base, receive buffer (W), frame buffer (W), then the arena up to
+ * `memoryBytes`. The size comes from the host, never from memory.size(),
+ * which counts whole 64 KiB pages a board may not have. 0, or E_BAD_MESSAGE
+ * for a window outside 64..65536, or E_NO_MEMORY when the buffers leave no
+ * arena.
  */
-export function init(budget: u32, windowBytes: u32, engineCode: u32): u32 {
+export function init(memoryBytes: u32, windowBytes: u32, engineCode: u32): u32 {
   if (ready) return E_BAD_MESSAGE;
   if (windowBytes < MIN_WINDOW || windowBytes > MAX_WINDOW) return E_BAD_MESSAGE;
   const heap = (__heap_base + 15) & ~15;
   const frameBuf = heap + windowBytes;
   const arena = (frameBuf + windowBytes + 7) & ~7;
-  if (<u64>arena + <u64>budget > (<u64>memory.size() << 16)) return E_NO_MEMORY;
+  if (<u64>arena >= <u64>memoryBytes) return E_NO_MEMORY;
+  const budget = memoryBytes - <u32>arena;
   crc32Init();
   rxBuffer = heap;
   window = windowBytes;
@@ -70,7 +75,9 @@ export function init(budget: u32, windowBytes: u32, engineCode: u32): u32 {
   arenaInit(arena, budget);
   ready = true;
   textReset();
-  textStr("microsplit agent: budget ");
+  textStr("microsplit agent: memory ");
+  textU32(memoryBytes);
+  textStr(", arena ");
   textU32(budget);
   textStr(", window ");
   textU32(windowBytes);
@@ -78,6 +85,11 @@ export function init(budget: u32, windowBytes: u32, engineCode: u32): u32 {
   textStr(engineName(engineCode));
   logLine(TEXT, textLen);
   return 0;
+}
+
+/** Linear-memory bytes below the arena (static data and both buffers), as HELLO reports them; 0 before init. */
+export function agent_overhead(): u32 {
+  return overhead;
 }
 
 export function rx_buffer(): usize {

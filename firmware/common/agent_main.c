@@ -32,12 +32,24 @@ static int start(agent* a) {
   if ((st = ms_engine_find("rx_buffer", 0, &a->rx_buffer)) != MS_ENGINE_OK) return report("find rx_buffer", st);
   if ((st = ms_engine_find("feed", 1, &a->feed)) != MS_ENGINE_OK) return report("find feed", st);
   if ((st = ms_engine_find("poll", 0, &a->poll)) != MS_ENGINE_OK) return report("find poll", st);
-  uint32_t args[3] = {board_budget(), MS_RX_WINDOW, ms_engine_id};
-  uint32_t rc = 0;
+  /* The agent learns its memory from here: the bytes the engine bounds its
+   * accesses by (the board's RAM left to it), or fewer if the board says so. */
+  uint32_t size, rc = 0;
+  char buf[21];
+  ms_engine_memory(&size);
+  uint32_t memory = board_agent_memory();
+  if (memory > size) {
+    board_puts("microsplit: the board asks for ");
+    board_puts(ms_utoa(memory, 10, buf));
+    board_puts(" bytes of agent memory; the image has ");
+    board_puts(ms_utoa(size, 10, buf));
+    board_puts("\n");
+    return 2;
+  }
+  uint32_t args[3] = {memory ? memory : size, MS_RX_WINDOW, ms_engine_id};
   if ((st = ms_engine_call(&a->init, args, &rc)) != MS_ENGINE_OK) return report("init", st);
   if (rc != 0) {
-    char buf[21];
-    board_puts("microsplit: agent init refused budget ");
+    board_puts("microsplit: agent init refused memory ");
     board_puts(ms_utoa(args[0], 10, buf));
     board_puts(" with code ");
     board_puts(ms_utoa(rc, 10, buf));
@@ -45,8 +57,6 @@ static int start(agent* a) {
     return 2;
   }
   if ((st = ms_engine_call(&a->rx_buffer, 0, &a->rx)) != MS_ENGINE_OK) return report("rx_buffer", st);
-  uint32_t size;
-  ms_engine_memory(&size);
   if (a->rx > size || MS_RX_WINDOW > size - a->rx) {
     board_puts("microsplit: agent receive buffer lies outside linear memory\n");
     return 2;

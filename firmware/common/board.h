@@ -12,14 +12,11 @@
 #endif
 #define MS_RX_RING_BYTES (MS_RX_WINDOW + 256u)
 
-/* Arena budget the agent announces unless the board is told another
- * (MPS2: a config word placed by QEMU's loader; linux: --budget). */
-#ifndef MS_DEFAULT_BUDGET
-#define MS_DEFAULT_BUDGET (512u * 1024u)
-#endif
-
 void board_init(void);
-uint32_t board_budget(void);
+/* Bytes of linear memory the board gives the agent when told to give less
+ * than the engine has (MPS2: a config word placed by QEMU's loader; linux:
+ * --memory); 0: all of it. */
+uint32_t board_agent_memory(void);
 /* The module's bytes (agent.wasm; kernels.wasm in a job image) for engines
  * that load bytes (wasm3); NULL where the engine has it compiled in (wasm2c). */
 const uint8_t* board_agent_module(uint32_t* len);

@@ -82,16 +82,18 @@ uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
   return signature_count++;
 }
 
-/* The module's only memory must be exactly the static one: the access macros
- * of memcheck.h bound every index by MS_MEM_BYTES at compile time. */
+/* The module's only memory is the static one, whatever the module declares
+ * beyond its data (agent.wasm: one page, no maximum): the access macros of
+ * memcheck.h bound every index by MS_MEM_BYTES, and the host tells the agent
+ * that size (common/agent_main.c). */
 void wasm_rt_allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t max_pages) {
-  if (memory_taken || initial_pages != MS_MEM_PAGES || max_pages != MS_MEM_PAGES)
+  if (memory_taken || initial_pages > MS_MEM_PAGES || max_pages < MS_MEM_PAGES)
     wasm_rt_trap(WASM_RT_TRAP_OOB);
   memory_taken = 1;
   memset(ms_linear_memory, 0, sizeof ms_linear_memory);
   memory->data = ms_linear_memory;
-  memory->pages = initial_pages;
-  memory->max_pages = max_pages;
+  memory->pages = MS_MEM_PAGES;
+  memory->max_pages = MS_MEM_PAGES;
   memory->size = MS_MEM_BYTES;
 }
 

@@ -13,7 +13,7 @@ import { connectAll } from './connect.ts';
 import { deploy, type DeployOptions, type Deployment } from './deploy.ts';
 import { Executor, type ExecuteOptions } from './execute.ts';
 import { measuredProfiles } from './measure-links.ts';
-import { testbedProfiles } from './testbed-profiles.ts';
+import { helloProfiles, sameMemory, testbedProfiles } from './testbed-profiles.ts';
 
 export interface PlanChoice {
   strategy?: string;
@@ -79,7 +79,7 @@ export async function openTestbed(testbed: string | Testbed, log?: (line: string
   };
   try {
     clients = await connectAll(running.devices.map((d) => ({ ...d, linkBytesPerSec: d.spec?.link.rate })));
-    const nominal = testbedProfiles(tb);
+    const nominal = helloProfiles(testbedProfiles(tb), clients);
     return { testbed: running, profiles: measureLinks ? await measuredProfiles(nominal, clients) : nominal, clients, close };
   } catch (e) {
     await close();
@@ -106,10 +106,13 @@ export async function startSession(graph: Graph, testbed: string | Testbed, opts
   const tb = typeof testbed === 'string' ? loadTestbed(testbed) : parseTestbed(testbed);
   // Plan before starting anything, so an infeasible request costs no processes
   // (with measured links, it is planned again once the devices run).
-  const plan = await makePlan(graph, testbedProfiles(tb), opts);
+  const nominal = testbedProfiles(tb);
+  const plan = await makePlan(graph, nominal, opts);
   const open = await openTestbed(tb, opts.log, opts.measureLinks);
   try {
-    return { ...open, ...(await deployModel(graph, open, opts, opts.measureLinks ? undefined : plan)) };
+    // Planned again when links were measured or a device's HELLO differs from the testbed's memory figures.
+    const replan = opts.measureLinks || !sameMemory(nominal, open.profiles);
+    return { ...open, ...(await deployModel(graph, open, opts, replan ? undefined : plan)) };
   } catch (e) {
     await open.close();
     throw e;

@@ -1,7 +1,9 @@
 // The planner's view of a testbed's devices: the same speeds, link rates and
 // energy figures the simulator enforces, as device profiles.
+import type { DeviceClient } from '../link/client.ts';
 import { DeviceProfileSchema, type DeviceProfile } from '../plan/profiles.ts';
-import type { DeviceSpec, Testbed } from '../sim/testbed.ts';
+import { agentOverhead } from '../sim/agent-host.ts';
+import { deviceWindow, type DeviceSpec, type Testbed } from '../sim/testbed.ts';
 
 /** nJ -> J, without binary noise in the written profile. */
 const nano = (nj = 0) => Number((nj * 1e-9).toPrecision(12));
@@ -15,6 +17,8 @@ export function profileOf(d: DeviceSpec): DeviceProfile {
     // Devices named like esp32s3-a, esp32s3-b are of one kind (used to suggest "one more like X").
     kind: d.board ?? d.id.replace(/-[A-Za-z0-9]+$/, ''),
     budget: d.memory,
+    // The same agent.wasm with the same window reports this overhead in HELLO.
+    reservedBytes: agentOverhead(deviceWindow(d)),
     macPerSec,
     link: { bytesPerSec: d.link.rate, latencyS: d.link.latencyMs / 1000 },
     energy: {
@@ -28,4 +32,22 @@ export function profileOf(d: DeviceSpec): DeviceProfile {
 
 export function testbedProfiles(t: Testbed): DeviceProfile[] {
   return t.devices.map(profileOf);
+}
+
+/**
+ * The profiles with each connected device's own memory figures: the agent's
+ * overhead as HELLO reports it is the planner's reservedBytes, and overhead
+ * plus arena its budget. For a testbed these equal the nominal figures unless
+ * a board gave its agent other memory than the testbed says.
+ */
+export function helloProfiles(profiles: DeviceProfile[], clients: Map<string, DeviceClient>): DeviceProfile[] {
+  return profiles.map((p) => {
+    const info = clients.get(p.id)?.info;
+    return info ? { ...p, budget: info.budget + info.overhead, reservedBytes: info.overhead } : p;
+  });
+}
+
+/** Whether two profile lists give the planner the same memory figures. */
+export function sameMemory(a: DeviceProfile[], b: DeviceProfile[]): boolean {
+  return a.length === b.length && a.every((p, i) => p.budget === b[i].budget && p.reservedBytes === b[i].reservedBytes);
 }

@@ -12,8 +12,13 @@ export const AGENT_WASM = fileURLToPath(new URL('../../build/agent.wasm', import
 export type EngineName = keyof typeof ENGINES;
 
 export interface AgentHostOptions {
-  /** Arena budget, bytes. */
-  budget: number;
+  /**
+   * Bytes of linear memory the device gives the agent: its static data, its
+   * two window-sized buffers and the arena (agentOverhead() says how much of
+   * it the arena does not get). Any size: the memory is whole pages, the agent
+   * uses these bytes only, and under wasm3 they are its memory limit.
+   */
+  memory: number;
   /** Receive window W, wire bytes (64..65536). */
   window: number;
   /** Called with every piece of bytes the agent writes to the link (a copy). */
@@ -32,14 +37,15 @@ export interface AgentHostOptions {
 }
 
 interface AgentExports {
-  memory: { readonly buffer: ArrayBuffer };
-  init(budget: number, window: number, engine: number): number;
+  memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  init(memoryBytes: number, window: number, engine: number): number;
   rx_buffer(): number;
   provision_key(len: number, session: number): number;
   feed(len: number): number;
   poll(): number;
   high_water(): number;
   arena_used(): number;
+  agent_overhead(): number;
 }
 
 const modules = new Map<string, WebAssembly.Module>();
@@ -55,15 +61,38 @@ export function loadAgentModule(path = AGENT_WASM): WebAssembly.Module {
   return m;
 }
 
+const PAGE_BYTES = 65536;
+/** Most memory a 32-bit wasm address space can give: 65536 pages less one byte (init takes a u32). */
+const MAX_MEMORY_BYTES = 0xffffffff;
+
+const overheads = new Map<number, number>();
+
+/**
+ * Bytes of the agent's memory that are not arena for a receive window
+ * (static data, receive and frame buffers): the same agent.wasm reports the
+ * same figure in HELLO on every engine and board.
+ */
+export function agentOverhead(window: number): number {
+  let n = overheads.get(window);
+  if (n === undefined) {
+    n = new AgentHost({ memory: 2 * window + 4 * PAGE_BYTES, window, write: () => {} }).overhead;
+    overheads.set(window, n);
+  }
+  return n;
+}
+
 const defaultClock = () => process.hrtime.bigint() / 1000n;
 
 export class AgentHost {
   readonly window: number;
+  /** Bytes of the agent's memory below its arena (HELLO's `overhead`). */
+  readonly overhead: number;
   private readonly exports: AgentExports;
 
   constructor(options: AgentHostOptions) {
-    const { budget, window, write, engine = 'node', key, session, clockUs = defaultClock, log } = options;
-    if (!Number.isInteger(budget) || budget < 0 || budget > 0xffffffff) throw new RangeError(`budget must be a byte count, got ${budget}`);
+    const { memory: memoryBytes, window, write, engine = 'node', key, session, clockUs = defaultClock, log } = options;
+    if (!Number.isInteger(memoryBytes) || memoryBytes <= 0 || memoryBytes > MAX_MEMORY_BYTES)
+      throw new RangeError(`memory must be a byte count in 1..${MAX_MEMORY_BYTES}, got ${memoryBytes}`);
     if (!Number.isInteger(window) || window < 64 || window > 65536) throw new RangeError(`window must be an integer in 64..65536, got ${window}`);
     let memory: AgentExports['memory'] | undefined;
     const view = (ptr: number, len: number) => {
@@ -81,15 +110,18 @@ export class AgentHost {
     };
     const instance =
       engine === 'wasm3'
-        ? instantiate((agentBytes ??= new Uint8Array(readFileSync(AGENT_WASM))), imports)
+        ? instantiate((agentBytes ??= new Uint8Array(readFileSync(AGENT_WASM))), imports, { memoryLimit: memoryBytes })
         : new WebAssembly.Instance(options.module ?? loadAgentModule(), imports);
     this.exports = instance.exports as unknown as AgentExports;
     memory = this.exports.memory;
-    const status = this.exports.init(budget, window, ENGINES[engine]);
-    if (status !== 0) {
-      const free = this.exports.memory.buffer.byteLength;
-      throw new RangeError(`agent refused init (code ${status}): budget ${budget} and window ${window} must fit in ${free} bytes of linear memory`);
-    }
+    // The module declares one page and no maximum: the host grows it to cover
+    // the device's bytes (wasm3 allocates no more than its memory limit).
+    const pages = Math.ceil(memoryBytes / PAGE_BYTES) - this.exports.memory.buffer.byteLength / PAGE_BYTES;
+    if (pages > 0) this.exports.memory.grow(pages);
+    const status = this.exports.init(memoryBytes, window, ENGINES[engine]);
+    if (status !== 0)
+      throw new RangeError(`agent refused init (code ${status}): its static data and two buffers of window ${window} must leave an arena in ${memoryBytes} bytes of memory`);
+    this.overhead = this.exports.agent_overhead();
     this.window = window;
     if (key) {
       if (key.length < 1 || key.length > 64) throw new RangeError(`device key must be 1..64 bytes, got ${key.length}`);

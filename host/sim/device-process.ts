@@ -10,10 +10,8 @@ import { openSerial } from '../link/serial.ts';
 import { socketTransport } from '../link/tcp.ts';
 import { AgentHost } from './agent-host.ts';
 import { SimDevice } from './device.ts';
-import type { DeviceSpec } from './testbed.ts';
+import { deviceWindow, type DeviceSpec } from './testbed.ts';
 
-/** Receive window of simulated devices whose testbed entry names none. */
-export const DEFAULT_SIM_WINDOW = 4096;
 /** Exit code of a device process whose crash fault fired. */
 export const CRASH_EXIT_CODE = 3;
 
@@ -52,8 +50,8 @@ export async function runDeviceProcess(config: DeviceProcessConfig): Promise<voi
     seed: config.seed,
     createAgent: (write) =>
       new AgentHost({
-        budget: spec.memory,
-        window: spec.receiveWindow ?? DEFAULT_SIM_WINDOW,
+        memory: spec.memory,
+        window: deviceWindow(spec),
         write,
         engine: spec.engine ?? 'node',
         ...keying,

@@ -226,7 +226,7 @@ async function startNodeDevice(
  */
 async function startBoard(spec: DeviceSpec, boards: ChildProcess[], stoppers: (() => Promise<void>)[]): Promise<SimDeviceHandle> {
   const { startQemuBoards } = await import('./qemu.ts');
-  const [board] = await startQemuBoards([{ id: spec.id, board: spec.board as never, budget: spec.memory, engine: spec.engine ?? 'wasm2c' }], { timeoutMs: 30_000 });
+  const [board] = await startQemuBoards([{ id: spec.id, board: spec.board as never, memory: spec.memory, engine: spec.engine ?? 'wasm2c' }], { timeoutMs: 30_000 });
   boards.push(board.process);
   stoppers.push(() => board.stop());
   const exited = new Promise<number | null>((r) => board.process.once('exit', (code) => r(code)));

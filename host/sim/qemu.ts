@@ -29,8 +29,8 @@ export const qemuBoardSpec = z
   .object({
     id: z.string().regex(/^[A-Za-z0-9._-]+$/, 'ids use letters, digits, ".", "_" and "-"'),
     board: z.enum(Object.keys(QEMU_BOARDS) as [QemuBoardName, ...QemuBoardName[]]).default('qemu-mps2-an386'),
-    /** Arena budget the agent announces, bytes (firmware default when absent). */
-    budget: z.number().int().positive().optional(),
+    /** Bytes of memory the board gives the agent (its overhead and arena); absent: all the image has. */
+    memory: z.number().int().positive().optional(),
     /**
      * Speed: one instruction takes 2^icountShift ns of the board's clock (0 = 1000 MIPS).
      * Different shifts make boards of different, known speeds.
@@ -86,7 +86,7 @@ function loaderWord(addr: number, value: number): string[] {
 
 function startOne(spec: z.output<typeof qemuBoardSpec>, elf: string, timeoutMs: number): Promise<QemuBoard> {
   const args = qemuArgs(QEMU_BOARDS[spec.board].machine, elf, { icountShift: spec.icountShift, realTime: spec.realTime, serial: 'pty' });
-  if (spec.budget !== undefined) args.push(...loaderWord(CONFIG_ADDR, CONFIG_MAGIC), ...loaderWord(CONFIG_ADDR + 4, spec.budget));
+  if (spec.memory !== undefined) args.push(...loaderWord(CONFIG_ADDR, CONFIG_MAGIC), ...loaderWord(CONFIG_ADDR + 4, spec.memory));
   // QEMU 7.2 announces the PTY on stdout, errors on stderr: read both.
   const proc = spawn('qemu-system-arm', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';

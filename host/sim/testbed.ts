@@ -5,7 +5,11 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { OP_KINDS } from '../model/ir.ts';
 import { parseBytes } from '../plan/profiles.ts';
+import { QEMU_RX_WINDOW } from './qemu.ts';
 import { wasm3Speed } from './wasm3-speed.ts';
+
+/** Receive window of simulated devices whose testbed entry names none. */
+export const DEFAULT_SIM_WINDOW = 4096;
 
 /** Bytes, as a number or a string like "96K" (K = 1024), as device profiles take them. */
 const bytes = z.union([z.number(), z.string()]).transform((v, ctx) => {
@@ -70,11 +74,15 @@ const faults = z
 const device = z
   .object({
     id: z.string().regex(/^[A-Za-z0-9._-]+$/, 'ids use letters, digits, ".", "_" and "-"'),
-    /** The agent's memory budget: weights, activations and scratch together. */
+    /**
+     * Bytes of memory the device gives the agent: its own static data and
+     * receive buffers (HELLO's overhead) and the arena for weights,
+     * activations and scratch. A board's image must have this much.
+     */
     memory: bytes,
     speed,
     link,
-    /** The agent's receive window (largest frame it accepts). Default: the agent's own default. */
+    /** The agent's receive window (largest frame it accepts). Default: DEFAULT_SIM_WINDOW; boards: the firmware's. */
     receiveWindow: bytes.optional(),
     energy: energy.optional(),
     faults: faults.optional(),
@@ -119,6 +127,11 @@ export const testbedSchema = z
 export type Testbed = z.output<typeof testbedSchema>;
 export type DeviceSpec = Testbed['devices'][number];
 export type FaultSpec = NonNullable<DeviceSpec['faults']>;
+
+/** The receive window the device's agent is given: a board's is built into its firmware. */
+export function deviceWindow(spec: DeviceSpec): number {
+  return spec.board ? QEMU_RX_WINDOW : (spec.receiveWindow ?? DEFAULT_SIM_WINDOW);
+}
 
 /** MAC/s of `spec` for an op kind. */
 export function macRate(spec: DeviceSpec, kind: string): number {

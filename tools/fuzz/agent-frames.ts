@@ -13,7 +13,7 @@ import { packCall, packOp } from '../../host/abi/kernel-abi.ts';
 import type { ConvParams, FullyConnectedParams } from '../../host/model/op-params.ts';
 import { runOpBox, wholeOutputBox } from '../../host/model/oracle.ts';
 import { wholeTile } from '../../host/model/oracle/tile.ts';
-import { AgentHost } from '../../host/sim/agent-host.ts';
+import { AgentHost, agentOverhead } from '../../host/sim/agent-host.ts';
 
 export interface FuzzOptions {
   /** Inputs to feed. */
@@ -175,7 +175,7 @@ export function fuzzAgentFrames(options: FuzzOptions): FuzzReport {
     if (rep.type === 'RESULT') report.results++;
   };
   const agent = new AgentHost({
-    budget, window, key, session: bootSession,
+    memory: agentOverhead(window) + budget, window, key, session: bootSession,
     write: (bytes) => {
       for (const p of replies.push(bytes)) onReply(decodeReply(p)); // throws on anything that is not a valid reply
     },

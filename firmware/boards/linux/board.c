@@ -21,11 +21,11 @@
 int ms_board_main(void);
 
 static int in_fd = -1, out_fd = -1, slave_fd = -1;
-static uint32_t budget = MS_DEFAULT_BUDGET;
+static uint32_t agent_memory;
 const char* ms_linux_job_path;
 
 static void usage(const char* argv0) {
-  fprintf(stderr, "usage: %s [--stdio] [--budget BYTES] [--job FILE]\n", argv0);
+  fprintf(stderr, "usage: %s [--stdio] [--memory BYTES] [--job FILE]\n", argv0);
   exit(2);
 }
 
@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--stdio") == 0) use_stdio = 1;
     else if (strcmp(argv[i], "--job") == 0 && i + 1 < argc) ms_linux_job_path = argv[++i];
-    else if (strcmp(argv[i], "--budget") == 0 && i + 1 < argc) budget = (uint32_t)strtoul(argv[++i], NULL, 0);
+    else if (strcmp(argv[i], "--memory") == 0 && i + 1 < argc) agent_memory = (uint32_t)strtoul(argv[++i], NULL, 0);
     else usage(argv[0]);
   }
   if (use_stdio || ms_linux_job_path != NULL) {
@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
   return ms_board_main();
 }
 
-uint32_t board_budget(void) { return budget; }
+uint32_t board_agent_memory(void) { return agent_memory; }
 
 void board_log(const uint8_t* p, uint32_t n) {
   fprintf(stderr, "agent: %.*s\n", (int)n, (const char*)p);

@@ -117,13 +117,13 @@ void board_exit(int code) {
 }
 
 /* Optional settings placed by QEMU's generic loader before boot
- * (host/sim/qemu.ts): the magic "MSCF", then the budget in bytes. */
+ * (host/sim/qemu.ts): the magic "MSCF", then the agent's memory in bytes. */
 #define CONFIG_ADDR 0x21FFFF00u
 #define CONFIG_MAGIC 0x4643534Du
 
-uint32_t board_budget(void) {
+uint32_t board_agent_memory(void) {
   const volatile uint32_t* cfg = (const volatile uint32_t*)CONFIG_ADDR;
-  return cfg[0] == CONFIG_MAGIC ? cfg[1] : MS_DEFAULT_BUDGET;
+  return cfg[0] == CONFIG_MAGIC ? cfg[1] : 0u;
 }
 
 void board_log(const uint8_t* p, uint32_t n) {

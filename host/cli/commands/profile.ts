@@ -63,7 +63,9 @@ export function register(program: Command): void {
         profiles.push(
           DeviceProfileSchema.parse({
             id,
-            budget: client.info.budget,
+            // The agent's memory: its own overhead (reserved) and the arena HELLO reports.
+            budget: client.info.budget + client.info.overhead,
+            reservedBytes: client.info.overhead,
             macPerSec,
             link: { bytesPerSec, latencyS: rtt / 2000 },
             // Energy cannot be measured over the link: fill in the board's datasheet figures.

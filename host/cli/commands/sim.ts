@@ -59,5 +59,5 @@ function printDevices(devices: SimDeviceHandle[]): void {
     d.spec ? `${d.link} ${d.spec.link.rate} B/s` : '',
     d.spec?.faults ? Object.keys(d.spec.faults).filter((k) => (d.spec!.faults as Record<string, unknown>)[k]).join(',') : '',
   ]);
-  printTable(['device', 'link address', 'engine', 'budget', 'link', 'faults'], rows);
+  printTable(['device', 'link address', 'engine', 'memory', 'link', 'faults'], rows);
 }

@@ -2,7 +2,7 @@
  * build: the same wasm2c output of agent.wasm, runtime, engine and imports
  * as firmware/boards/linux, fed arbitrary bytes as if they came off the link.
  * A trap, an import given a region outside linear memory, or an arena above
- * its budget is a finding (abort); ASan catches any access outside the C
+ * what its memory leaves it is a finding (abort); ASan catches any access outside the C
  * objects. Build: make -C firmware fuzz. Run: tools/fuzz/libfuzzer/run.ts. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,12 +11,13 @@
 #include "board.h"
 #include "engine.h"
 
-#define BUDGET (64u * 1024u)
+/* The memory the harness gives the agent (less than the image has). */
+#define AGENT_MEMORY (64u * 1024u)
 /* Bounded work per input: a RUN of a fragment found by the fuzzer could
  * otherwise keep the agent busy for long. */
 #define MAX_POLLS 100000
 
-static ms_export init_fn, rx_buffer_fn, feed_fn, poll_fn, used_fn;
+static ms_export init_fn, rx_buffer_fn, feed_fn, poll_fn, used_fn, overhead_fn;
 static uint64_t fake_clock;
 
 /* The board seen by the agent's imports: output is dropped, time is fake. */
@@ -49,14 +50,16 @@ int LLVMFuzzerInitialize(int* argc, char*** argv) {
   check(ms_engine_find("feed", 1, &feed_fn));
   check(ms_engine_find("poll", 0, &poll_fn));
   check(ms_engine_find("arena_used", 0, &used_fn));
+  check(ms_engine_find("agent_overhead", 0, &overhead_fn));
   return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   /* A fresh agent per input, so every finding reproduces from its input alone. */
   check(ms_engine_load(NULL, 0));
-  uint32_t init_args[3] = {BUDGET, MS_RX_WINDOW, ms_engine_id};
+  uint32_t init_args[3] = {AGENT_MEMORY, MS_RX_WINDOW, ms_engine_id};
   if (call(&init_fn, init_args) != 0) abort();
+  uint32_t arena = AGENT_MEMORY - call(&overhead_fn, NULL);
   uint32_t rx = call(&rx_buffer_fn, NULL);
   uint32_t mem_size;
   uint8_t* mem = ms_engine_memory(&mem_size);
@@ -67,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     call(&feed_fn, &n);
     for (int i = 0; i < MAX_POLLS && call(&poll_fn, NULL) != 0; i++) {
     }
-    if (call(&used_fn, NULL) > BUDGET) abort();
+    if (call(&used_fn, NULL) > arena) abort();
     data += n;
     size -= n;
   }

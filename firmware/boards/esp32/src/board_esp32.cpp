@@ -23,7 +23,7 @@ void board_init(void) {
   Serial.begin(LINK_BAUD);
 }
 
-uint32_t board_budget(void) { return MS_DEFAULT_BUDGET; }
+uint32_t board_agent_memory(void) { return 0; }
 
 void board_write(const uint8_t* p, uint32_t n) { Serial.write(p, n); }
 
