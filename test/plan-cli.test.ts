@@ -10,6 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { writeTflite } from '../host/model/tflite/write.ts';
 import { parsePlan } from '../host/plan/plan-file.ts';
 import { buildModel, randomModelSpec, syntheticDevices } from '../host/plan/synthetic.ts';
+import { testbedProfiles } from '../host/run/testbed-profiles.ts';
+import { loadTestbed } from '../host/sim/testbed.ts';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'plan-cli-'));
@@ -51,6 +53,31 @@ describe('microsplit plan', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(error);
+  });
+
+  it("plans for a testbed from the testbed's own figures, as from those figures in a profile file", async () => {
+    const testbed = 'testbeds/demo.json';
+    const fromTestbed = join(dir, 'tb-plan.json');
+    const fromFile = join(dir, 'file-plan.json');
+    const figures = join(dir, 'tb-devices.json');
+    writeFileSync(figures, JSON.stringify({ devices: testbedProfiles(loadTestbed(testbed)) }));
+    const a = await cli('plan', '--model', model, '--testbed', testbed, '--out', fromTestbed, '--json');
+    const b = await cli('plan', '--model', model, '--devices', figures, '--out', fromFile, '--json');
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    const [pa, pb] = [fromTestbed, fromFile].map((f) => parsePlan(JSON.parse(readFileSync(f, 'utf8'))));
+    expect(pa.devices).toEqual(testbedProfiles(loadTestbed(testbed)));
+    expect(pa.stages).toEqual(pb.stages);
+    expect(pa.predicted).toEqual(pb.predicted);
+  });
+
+  it.each([
+    ['neither --devices nor --testbed', []],
+    ['both --devices and --testbed', ['--devices', devices, '--testbed', 'testbeds/demo.json']],
+  ])('refuses %s in one line', async (_, args) => {
+    const r = await cli('plan', '--model', model, '--out', join(dir, 'z.json'), ...args);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim()).toBe('microsplit: give --devices FILE or --testbed FILE (one of them)');
   });
 
   it('an over-budget request fails with the shortfall', async () => {

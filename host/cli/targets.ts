@@ -2,13 +2,16 @@
 // simulated devices they start themselves, or devices already running (real
 // boards, `microsplit sim`, QEMU) given as --device id=ADDRESS or a ports file
 // (the JSON `microsplit sim --json` prints). Profiles for planning come from
-// the testbed, a device profile file, or a plan.
+// the testbed, a device profile file, or a plan. Devices simulated in Node
+// (from the testbed, or listed in a ports file with their `speed`) are known
+// as such, with the MAC/s their simulator enforces.
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { DeviceClient } from '../link/client.ts';
 import { loadDevices, type DeviceProfile } from '../plan/profiles.ts';
 import { connectAll } from '../run/connect.ts';
 import { openTestbed } from '../run/session.ts';
+import { profileOf } from '../run/testbed-profiles.ts';
 
 export interface TargetFlags {
   testbed?: string;
@@ -21,6 +24,8 @@ export interface Targets {
   clients: Map<string, DeviceClient>;
   /** Planning profiles when known (testbed or --devices). */
   profiles?: DeviceProfile[];
+  /** Devices simulated in Node, by id: the MAC/s per op kind their simulator enforces (`default` for the rest). */
+  simulatedSpeeds: Map<string, Record<string, number>>;
   close(): Promise<void>;
 }
 
@@ -38,28 +43,43 @@ export function parseDeviceFlag(v: string): { id: string; uri: string } {
   return { id: m[1], uri: m[2] };
 }
 
-function readPorts(file: string): { id: string; uri: string }[] {
-  let json: { devices?: { id?: unknown; uri?: unknown }[] };
+interface PortEntry {
+  id: string;
+  uri: string;
+  /** Present for simulated devices (`microsplit sim --json`): the MAC/s they simulate. */
+  speed?: Record<string, number>;
+}
+
+const isSpeed = (v: unknown): v is Record<string, number> =>
+  typeof v === 'object' && v !== null && typeof (v as { default?: unknown }).default === 'number' && Object.values(v).every((x) => typeof x === 'number' && x > 0);
+
+function readPorts(file: string): PortEntry[] {
+  let json: { devices?: { id?: unknown; uri?: unknown; speed?: unknown }[] };
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
     throw new Error(`cannot read ports file ${file}: ${(e as Error).message}`);
   }
   const list = json.devices;
-  if (!Array.isArray(list) || list.some((d) => typeof d?.id !== 'string' || typeof d?.uri !== 'string'))
-    throw new Error(`${file}: expected {"devices":[{"id":"...","uri":"..."}]}`);
-  return list as { id: string; uri: string }[];
+  if (!Array.isArray(list) || list.some((d) => typeof d?.id !== 'string' || typeof d?.uri !== 'string' || (d.speed !== undefined && !isSpeed(d.speed))))
+    throw new Error(`${file}: expected {"devices":[{"id":"...","uri":"...", "speed"?: {"default": MAC/s, ...}}]}`);
+  return list as PortEntry[];
 }
 
 export async function openTargets(f: TargetFlags, log?: (line: string) => void): Promise<Targets> {
-  const listed = [...f.device.map(parseDeviceFlag), ...(f.ports ? readPorts(f.ports) : [])];
+  const listed: PortEntry[] = [...f.device.map(parseDeviceFlag), ...(f.ports ? readPorts(f.ports) : [])];
   if (f.testbed && listed.length) throw new Error('give --testbed or running devices (--device/--ports), not both');
-  if (f.testbed) return openTestbed(f.testbed, log, true);
+  if (f.testbed) {
+    const open = await openTestbed(f.testbed, log, true);
+    const simulated = open.testbed.devices.filter((d) => d.engine === 'node' && d.spec);
+    return { ...open, simulatedSpeeds: new Map(simulated.map((d) => [d.id, profileOf(d.spec!).macPerSec])) };
+  }
   if (listed.length === 0) throw new Error('no devices: give --testbed FILE, --device id=ADDRESS or --ports FILE');
   const clients = await connectAll(listed);
   return {
     clients,
     profiles: f.devices ? loadDevices(f.devices) : undefined,
+    simulatedSpeeds: new Map(listed.filter((d) => d.speed).map((d) => [d.id, d.speed!])),
     close: async () => {
       await Promise.allSettled([...clients.values()].map((c) => c.close()));
     },

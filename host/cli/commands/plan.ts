@@ -1,5 +1,7 @@
-// `microsplit plan --model M --devices D.json`: partition a model across
-// devices, print the stages and each device's load, write the plan file.
+// `microsplit plan --model M --devices D.json | --testbed T.json`: partition a
+// model across devices (from a profile file, or a testbed's own figures: the
+// speeds, links and energy its simulator enforces), print the stages and each
+// device's load, write the plan file.
 // With --json the last line is one JSON object: { out, strategy, makespanS,
 // energyJ, objective, lowerBoundS, devices: [{ device, fragments, peak, budget, busyS, energyJ }] }.
 import type { Command } from 'commander';
@@ -9,11 +11,14 @@ import { memoryDiagram } from '../../plan/memory.ts';
 import { sha256, writePlan, type Plan } from '../../plan/plan-file.ts';
 import { loadDevices } from '../../plan/profiles.ts';
 import { strategies, strategyNamed } from '../../plan/strategies/index.ts';
+import { testbedProfiles } from '../../run/testbed-profiles.ts';
+import { loadTestbed } from '../../sim/testbed.ts';
 import { printTable } from '../table.ts';
 
 interface PlanOptions {
   model: string;
-  devices: string;
+  devices?: string;
+  testbed?: string;
   lambda: number;
   epsilon?: number;
   replicas?: number;
@@ -42,7 +47,8 @@ export function register(program: Command): void {
     .command('plan')
     .description('partition a model across devices and write the plan file')
     .requiredOption('--model <file>', 'the model (.tflite or bundle)')
-    .requiredOption('--devices <file>', 'device profiles (JSON: { devices: [...] }, see devices/demo.json)')
+    .option('--devices <file>', 'device profiles (JSON: { devices: [...] }, see devices/demo.json)')
+    .option('--testbed <file>', "plan for a testbed file's devices, from its own figures (see testbeds/)")
     .option('--lambda <x>', 'energy sensitivity in [0, 1]: 0 = latency only, 1 = energy only', (v) => fraction(v, '--lambda'), 0)
     .option('--epsilon <e>', 'replicate so each fragment group fails with probability <= e (implies --strategy replicated)', (v) => fraction(v, '--epsilon'))
     .option('--replicas <k>', 'replicate every fragment on k devices (implies --strategy replicated)', (v) => positiveInt(v, '--replicas'))
@@ -56,7 +62,8 @@ export function register(program: Command): void {
       const name = opts.strategy ?? (replicating ? 'replicated' : 'microsplit');
       if (replicating && name !== 'replicated') throw new Error(`--epsilon and --replicas apply to --strategy replicated, not ${name}`);
       const strategy = strategyNamed(name);
-      const devices = loadDevices(opts.devices);
+      if ((opts.devices === undefined) === (opts.testbed === undefined)) throw new Error('give --devices FILE or --testbed FILE (one of them)');
+      const devices = opts.devices ? loadDevices(opts.devices) : testbedProfiles(loadTestbed(opts.testbed!));
       const graph = await loadModel(opts.model);
       const model = { name: graph.name ?? opts.model, sha256: sha256(readFileSync(opts.model)) };
       const plan = await strategy.plan({ graph, model, devices, lambda: opts.lambda, epsilon: opts.epsilon, replicas: opts.replicas });

@@ -1,7 +1,10 @@
 // `microsplit profile`: asks each device for its on-device micro-benchmark
 // (PROFILE: MAC/s per op type), measures its link (PING round trip for the
 // latency; a throwaway LOAD, refused at the end by its wrong digest, for the
-// byte rate) and writes a device profile file the planner takes.
+// byte rate) and writes a device profile file the planner takes. A device
+// simulated in Node computes at Node's speed and is slowed to the testbed's:
+// for it the file takes the MAC/s it simulates, and the output says so (and
+// when Node measured slower than that, which makes the device slower too).
 import { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import type { DeviceClient } from '../../link/client.ts';
@@ -50,16 +53,31 @@ export function register(program: Command): void {
     const targets = await openTargets(opts, (l) => console.error(l));
     try {
       const profiles: DeviceProfile[] = [];
+      const source: Record<string, 'simulated' | 'measured'> = {};
+      const slower: string[] = [];
       for (const [id, client] of targets.clients) {
         const rates = await client.profile(opts.macs);
         let rtt = Infinity;
         for (let i = 0; i < 3; i++) rtt = Math.min(rtt, (await client.ping()).rttMs);
         const bytesPerSec = await linkRate(client, parseBytes(opts.probeBytes));
-        const macPerSec: Record<string, number> = { default: Math.max(1, rates.conv ?? 1) };
+        const measured: Record<string, number> = { default: Math.max(1, rates.conv ?? 1) };
         for (const [name, kinds] of Object.entries(KINDS)) {
           const r = (rates as Record<string, number | undefined>)[name];
-          if (r) for (const k of kinds) macPerSec[k] = r;
+          if (r) for (const k of kinds) measured[k] = r;
         }
+        const simulated = targets.simulatedSpeeds.get(id);
+        source[id] = simulated ? 'simulated' : 'measured';
+        if (simulated) {
+          // Where Node is slower than the stated speed, the simulator cannot make it faster.
+          const ratios = Object.values(KINDS)
+            .flat()
+            .filter((k) => measured[k] !== undefined)
+            .map((k) => ({ k, x: (simulated[k] ?? simulated.default) / measured[k] }))
+            .filter((r) => r.x > 1);
+          const worst = ratios.sort((a, b) => b.x - a.x)[0];
+          if (worst) slower.push(`${id} (${ratios.length} op kinds, up to ${worst.x.toFixed(1)}x on ${worst.k})`);
+        }
+        const macPerSec = simulated ?? measured;
         profiles.push(
           DeviceProfileSchema.parse({
             id,
@@ -75,9 +93,10 @@ export function register(program: Command): void {
       }
       writeFileSync(opts.out, JSON.stringify({ devices: profiles }, null, 1) + '\n');
       printTable(
-        ['device', 'budget', 'conv MAC/s', 'depthwise MAC/s', 'fc MAC/s', 'link B/s', 'latency ms'],
+        ['device', 'MAC/s', 'budget', 'conv MAC/s', 'depthwise MAC/s', 'fc MAC/s', 'link B/s', 'latency ms'],
         profiles.map((p) => [
           p.id,
+          source[p.id],
           kib(p.budget),
           (p.macPerSec.CONV_2D ?? p.macPerSec.default).toExponential(2),
           (p.macPerSec.DEPTHWISE_CONV_2D ?? p.macPerSec.default).toExponential(2),
@@ -86,8 +105,12 @@ export function register(program: Command): void {
           (p.link.latencyS * 1000).toFixed(2),
         ]),
       );
+      if (Object.values(source).includes('simulated')) {
+        console.log("MAC/s: 'simulated' devices report the speeds their simulator enforces, not Node's own; 'measured' ones what PROFILE measured on the device. Links are measured on all.");
+        if (slower.length) console.log(`Node computes slower than simulated here, so these devices run slower than their profile says: ${slower.join(', ')}`);
+      }
       console.log(`profiles written to ${opts.out} (energy figures are 0: edit them from the boards' datasheets)`);
-      if (opts.json) console.log(JSON.stringify({ devices: profiles }));
+      if (opts.json) console.log(JSON.stringify({ devices: profiles, mac_per_sec: source }));
     } finally {
       await targets.close();
     }

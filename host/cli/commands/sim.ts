@@ -4,6 +4,7 @@
 // one JSON object line. (Boards from QEMU: `board` entries in the testbed;
 // other device sources plug in through startTestbed's `extra` option.)
 import type { Command } from 'commander';
+import { profileOf } from '../../run/testbed-profiles.ts';
 import { startTestbed, type SimDeviceHandle } from '../../sim/launcher.ts';
 import { printTable } from '../table.ts';
 
@@ -40,7 +41,9 @@ export function register(program: Command): void {
       const tb = await startTestbed(file ?? qemuTestbed(opts.qemu!));
       printDevices(tb.devices);
       console.log(tb.links);
-      if (opts.json) console.log(JSON.stringify({ devices: tb.devices.map(({ id, uri, engine, pid }) => ({ id, uri, engine, pid })) }));
+      // A simulated device's `speed` (the MAC/s its simulator enforces) tells `profile --ports` what it simulates.
+      const listed = tb.devices.map(({ id, uri, engine, pid, spec }) => ({ id, uri, engine, pid, ...(engine === 'node' && spec && { speed: profileOf(spec).macPerSec }) }));
+      if (opts.json) console.log(JSON.stringify({ devices: listed }));
       console.log(`${tb.devices.length} device(s) running; Ctrl-C stops them.`);
       for (const d of tb.devices) void d.exited.then((code) => console.log(`device ${d.id} exited (code ${code})`));
       // Keep running until the launcher's SIGINT/SIGTERM handlers stop the devices and exit. A pending
