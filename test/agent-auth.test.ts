@@ -1,7 +1,7 @@
 // A keyed device (docs/protocol.md section 4): LOAD, RUN, CANCEL, UNLOAD and
 // RESET need an HMAC-SHA256 tag from the device key and a strictly
 // increasing counter; every refusal is counted in HELLO.
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { Encoder } from 'cbor-x';
 import { describe, expect, test } from 'vitest';
 import { encodeFrame } from '../host/link/frame.ts';
@@ -79,6 +79,30 @@ describe('a keyed device', () => {
       expect(r).toMatchObject({ code: ErrorCode.REPLAY, text: `session ${SESSION} is not this boot's ${SESSION + 1}` });
     }
     expect(after.gateway.hello()).toMatchObject({ session: SESSION + 1, counter: 0, authFailures: 2, fragments: [] });
+  });
+
+  test('tags RESULT, ERROR and HELLO over the reply and what identifies the request (checked with node:crypto)', () => {
+    const { gateway, signer } = keyed();
+    const f = fcFragment();
+    expectReply(gateway.load(1, f.blob, f.arena), 'ACK');
+    const replies = gateway.run(1, f.input, 200);
+    // One ACK per chunk, then the RESULT.
+    const opened = signer.last - (replies.length - 1) + 1;
+    expectReply(replies.at(-1)!, 'RESULT');
+    const u32 = (...ns: number[]) => Buffer.concat(ns.map((n) => Buffer.from(Uint32Array.of(n).buffer)));
+    const expectTag = (payload: Uint8Array, bind: Uint8Array) => {
+      const zeroed = payload.slice();
+      zeroed.fill(0, payload.length - TAG_BYTES);
+      expect(payload.subarray(payload.length - TAG_BYTES)).toEqual(new Uint8Array(createHmac('sha256', KEY).update(zeroed).update(bind).digest()));
+    };
+    expectTag(gateway.payloads.at(-1)!, Buffer.concat([u32(SESSION, opened, signer.last), fragmentDigest(f.blob)]));
+    expectReply(gateway.ask('UNLOAD', { frag: 9 }), 'ERROR');
+    expectTag(gateway.payloads.at(-1)!, u32(SESSION, signer.last));
+    const nonce = Uint8Array.from(randomBytes(16));
+    expect(expectReply(gateway.ask('HELLO', { nonce }), 'HELLO').tag).toBeDefined();
+    expectTag(gateway.payloads.at(-1)!, nonce);
+    const long = expectReply(gateway.ask('HELLO', { nonce: new Uint8Array(33) }), 'ERROR');
+    expect(long).toMatchObject({ code: ErrorCode.BAD_MESSAGE, text: 'HELLO nonce of 33 bytes; at most 32' });
   });
 
   test('refuses a request without a session', () => {

@@ -17,6 +17,8 @@ export class TestGateway {
   readonly agent: AgentHost;
   /** Raw bytes the agent wrote, in order. */
   readonly wire: Uint8Array[] = [];
+  /** Payload of every reply, in order (for checking tags). */
+  readonly payloads: Uint8Array[] = [];
   private readonly decoder = new FrameDecoder({ maxPayload: 1 << 21 });
   private pending: Reply[] = [];
   private seq = 0;
@@ -34,7 +36,10 @@ export class TestGateway {
       ...rest,
       write: (bytes) => {
         this.wire.push(bytes);
-        for (const p of this.decoder.push(bytes)) this.pending.push(decodeReply(p));
+        for (const p of this.decoder.push(bytes)) {
+          this.payloads.push(p);
+          this.pending.push(decodeReply(p));
+        }
       },
     });
   }

@@ -428,9 +428,11 @@ describe('keyed devices', () => {
     );
   });
 
-  test('reports the device refusing a wrong key', async ({ device }) => {
-    const { client } = await device({ keyHex }, { key: Buffer.from('ffeeddccbbaa99887766554433221100', 'hex') });
-    await expect(client.load(4, fcFrag.blob, { arena: fcFrag.arena, digest: fcFrag.digest })).rejects.toMatchObject({ code: 'AUTH' });
+  test('refuses, at the handshake, a device holding another key: its HELLO tag does not verify', async ({ simulate }) => {
+    const { link } = simulate({ keyHex });
+    await expect(DeviceClient.connect(link.a, { name: 'dev', key: Buffer.from('ffeeddccbbaa99887766554433221100', 'hex') })).rejects.toMatchObject({
+      code: 'FORGED',
+    });
   });
 });
 

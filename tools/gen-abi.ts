@@ -268,11 +268,11 @@ ${[...p.common, ...p.auth].map((f) => c(`K_${snake(f.name)}`, f.key)).join('\n')
 export const TAG_BYTES: u32 = ${tagBytes};
 ${p.requests.flatMap((m) => m.fields.map((f) => c(`K_${m.name}_${snake(f.name)}`, f.key))).join('\n')}
 
-// Reply fields R_<TYPE>_<FIELD>, and R_<TYPE>_FIELDS: how many a reply without optional fields carries.
+// Reply fields R_<TYPE>_<FIELD>, and R_<TYPE>_FIELDS: how many required fields a reply carries.
 ${p.replies
   .flatMap((m) => [
     ...m.fields.map((f) => c(`R_${m.name}_${snake(f.name)}`, f.key)),
-    ...(m.fields.some((f) => f.optional) ? [] : [c(`R_${m.name}_FIELDS`, m.fields.length)]),
+    c(`R_${m.name}_FIELDS`, m.fields.filter((f) => !f.optional).length),
   ])
   .join('\n')}
 

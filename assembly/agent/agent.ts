@@ -3,8 +3,8 @@
 import { logLine, clockUs } from "./host";
 import { crc32Init } from "./crc32";
 import * as cbor from "./cbor";
-import { writeEntry, writeUint, writeHead, writeText, writeTextBytes, writeBytes, MAJOR_MAP, MAJOR_ARRAY } from "./cbor";
-import { txBegin, txEnd } from "./tx";
+import { writeEntry, writeUint, writeHead, writeText, writeTextBytes, writeBytes, MAJOR_MAP, MAJOR_ARRAY, MAJOR_BYTES } from "./cbor";
+import { txBegin, txEnd, txTag } from "./tx";
 import { rxInit, rxByte, frameStart, frameLen, RX_FRAME, RX_CORRUPT, RX_OVERSIZED } from "./rx";
 import { TEXT, textLen, textReset, textStr, textU32 } from "./text";
 import { hmacSetKey, hmacSha256, equalConstantTime, MAX_KEY_BYTES } from "./hmac";
@@ -12,14 +12,17 @@ import {
   arenaInit, arenaReset, arenaBudget, arenaUsed, arenaHighWater, fragmentCount, fragmentId, findFragment, removeFragment,
 } from "./arena";
 import { loadChunk, loadAbort, loadOpen, loadFragment, loadNext, loadDone } from "./load";
-import { runChunk, runStep, runCancel, runAbort, runComputing, runFrag, runNext, runDone, runSeq, runOutputPtr, runOutputBytes, runComputeUs, STEP_RESULT, STEP_ERROR, STEP_MORE } from "./run";
+import {
+  runChunk, runStep, runCancel, runAbort, runComputing, runFrag, runNext, runDone, runSeq, runOutputPtr, runOutputBytes, runComputeUs,
+  runDigest, runOpenCounter, runDoneCounter, STEP_RESULT, STEP_ERROR, STEP_MORE,
+} from "./run";
 import { profile, profileRate } from "./profile";
 import { kernelAbiHash } from "./kernels";
 import {
   PROTOCOL_VERSION, PROFILE_OPS, profileOpName, engineName, TAG_BYTES, isAuthenticated,
   T_HELLO, T_PING, T_PROFILE, T_LOAD, T_RUN, T_CANCEL, T_UNLOAD, T_RESET, T_ACK, T_RESULT, T_ERROR,
-  K_TYPE, K_SEQ, K_SESSION, K_COUNTER, K_TAG, K_PROFILE_MACS, K_LOAD_FRAG, K_RUN_FRAG, K_CANCEL_FRAG, K_UNLOAD_FRAG,
-  R_ERROR_CODE, R_ERROR_TEXT, R_ACK_FRAG, R_ACK_NEXT, R_ACK_DONE, R_RESULT_FRAG, R_RESULT_DATA, R_RESULT_HIGH_WATER,
+  K_TYPE, K_SEQ, K_SESSION, K_COUNTER, K_TAG, K_HELLO_NONCE, K_PROFILE_MACS, K_LOAD_FRAG, K_RUN_FRAG, K_CANCEL_FRAG, K_UNLOAD_FRAG,
+  R_ERROR_CODE, R_ERROR_TEXT, R_ERROR_FIELDS, R_ERROR_TAG, R_RESULT_TAG, R_HELLO_TAG, R_ACK_FRAG, R_ACK_NEXT, R_ACK_DONE, R_RESULT_FRAG, R_RESULT_DATA, R_RESULT_HIGH_WATER,
   R_RESULT_COMPUTE_US, R_RESULT_FIELDS, R_HELLO_FIELDS, R_HELLO_VERSION, R_HELLO_BUDGET, R_HELLO_ENGINE, R_HELLO_ABI,
   R_HELLO_WINDOW, R_HELLO_CLOCK_HZ, R_HELLO_KEYED, R_HELLO_AUTH_FAILURES, R_HELLO_COUNTER, R_HELLO_BAD_FRAMES,
   R_HELLO_USED, R_HELLO_HIGH_WATER, R_HELLO_FRAGMENTS, R_HELLO_OVERHEAD, R_HELLO_SESSION, R_PING_CLOCK, R_PROFILE_RATES,
@@ -48,6 +51,11 @@ let authFailures: u32 = 0;
 let badFrames: u32 = 0;
 const TAG: usize = memory.data(<i32>TAG_BYTES, 4);
 const EXPECTED: usize = memory.data(<i32>TAG_BYTES, 4);
+/** Counter of the request being answered (0 when it has none): a keyed device's ERROR tag covers it. */
+let replyCounter: u32 = 0;
+// What a reply's tag covers after the reply: session, counters, digest (RESULT) or the HELLO nonce.
+const MAX_NONCE_BYTES: u32 = 32;
+const BIND: usize = memory.data(44, 4);
 
 /**
  * Lays out the `memoryBytes` of linear memory the host gives the agent (its
@@ -124,6 +132,7 @@ export function feed(len: u32): u32 {
       textStr("frame longer than the receive window of ");
       textU32(window);
       textStr(" bytes");
+      replyCounter = 0;
       sendError(0, E_TOO_LARGE);
     }
   }
@@ -136,7 +145,10 @@ export function poll(): u32 {
   textReset();
   const r = runStep();
   if (r == STEP_RESULT) sendResult();
-  else if (r == STEP_ERROR) sendError(runSeq, E_KERNEL);
+  else if (r == STEP_ERROR) {
+    replyCounter = runDoneCounter;
+    sendError(runSeq, E_KERNEL);
+  }
   return r == STEP_MORE ? 1 : 0;
 }
 
@@ -148,15 +160,32 @@ export function arena_used(): u32 {
   return arenaUsed();
 }
 
+/** A keyed device's reply ends with its tag (docs/protocol.md section 4): the entry's head, then the HMAC also over `bindLen` bytes of BIND. */
+function endTagged(key: u32, bindLen: usize): void {
+  if (keyed) {
+    writeUint(key);
+    writeHead(MAJOR_BYTES, TAG_BYTES);
+    txTag(BIND, bindLen);
+  }
+  txEnd();
+}
+
+/** Entries a reply with `n` fields has: type, seq, the fields, and a keyed device's tag. */
+function entries(n: u32): u32 {
+  return 2 + n + (keyed ? 1 : 0);
+}
+
 function sendError(seq: u32, code: u32): void {
-  txBegin();
-  writeHead(MAJOR_MAP, 4);
+  txBegin(keyed);
+  writeHead(MAJOR_MAP, entries(R_ERROR_FIELDS));
   writeEntry(K_TYPE, T_ERROR);
   writeEntry(K_SEQ, seq);
   writeEntry(R_ERROR_CODE, code);
   writeUint(R_ERROR_TEXT);
   writeTextBytes(TEXT, textLen);
-  txEnd();
+  store<u32>(BIND, session);
+  store<u32>(BIND + 4, replyCounter);
+  endTagged(R_ERROR_TAG, 8);
 }
 
 function sendAck(seq: u32, frag: u32, next: u32, done: bool): void {
@@ -171,8 +200,8 @@ function sendAck(seq: u32, frag: u32, next: u32, done: bool): void {
 }
 
 function sendResult(): void {
-  txBegin();
-  writeHead(MAJOR_MAP, 2 + R_RESULT_FIELDS);
+  txBegin(keyed);
+  writeHead(MAJOR_MAP, entries(R_RESULT_FIELDS));
   writeEntry(K_TYPE, T_RESULT);
   writeEntry(K_SEQ, runSeq);
   writeEntry(R_RESULT_FRAG, runFrag());
@@ -180,12 +209,17 @@ function sendResult(): void {
   writeBytes(runOutputPtr(), runOutputBytes());
   writeEntry(R_RESULT_HIGH_WATER, arenaHighWater());
   writeEntry(R_RESULT_COMPUTE_US, runComputeUs());
-  txEnd();
+  store<u32>(BIND, session);
+  store<u32>(BIND + 4, runOpenCounter);
+  store<u32>(BIND + 8, runDoneCounter);
+  memory.copy(BIND + 12, runDigest(), 32);
+  endTagged(R_RESULT_TAG, 44);
 }
 
-function sendHello(seq: u32): void {
-  txBegin();
-  writeHead(MAJOR_MAP, 2 + R_HELLO_FIELDS);
+/** `nonce`/`nonceLen`: the request's nonce, which a keyed device's tag covers. */
+function sendHello(seq: u32, nonce: usize, nonceLen: u32): void {
+  txBegin(keyed);
+  writeHead(MAJOR_MAP, entries(R_HELLO_FIELDS));
   writeEntry(K_TYPE, T_HELLO);
   writeEntry(K_SEQ, seq);
   writeEntry(R_HELLO_VERSION, PROTOCOL_VERSION);
@@ -207,7 +241,8 @@ function sendHello(seq: u32): void {
   for (let s = 0; s < n; s++) writeUint(fragmentId(s));
   writeEntry(R_HELLO_OVERHEAD, overhead);
   writeEntry(R_HELLO_SESSION, session);
-  txEnd();
+  memory.copy(BIND, nonce, nonceLen);
+  endTagged(R_HELLO_TAG, nonceLen);
 }
 
 function sendPing(seq: u32): void {
@@ -282,6 +317,7 @@ function busy(what: string): void {
 
 function handleFrame(): void {
   textReset();
+  replyCounter = 0;
   const version = <u32>load<u8>(frameStart);
   if (version != PROTOCOL_VERSION) {
     textStr("frame speaks protocol version ");
@@ -298,6 +334,7 @@ function handleFrame(): void {
   }
   const type = cbor.value(K_TYPE);
   const seq = cbor.value(K_SEQ);
+  replyCounter = cbor.isUint(K_COUNTER) ? cbor.value(K_COUNTER) : 0;
   const authenticated = isAuthenticated(type);
   if (keyed && authenticated) {
     const err = authenticate();
@@ -308,7 +345,15 @@ function handleFrame(): void {
     }
   }
   if (type == T_HELLO) {
-    sendHello(seq);
+    const hasNonce = cbor.isBytes(K_HELLO_NONCE);
+    if (hasNonce && cbor.value(K_HELLO_NONCE) > MAX_NONCE_BYTES) {
+      textStr("HELLO nonce of ");
+      textU32(cbor.value(K_HELLO_NONCE));
+      textStr(" bytes; at most 32");
+      sendError(seq, E_BAD_MESSAGE);
+      return;
+    }
+    sendHello(seq, hasNonce ? cbor.dataPtr(K_HELLO_NONCE) : 0, hasNonce ? cbor.value(K_HELLO_NONCE) : 0);
   } else if (type == T_PING) {
     sendPing(seq);
   } else if (type == T_PROFILE) {
@@ -339,7 +384,7 @@ function handleFrame(): void {
       sendError(seq, E_BUSY);
       return;
     }
-    const err = runChunk(seq);
+    const err = runChunk(seq, keyed ? cbor.value(K_COUNTER) : 0);
     if (err != 0) sendError(seq, err);
     else sendAck(seq, cbor.value(K_RUN_FRAG), runNext, runDone);
   } else if (type == T_CANCEL) {

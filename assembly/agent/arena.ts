@@ -11,6 +11,9 @@ const ID: usize = memory.data(MAX_FRAGMENTS * 4, 4);
 const ADDR: usize = memory.data(MAX_FRAGMENTS * 4, 4);
 const SIZE: usize = memory.data(MAX_FRAGMENTS * 4, 4);
 const ACT: usize = memory.data(MAX_FRAGMENTS * 4, 4);
+// SHA-256 of each committed blob: a keyed device's RESULT tag covers it, so
+// a gateway can tell which blob computed the output.
+const DIGESTS: usize = memory.data(MAX_FRAGMENTS * 32, 4);
 let count: i32 = 0;
 
 let base: usize = 0;
@@ -126,10 +129,16 @@ export function fragmentAddr(slot: i32): usize {
   return <usize>load<u32>(slotWord(ADDR, slot));
 }
 
-/** Turns the pending blob into fragment `id`, replacing an older one of that id (the caller checked the table has room). */
-export function commitPending(id: u32): void {
+/** Address of the 32-byte SHA-256 of the fragment's blob. */
+export function fragmentDigest(slot: i32): usize {
+  return DIGESTS + (<usize>slot << 5);
+}
+
+/** Turns the pending blob, of SHA-256 `digest`, into fragment `id`, replacing an older one of that id (the caller checked the table has room). */
+export function commitPending(id: u32, digest: usize): void {
   const old = findFragment(id);
   const s = count++;
+  memory.copy(fragmentDigest(s), digest, 32);
   store<u32>(slotWord(ID, s), id);
   store<u32>(slotWord(ADDR, s), <u32>pendingAddr());
   store<u32>(slotWord(SIZE, s), pendingSize);
@@ -161,6 +170,7 @@ export function removeFragment(slot: i32): void {
     store<u32>(slotWord(ADDR, slot), load<u32>(slotWord(ADDR, count)));
     store<u32>(slotWord(SIZE, slot), load<u32>(slotWord(SIZE, count)));
     store<u32>(slotWord(ACT, slot), load<u32>(slotWord(ACT, count)));
+    memory.copy(fragmentDigest(slot), fragmentDigest(count), 32);
   }
   recomputeActivations();
 }

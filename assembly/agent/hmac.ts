@@ -19,16 +19,26 @@ export function hmacSetKey(key: usize, len: usize): void {
   }
 }
 
+/** Starts a streamed HMAC in `ctx` (a SHA-256 context): feed it with sha256Update, end with hmacFinish. */
+export function hmacBegin(ctx: usize): void {
+  sha256Init(ctx);
+  sha256Update(ctx, IPAD, 64);
+}
+
+/** Writes the HMAC streamed into `ctx` (32 bytes) to `out`. */
+export function hmacFinish(ctx: usize, out: usize): void {
+  sha256Final(ctx, INNER);
+  sha256Init(ctx);
+  sha256Update(ctx, OPAD, 64);
+  sha256Update(ctx, INNER, SHA256_BYTES);
+  sha256Final(ctx, out);
+}
+
 /** Writes HMAC-SHA256(key, data) (32 bytes) to `out`. */
 export function hmacSha256(data: usize, len: usize, out: usize): void {
-  sha256Init(CTX);
-  sha256Update(CTX, IPAD, 64);
+  hmacBegin(CTX);
   sha256Update(CTX, data, len);
-  sha256Final(CTX, INNER);
-  sha256Init(CTX);
-  sha256Update(CTX, OPAD, 64);
-  sha256Update(CTX, INNER, SHA256_BYTES);
-  sha256Final(CTX, out);
+  hmacFinish(CTX, out);
 }
 
 /** Compares `len` bytes in time independent of where they differ. */

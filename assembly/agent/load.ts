@@ -105,7 +105,7 @@ function commit(): u32 {
     dropPending();
     return bad;
   }
-  commitPending(frag);
+  commitPending(frag, DIGEST);
   loadDone = true;
   return 0;
 }

@@ -5,7 +5,7 @@ import * as cbor from "./cbor";
 import { clockUs } from "./host";
 import { textStr, textU32 } from "./text";
 import { K_RUN_FRAG, K_RUN_OFFSET, K_RUN_DATA, K_RUN_TOTAL, E_BAD_MESSAGE, E_NO_FRAGMENT, E_BAD_TRANSFER } from "./protocol.generated";
-import { activationBase, findFragment, fragmentAddr } from "./arena";
+import { activationBase, findFragment, fragmentAddr, fragmentDigest } from "./arena";
 import { blobInOffset, blobInBytes, blobOps, opRecord, opCall, blobOutOffset, blobOutBytes } from "./blob";
 import { runFragment } from "./kernels";
 import { CALL_BYTES, C_OUT, C_IN0, C_IN1 } from "../kernels/layout";
@@ -31,6 +31,10 @@ export let runNext: u32 = 0;
 export let runDone = false;
 /** Seq of the chunk that completed the input; RESULT echoes it. */
 export let runSeq: u32 = 0;
+/** Counters of the chunks that opened and completed the input (keyed devices; 0 otherwise): RESULT's tag covers them. */
+export let runOpenCounter: u32 = 0;
+export let runDoneCounter: u32 = 0;
+let openCounter: u32 = 0;
 
 export function runFrag(): u32 {
   return frag;
@@ -51,6 +55,10 @@ export function runOutputPtr(): usize {
 export function runOutputBytes(): u32 {
   return blobOutBytes(blob());
 }
+/** The 32-byte SHA-256 of the computing fragment's blob. */
+export function runDigest(): usize {
+  return fragmentDigest(findFragment(frag));
+}
 
 /** Stops the run of `id` (receiving or computing); true if there was one. */
 export function runCancel(id: u32): bool {
@@ -66,8 +74,8 @@ export function runAbort(): void {
   computing = false;
 }
 
-/** Handles a RUN chunk in the CBOR table: 0 (answer ACK) or an error code with TEXT set. */
-export function runChunk(seq: u32): u32 {
+/** Handles a RUN chunk in the CBOR table, authenticated with `counter` (0 when unkeyed): 0 (answer ACK) or an error code with TEXT set. */
+export function runChunk(seq: u32, counter: u32): u32 {
   runDone = false;
   if (!cbor.isUint(K_RUN_FRAG) || !cbor.isUint(K_RUN_OFFSET) || !cbor.isBytes(K_RUN_DATA)) {
     textStr("RUN needs frag (uint), offset (uint), data (bytes)");
@@ -102,6 +110,7 @@ export function runChunk(seq: u32): u32 {
     frag = id;
     total = t;
     runNext = 0;
+    openCounter = counter;
   } else if (!receiving || id != frag) {
     textStr("RUN chunk of fragment ");
     textU32(id);
@@ -126,6 +135,8 @@ export function runChunk(seq: u32): u32 {
     computing = true;
     runDone = true;
     runSeq = seq;
+    runOpenCounter = openCounter;
+    runDoneCounter = counter;
     op = 0;
     computeUs = 0;
   }

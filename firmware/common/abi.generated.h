@@ -3,7 +3,7 @@
 #ifndef MS_ABI_GENERATED_H
 #define MS_ABI_GENERATED_H
 
-#define MS_ABI_HASH 0x2499B825u
+#define MS_ABI_HASH 0x281803D6u
 
 #define MS_DELIMITER 0u
 #define MS_CRC32_POLY 0xEDB88320u
@@ -28,6 +28,7 @@
 #define MS_K_SESSION 21u
 #define MS_K_COUNTER 22u
 #define MS_K_TAG 23u
+#define MS_K_HELLO_NONCE 2u
 #define MS_K_PROFILE_MACS 2u
 #define MS_K_LOAD_FRAG 2u
 #define MS_K_LOAD_OFFSET 3u
@@ -56,6 +57,7 @@
 #define MS_R_HELLO_FRAGMENTS 14u
 #define MS_R_HELLO_OVERHEAD 15u
 #define MS_R_HELLO_SESSION 20u
+#define MS_R_HELLO_TAG 23u
 #define MS_R_PING_CLOCK 2u
 #define MS_R_PROFILE_RATES 2u
 #define MS_R_ACK_FRAG 2u
@@ -65,8 +67,10 @@
 #define MS_R_RESULT_DATA 3u
 #define MS_R_RESULT_HIGH_WATER 4u
 #define MS_R_RESULT_COMPUTE_US 5u
+#define MS_R_RESULT_TAG 23u
 #define MS_R_ERROR_CODE 2u
 #define MS_R_ERROR_TEXT 3u
+#define MS_R_ERROR_TAG 23u
 #define MS_E_BAD_MESSAGE 1u
 #define MS_E_BAD_VERSION 2u
 #define MS_E_UNKNOWN_TYPE 3u

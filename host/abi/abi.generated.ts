@@ -3,7 +3,7 @@
 // codes, the kernel record and call block, and the fragment blob.
 
 /** FNV-1a over the whole spec (names, order, types, values); HELLO's `abi` must equal it. */
-export const ABI_HASH = 0x2499B825;
+export const ABI_HASH = 0x281803D6;
 
 /** byte that ends a COBS frame. */
 export const DELIMITER = 0;
@@ -29,7 +29,9 @@ export const REQUESTS = {
   HELLO: {
     type: 1,
     authenticated: false,
-    fields: {},
+    fields: {
+      nonce: { key: 2, type: 'bytes', optional: true },
+    },
   },
   PING: {
     type: 2,
@@ -123,6 +125,7 @@ export const REPLIES = {
       fragments: { key: 14, type: 'uint[]', optional: false },
       overhead: { key: 15, type: 'uint', optional: false },
       session: { key: 20, type: 'uint', optional: false },
+      tag: { key: 23, type: 'bytes32', optional: true },
     },
   },
   PING: {
@@ -156,6 +159,7 @@ export const REPLIES = {
       data: { key: 3, type: 'bytes', optional: false },
       highWater: { key: 4, type: 'uint', optional: false },
       computeUs: { key: 5, type: 'uint', optional: false },
+      tag: { key: 23, type: 'bytes32', optional: true },
     },
   },
   ERROR: {
@@ -164,6 +168,7 @@ export const REPLIES = {
     fields: {
       code: { key: 2, type: 'uint', optional: false },
       text: { key: 3, type: 'text', optional: false },
+      tag: { key: 23, type: 'bytes32', optional: true },
     },
   },
 } as const;

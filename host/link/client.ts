@@ -3,9 +3,10 @@
 // (windowed acknowledgement, go-back-N retransmission on an adaptive timer,
 // a time budget per transfer).
 // Everything above it (host/run/) speaks to devices only through this class.
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { encodeFrame, FrameDecoder, frameWireSize } from './frame.ts';
-import { RequestSigner } from './hmac.ts';
+import { errorBinding, replyTagValid, RequestSigner, resultBinding } from './hmac.ts';
 import {
   AUTHENTICATED,
   decodeReply,
@@ -28,7 +29,7 @@ import { chunks, type Transport } from './transport.ts';
 export type DeviceInfo = Omit<ReplyOf<'HELLO'>, 'type' | 'seq'>;
 
 /** Why an operation on a device failed: a device ERROR code, or a gateway-side cause. */
-export type DeviceErrorCode = ErrorCodeName | 'TIMEOUT' | 'DISCONNECTED' | 'CANCELED' | 'VERSION' | 'NO_KEY';
+export type DeviceErrorCode = ErrorCodeName | 'TIMEOUT' | 'DISCONNECTED' | 'CANCELED' | 'VERSION' | 'NO_KEY' | 'FORGED';
 
 /** An operation on a device failed; the message names the device and the operation. */
 export class DeviceError extends Error {
@@ -85,6 +86,8 @@ export interface LoadOptions {
 export interface RunOptions {
   /** Deadline for the whole RUN from this call (queueing, transfer, compute); on expiry the RUN is cancelled. */
   timeoutMs?: number;
+  /** SHA-256 of the fragment's blob, which a keyed device's RESULT tag covers. Default: the digest this client loaded it with. */
+  digest?: Uint8Array;
   /** Aborting cancels the RUN on the device (e.g. a replica that lost the race). */
   signal?: AbortSignal;
   onProgress?: (p: TransferProgress) => void;
@@ -117,6 +120,8 @@ export interface LinkStats {
   badFrames: number;
   /** Received frames with a good CRC that were not valid replies. */
   badReplies: number;
+  /** Keyed devices: HELLO, RESULT or ERROR replies whose tag did not verify for the request they answer (forged, replayed, swapped); never used. */
+  forgedReplies: number;
 }
 
 export interface DeviceClientEvents {
@@ -132,6 +137,14 @@ type Accept = (r: Reply) => boolean;
 class Mailbox {
   /** Sequence numbers of the requests this operation sent. */
   readonly seqs = new Set<number>();
+  /** Keyed devices: (session, counter) of every signed copy sent, by seq: a reply's tag covers its request's. */
+  readonly signed = new Map<number, [number, number][]>();
+  /** RUN: (session, counter) of every chunk sent at offset 0; one of them opened the input a RESULT answers. */
+  readonly opened: [number, number][] = [];
+  /** HELLO: the nonce sent, which the reply's tag covers. */
+  nonce?: Uint8Array;
+  /** RUN: the fragment's digest, which the RESULT's tag covers. */
+  digest?: Uint8Array;
   /** Rejects when the operation fails from outside (abort, deadline, link loss). */
   readonly failed: Promise<never>;
   private items: Reply[] = [];
@@ -214,13 +227,17 @@ const MAX_U32 = 0xffffffff;
  */
 export class DeviceClient extends EventEmitter<DeviceClientEvents> {
   readonly name: string;
-  readonly stats: LinkStats = { bytesOut: 0, bytesIn: 0, framesOut: 0, framesIn: 0, retransmits: 0, bytesRetransmitted: 0, timeouts: 0, badFrames: 0, badReplies: 0 };
+  readonly stats: LinkStats = {
+    bytesOut: 0, bytesIn: 0, framesOut: 0, framesIn: 0, retransmits: 0, bytesRetransmitted: 0, timeouts: 0, badFrames: 0, badReplies: 0, forgedReplies: 0,
+  };
   private readonly opts: typeof DEFAULTS & ClientOptions;
   private readonly decoder: FrameDecoder;
   /** Round-trip estimate of this link, kept across transfers. */
   private readonly timer: RetransmitTimer;
   private readonly mailboxes = new Set<Mailbox>();
   private signer?: RequestSigner;
+  /** Digest of each fragment this client loaded: a keyed device's RESULT is checked against it. */
+  private readonly digests = new Map<number, Uint8Array>();
   private seq = 0;
   private sending: Promise<void> = Promise.resolve();
   private exclusive: Promise<unknown> = Promise.resolve();
@@ -298,6 +315,7 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
       const box = this.transferMailbox();
       try {
         await this.transfer(box, 'LOAD', frag, blob, { total: blob.length, digest: opts.digest, arena: opts.arena }, what, opts.onProgress);
+        this.digests.set(frag, Uint8Array.from(opts.digest));
       } finally {
         this.mailboxes.delete(box);
       }
@@ -316,6 +334,11 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     const what = `RUN fragment ${frag}`;
     const t0 = performance.now();
     const box = this.transferMailbox();
+    box.digest = opts.digest ?? this.digests.get(frag);
+    if (this.opts.key && !box.digest)
+      return Promise.reject(
+        new DeviceError(this.name, 'NO_KEY', `${what}: a keyed device's RESULT is checked against the fragment's digest; load it through this connection or pass its digest`),
+      );
     const abort = () => box.fail(new DeviceError(this.name, 'CANCELED', `${what}: cancelled`));
     const timer =
       opts.timeoutMs === undefined
@@ -360,6 +383,7 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
   unload(frag: number): Promise<void> {
     return this.serial(async () => {
       await this.request({ type: 'UNLOAD', seq: 0, frag }, 'ACK', `UNLOAD fragment ${frag}`);
+      this.digests.delete(frag);
     });
   }
 
@@ -367,6 +391,7 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
   reset(): Promise<void> {
     return this.serial(async () => {
       await this.request({ type: 'RESET', seq: 0 }, 'ACK', 'RESET');
+      this.digests.clear();
     });
   }
 
@@ -384,9 +409,10 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     const box = this.mailbox((r) => r.seq === seq && r.type === 'HELLO');
     const giveUp = performance.now() + this.opts.connectTimeoutMs;
     this.connecting = box;
+    const hello = this.helloRequest(seq, box);
     try {
       while (performance.now() < giveUp) {
-        await this.send({ type: 'HELLO', seq });
+        await this.send(hello);
         const r = await box.next(Math.min(giveUp, performance.now() + this.opts.helloIntervalMs));
         if (r) return this.accepted(r as ReplyOf<'HELLO'>);
       }
@@ -429,13 +455,21 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     if (this.signer?.session !== info.session) this.signer = new RequestSigner(key, info.session, info.counter);
   }
 
+  /** A HELLO; with a key, it carries a fresh nonce that the reply's tag must cover. */
+  private helloRequest(seq: number, box: Mailbox): Request {
+    if (!this.opts.key) return { type: 'HELLO', seq };
+    box.nonce = new Uint8Array(randomBytes(16));
+    return { type: 'HELLO', seq, nonce: box.nonce };
+  }
+
   /** Sends a small request and waits for its reply, resending on timeout. */
   private async request(msg: Request, expect: Reply['type'], what: string, timeoutMs = this.opts.requestTimeoutMs): Promise<Reply> {
     const seq = this.nextSeq();
     const box = this.mailbox((r) => r.seq === seq && (r.type === expect || r.type === 'ERROR'));
+    if (msg.type === 'HELLO') msg = this.helloRequest(seq, box);
     try {
       for (let attempt = 0; attempt <= this.opts.retries; attempt++) {
-        const wire = await this.send({ ...msg, seq } as Request);
+        const wire = await this.send({ ...msg, seq } as Request, box);
         if (attempt > 0) this.countResend(wire);
         const r = await box.next(performance.now() + timeoutMs);
         if (!r) continue;
@@ -506,14 +540,17 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
         if (inFlight.length > 0 && (oneAtATime || inFlight.reduce((n, c) => n + c.wire, 0) + bound > window)) break;
         const seq = this.nextSeq();
         box.seqs.add(seq);
-        const payload = this.encode({
-          type: kind,
-          seq,
-          frag,
-          offset: sendAt,
-          data: data.subarray(sendAt, end),
-          ...(sendAt === 0 ? first : {}),
-        } as Request);
+        const payload = this.encode(
+          {
+            type: kind,
+            seq,
+            frag,
+            offset: sendAt,
+            data: data.subarray(sendAt, end),
+            ...(sendAt === 0 ? first : {}),
+          } as Request,
+          box,
+        );
         const now = performance.now();
         if (inFlight.length === 0) timerFrom = now;
         inFlight.push({ seq, offset: sendAt, end, wire: frameWireSize(payload.length), sentAt: now });
@@ -623,14 +660,22 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
       throw new DeviceError(this.name, 'NO_KEY', `${what}: the device is keyed and refuses unsigned ${kind}; connect with its key`);
   }
 
-  private encode(msg: Request): Uint8Array {
-    return this.signer ? this.signer.encode(msg) : encodeRequest(msg);
+  /** The payload of `msg`, signed for a keyed device; `box` notes what the reply's tag must cover. */
+  private encode(msg: Request, box?: Mailbox): Uint8Array {
+    if (!this.signer) return encodeRequest(msg);
+    const payload = this.signer.encode(msg);
+    if (box && AUTHENTICATED.has(msg.type)) {
+      const sent: [number, number] = [this.signer.session, this.signer.last];
+      box.signed.set(msg.seq, [...(box.signed.get(msg.seq) ?? []), sent]);
+      if (msg.type === 'RUN' && msg.offset === 0) box.opened.push(sent);
+    }
+    return payload;
   }
 
   /** Sends one request; resolves with its wire bytes. */
-  private async send(msg: Request): Promise<number> {
+  private async send(msg: Request, box?: Mailbox): Promise<number> {
     if (AUTHENTICATED.has(msg.type)) this.requireKey(msg.type, msg.type);
-    return this.sendPayload(this.encode(msg));
+    return this.sendPayload(this.encode(msg, box));
   }
 
   /** Frames and writes one payload; writes are queued so only one is in flight. Resolves with the frame's wire bytes. */
@@ -682,13 +727,34 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
         this.connecting.fail(new DeviceError(this.name, 'VERSION', e.message));
       return;
     }
-    for (const m of this.mailboxes) {
-      if (m.accept(r)) {
-        m.push(r);
-        return;
-      }
+    const box = [...this.mailboxes].find((m) => m.accept(r));
+    if (this.opts.key && mustBeTagged(r) && !replyTagValid(this.opts.key, payload, r.tag, this.bindings(box, r))) {
+      // Never used: the operation waiting for it fails as if the device had.
+      this.stats.forgedReplies++;
+      box?.fail(
+        new DeviceError(
+          this.name,
+          'FORGED',
+          `${r.type} for request ${r.seq} refused: its tag does not verify for the request it answers ` +
+            '(forged, replayed or swapped on the link, or the device restarted into a new session or holds another key)',
+        ),
+      );
+      return;
     }
-    if (r.type === 'ERROR') this.emit('unsolicited', r);
+    if (box) box.push(r);
+    else if (r.type === 'ERROR') this.emit('unsolicited', r);
+  }
+
+  /** What the tag of reply `r` may cover after the message, given what its request was sent with (docs/protocol.md section 4). */
+  private bindings(box: Mailbox | undefined, r: Reply): Uint8Array[] {
+    if (r.type === 'HELLO') return box?.nonce ? [box.nonce] : [];
+    const copies = box?.signed.get(r.seq) ?? [[this.signer?.session ?? 0, 0]];
+    if (r.type === 'ERROR') return copies.map(([session, counter]) => errorBinding(session, counter));
+    const digest = box?.digest;
+    if (!digest) return [];
+    return copies.flatMap(([session, counter]) =>
+      box.opened.filter(([s]) => s === session).map(([, opened]) => resultBinding(session, opened, counter, digest)),
+    );
   }
 
   private mailbox(accept: Accept): Mailbox {
@@ -724,6 +790,14 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     this.exclusive = run.catch(() => undefined);
     return run;
   }
+}
+
+/**
+ * Replies a keyed device tags. A HELLO saying the device is unkeyed has no
+ * tag; a gateway holding a key refuses that device anyway.
+ */
+function mustBeTagged(r: Reply): r is ReplyOf<'RESULT' | 'ERROR' | 'HELLO'> {
+  return r.type === 'RESULT' || r.type === 'ERROR' || (r.type === 'HELLO' && r.keyed === 1);
 }
 
 /** Largest payload whose frame (COBS, CRC, delimiter) fits in `wire` bytes. */

@@ -1,7 +1,7 @@
 // Gateway side of docs/protocol.md section 4: HMAC-SHA256 tags, the
 // device's session and the strictly increasing counter a keyed device demands
 // on every state-changing request.
-import { createHmac } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { AUTHENTICATED, encodeRequest, TAG_BYTES, type Request } from './messages.ts';
 
 /** HMAC-SHA256 of `data` under `key`. */
@@ -38,6 +38,11 @@ export class RequestSigner {
     return this.counter + 1;
   }
 
+  /** The counter of the last signed request. */
+  get last(): number {
+    return this.counter;
+  }
+
   /**
    * The payload of `msg`: authenticated kinds get the session, the next
    * counter and their tag (over the payload with the tag zeroed); the others
@@ -51,4 +56,37 @@ export class RequestSigner {
     payload.set(hmacSha256(this.key, payload), payload.length - TAG_BYTES);
     return payload;
   }
+}
+
+/** Little-endian u32s, as the device appends them to what a reply's tag covers. */
+function u32le(...ns: number[]): Uint8Array {
+  const out = new Uint8Array(4 * ns.length);
+  const view = new DataView(out.buffer);
+  ns.forEach((n, i) => view.setUint32(4 * i, n, true));
+  return out;
+}
+
+/** What an ERROR's tag covers after the message: the session and the answered request's counter (0 if it had none). */
+export function errorBinding(session: number, counter: number): Uint8Array {
+  return u32le(session, counter);
+}
+
+/** What a RESULT's tag covers: the session, the counters of the RUN chunks that opened and completed the input, the fragment's digest. */
+export function resultBinding(session: number, opened: number, completed: number, digest: Uint8Array): Uint8Array {
+  return Uint8Array.from([...u32le(session, opened, completed), ...digest]);
+}
+
+/**
+ * Checks a keyed device's reply (docs/protocol.md section 4): its tag, the
+ * last 32 bytes of the payload, must be HMAC-SHA256(key, payload with them
+ * zeroed | binding) for one of the bindings the answered request allows.
+ */
+export function replyTagValid(key: Uint8Array, payload: Uint8Array, tag: Uint8Array | undefined, bindings: Uint8Array[]): boolean {
+  if (!tag || tag.length !== TAG_BYTES || payload.length < 1 + TAG_BYTES) return false;
+  const at = payload.length - TAG_BYTES;
+  // The decoded tag must be those last bytes: the tag entry ends the map.
+  if (!timingSafeEqual(tag, payload.subarray(at))) return false;
+  const zeroed = payload.slice();
+  zeroed.fill(0, at);
+  return bindings.some((b) => timingSafeEqual(createHmac('sha256', key).update(zeroed).update(b).digest(), tag));
 }

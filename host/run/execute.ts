@@ -47,9 +47,13 @@ export class RunError extends Error {
   }
 }
 
-/** Device failures worth re-dispatching; anything else would fail the same way elsewhere. */
+/**
+ * Device failures worth re-dispatching; anything else would fail the same way
+ * elsewhere. A reply whose tag does not verify (FORGED) counts: that device's
+ * link cannot be trusted, another device's answer can.
+ */
 function isDeviceLoss(e: unknown): boolean {
-  return e instanceof DeviceError && (e.code === 'TIMEOUT' || e.code === 'DISCONNECTED');
+  return e instanceof DeviceError && (e.code === 'TIMEOUT' || e.code === 'DISCONNECTED' || e.code === 'FORGED');
 }
 
 const align8 = (n: number) => (n + 7) & ~7;
