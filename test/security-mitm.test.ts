@@ -15,6 +15,10 @@ import { parseTestbed } from '../host/sim/testbed.ts';
 import { oneOpFragment } from './fixtures/link-fragments.ts';
 import { flipByte, manInTheMiddle, type ManInTheMiddle, type Tamper } from './fixtures/mitm.ts';
 import { fullyConnectedModel, randomInputs } from './fixtures/small-models.ts';
+import { bytes, MNIST_S, mnistInputs, oracleOutputs } from './e2e-fixture.ts';
+import { loadModel } from '../host/model/load.ts';
+import { deployModel } from '../host/run/session.ts';
+import { testbedProfiles } from '../host/run/testbed-profiles.ts';
 
 const fc = fullyConnectedModel({ inShape: [1, 256], units: 24, activation: 'RELU', keepNumDims: false, perChannel: true });
 const [x] = randomInputs(fc, 1);
@@ -194,4 +198,34 @@ describe('a man in the middle on a keyed link', () => {
       /^dev: HELLO for request 1 refused: its tag does not verify for the request it answers .*holds another key\)$/,
     );
   });
+});
+
+describe('the executor over keyed devices, one behind a man in the middle', () => {
+  test('every RESULT of the attacked device is refused; its fragments are re-dispatched and the outputs equal the oracle', async () => {
+    const graph = await loadModel(MNIST_S);
+    const inputs = mnistInputs(3);
+    const expected = await oracleOutputs(graph, inputs);
+    const tb = parseTestbed({
+      devices: ['a', 'b'].map((id) => ({ id, memory: '256K', speed: { default: 1e9 }, link: { kind: 'pty', rate: 1e8 }, receiveWindow: 4096, keyHex: id === 'a' ? KEY_A : KEY_B })),
+    });
+    const profiles = testbedProfiles(tb);
+    // Once deployed, the attacker rewrites the first output byte of every RESULT on the attacked link.
+    let attack: string | undefined;
+    const clients = new Map<string, DeviceClient>();
+    for (const s of tb.devices) {
+      const t = manInTheMiddle(device(s.keyHex!, s.id), (p, r) => {
+        if (attack !== s.id || r.type !== 'RESULT') return [p];
+        return [flipByte(p, Buffer.from(p).indexOf(Buffer.from(r.data)))];
+      }).transport;
+      clients.set(s.id, await connect(t, s.keyHex!, s.id));
+    }
+    const log: string[] = [];
+    const { executor } = await deployModel(graph, { profiles, clients }, { strategy: 'microsplit', log: (l) => log.push(l) });
+    // The device doing the work is attacked; the other has room to take it over.
+    attack = executor.plan.stages[0].fragments[0].devices[0];
+    for (const [i, x] of inputs.entries()) expect(bytes((await executor.infer([x], i)).outputs[0])).toEqual(expected[i]);
+    expect(clients.get(attack)!.stats.forgedReplies).toBeGreaterThan(0);
+    expect([...executor.unhealthy]).toEqual([attack]);
+    expect(log.some((l) => / re-dispatched to /.test(l)), log.join('\n')).toBe(true);
+  }, 60_000);
 });
