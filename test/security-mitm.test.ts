@@ -37,9 +37,9 @@ afterEach(async () => {
 
 /** A keyed simulated device; returns the gateway's end of its link. */
 function device(keyHex: string, id = 'dev'): Transport {
-  const s = parseTestbed({ devices: [{ id, memory: 48 * 1024, speed: { default: 1e12 }, link: { kind: 'pty', rate: 1e9 }, receiveWindow: 1024, keyHex }] }).devices[0];
+  const s = parseTestbed({ devices: [{ id, memory: 64 * 1024, speed: { default: 1e12 }, link: { kind: 'pty', rate: 1e9 }, receiveWindow: 1024, keyHex }] }).devices[0];
   const link = mockPair();
-  const sim = new SimDevice({ spec: s, seed: 1, createAgent: (write) => new AgentHost({ budget: s.memory, window: 1024, write, ...deviceKey(s) }) });
+  const sim = new SimDevice({ spec: s, seed: 1, createAgent: (write) => new AgentHost({ memory: s.memory, window: 1024, write, ...deviceKey(s) }) });
   void sim.serve(link.b);
   stops.push(async () => {
     sim.stop();
