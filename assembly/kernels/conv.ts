@@ -12,6 +12,7 @@ import { checkWindowRecord, checkWindowTile } from './window';
 import { checkChannelConstants, channelEntry } from './channels';
 import { lane0, lane1, lane2, lane3 } from './lanes';
 import { requantize } from './requant';
+import { quadOp, quadChannels, quadOut } from './quad';
 
 export function checkConv(rec: usize): i32 {
   const e = checkWindowRecord(rec);
@@ -90,58 +91,100 @@ let curRowStride = 0;
   return <i8>requantize(acc, load<i32>(mult + (ci << 2)), load<i32>(shift + (ci << 2)), outZp, lo, hi);
 }
 
-/** Two interior pixels (windows at p0, p1) x four channels (weights at w, taps apart):
- * eight accumulators, each input byte used four times, each weight twice. */
-function interiorPair4(p0: usize, p1: usize, w: usize, taps: usize, ci: usize, out: usize, outStride: usize, folded: usize, mult: usize, shift: usize, outZp: i32, lo: i32, hi: i32): void {
+// Accumulators of conv8: two pixels (a, b) by four channels.
+let accB0 = 0;
+let accB1 = 0;
+let accB2 = 0;
+let accB3 = 0;
+
+/** Four lanes of x times four lanes of w, summed. */
+// @ts-ignore: decorator
+@inline function dot4(x0: i32, x1: i32, x2: i32, x3: i32, w: i32): i32 {
+  return x0 * lane0(w) + x1 * lane1(w) + x2 * lane2(w) + x3 * lane3(w);
+}
+
+/** Σ x * w over the windows at p and p + pixStride for four channels (weights
+ * at w, taps apart), into acc0..acc3 and accB0..accB3. Each weight word is
+ * loaded and unpacked once for both pixels, each input word once for the four
+ * channels; an accumulator takes one add per word of each pixel. */
+function conv8(p: usize, pixStride: usize, w: usize, taps: usize): void {
   let a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
   const len = <usize>segLen;
+  const words = len & ~3;
   for (let s = 0; s < segCount; s++) {
-    const io = segIn(s);
-    const x0p = p0 + io;
-    const x1p = p1 + io;
-    const wp = w + <usize>s * len;
-    const w1p = wp + taps, w2p = w1p + taps, w3p = w2p + taps;
-    let i: usize = 0;
-    // Four input channels per word load.
-    for (; i + 4 <= len; i += 4) {
-      const xa = load<i32>(x0p + i), xb = load<i32>(x1p + i);
-      const wa = load<i32>(wp + i), wb = load<i32>(w1p + i), wc = load<i32>(w2p + i), wd = load<i32>(w3p + i);
-      let x = lane0(xa), y = lane0(xb);
-      let v0 = lane0(wa), v1 = lane0(wb), v2 = lane0(wc), v3 = lane0(wd);
-      a0 += x * v0; a1 += x * v1; a2 += x * v2; a3 += x * v3;
-      b0 += y * v0; b1 += y * v1; b2 += y * v2; b3 += y * v3;
-      x = lane1(xa); y = lane1(xb);
-      v0 = lane1(wa); v1 = lane1(wb); v2 = lane1(wc); v3 = lane1(wd);
-      a0 += x * v0; a1 += x * v1; a2 += x * v2; a3 += x * v3;
-      b0 += y * v0; b1 += y * v1; b2 += y * v2; b3 += y * v3;
-      x = lane2(xa); y = lane2(xb);
-      v0 = lane2(wa); v1 = lane2(wb); v2 = lane2(wc); v3 = lane2(wd);
-      a0 += x * v0; a1 += x * v1; a2 += x * v2; a3 += x * v3;
-      b0 += y * v0; b1 += y * v1; b2 += y * v2; b3 += y * v3;
-      x = lane3(xa); y = lane3(xb);
-      v0 = lane3(wa); v1 = lane3(wb); v2 = lane3(wc); v3 = lane3(wd);
-      a0 += x * v0; a1 += x * v1; a2 += x * v2; a3 += x * v3;
-      b0 += y * v0; b1 += y * v1; b2 += y * v2; b3 += y * v3;
+    let xp = p + segIn(s);
+    let wp = w + <usize>s * len;
+    const end = xp + words;
+    while (xp < end) {
+      const xv = load<i32>(xp), yv = load<i32>(xp + pixStride);
+      const x0 = lane0(xv), x1 = lane1(xv), x2 = lane2(xv), x3 = lane3(xv);
+      const y0 = lane0(yv), y1 = lane1(yv), y2 = lane2(yv), y3 = lane3(yv);
+      let v = load<i32>(wp);
+      a0 += dot4(x0, x1, x2, x3, v);
+      b0 += dot4(y0, y1, y2, y3, v);
+      v = load<i32>(wp + taps);
+      a1 += dot4(x0, x1, x2, x3, v);
+      b1 += dot4(y0, y1, y2, y3, v);
+      v = load<i32>(wp + 2 * taps);
+      a2 += dot4(x0, x1, x2, x3, v);
+      b2 += dot4(y0, y1, y2, y3, v);
+      v = load<i32>(wp + 3 * taps);
+      a3 += dot4(x0, x1, x2, x3, v);
+      b3 += dot4(y0, y1, y2, y3, v);
+      xp += 4;
+      wp += 4;
     }
-    for (; i < len; i++) {
-      const x = <i32>load<i8>(x0p + i);
-      const y = <i32>load<i8>(x1p + i);
-      const v0 = <i32>load<i8>(wp + i), v1 = <i32>load<i8>(w1p + i), v2 = <i32>load<i8>(w2p + i), v3 = <i32>load<i8>(w3p + i);
+    for (let i = words; i < len; i++) {
+      const x = <i32>load<i8>(xp), y = <i32>load<i8>(xp + pixStride);
+      const v0 = <i32>load<i8>(wp), v1 = <i32>load<i8>(wp + taps);
+      const v2 = <i32>load<i8>(wp + 2 * taps), v3 = <i32>load<i8>(wp + 3 * taps);
       a0 += x * v0; a1 += x * v1; a2 += x * v2; a3 += x * v3;
       b0 += y * v0; b1 += y * v1; b2 += y * v2; b3 += y * v3;
+      xp++;
+      wp++;
     }
   }
-  const f0 = load<i32>(folded + (ci << 2)), f1 = load<i32>(folded + (ci << 2) + 4);
-  const f2 = load<i32>(folded + (ci << 2) + 8), f3 = load<i32>(folded + (ci << 2) + 12);
-  store<i8>(out, finish(a0 + f0, ci, mult, shift, outZp, lo, hi));
-  store<i8>(out + 1, finish(a1 + f1, ci + 1, mult, shift, outZp, lo, hi));
-  store<i8>(out + 2, finish(a2 + f2, ci + 2, mult, shift, outZp, lo, hi));
-  store<i8>(out + 3, finish(a3 + f3, ci + 3, mult, shift, outZp, lo, hi));
-  const o1 = out + outStride;
-  store<i8>(o1, finish(b0 + f0, ci, mult, shift, outZp, lo, hi));
-  store<i8>(o1 + 1, finish(b1 + f1, ci + 1, mult, shift, outZp, lo, hi));
-  store<i8>(o1 + 2, finish(b2 + f2, ci + 2, mult, shift, outZp, lo, hi));
-  store<i8>(o1 + 3, finish(b3 + f3, ci + 3, mult, shift, outZp, lo, hi));
+  acc0 = a0;
+  acc1 = a1;
+  acc2 = a2;
+  acc3 = a3;
+  accB0 = b0;
+  accB1 = b1;
+  accB2 = b2;
+  accB3 = b3;
+}
+
+/** Σ x * w over the window at p for four channels, into acc0..acc3. */
+function conv4(p: usize, w: usize, taps: usize): void {
+  let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  const len = <usize>segLen;
+  const words = len & ~3;
+  for (let s = 0; s < segCount; s++) {
+    let xp = p + segIn(s);
+    let wp = w + <usize>s * len;
+    const end = xp + words;
+    while (xp < end) {
+      const xv = load<i32>(xp);
+      const x0 = lane0(xv), x1 = lane1(xv), x2 = lane2(xv), x3 = lane3(xv);
+      a0 += dot4(x0, x1, x2, x3, load<i32>(wp));
+      a1 += dot4(x0, x1, x2, x3, load<i32>(wp + taps));
+      a2 += dot4(x0, x1, x2, x3, load<i32>(wp + 2 * taps));
+      a3 += dot4(x0, x1, x2, x3, load<i32>(wp + 3 * taps));
+      xp += 4;
+      wp += 4;
+    }
+    for (let i = words; i < len; i++) {
+      const x = <i32>load<i8>(xp);
+      a0 += x * <i32>load<i8>(wp); a1 += x * <i32>load<i8>(wp + taps);
+      a2 += x * <i32>load<i8>(wp + 2 * taps); a3 += x * <i32>load<i8>(wp + 3 * taps);
+      xp++;
+      wp++;
+    }
+  }
+  acc0 = a0;
+  acc1 = a1;
+  acc2 = a2;
+  acc3 = a3;
 }
 
 /** One interior pixel (window at p), one channel (weights at w). */
@@ -201,55 +244,94 @@ function convBox(rec: usize, call: usize): void {
     segLen = inC;
     segKw = kw;
   }
-  // Columns whose whole window lies inside the input.
-  let xa = pl > 0 ? (pl + sw - 1) / sw : 0;
-  let xb = (inW - 1 - (kw - 1) * dw + pl) / sw + 1;
-  if (inW - 1 - (kw - 1) * dw + pl < 0) xb = 0;
-  xa = xa < x0 ? x0 : xa;
-  xb = xb > x1 ? x1 : xb;
+  // Columns and rows whose whole window lies inside the input.
+  const xa = clampTo(interiorLo(pl, sw), x0, x1);
+  const xb = clampTo(interiorHi(inW, kw, dw, pl, sw), xa, x1);
+  const ya = clampTo(interiorLo(pt, sh), y0, y1);
+  const yb = clampTo(interiorHi(inH, kh, dh, pt, sh), ya, y1);
   const out = <usize>(<u32>word(call, C_OUT));
+  const rowOutStride = <usize>bw * bc;
+  // Interior pixels, four channels at a time over every pixel, so each
+  // channel's requantization values are read once per block.
+  if (xa < xb) {
+    quadOp(rec);
+    let c = c0;
+    for (; c + 4 <= c1; c += 4) {
+      const ci = <usize>(c - chLo);
+      const wc = weights + ci * <usize>taps;
+      quadChannels(folded, mult, shift, ci);
+      for (let n = n0; n < n1; n++) {
+        const plane = tile + <usize>((n - tn) * eh) * <usize>rowStride;
+        for (let y = ya; y < yb; y++) {
+          const winRow = plane + <usize>(y * sh - pt - ty) * <usize>rowStride;
+          let o = out + <usize>((n - n0) * (y1 - y0) + (y - y0)) * rowOutStride + <usize>(xa - x0) * bc + <usize>(c - c0);
+          let p = winRow + <usize>((xa * sw - pl - tx) * inC);
+          let x = xa;
+          for (; x + 2 <= xb; x += 2) {
+            conv8(p, pixStride, wc, <usize>taps);
+            store<i32>(o, quadOut(acc0, acc1, acc2, acc3));
+            store<i32>(o + bc, quadOut(accB0, accB1, accB2, accB3));
+            p += pixStride << 1;
+            o += bc << 1;
+          }
+          if (x < xb) {
+            conv4(p, wc, <usize>taps);
+            store<i32>(o, quadOut(acc0, acc1, acc2, acc3));
+          }
+        }
+      }
+    }
+    for (; c < c1; c++) {
+      const ci = <usize>(c - chLo);
+      const wc = weights + ci * <usize>taps;
+      const f = load<i32>(folded + (ci << 2));
+      for (let n = n0; n < n1; n++) {
+        const plane = tile + <usize>((n - tn) * eh) * <usize>rowStride;
+        for (let y = ya; y < yb; y++) {
+          const winRow = plane + <usize>(y * sh - pt - ty) * <usize>rowStride;
+          const rowOut = out + <usize>((n - n0) * (y1 - y0) + (y - y0)) * rowOutStride + <usize>(c - c0);
+          for (let x = xa; x < xb; x++) {
+            const p = winRow + <usize>((x * sw - pl - tx) * inC);
+            store<i8>(rowOut + <usize>(x - x0) * bc, finish(interiorDot(p, wc) + f, ci, mult, shift, outZp, lo, hi));
+          }
+        }
+      }
+    }
+  }
+  // Every other pixel: its window crosses the input's edge.
   for (let n = n0; n < n1; n++) {
     const plane = tile + <usize>((n - tn) * eh) * <usize>rowStride;
     for (let y = y0; y < y1; y++) {
       const iy0 = y * sh - pt;
       const kyA = firstTap(iy0, dh);
       const kyB = endTap(iy0, dh, kh, inH);
-      const rowOut = out + <usize>(((n - n0) * (y1 - y0) + (y - y0)) * bw) * bc;
-      const rowInterior = kyA == 0 && kyB == kh && xa < xb;
-      const ia = rowInterior ? xa : x1;
-      const ib = rowInterior ? xb : x1;
-      for (let x = x0; x < ia; x++) borderPixel(rec, plane, iy0, kyA, kyB, x, rowOut + <usize>(x - x0) * bc, c0, c1);
-      if (rowInterior) {
-        const winRow = plane + <usize>(iy0 - ty) * <usize>rowStride;
-        let x = ia;
-        for (; x + 2 <= ib; x += 2) {
-          const p0 = winRow + <usize>((x * sw - pl - tx) * inC);
-          const o = rowOut + <usize>(x - x0) * bc;
-          let c = c0;
-          for (; c + 4 <= c1; c += 4) {
-            const ci = <usize>(c - chLo);
-            interiorPair4(p0, p0 + pixStride, weights + ci * <usize>taps, <usize>taps, ci, o + <usize>(c - c0), bc, folded, mult, shift, outZp, lo, hi);
-          }
-          for (; c < c1; c++) {
-            const ci = <usize>(c - chLo);
-            const wc = weights + ci * <usize>taps;
-            const f = load<i32>(folded + (ci << 2));
-            store<i8>(o + <usize>(c - c0), finish(interiorDot(p0, wc) + f, ci, mult, shift, outZp, lo, hi));
-            store<i8>(o + bc + <usize>(c - c0), finish(interiorDot(p0 + pixStride, wc) + f, ci, mult, shift, outZp, lo, hi));
-          }
-        }
-        for (; x < ib; x++) {
-          const p0 = winRow + <usize>((x * sw - pl - tx) * inC);
-          const o = rowOut + <usize>(x - x0) * bc;
-          for (let c = c0; c < c1; c++) {
-            const ci = <usize>(c - chLo);
-            store<i8>(o + <usize>(c - c0), finish(interiorDot(p0, weights + ci * <usize>taps) + load<i32>(folded + (ci << 2)), ci, mult, shift, outZp, lo, hi));
-          }
-        }
+      const rowOut = out + <usize>((n - n0) * (y1 - y0) + (y - y0)) * rowOutStride;
+      const interiorRow = y >= ya && y < yb;
+      for (let x = x0; x < x1; x++) {
+        if (interiorRow && x >= xa && x < xb) continue;
+        borderPixel(rec, plane, iy0, kyA, kyB, x, rowOut + <usize>(x - x0) * bc, c0, c1);
       }
-      for (let x = ib; x < x1; x++) borderPixel(rec, plane, iy0, kyA, kyB, x, rowOut + <usize>(x - x0) * bc, c0, c1);
     }
   }
+}
+
+/** v clamped to [lo, hi]. */
+// @ts-ignore: decorator
+@inline function clampTo(v: i32, lo: i32, hi: i32): i32 {
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+/** First output index whose window starts inside the input (pad before it). */
+// @ts-ignore: decorator
+@inline function interiorLo(pad: i32, stride: i32): i32 {
+  return pad > 0 ? (pad + stride - 1) / stride : 0;
+}
+
+/** One past the last output index whose window ends inside an input of `size` (0 when none does). */
+// @ts-ignore: decorator
+@inline function interiorHi(size: i32, k: i32, dil: i32, pad: i32, stride: i32): i32 {
+  const last = size - 1 - (k - 1) * dil + pad;
+  return last < 0 ? 0 : last / stride + 1;
 }
 
 // Accumulators of borderSegment4: four channels' Σ w * (x - zp) over the

@@ -1,0 +1,68 @@
+// Requantization of four adjacent output channels (conv, depthwise, FC). The
+// kernels loop over output pixels inside a block of four channels, so each
+// channel's bias, multiplier and shifts are read from the record once per
+// block and kept here in the form the arithmetic wants (left and right shift
+// apart, the rounding mask), instead of being reloaded and rederived per
+// output. The four int8 results go out as one word store.
+import { word, W_OUT_ZP, W_ACT_MIN, W_ACT_MAX } from './layout';
+
+let outZp = 0;
+let actLo = 0;
+let actHi = 0;
+let bias0 = 0, bias1 = 0, bias2 = 0, bias3 = 0;
+let mult0 = 0, mult1 = 0, mult2 = 0, mult3 = 0;
+let left0 = 0, left1 = 0, left2 = 0, left3 = 0;
+let right0 = 0, right1 = 0, right2 = 0, right3 = 0;
+// RoundingDivideByPOT's addend for v >= 0 and for v < 0 (ties away from zero): 2^(n-1) and 2^(n-1) - 1, 0 when n = 0.
+let up0 = 0, up1 = 0, up2 = 0, up3 = 0;
+let down0 = 0, down1 = 0, down2 = 0, down3 = 0;
+
+/** The op's output zero point and clamp. */
+export function quadOp(rec: usize): void {
+  outZp = word(rec, W_OUT_ZP);
+  actLo = word(rec, W_ACT_MIN);
+  actHi = word(rec, W_ACT_MAX);
+}
+
+/** Channels ci..ci+3 of the int32 arrays at `bias`, `mult`, `shift` (ci counted from the record's CH_LO). */
+export function quadChannels(bias: usize, mult: usize, shift: usize, ci: usize): void {
+  const b = bias + (ci << 2), m = mult + (ci << 2), s = shift + (ci << 2);
+  bias0 = load<i32>(b); bias1 = load<i32>(b, 4); bias2 = load<i32>(b, 8); bias3 = load<i32>(b, 12);
+  mult0 = load<i32>(m); mult1 = load<i32>(m, 4); mult2 = load<i32>(m, 8); mult3 = load<i32>(m, 12);
+  let e = load<i32>(s);
+  left0 = e > 0 ? e : 0; right0 = e > 0 ? 0 : -e; up0 = half(right0); down0 = up0 > 0 ? up0 - 1 : 0;
+  e = load<i32>(s, 4);
+  left1 = e > 0 ? e : 0; right1 = e > 0 ? 0 : -e; up1 = half(right1); down1 = up1 > 0 ? up1 - 1 : 0;
+  e = load<i32>(s, 8);
+  left2 = e > 0 ? e : 0; right2 = e > 0 ? 0 : -e; up2 = half(right2); down2 = up2 > 0 ? up2 - 1 : 0;
+  e = load<i32>(s, 12);
+  left3 = e > 0 ? e : 0; right3 = e > 0 ? 0 : -e; up3 = half(right3); down3 = up3 > 0 ? up3 - 1 : 0;
+}
+
+/** 2^(n-1), 0 when n = 0. */
+// @ts-ignore: decorator
+@inline function half(n: i32): i32 {
+  return (1 << n) >>> 1;
+}
+
+/** TFLM's MultiplyByQuantizedMultiplier (ARITHMETIC.md §3), the zero point
+ * and the clamp. The doubling high multiply is requant.ts's srdhmPos. Its
+ * RoundingDivideByPOT is floor((v + up) / 2^n) for v >= 0 and
+ * floor((v + down) / 2^n) for v < 0 (ties away from zero): v + up stays below
+ * 2^32, so it is shifted as unsigned, and v + down cannot overflow. */
+// @ts-ignore: decorator
+@inline function one(acc: i32, m: i32, left: i32, right: i32, up: i32, down: i32): i32 {
+  const v = <i32>((<i64>(acc << left) * <i64>m + (1 << 30)) >> 31);
+  const r = (v < 0 ? (v + down) >> right : <i32>(<u32>(v + up) >> right)) + outZp;
+  return r < actLo ? actLo : r > actHi ? actHi : r;
+}
+
+/** The four channels' int8 outputs of accumulators a0..a3 (bias not yet added), packed little-endian. */
+// @ts-ignore: decorator
+@inline export function quadOut(a0: i32, a1: i32, a2: i32, a3: i32): i32 {
+  const q0 = one(a0 + bias0, mult0, left0, right0, up0, down0);
+  const q1 = one(a1 + bias1, mult1, left1, right1, up1, down1);
+  const q2 = one(a2 + bias2, mult2, left2, right2, up2, down2);
+  const q3 = one(a3 + bias3, mult3, left3, right3, up3, down3);
+  return (q0 & 0xff) | ((q1 & 0xff) << 8) | ((q2 & 0xff) << 16) | (q3 << 24);
+}
