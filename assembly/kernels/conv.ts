@@ -8,7 +8,7 @@ import {
   C_OUT, C_BOX_START, C_BOX_END, C_IN0, C_IN0_ORIGIN, C_IN0_EXTENT, OK, CHANNELS_NOT_LOADED,
 } from './layout';
 import { checkBox, checkOutput, boxElems, tileRegionBytes } from './bounds';
-import { checkWindowRecord, checkWindowTile } from './window';
+import { checkWindowRecord, checkWindowTile, clampTo, interiorLo, interiorHi } from './window';
 import { checkChannelConstants, channelEntry } from './channels';
 import { lane0, lane1, lane2, lane3 } from './lanes';
 import { requantize } from './requant';
@@ -313,25 +313,6 @@ function convBox(rec: usize, call: usize): void {
       }
     }
   }
-}
-
-/** v clamped to [lo, hi]. */
-// @ts-ignore: decorator
-@inline function clampTo(v: i32, lo: i32, hi: i32): i32 {
-  return v < lo ? lo : v > hi ? hi : v;
-}
-
-/** First output index whose window starts inside the input (pad before it). */
-// @ts-ignore: decorator
-@inline function interiorLo(pad: i32, stride: i32): i32 {
-  return pad > 0 ? (pad + stride - 1) / stride : 0;
-}
-
-/** One past the last output index whose window ends inside an input of `size` (0 when none does). */
-// @ts-ignore: decorator
-@inline function interiorHi(size: i32, k: i32, dil: i32, pad: i32, stride: i32): i32 {
-  const last = size - 1 - (k - 1) * dil + pad;
-  return last < 0 ? 0 : last / stride + 1;
 }
 
 // Accumulators of borderSegment4: four channels' Σ w * (x - zp) over the

@@ -6,7 +6,8 @@ import {
   W_SHIFT, C_OUT, C_BOX_START, C_BOX_END, C_IN0, C_IN0_ORIGIN, C_IN0_EXTENT, OK, BAD_RECORD, CHANNELS_NOT_LOADED,
 } from './layout';
 import { checkBox, checkOutput, boxElems, tileRegionBytes } from './bounds';
-import { checkWindowRecord, checkWindowTile } from './window';
+import { checkWindowRecord, checkWindowTile, clampTo, interiorLo, interiorHi } from './window';
+import { dw3x3Setup, dw3x3Block } from './depthwise3x3';
 import { checkChannelConstants, channelEntry } from './channels';
 import { firstTap, endTap } from './conv';
 import { lane0, lane1, lane2, lane3 } from './lanes';
@@ -77,7 +78,21 @@ function depthwiseBox(rec: usize, call: usize): void {
   const mult = rec + <usize>word(rec, W_MULT);
   const shift = rec + <usize>word(rec, W_SHIFT);
   const rowStride = ew * ec;
-  let out = <usize>(<u32>word(call, C_OUT));
+  const outBase = <usize>(<u32>word(call, C_OUT));
+  // 3x3 windows: the interior pixels go four channels at a time through
+  // depthwise3x3.ts (depth multiplier 1, or a multiple of 4 with blocks that
+  // share their input channel); what is left (border pixels, the last
+  // channels) takes the loops below.
+  const xa = clampTo(interiorLo(pl, sw), x0, x1);
+  const xb = clampTo(interiorHi(inW, kw, dw, pl, sw), xa, x1);
+  const ya = clampTo(interiorLo(pt, sh), y0, y1);
+  const yb = clampTo(interiorHi(inH, kh, dh, pt, sh), ya, y1);
+  let blocked = 0;
+  if (kh == 3 && kw == 3 && xa < xb && ya < yb && (dm == 1 || ((dm & 3) == 0 && (c0 & 3) == 0))) {
+    blocked = (c1 - c0) & ~3;
+    dw3x3Setup(rec, call, ya, yb, xa, xb);
+    for (let c = c0; c < c0 + blocked; c += 4) dw3x3Block(c);
+  }
   for (let n = n0; n < n1; n++) {
     const plane = tile + <usize>((n - tn) * eh) * <usize>rowStride;
     for (let y = y0; y < y1; y++) {
@@ -85,13 +100,15 @@ function depthwiseBox(rec: usize, call: usize): void {
       const kyA = firstTap(iy0, dh);
       const kyB = endTap(iy0, dh, kh, inH);
       for (let x = x0; x < x1; x++) {
+        const done = y >= ya && y < yb && x >= xa && x < xb ? blocked : 0;
+        let out = outBase + <usize>(((n - n0) * (y1 - y0) + (y - y0)) * (x1 - x0) + (x - x0)) * <usize>(c1 - c0) + <usize>done;
         const ix0 = x * sw - pl;
         const kxA = firstTap(ix0, dw);
         const kxB = endTap(ix0, dw, kw, inW);
         const interior = kyA == 0 && kyB == kh && kxA == 0 && kxB == kw;
         const biasArr = interior ? folded : bias;
         const zpTap = interior ? 0 : zp;
-        let c = c0;
+        let c = c0 + done;
         if (dm == 1) {
           // Four adjacent channels per word load (input channel = output channel), over the valid taps.
           for (; c + 4 <= c1; c += 4) {

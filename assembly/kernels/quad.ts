@@ -16,6 +16,12 @@ let right0 = 0, right1 = 0, right2 = 0, right3 = 0;
 // RoundingDivideByPOT's addend for v >= 0 and for v < 0 (ties away from zero): 2^(n-1) and 2^(n-1) - 1, 0 when n = 0.
 let up0 = 0, up1 = 0, up2 = 0, up3 = 0;
 let down0 = 0, down1 = 0, down2 = 0, down3 = 0;
+// The usual case, every channel a right shift n >= 1 and no left shift, takes
+// one 64-bit rounding addend per sign and one shift (see fast()).
+let quadFast = false;
+let cPos0: i64 = 0, cPos1: i64 = 0, cPos2: i64 = 0, cPos3: i64 = 0;
+let cNeg0: i64 = 0, cNeg1: i64 = 0, cNeg2: i64 = 0, cNeg3: i64 = 0;
+let hiShift0 = 0, hiShift1 = 0, hiShift2 = 0, hiShift3 = 0;
 
 /** The op's output zero point and clamp. */
 export function quadOp(rec: usize): void {
@@ -37,6 +43,17 @@ export function quadChannels(bias: usize, mult: usize, shift: usize, ci: usize):
   left2 = e > 0 ? e : 0; right2 = e > 0 ? 0 : -e; up2 = half(right2); down2 = up2 > 0 ? up2 - 1 : 0;
   e = load<i32>(s, 12);
   left3 = e > 0 ? e : 0; right3 = e > 0 ? 0 : -e; up3 = half(right3); down3 = up3 > 0 ? up3 - 1 : 0;
+  quadFast = (left0 | left1 | left2 | left3) == 0 && right0 > 0 && right1 > 0 && right2 > 0 && right3 > 0;
+  cPos0 = addend(up0); cNeg0 = addend(down0); hiShift0 = right0 - 1;
+  cPos1 = addend(up1); cNeg1 = addend(down1); hiShift1 = right1 - 1;
+  cPos2 = addend(up2); cNeg2 = addend(down2); hiShift2 = right2 - 1;
+  cPos3 = addend(up3); cNeg3 = addend(down3); hiShift3 = right3 - 1;
+}
+
+/** 2^30 + h * 2^31: the doubling multiply's nudge and RoundingDivideByPOT's addend h, at the product's scale. */
+// @ts-ignore: decorator
+@inline function addend(h: i32): i64 {
+  return (1 << 30) + (<i64>h << 31);
 }
 
 /** 2^(n-1), 0 when n = 0. */
@@ -57,12 +74,38 @@ export function quadChannels(bias: usize, mult: usize, shift: usize, ci: usize):
   return r < actLo ? actLo : r > actHi ? actHi : r;
 }
 
+/** one() when left = 0 and n = right >= 1, in one step: with P = acc * m,
+ * floor((floor((P + 2^30) / 2^31) + h) / 2^n) = floor((P + 2^30 + h * 2^31) / 2^(31+n)),
+ * which is the high word of P + addend shifted right by n - 1. h is up or
+ * down by the sign of floor((P + 2^30) / 2^31); taking it from the sign of
+ * acc (m >= 0) differs only where that quotient is 0, and there both give 0. */
+// @ts-ignore: decorator
+@inline function fast(acc: i32, m: i32, cPos: i64, cNeg: i64, hiShift: i32): i32 {
+  const r = (<i32>((<i64>acc * <i64>m + (acc < 0 ? cNeg : cPos)) >> 32) >> hiShift) + outZp;
+  return r < actLo ? actLo : r > actHi ? actHi : r;
+}
+
 /** The four channels' int8 outputs of accumulators a0..a3 (bias not yet added), packed little-endian. */
 // @ts-ignore: decorator
 @inline export function quadOut(a0: i32, a1: i32, a2: i32, a3: i32): i32 {
+  if (quadFast) {
+    const f0 = fast(a0 + bias0, mult0, cPos0, cNeg0, hiShift0);
+    const f1 = fast(a1 + bias1, mult1, cPos1, cNeg1, hiShift1);
+    const f2 = fast(a2 + bias2, mult2, cPos2, cNeg2, hiShift2);
+    const f3 = fast(a3 + bias3, mult3, cPos3, cNeg3, hiShift3);
+    return (f0 & 0xff) | ((f1 & 0xff) << 8) | ((f2 & 0xff) << 16) | (f3 << 24);
+  }
   const q0 = one(a0 + bias0, mult0, left0, right0, up0, down0);
   const q1 = one(a1 + bias1, mult1, left1, right1, up1, down1);
   const q2 = one(a2 + bias2, mult2, left2, right2, up2, down2);
   const q3 = one(a3 + bias3, mult3, left3, right3, up3, down3);
   return (q0 & 0xff) | ((q1 & 0xff) << 8) | ((q2 & 0xff) << 16) | (q3 << 24);
+}
+
+/** Adds d0..d3 to the block's biases (a kernel whose accumulators carry a known offset). */
+export function quadBiasAdd(d0: i32, d1: i32, d2: i32, d3: i32): void {
+  bias0 += d0;
+  bias1 += d1;
+  bias2 += d2;
+  bias3 += d3;
 }

@@ -64,3 +64,22 @@ export function checkWindowTile(rec: usize, call: usize, cLo: i32, cHi: i32): i3
     return TILE_TOO_SMALL;
   return OK;
 }
+
+/** v clamped to [lo, hi]. */
+// @ts-ignore: decorator
+@inline export function clampTo(v: i32, lo: i32, hi: i32): i32 {
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+/** First output index whose window starts inside the input (pad before it). */
+// @ts-ignore: decorator
+@inline export function interiorLo(pad: i32, stride: i32): i32 {
+  return pad > 0 ? (pad + stride - 1) / stride : 0;
+}
+
+/** One past the last output index whose window ends inside an input of `size` (0 when none does). */
+// @ts-ignore: decorator
+@inline export function interiorHi(size: i32, k: i32, dil: i32, pad: i32, stride: i32): i32 {
+  const last = size - 1 - (k - 1) * dil + pad;
+  return last < 0 ? 0 : last / stride + 1;
+}
