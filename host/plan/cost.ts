@@ -5,7 +5,8 @@
 //
 // Schedule rules: activations cross the gateway (star), so a fragment's input
 // tile goes gateway -> device and its output box device -> gateway, each hop
-// paying the link's latency plus bytes / rate; a device computes one fragment
+// paying the link's latency plus bytes / rate (towards the device, a rate
+// the receive window may lower); every RUN pays the device's fixed overhead; a device computes one fragment
 // at a time and its link carries one transfer at a time; a stage starts when
 // the previous stage has finished (the gateway stitches whole tensors between
 // stages); a replicated fragment is done at its first replica's result and the
@@ -50,10 +51,22 @@ export interface Timing {
   returnS: number;
 }
 
+/**
+ * Bytes/s of a transfer to the device: the line rate, or less when the
+ * receive window runs dry first. Chunks are about W/2 (host/link/client.ts),
+ * so a chunk's acknowledgement returns after its own time on the line and a
+ * round trip, and at most W bytes are unacknowledged meanwhile.
+ */
+export function sendRate(d: DeviceProfile): number {
+  const { bytesPerSec, latencyS, windowBytes } = d.link;
+  if (!windowBytes) return bytesPerSec;
+  return Math.min(bytesPerSec, windowBytes / (windowBytes / 2 / bytesPerSec + 2 * latencyS));
+}
+
 export function timing(d: DeviceProfile, w: Work): Timing {
   return {
-    sendS: d.link.latencyS + w.inBytes / d.link.bytesPerSec,
-    computeS: w.macs.reduce((s, m) => s + m.macs / macRate(d, m.kind), 0),
+    sendS: d.link.latencyS + w.inBytes / sendRate(d),
+    computeS: d.runOverheadS + w.macs.reduce((s, m) => s + m.macs / macRate(d, m.kind), 0),
     returnS: d.link.latencyS + w.outBytes / d.link.bytesPerSec,
   };
 }

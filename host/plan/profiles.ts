@@ -48,7 +48,22 @@ export const DeviceProfileSchema = z.strictObject({
   reservedBytes: z.number().int().nonnegative().default(0),
   /** MAC/s: `default` for every op kind, overridden per kind. */
   macPerSec: z.strictObject({ default: positive }).catchall(positive),
-  link: z.strictObject({ bytesPerSec: positive, latencyS: nonNegative }),
+  link: z.strictObject({
+    bytesPerSec: positive,
+    latencyS: nonNegative,
+    /**
+     * The device's receive window W (wire bytes of unacknowledged chunks).
+     * Given, a transfer to the device moves at most W bytes per chunk round
+     * trip; absent, at the line rate.
+     */
+    windowBytes: z.number().int().positive().optional(),
+  }),
+  /**
+   * Fixed seconds of every RUN beyond its bytes and MACs: the gateway's and
+   * the device's handling of the request and its RESULT (measured by an empty
+   * RUN, host/run/measure-links.ts).
+   */
+  runOverheadS: nonNegative.default(0),
   energy: z.strictObject({
     joulesPerMac: nonNegative,
     joulesPerByteSent: nonNegative,

@@ -3,16 +3,13 @@
 // LOADed as a one-op fragment holding the whole op, RUN on its whole inputs,
 // and UNLOADed. Ops that run on the gateway (RESHAPE, float QUANTIZE and
 // DEQUANTIZE) run in the oracle. For `microsplit conformance --device PORT`.
-import { describe } from '../abi/ops/table.ts';
 import type { DeviceClient } from '../link/client.ts';
-import { buildFragment } from './fragment-build.ts';
-import type { PlanFragment } from '../plan/plan-file.ts';
+import { buildFragment, wholeOpFragment } from './fragment-build.ts';
 import type { Engine } from '../model/engine.ts';
 import { DTYPE_BYTES, numElements, validateGraph, type DType, type Graph, type TensorData } from '../model/ir.ts';
 import { isKernelOp } from '../abi/kernel-abi.ts';
 import { prepareOp } from '../model/op-params.ts';
 import { runOpBox, wholeOutputBox } from '../model/oracle.ts';
-import { fullBox } from '../model/oracle/tile.ts';
 
 const ARRAY_OF: Record<DType, new (buffer: ArrayBuffer) => TensorData> = {
   int8: Int8Array,
@@ -50,22 +47,7 @@ export function deviceEngine(client: DeviceClient, name = 'device'): Engine {
           values[out] = runOpBox(params, tiles, wholeOutputBox(params));
           continue;
         }
-        const space = (id: number) => describe(params).inputView(params, params.inputs.indexOf(id));
-        const plan: PlanFragment = {
-          id: `op${i}`,
-          stage: 0,
-          ops: [{ op: i, out: wholeOutputBox(params), tiles: op.inputs.map((id) => (params.inputs.includes(id) ? fullBox(space(id)) : null)) }],
-          inputs: [],
-          output: { tensor: out, box: fullBox(graph.tensors[out].shape) },
-          devices: [name],
-          macs: 0,
-          paramBytes: 0,
-          activationBytes: 0,
-          inBytes: 0,
-          outBytes: 0,
-          predicted: { start: 0, end: 0 },
-        };
-        const f = buildFragment(graph, plan);
+        const f = buildFragment(graph, wholeOpFragment(graph, i, name));
         await client.load(FRAGMENT_ID, f.blob, { arena: f.arena, digest: f.digest });
         const input = Buffer.concat(data.map(bytesOf));
         const r = await client.run(FRAGMENT_ID, input, { timeoutMs: 120_000 });

@@ -7,6 +7,8 @@ import { fragmentDigest, packFragment, type FragmentOp } from '../abi/fragment-b
 import { DTYPE_BYTES, type Graph } from '../model/ir.ts';
 import { box4, isKernelOp, packCall, packOp, tile4, type TileRef } from '../abi/kernel-abi.ts';
 import { prepareOp } from '../model/op-params.ts';
+import { wholeOutputBox } from '../model/oracle.ts';
+import { fullBox } from '../model/oracle/tile.ts';
 import { fragmentLayout } from '../plan/layout.ts';
 import type { PlanFragment } from '../plan/plan-file.ts';
 import { boxShape, type Box } from './boxes.ts';
@@ -63,6 +65,28 @@ export function buildFragment(g: Graph, f: PlanFragment): BuiltFragment {
     arena: layout.highWater,
     inputs,
     output: { tensor: outTensor, box: lastOp.out, bytes: outBytes },
+  };
+}
+
+/** A fragment holding op `i` of `g` whole, on its whole inputs (one op run alone on `device`). */
+export function wholeOpFragment(g: Graph, i: number, device: string): PlanFragment {
+  const op = g.ops[i];
+  const params = prepareOp(g, i);
+  const space = (id: number) => describe(params).inputView(params, params.inputs.indexOf(id));
+  const out = op.outputs[0];
+  return {
+    id: `op${i}`,
+    stage: 0,
+    ops: [{ op: i, out: wholeOutputBox(params), tiles: op.inputs.map((id) => (params.inputs.includes(id) ? fullBox(space(id)) : null)) }],
+    inputs: [],
+    output: { tensor: out, box: fullBox(g.tensors[out].shape) },
+    devices: [device],
+    macs: 0,
+    paramBytes: 0,
+    activationBytes: 0,
+    inBytes: 0,
+    outBytes: 0,
+    predicted: { start: 0, end: 0 },
   };
 }
 

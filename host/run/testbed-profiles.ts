@@ -20,7 +20,7 @@ export function profileOf(d: DeviceSpec): DeviceProfile {
     // The same agent.wasm with the same window reports this overhead in HELLO.
     reservedBytes: agentOverhead(deviceWindow(d)),
     macPerSec,
-    link: { bytesPerSec: d.link.rate, latencyS: d.link.latencyMs / 1000 },
+    link: { bytesPerSec: d.link.rate, latencyS: d.link.latencyMs / 1000, windowBytes: deviceWindow(d) },
     energy: {
       joulesPerMac: nano(d.energy?.nJPerMac),
       joulesPerByteSent: nano(d.energy?.nJPerByte),

@@ -24,6 +24,7 @@ function deviceWithBudget(budget: number): DeviceProfile {
     kind: undefined,
     budget,
     reservedBytes: 0,
+    runOverheadS: 0,
     macPerSec: { default: 10e6 },
     link: { bytesPerSec: 1e6, latencyS: 0.001 },
     energy: { joulesPerMac: 1e-9, joulesPerByteSent: 5e-8, joulesPerByteReceived: 3e-8, idleWatts: 0.01 },

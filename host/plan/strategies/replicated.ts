@@ -51,8 +51,13 @@ export function groupDevice(devices: readonly DeviceProfile[], group: readonly n
     kind: undefined,
     budget: min((d) => d.budget - d.reservedBytes),
     reservedBytes: 0,
+    runOverheadS: Math.max(...ms.map((d) => d.runOverheadS)),
     macPerSec: rates as DeviceProfile['macPerSec'],
-    link: { bytesPerSec: min((d) => d.link.bytesPerSec), latencyS: Math.max(...ms.map((d) => d.link.latencyS)) },
+    link: {
+      bytesPerSec: min((d) => d.link.bytesPerSec),
+      latencyS: Math.max(...ms.map((d) => d.link.latencyS)),
+      ...(ms.some((d) => d.link.windowBytes) ? { windowBytes: min((d) => d.link.windowBytes ?? Infinity) } : {}),
+    },
     energy: {
       joulesPerMac: sum((d) => d.energy.joulesPerMac),
       joulesPerByteSent: sum((d) => d.energy.joulesPerByteSent),

@@ -1,0 +1,40 @@
+// The cost model's fixed costs: the receive window that slows transfers to a
+// device, and the per-RUN overhead, each checked against its closed form.
+import { describe, expect, it } from 'vitest';
+import { sendRate, timing, type Work } from '../host/plan/cost.ts';
+import { DeviceProfileSchema, type DeviceProfile } from '../host/plan/profiles.ts';
+
+function device(link: { bytesPerSec: number; latencyS: number; windowBytes?: number }, runOverheadS = 0): DeviceProfile {
+  return DeviceProfileSchema.parse({
+    id: 'd',
+    budget: 65536,
+    macPerSec: { default: 1e6 },
+    link,
+    runOverheadS,
+    energy: { joulesPerMac: 0, joulesPerByteSent: 0, joulesPerByteReceived: 0, idleWatts: 0 },
+  });
+}
+
+const work: Work = { macs: [{ kind: 'CONV_2D', macs: 2000 }], totalMacs: 2000, inBytes: 8192, outBytes: 1000 };
+
+describe('cost model fixed costs', () => {
+  it('sends at the line rate without a window, and at W per chunk round trip when the window runs dry first', () => {
+    expect(sendRate(device({ bytesPerSec: 500_000, latencyS: 0.003 }))).toBe(500_000);
+    // 4096 / (4096 / 2 / 500000 + 0.006) = 405,705.2 B/s
+    expect(sendRate(device({ bytesPerSec: 500_000, latencyS: 0.003, windowBytes: 4096 }))).toBeCloseTo(4096 / (0.004096 + 0.006), 6);
+    // A short round trip leaves the line the bottleneck.
+    expect(sendRate(device({ bytesPerSec: 100_000, latencyS: 0.0001, windowBytes: 4096 }))).toBe(100_000);
+  });
+
+  it('charges each RUN its fixed overhead beside its MACs, and each transfer its latency and bytes', () => {
+    const d = device({ bytesPerSec: 500_000, latencyS: 0.003, windowBytes: 4096 }, 0.0015);
+    const t = timing(d, work);
+    expect(t.computeS).toBeCloseTo(0.0015 + 2000 / 1e6, 12);
+    expect(t.sendS).toBeCloseTo(0.003 + 8192 / (4096 / (0.004096 + 0.006)), 12);
+    expect(t.returnS).toBeCloseTo(0.003 + 1000 / 500_000, 12);
+  });
+
+  it('defaults the overhead to 0 for profiles written before it existed', () => {
+    expect(device({ bytesPerSec: 1, latencyS: 0 }).runOverheadS).toBe(0);
+  });
+});
