@@ -2,13 +2,17 @@
 // plan -> deploy -> run flow from the shell over simulated devices, and bad
 // inputs refused with one clear line, leaving no process behind.
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readInput } from '../host/model/inputs.ts';
+import { loadModel } from '../host/model/load.ts';
+import { parsePlan } from '../host/plan/plan-file.ts';
 import { testbedProfiles } from '../host/run/testbed-profiles.ts';
 import { loadTestbed } from '../host/sim/testbed.ts';
+import { oracleOutputs } from './e2e-fixture.ts';
 import { processTag } from './processes.ts';
 
 const run = promisify(execFile);
@@ -71,6 +75,9 @@ describe('plan, deploy, run from the shell', () => {
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
     const ref = JSON.parse((await cli(['infer', '--model', MODEL, '--input', digit, '--engine', 'oracle', '--json'])).stdout.trim().split('\n').pop()!);
     expect(out.outputs).toEqual(ref.outputs);
+    // The plan's predicted latency beside the measured one, for scripts to compare.
+    expect(out.predicted_ms).toBe(parsePlan(JSON.parse(readFileSync(plan, 'utf8'))).predicted.makespanS * 1000);
+    expect(out.latency_ms).toBeGreaterThan(0);
     for (const d of out.devices) {
       expect(d.high_water).toBeLessThanOrEqual(d.peak);
       expect(d.peak).toBeLessThanOrEqual(d.budget);
@@ -106,7 +113,7 @@ describe('plan, deploy, run from the shell', () => {
     expect(b.int8.correct).toBe(a.int8.correct);
   });
 
-  it('deploys onto `microsplit sim` devices once and runs twice without loading again', async () => {
+  it('deploys onto `microsplit sim` devices once, runs twice without loading again, then several inputs in one call', async () => {
     const sim = spawn(process.execPath, [CLI, 'sim', TESTBED, '--json'], { stdio: ['ignore', 'pipe', 'inherit'], env: tag.env });
     let text = '';
     const ports = join(dir, 'ports.json');
@@ -130,12 +137,33 @@ describe('plan, deploy, run from the shell', () => {
         expect(r.code, r.stderr).toBe(0);
         expect(r.stderr).toContain('the devices already hold this plan');
       }
+      // Several inputs of the one-input model: --input first, then every input file of --inputs DIR by name.
+      const many = join(dir, 'many');
+      mkdirSync(many);
+      const files = [0, 1, 2].map((k) => join(many, `d${k}.json`));
+      files.forEach((f, k) => writeFileSync(f, JSON.stringify(Array.from({ length: 784 }, (_, i) => ((i * (41 + k)) % 255) - 128))));
+      writeFileSync(join(many, 'notes.txt'), 'not an input');
+      const r = await cli(['run', '--model', MODEL, '--plan', plan, '--ports', ports, '--input', digit, '--inputs', many, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+      const inputs = [digit, ...files];
+      expect(out.results.map((x: { input: string }) => x.input)).toEqual(inputs);
+      const graph = await loadModel(MODEL);
+      const expected = await oracleOutputs(graph, inputs.map((f) => readInput(f, graph.tensors[graph.inputs[0]])));
+      expect(out.results.map((x: { outputs: number[][] }) => Buffer.from(Int8Array.from(x.outputs[0]).buffer))).toEqual(expected);
+      const predicted = parsePlan(JSON.parse(readFileSync(plan, 'utf8'))).predicted.makespanS * 1000;
+      expect(out.results.every((x: { predicted_ms: number; latency_ms: number }) => x.predicted_ms === predicted && x.latency_ms > 0)).toBe(true);
+      expect(out.summary).toMatchObject({ inferences: 4, predicted_ms: predicted });
+      expect(r.stdout).toMatch(/^4 inferences: latency mean [\d.]+ ms, p50 [\d.]+ ms, p95 [\d.]+ ms \(predicted [\d.]+ ms\)/m);
+      const empty = await cli(['run', '--model', MODEL, '--plan', plan, '--ports', ports, '--inputs', join(dir, 'no-such-dir')]);
+      expect(empty.code).not.toBe(0);
+      expect(empty.stderr.trim().split('\n').at(-1)).toMatch(/no-such-dir: cannot read the input directory \(ENOENT\)/);
     } finally {
       const exited = new Promise((r) => sim.on('exit', r));
       sim.kill('SIGINT');
       await exited;
     }
-  });
+   }, 180_000);
 });
 
 describe('bad input: one clear line, non-zero exit, nothing left running', () => {

@@ -8,8 +8,8 @@
 // b-256 when b >= 128) as TFLM's person_detect example feeds its camera; or
 // 'minus128', q = b - 128, for models whose input quantization maps it to
 // b/255 (scale 1/255, zero point -128: microsplit's MNIST models).
-import { readFileSync } from 'node:fs';
-import { extname } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { extname, join } from 'node:path';
 import { numElements, tensorBytes, type DType, type Tensor, type TensorData } from './ir.ts';
 
 export class InputError extends Error {
@@ -23,6 +23,19 @@ export const INPUT_FORMATS = ['.bin', '.json', '.npy', '.bmp', '.pgm'] as const;
 
 export type PixelMode = 'raw' | 'minus128';
 export const PIXEL_MODES: readonly PixelMode[] = ['raw', 'minus128'];
+
+/** The input files in `dir` (by extension), sorted by name. Throws one line when there are none. */
+export function inputFilesIn(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (e) {
+    throw new InputError(`${dir}: cannot read the input directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const files = names.filter((n) => (INPUT_FORMATS as readonly string[]).includes(extname(n).toLowerCase())).sort();
+  if (files.length === 0) throw new InputError(`${dir}: no input files (${INPUT_FORMATS.join(', ')})`);
+  return files.map((n) => join(dir, n));
+}
 
 /** Reads `path` as the value of `tensor` (a graph input). Throws an InputError of one line naming the file. */
 export function readInput(path: string, tensor: Tensor, pixels: PixelMode = 'raw'): TensorData {
