@@ -3,13 +3,13 @@
 import type { DeviceClient } from '../link/client.ts';
 import { DeviceProfileSchema, type DeviceProfile } from '../plan/profiles.ts';
 import { agentOverhead } from '../sim/agent-host.ts';
-import { deviceWindow, type DeviceSpec, type Testbed } from '../sim/testbed.ts';
+import { deviceSpeed, deviceWindow, type DeviceSpec, type Testbed } from '../sim/testbed.ts';
 
 /** nJ -> J, without binary noise in the written profile. */
 const nano = (nj = 0) => Number((nj * 1e-9).toPrecision(12));
 
 export function profileOf(d: DeviceSpec): DeviceProfile {
-  const { default: def, ...perKind } = d.speed;
+  const { default: def, ...perKind } = deviceSpeed(d);
   const macPerSec: Record<string, number> = { default: def };
   for (const [k, v] of Object.entries(perKind)) if (v !== undefined) macPerSec[k] = v;
   return DeviceProfileSchema.parse({

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { AGENT_WASM } from './agent-host.ts';
+import { boardClock, type BoardClock } from './board-clock.ts';
 import { missingSocat, openPtyPair, type PtyPair } from './pty.ts';
 import { loadTestbed, parseTestbed, type DeviceSpec, type Testbed } from './testbed.ts';
 import type { DeviceProcessConfig, DeviceProcessMessage } from './device-process.ts';
@@ -38,7 +39,9 @@ export interface RunningTestbed {
   devices: SimDeviceHandle[];
   /** One line saying what carries the links (and why PTY devices are on TCP, when they are). */
   links: string;
-  /** Stops every process of this testbed; idempotent. */
+  /** One line per board whose host could not keep up with its clock (QEMU's align warning), so far. */
+  behind(): string[];
+  /** Stops every process of this testbed (warning first for boards that fell behind); idempotent. */
   stop(): Promise<void>;
 }
 
@@ -58,6 +61,8 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** Starts more devices (QEMU boards from `sim --qemu N`); they are stopped with the testbed. */
   extra?: () => Promise<ExternalDevice[]>;
+  /** Receives warnings (a board's rounded clock, a host too slow for it). Default: stderr. */
+  warn?: (line: string) => void;
 }
 
 /** Kill functions of every live process of every running testbed in this process. */
@@ -125,6 +130,9 @@ export async function startTestbed(source: string | unknown, opts: StartOptions 
   const ptys: PtyPair[] = [];
   const boards: ChildProcess[] = [];
   const stoppers: (() => Promise<void>)[] = [];
+  const outputs: BoardOutput[] = [];
+  const warn = opts.warn ?? ((line: string) => console.error(`warning: ${line}`));
+  const behind = () => outputs.flatMap(lateness);
   const killNow = () => {
     for (const c of children) killGroup(c, 'SIGKILL');
     for (const p of ptys) killGroup(p.process, 'SIGKILL');
@@ -136,6 +144,7 @@ export async function startTestbed(source: string | unknown, opts: StartOptions 
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    for (const line of behind()) warn(line);
     await Promise.all([...children.map(stopChild), ...ptys.map((p) => stopChild(p.process)), ...stoppers.map((s) => s())]);
     live.delete(killNow);
     removeHandlersIfIdle();
@@ -151,7 +160,7 @@ export async function startTestbed(source: string | unknown, opts: StartOptions 
     const devices = await Promise.all(
       testbed.devices.map((spec) =>
         spec.board
-          ? startBoard(spec, boards, stoppers)
+          ? startBoard(spec, boards, stoppers, outputs, warn)
           : startNodeDevice(spec, testbed.seed, socat, children, ptys, opts.readyTimeoutMs ?? 30_000),
       ),
     );
@@ -164,7 +173,7 @@ export async function startTestbed(source: string | unknown, opts: StartOptions 
     for (const d of devices) opts.log?.(`${d.id}\t${d.uri}`);
     const links = describeLinks(devices);
     opts.log?.(links);
-    return { testbed, devices, links, stop };
+    return { testbed, devices, links, behind, stop };
   } catch (e) {
     await stop();
     throw e;
@@ -219,16 +228,46 @@ async function startNodeDevice(
   };
 }
 
+export interface BoardOutput {
+  id: string;
+  clock: BoardClock;
+  /** Everything QEMU printed. */
+  text(): string;
+}
+
+/**
+ * QEMU under -icount align prints "The guest is now late by A to B seconds"
+ * (at most once a couple of seconds) when the host cannot execute the board's
+ * instructions as fast as its clock asks: the board is then slower in real
+ * time than the chip it stands for. One line per such board, at its latest lag.
+ */
+export function lateness(b: BoardOutput): string[] {
+  const late = [...b.text().matchAll(/late by ([\d.]+) to ([\d.]+) seconds/g)].at(-1);
+  if (!late) return [];
+  return [`board ${b.id}: the host could not keep up with its ${mhzOf(b.clock.hz)} clock (QEMU: late by ${late[1]} to ${late[2]} s), so it ran slower than planned`];
+}
+
+const mhzOf = (hz: number) => `${Number((hz / 1e6).toPrecision(6))} MHz`;
+
 /**
  * A testbed device with a `board`: the firmware on QEMU (host/sim/qemu.ts).
- * Its speed is the board's own (icount), its PTY unpaced; the testbed's
- * speed, link and faults entries describe it to the planner only.
+ * With clockHz, -icount gives it that clock in wall time (board-clock.ts);
+ * without, it runs as fast as the host lets it and its testbed speed is a
+ * guess. Its PTY is unpaced; the testbed's link and faults entries describe
+ * it to the planner only.
  */
-async function startBoard(spec: DeviceSpec, boards: ChildProcess[], stoppers: (() => Promise<void>)[]): Promise<SimDeviceHandle> {
+async function startBoard(spec: DeviceSpec, boards: ChildProcess[], stoppers: (() => Promise<void>)[], outputs: BoardOutput[], warn: (line: string) => void): Promise<SimDeviceHandle> {
   const { startQemuBoards } = await import('./qemu.ts');
-  const [board] = await startQemuBoards([{ id: spec.id, board: spec.board as never, memory: spec.memory, engine: spec.engine ?? 'wasm2c' }], { timeoutMs: 30_000 });
+  const clock = spec.clockHz === undefined ? undefined : boardClock(spec.clockHz);
+  if (clock?.note) warn(`board ${spec.id}: ${clock.note}`);
+  if (!clock) warn(`board ${spec.id} has no clockHz: QEMU runs it as fast as the host allows, so the speed its plan assumes is a guess`);
+  const [board] = await startQemuBoards(
+    [{ id: spec.id, board: spec.board as never, memory: spec.memory, engine: spec.engine ?? 'wasm2c', icountShift: clock?.shift ?? 0, realTime: clock !== undefined }],
+    { timeoutMs: 30_000 },
+  );
   boards.push(board.process);
   stoppers.push(() => board.stop());
+  if (clock) outputs.push({ id: spec.id, clock, text: board.stderr });
   const exited = new Promise<number | null>((r) => board.process.once('exit', (code) => r(code)));
   return { id: spec.id, uri: board.path, spec, engine: 'qemu', link: 'pty', pid: board.process.pid, exited };
 }

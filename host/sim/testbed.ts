@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { OP_KINDS } from '../model/ir.ts';
 import { parseBytes } from '../plan/profiles.ts';
-import { QEMU_RX_WINDOW } from './qemu.ts';
+import { boardClock, boardSpeed } from './board-clock.ts';
+import { QEMU_BOARDS, QEMU_RX_WINDOW } from './qemu.ts';
 import { wasm3Speed } from './wasm3-speed.ts';
 
 /** Receive window of simulated devices whose testbed entry names none. */
@@ -80,7 +81,14 @@ const device = z
      * activations and scratch. A board's image must have this much.
      */
     memory: bytes,
-    speed,
+    /** MAC/s of a simulated device (or of a board without clockHz: then a guess, the board runs as fast as the host lets it). */
+    speed: speed.optional(),
+    /**
+     * A QEMU board's core clock, Hz: the board runs at 1e9 / 2^n instructions
+     * per second of wall time (the nearest such rate: board-clock.ts) and its
+     * MAC/s are that over the measured instructions per MAC (instr-per-mac.ts).
+     */
+    clockHz: z.number().positive().optional(),
     link,
     /** The agent's receive window (largest frame it accepts). Default: DEFAULT_SIM_WINDOW; boards: the firmware's. */
     receiveWindow: bytes.optional(),
@@ -106,7 +114,23 @@ const device = z
   })
   .strict()
   .refine((d) => !(d.keyHex && d.keyFile), { message: 'give keyHex or keyFile, not both', path: ['keyFile'] })
-  .transform((d) => (d.engine === 'wasm3' ? { ...d, speed: wasm3Speed(d.speed) } : d));
+  .superRefine((d, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (d.clockHz === undefined) {
+      if (!d.speed) issue('speed', d.board ? 'a board needs clockHz (its core clock) or speed' : 'required');
+      return;
+    }
+    if (!d.board) return issue('clockHz', 'only a QEMU board has a clock; a simulated device takes speed');
+    if (d.speed) return issue('speed', "give clockHz or speed, not both: a board's MAC/s come from its clock and the measured instructions per MAC");
+    const cpu = (QEMU_BOARDS as Record<string, { cpu: string } | undefined>)[d.board]?.cpu;
+    if (!cpu) return issue('board', `unknown board ${d.board}; known: ${Object.keys(QEMU_BOARDS).join(', ')}`);
+    try {
+      boardSpeed(cpu, d.engine ?? 'wasm2c', boardClock(d.clockHz).hz);
+    } catch (e) {
+      issue('clockHz', (e as Error).message);
+    }
+  })
+  .transform((d) => (d.engine === 'wasm3' && d.speed ? { ...d, speed: wasm3Speed(d.speed) } : d));
 
 export const testbedSchema = z
   .object({
@@ -133,9 +157,20 @@ export function deviceWindow(spec: DeviceSpec): number {
   return spec.board ? QEMU_RX_WINDOW : (spec.receiveWindow ?? DEFAULT_SIM_WINDOW);
 }
 
+/**
+ * MAC/s per op kind: a simulated device's stated speed, or a board's clock
+ * (as QEMU really runs it) over the measured instructions per MAC.
+ */
+export function deviceSpeed(spec: DeviceSpec): { default: number } & Partial<Record<(typeof OP_KINDS)[number], number>> {
+  if (spec.speed) return spec.speed;
+  const cpu = (QEMU_BOARDS as Record<string, { cpu: string }>)[spec.board!].cpu;
+  return boardSpeed(cpu, spec.engine ?? 'wasm2c', boardClock(spec.clockHz!).hz);
+}
+
 /** MAC/s of `spec` for an op kind. */
 export function macRate(spec: DeviceSpec, kind: string): number {
-  return (spec.speed as Record<string, number | undefined>)[kind] ?? spec.speed.default;
+  const speed = deviceSpeed(spec) as Record<string, number | undefined>;
+  return speed[kind] ?? speed.default!;
 }
 
 /** Validates a testbed object; throws one line naming the first bad field. */

@@ -1,17 +1,19 @@
 // How much slower the kernels run under wasm3 than through wasm2c (the boards'
-// 32-bit check), measured side by side on the Cortex-M4 by `npm run
-// bench:firmware` (QEMU -icount; 2026-12-04): instructions per MAC 64.52 vs
-// 5.36 (conv 3x3), 213.69 vs 19.74 (depthwise 3x3), 71.74 vs 5.21 (FC).
+// 32-bit check): the Cortex-M4's instructions per MAC under each, from the
+// table `npm run bench:firmware -- --write-table` writes (instr-per-mac.ts).
 // Op kinds not measured take the conv ratio.
 import type { OP_KINDS } from '../model/ir.ts';
+import { instrPerMac } from './instr-per-mac.ts';
 
 type Kind = (typeof OP_KINDS)[number];
 
+const wasm2c = instrPerMac('Cortex-M4', 'wasm2c')!;
+const wasm3 = instrPerMac('Cortex-M4', 'wasm3')!;
 export const WASM3_OVER_WASM2C: Partial<Record<Kind, number>> & { default: number } = {
-  default: 12.04,
-  CONV_2D: 12.04,
-  DEPTHWISE_CONV_2D: 10.83,
-  FULLY_CONNECTED: 13.78,
+  default: wasm3.default / wasm2c.default,
+  CONV_2D: wasm3.CONV_2D / wasm2c.CONV_2D,
+  DEPTHWISE_CONV_2D: wasm3.DEPTHWISE_CONV_2D / wasm2c.DEPTHWISE_CONV_2D,
+  FULLY_CONNECTED: wasm3.FULLY_CONNECTED / wasm2c.FULLY_CONNECTED,
 };
 
 /**

@@ -21,6 +21,10 @@
 //    frames on the wire; the same plan with every link latency 0 (what
 //    per-frame round trips cost), and with links and devices 1000x faster
 //    (the fixed cost of the machinery: what is left is not modelled).
+// 5. Boards: person_detect on testbeds/boards-timed.json (QEMU boards held to
+//    their stated clocks, a simulated device), predicted beside the median
+//    of N measured inferences: prediction_error_boards
+//    (tools/bench/boards-prediction.ts). Skipped, and null, without QEMU.
 import { loadModel } from '../../host/model/load.ts';
 import { readInput } from '../../host/model/inputs.ts';
 import { runGraph } from '../../host/model/engine.ts';
@@ -33,6 +37,8 @@ import type { Executor } from '../../host/run/execute.ts';
 import { deployModel, makePlan, openTestbed, type OpenTestbed, type PlanChoice, type SessionOptions } from '../../host/run/session.ts';
 import { loadTestbed, type FaultSpec, type Testbed } from '../../host/sim/testbed.ts';
 import { printTable } from '../../host/cli/table.ts';
+import { missingQemuToolchain } from '../../host/sim/qemu.ts';
+import { boardsPrediction } from './boards-prediction.ts';
 
 const MODEL = 'test/fixtures/person_detect/person_detect.tflite';
 const IMAGES = ['test/fixtures/person_detect/person_input_int8.bin', 'test/fixtures/person_detect/no_person_input_int8.bin'];
@@ -54,7 +60,7 @@ const fast: Testbed = {
   name: 'demo, latency 0, 1000x faster',
   devices: noLatency.devices.map((d) => ({
     ...d,
-    speed: Object.fromEntries(Object.entries(d.speed).map(([k, v]) => [k, scaled(v)])) as typeof d.speed,
+    speed: d.speed && (Object.fromEntries(Object.entries(d.speed).map(([k, v]) => [k, scaled(v)])) as typeof d.speed),
     link: { ...d.link, rate: d.link.rate * 1000 },
   })),
 };
@@ -354,6 +360,18 @@ console.log(
     `link latency 0 removes ${ms(withLat.stageExcessMs - zeroLat.stageExcessMs)} ms of the excess in stages; ` +
     `1000x faster devices and links still take ${ms(floor.measuredMs)} ms (${ms(floor.measuredMs / floor.fragments)} ms per fragment)`,
 );
+// --- 5: boards of a known clock ---------------------------------------------------
+const noQemu = missingQemuToolchain();
+const boards = noQemu ? undefined : await boardsPrediction(graph, IMAGES, N);
+if (!boards) console.log(`\nboards not measured: ${noQemu}`);
+else {
+  console.log(`\nperson_detect on ${boards.testbed} (QEMU -icount align, clocks as stated; devices used: ${boards.devicesUsed.join(', ')})`);
+  printTable(
+    ['predicted ms', 'measured ms (median)', '|error|', 'each measured ms'],
+    [[ms(boards.predictedMs), ms(boards.measuredMs), `${(boards.error * 100).toFixed(0)}%`, boards.latenciesMs.map(ms).join(' ')]],
+  );
+  for (const line of boards.behind) console.log(`warning: ${line}`);
+}
 console.log(`total ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 
 if (json) {
@@ -379,6 +397,11 @@ if (json) {
       floor_1000x_ms: round(floor.measuredMs),
       wire_bytes_per_inference: Math.round(withLat.wireBytes),
       model_bytes_per_inference: withLat.modelBytes,
+      // null when QEMU or the ARM toolchain is missing; boards_behind lists boards the host could not keep at their clock.
+      prediction_error_boards: round(boards?.error),
+      boards_predicted_ms: round(boards?.predictedMs),
+      boards_measured_ms: round(boards?.measuredMs),
+      boards_behind: boards?.behind ?? null,
     }),
   );
 }

@@ -1,4 +1,4 @@
-// npm run bench:firmware [-- --json]
+// npm run bench:firmware [-- --json] [-- --write-table]
 // Instructions per MAC on the Cortex-M4 (QEMU mps2-an386, -icount shift=0,
 // counted by SysTick) for conv 3x3, depthwise 3x3 and FC through kernels.wasm
 // compiled by wasm2c, under each memory-check scheme, and in the same run the
@@ -8,9 +8,12 @@
 // WASM3_SRC). Then person_detect on one board: each kernel op through
 // kernels.wasm (the per-op table), and one whole inference through the device
 // agent (LOAD and RUN over the link; tools/bench/agent-inference.ts). Every
-// output is checked against the oracle before any number is printed.
+// output is checked against the oracle before any number is printed. The same
+// three cases on the Cortex-M3 (mps2-an385). --write-table rewrites
+// host/sim/instr-per-mac.json, the instructions per MAC the planner gives
+// boards of a known clock, from this run.
 import { describe } from '../../host/abi/ops/table.ts';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Graph } from '../../host/model/ir.ts';
 import { isKernelOp } from '../../host/abi/kernel-abi.ts';
 import { loadModel } from '../../host/model/load.ts';
@@ -18,8 +21,10 @@ import { prepareOp } from '../../host/model/op-params.ts';
 import { oracle, wholeOutputBox } from '../../host/model/oracle.ts';
 import { buildFirmware, missingQemuToolchain } from '../../host/sim/qemu.ts';
 import { missingWasm3 } from '../../host/wasm3/build.ts';
+import { TABLE_FILE, tableKeys } from '../../host/sim/instr-per-mac.ts';
 import { jobImage, kernelsLayout, packJob, runJobOnFirmware, type Fragment, type Job, type JobResult } from '../firmware/job.ts';
 import { agentInference } from './agent-inference.ts';
+import { firmwareSummary, type PerCase } from './firmware-summary.ts';
 import { convLayer, fcLayer } from './layers.ts';
 
 const json = process.argv.includes('--json');
@@ -138,34 +143,37 @@ async function main(): Promise<void> {
   const agent = await agentInference(graph, pdInput);
   log(`person_detect through the agent (LOAD and RUN over the link, ${agent.ops} ops, ${agent.macs} MACs): ${agent.instructions} instructions in kernels, ${(agent.instructions / agent.macs).toFixed(2)} per MAC`);
 
-  const [conv, dw, fc] = [0, 1, 2].map((i) => perMac[BOARD_SCHEME][i]);
-  const summary = {
-    scheme: BOARD_SCHEME,
-    instr_per_mac_conv: +conv.toFixed(3),
-    instr_per_mac_dw: +dw.toFixed(3),
-    instr_per_mac_fc: +fc.toFixed(3),
-    conv_over_plain_c: +(conv / plainPerMac[0]).toFixed(3),
-    dw_over_plain_c: +(dw / plainPerMac[1]).toFixed(3),
-    fc_over_plain_c: +(fc / plainPerMac[2]).toFixed(3),
-    plain_c_instr_per_mac: Object.fromEntries(Object.keys(cases).map((k, i) => [k, +plainPerMac[i].toFixed(3)])),
-    instr_per_mac_by_scheme: Object.fromEntries(SCHEMES.map((s) => [s, Object.fromEntries(Object.keys(cases).map((k, i) => [k, +perMac[s][i].toFixed(3)]))])),
-    // Through the agent: one LOAD and one RUN of the model's kernel ops over the link.
-    person_detect_instr_per_mac: +(agent.instructions / agent.macs).toFixed(3),
-    person_detect_instructions: agent.instructions,
-    person_detect_macs: agent.macs,
-    // The same ops one by one through kernels.wasm (the per-op table).
-    person_detect_ops_instr_per_mac: +(pdInstructions / pd.macs).toFixed(3),
-    // Under wasm3 (absent when wasm3's source was not found); the ratio is over the boards' wasm2c build.
-    ...(wasm3PerMac && {
-      wasm3_instr_per_mac_conv: +wasm3PerMac[0].toFixed(3),
-      wasm3_instr_per_mac_dw: +wasm3PerMac[1].toFixed(3),
-      wasm3_instr_per_mac_fc: +wasm3PerMac[2].toFixed(3),
-      wasm3_over_wasm2c_conv: +(wasm3PerMac[0] / conv).toFixed(3),
-      wasm3_over_wasm2c_dw: +(wasm3PerMac[1] / dw).toFixed(3),
-      wasm3_over_wasm2c_fc: +(wasm3PerMac[2] / fc).toFixed(3),
-    }),
+  // The Cortex-M3 (mps2-an385): the same cases on its own build, through wasm2c and wasm3.
+  buildFirmware([jobImage('qemu-mps2-an385'), ...(noWasm3 ? [] : [jobImage('qemu-mps2-an385', 'wasm3')])]);
+  const onM3 = async (image: string, where: string): Promise<PerCase> => {
+    const r = await runJobOnFirmware(job, 'qemu-mps2-an385', image);
+    checkJob(job, r, where);
+    return job.fragments.map((f) => instructions(r, f.runStep) / f.macs) as PerCase;
   };
+  const m3 = await onM3(jobImage('qemu-mps2-an385'), 'M3');
+  const m3Wasm3 = noWasm3 ? undefined : await onM3(jobImage('qemu-mps2-an385', 'wasm3'), 'M3 (wasm3)');
+  log(`\nCortex-M3 (QEMU mps2-an385, ${BOARD_SCHEME}), instructions per MAC: ${job.fragments.map((f, i) => `${f.name} ${m3[i].toFixed(2)}${m3Wasm3 ? ` (wasm3 ${m3Wasm3[i].toFixed(2)})` : ''}`).join(', ')}`);
+
+  const summary = firmwareSummary({
+    scheme: BOARD_SCHEME,
+    byScheme: perMac as Record<Scheme, PerCase>,
+    plainC: plainPerMac as PerCase,
+    person: { agentInstructions: agent.instructions, agentMacs: agent.macs, opsInstructions: pdInstructions, opsMacs: pd.macs },
+    wasm3: wasm3PerMac as PerCase | undefined,
+    m3,
+    m3Wasm3,
+  });
+  if (process.argv.includes('--write-table')) writeTable(summary);
   if (json) console.log(JSON.stringify(summary));
+}
+
+/** Rewrites the planner's table (host/sim/instr-per-mac.json) from this run's figures. */
+function writeTable(summary: Record<string, unknown>): void {
+  const missing = tableKeys().filter((k) => typeof summary[k] !== 'number');
+  if (missing.length) throw new Error(`--write-table: this run did not measure ${missing.join(', ')} (is wasm3's source found?)`);
+  const source = `npm run bench:firmware -- --write-table, ${new Date().toISOString().slice(0, 10)} (QEMU -icount shift=0, ${BOARD_SCHEME})`;
+  writeFileSync(TABLE_FILE, `${JSON.stringify({ source, ...Object.fromEntries(tableKeys().map((k) => [k, summary[k]])) }, null, 2)}\n`);
+  log(`wrote ${TABLE_FILE.pathname}`);
 }
 
 main().catch((e: unknown) => {
