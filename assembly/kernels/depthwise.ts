@@ -79,16 +79,15 @@ function depthwiseBox(rec: usize, call: usize): void {
   const shift = rec + <usize>word(rec, W_SHIFT);
   const rowStride = ew * ec;
   const outBase = <usize>(<u32>word(call, C_OUT));
-  // 3x3 windows: the interior pixels go four channels at a time through
-  // depthwise3x3.ts (depth multiplier 1, or a multiple of 4 with blocks that
-  // share their input channel); what is left (border pixels, the last
-  // channels) takes the loops below.
+  // 3x3 windows go four channels at a time through depthwise3x3.ts (depth
+  // multiplier 1, or a multiple of 4 with blocks that share their input
+  // channel); the last channels and other windows take the loops below.
   const xa = clampTo(interiorLo(pl, sw), x0, x1);
   const xb = clampTo(interiorHi(inW, kw, dw, pl, sw), xa, x1);
   const ya = clampTo(interiorLo(pt, sh), y0, y1);
   const yb = clampTo(interiorHi(inH, kh, dh, pt, sh), ya, y1);
   let blocked = 0;
-  if (kh == 3 && kw == 3 && xa < xb && ya < yb && (dm == 1 || ((dm & 3) == 0 && (c0 & 3) == 0))) {
+  if (kh == 3 && kw == 3 && (dm == 1 || ((dm & 3) == 0 && (c0 & 3) == 0))) {
     blocked = (c1 - c0) & ~3;
     dw3x3Setup(rec, call, ya, yb, xa, xb);
     for (let c = c0; c < c0 + blocked; c += 4) dw3x3Block(c);
@@ -100,15 +99,14 @@ function depthwiseBox(rec: usize, call: usize): void {
       const kyA = firstTap(iy0, dh);
       const kyB = endTap(iy0, dh, kh, inH);
       for (let x = x0; x < x1; x++) {
-        const done = y >= ya && y < yb && x >= xa && x < xb ? blocked : 0;
-        let out = outBase + <usize>(((n - n0) * (y1 - y0) + (y - y0)) * (x1 - x0) + (x - x0)) * <usize>(c1 - c0) + <usize>done;
+        let out = outBase + <usize>(((n - n0) * (y1 - y0) + (y - y0)) * (x1 - x0) + (x - x0)) * <usize>(c1 - c0) + <usize>blocked;
         const ix0 = x * sw - pl;
         const kxA = firstTap(ix0, dw);
         const kxB = endTap(ix0, dw, kw, inW);
         const interior = kyA == 0 && kyB == kh && kxA == 0 && kxB == kw;
         const biasArr = interior ? folded : bias;
         const zpTap = interior ? 0 : zp;
-        let c = c0 + done;
+        let c = c0 + blocked;
         if (dm == 1) {
           // Four adjacent channels per word load (input channel = output channel), over the valid taps.
           for (; c + 4 <= c1; c += 4) {

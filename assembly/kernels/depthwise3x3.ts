@@ -1,18 +1,21 @@
-// The interior of a 3x3 depthwise fragment, four output channels at a time:
-// the block's nine weight words are read once, rearranged into 16-bit halves
-// (lanes 0 and 2 in one word, 1 and 3 in the other) and kept in locals, and
-// every interior pixel of the box is then computed from them. A 16-bit
-// multiply-accumulate reads either half of a word, so no weight lane is
-// unpacked per pixel (on the M4: smlabb, smlatt).
+// 3x3 depthwise, four output channels at a time over every pixel of the
+// box: the block's nine weight words are read once, rearranged into 16-bit
+// halves (lanes 0 and 2 in one word, 1 and 3 in the other) and kept in
+// locals, and every interior pixel is computed from them with 16-bit
+// multiply-accumulates that read either half of a word, so no weight lane is
+// unpacked per pixel (on the M4: smlabb, smlatt). Pixels whose window crosses
+// the input's edge take dw3x3Edge.
 //
 // depth multiplier 1: the four channels read four input channels, one word;
 //   its lanes are moved to 0..255 (x + 128, an xor) so that a mask leaves
-//   valid 16-bit halves, and 128 * Σw is taken off the bias.
+//   valid 16-bit halves, and 128 * sum(w) is taken off the bias.
 // depth multiplier a multiple of 4: the four channels read one input value.
 import {
-  word, W_STRIDE_H, W_STRIDE_W, W_DIL_H, W_DIL_W, W_PAD_TOP, W_PAD_LEFT, W_DEPTH_MULT, W_CH_LO, W_CH_HI, W_WEIGHTS,
+  word, W_IN_SHAPE, W_IN_ZP, W_STRIDE_H, W_STRIDE_W, W_DIL_H, W_DIL_W, W_PAD_TOP, W_PAD_LEFT, W_DEPTH_MULT, W_CH_LO, W_CH_HI, W_WEIGHTS,
   W_FOLDED, W_MULT, W_SHIFT, C_OUT, C_BOX_START, C_BOX_END, C_IN0, C_IN0_ORIGIN, C_IN0_EXTENT,
 } from './layout';
+import { lane0, lane1, lane2, lane3 } from './lanes';
+import { firstTap, endTap } from './conv';
 import { quadOp, quadChannels, quadBiasAdd, quadOut } from './quad';
 
 /** The 16-bit halves [lane0, lane2] of a word of four int8 lanes, sign-extended. */
@@ -43,20 +46,31 @@ import { quadOp, quadChannels, quadBiasAdd, quadOut } from './quad';
 }
 
 // The geometry of the current call (dw3x3Setup).
-let n0 = 0, n1 = 0, ya = 0, yb = 0, xa = 0, xb = 0;
+let n0 = 0, n1 = 0, ya = 0, yb = 0, xa = 0, xb = 0, y1 = 0, x1 = 0;
+let inH = 0, inW = 0, zp = 0;
 let y0 = 0, x0 = 0, bh = 0, bw = 0, bc = 0, c0 = 0;
 let tile: usize = 0, tn = 0, ty = 0, tx = 0, tc = 0;
 let planeStride: usize = 0, rowStride: usize = 0, pixStride: usize = 0;
 let sh = 0, sw = 0, dh = 0, dw = 0, pt = 0, pl = 0, dm = 1;
 let out: usize = 0, weights: usize = 0, nc = 0, chLo = 0;
 let folded: usize = 0, mult: usize = 0, shift: usize = 0;
+// 0x00ff00ff, read at run time: a mask the C compiler cannot prove leaves a
+// non-negative word, so `(u & mask) >> 16` stays an arithmetic shift and
+// gcc fuses it into the top-half multiply-accumulate (smlatt on the M4). The
+// odd lanes are `(u >> 8) & mask` for the same reason (`>>>` would let gcc
+// see a clear sign bit).
+let halves = 0;
+// What the block's bias takes off per channel for all nine taps' zero-point
+// (and lift) terms; an edge pixel starts from it (dw3x3Edge).
+let edgeK0 = 0, edgeK1 = 0, edgeK2 = 0, edgeK3 = 0;
 
-/** Reads the call's geometry; [ia, ib) x [ja, jb) are the interior rows and columns of the box. */
+/** Reads the call's geometry; [ia, ib) x [ja, jb) are the interior rows and columns of the box (may be empty). */
 export function dw3x3Setup(rec: usize, call: usize, ia: i32, ib: i32, ja: i32, jb: i32): void {
   n0 = word(call, C_BOX_START); n1 = word(call, C_BOX_END);
   y0 = word(call, C_BOX_START + 1); x0 = word(call, C_BOX_START + 2); c0 = word(call, C_BOX_START + 3);
   bh = word(call, C_BOX_END + 1) - y0; bw = word(call, C_BOX_END + 2) - x0; bc = word(call, C_BOX_END + 3) - c0;
-  ya = ia; yb = ib; xa = ja; xb = jb;
+  ya = ia; yb = ib; xa = ja; xb = jb; y1 = y0 + bh; x1 = x0 + bw;
+  inH = word(rec, W_IN_SHAPE + 1); inW = word(rec, W_IN_SHAPE + 2); zp = word(rec, W_IN_ZP);
   tile = <usize>(<u32>word(call, C_IN0));
   tn = word(call, C_IN0_ORIGIN); ty = word(call, C_IN0_ORIGIN + 1); tx = word(call, C_IN0_ORIGIN + 2); tc = word(call, C_IN0_ORIGIN + 3);
   pixStride = <usize>word(call, C_IN0_EXTENT + 3);
@@ -72,9 +86,11 @@ export function dw3x3Setup(rec: usize, call: usize, ia: i32, ib: i32, ja: i32, j
   mult = rec + <usize>word(rec, W_MULT);
   shift = rec + <usize>word(rec, W_SHIFT);
   quadOp(rec);
+  // c0 >= 0 (checkBox), so this is 0x00ff00ff.
+  halves = 0x00ff00ff | (c0 >>> 31);
 }
 
-/** Output channels [c, c + 4) over every interior pixel of the box. */
+/** Output channels [c, c + 4) over every pixel of the box. */
 export function dw3x3Block(c: i32): void {
   const ci = <usize>(c - chLo);
   const tapStride = <usize>nc;
@@ -88,24 +104,28 @@ export function dw3x3Block(c: i32): void {
   const o5 = oddHalves(t5), o6 = oddHalves(t6), o7 = oddHalves(t7), o8 = oddHalves(t8);
   quadChannels(folded, mult, shift, ci);
   const shared = dm != 1;
-  if (!shared) {
-    // Σ (x + 128) w = Σ x w + 128 Σ w.
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (let k = 0; k < 9; k++) {
-      const t = load<i32>(w + <usize>k * tapStride);
-      s0 += laneSum(t, 0);
-      s1 += laneSum(t, 1);
-      s2 += laneSum(t, 2);
-      s3 += laneSum(t, 3);
-    }
-    quadBiasAdd(-128 * s0, -128 * s1, -128 * s2, -128 * s3);
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (let k = 0; k < 9; k++) {
+    const t = load<i32>(w + <usize>k * tapStride);
+    s0 += laneSum(t, 0);
+    s1 += laneSum(t, 1);
+    s2 += laneSum(t, 2);
+    s3 += laneSum(t, 3);
   }
+  // Depth multiplier 1 sums (x + 128) * w = x * w + 128 * w.
+  const lift = shared ? 0 : 128;
+  quadBiasAdd(-lift * s0, -lift * s1, -lift * s2, -lift * s3);
+  edgeK0 = (zp + lift) * s0;
+  edgeK1 = (zp + lift) * s1;
+  edgeK2 = (zp + lift) * s2;
+  edgeK3 = (zp + lift) * s3;
   const rowStep = <usize>dh * rowStride;
   const colStep = <usize>dw * pixStride;
   // Input column of the block's channels: its own four, or the one they share.
   const inC = <usize>((shared ? c / dm : c) - tc);
   const outPix = <usize>bc;
   const pixStep = <usize>sw * pixStride;
+  const mask = halves;
   for (let n = n0; n < n1; n++) {
     const plane = tile + <usize>(n - tn) * planeStride + inC;
     for (let y = ya; y < yb; y++) {
@@ -135,31 +155,31 @@ export function dw3x3Block(c: i32): void {
           a0 += v * lo16(e8); a2 += v * hi16(e8); a1 += v * lo16(o8); a3 += v * hi16(o8);
         } else {
           let u = load<i32>(r0) ^ 0x80808080;
-          let ue = u & 0x00ff00ff, uo = (u >>> 8) & 0x00ff00ff;
+          let ue = u & mask, uo = (u >> 8) & mask;
           a0 += lo16(ue) * lo16(e0); a2 += hi16(ue) * hi16(e0); a1 += lo16(uo) * lo16(o0); a3 += hi16(uo) * hi16(o0);
           u = load<i32>(r0 + colStep) ^ 0x80808080;
-          ue = u & 0x00ff00ff; uo = (u >>> 8) & 0x00ff00ff;
+          ue = u & mask; uo = (u >> 8) & mask;
           a0 += lo16(ue) * lo16(e1); a2 += hi16(ue) * hi16(e1); a1 += lo16(uo) * lo16(o1); a3 += hi16(uo) * hi16(o1);
           u = load<i32>(r0 + 2 * colStep) ^ 0x80808080;
-          ue = u & 0x00ff00ff; uo = (u >>> 8) & 0x00ff00ff;
+          ue = u & mask; uo = (u >> 8) & mask;
           a0 += lo16(ue) * lo16(e2); a2 += hi16(ue) * hi16(e2); a1 += lo16(uo) * lo16(o2); a3 += hi16(uo) * hi16(o2);
           u = load<i32>(r1) ^ 0x80808080;
-          ue = u & 0x00ff00ff; uo = (u >>> 8) & 0x00ff00ff;
+          ue = u & mask; uo = (u >> 8) & mask;
           a0 += lo16(ue) * lo16(e3); a2 += hi16(ue) * hi16(e3); a1 += lo16(uo) * lo16(o3); a3 += hi16(uo) * hi16(o3);
           u = load<i32>(r1 + colStep) ^ 0x80808080;
-          ue = u & 0x00ff00ff; uo = (u >>> 8) & 0x00ff00ff;
+          ue = u & mask; uo = (u >> 8) & mask;
           a0 += lo16(ue) * lo16(e4); a2 += hi16(ue) * hi16(e4); a1 += lo16(uo) * lo16(o4); a3 += hi16(uo) * hi16(o4);
           u = load<i32>(r1 + 2 * colStep) ^ 0x80808080;
-          ue = u & 0x00ff00ff; uo = (u >>> 8) & 0x00ff00ff;
+          ue = u & mask; uo = (u >> 8) & mask;
           a0 += lo16(ue) * lo16(e5); a2 += hi16(ue) * hi16(e5); a1 += lo16(uo) * lo16(o5); a3 += hi16(uo) * hi16(o5);
           u = load<i32>(r2) ^ 0x80808080;
-          ue = u & 0x00ff00ff; uo = (u >>> 8) & 0x00ff00ff;
+          ue = u & mask; uo = (u >> 8) & mask;
           a0 += lo16(ue) * lo16(e6); a2 += hi16(ue) * hi16(e6); a1 += lo16(uo) * lo16(o6); a3 += hi16(uo) * hi16(o6);
           u = load<i32>(r2 + colStep) ^ 0x80808080;
-          ue = u & 0x00ff00ff; uo = (u >>> 8) & 0x00ff00ff;
+          ue = u & mask; uo = (u >> 8) & mask;
           a0 += lo16(ue) * lo16(e7); a2 += hi16(ue) * hi16(e7); a1 += lo16(uo) * lo16(o7); a3 += hi16(uo) * hi16(o7);
           u = load<i32>(r2 + 2 * colStep) ^ 0x80808080;
-          ue = u & 0x00ff00ff; uo = (u >>> 8) & 0x00ff00ff;
+          ue = u & mask; uo = (u >> 8) & mask;
           a0 += lo16(ue) * lo16(e8); a2 += hi16(ue) * hi16(e8); a1 += lo16(uo) * lo16(o8); a3 += hi16(uo) * hi16(o8);
         }
         store<i32>(o, quadOut(a0, a1, a2, a3));
@@ -167,5 +187,39 @@ export function dw3x3Block(c: i32): void {
         o += outPix;
       }
     }
+    for (let y = y0; y < y1; y++) {
+      const inner = y >= ya && y < yb;
+      for (let x = x0; x < x1; x++) if (!inner || x < xa || x >= xb) dw3x3Edge(c, ci, n, y, x);
+    }
   }
+}
+
+/** One pixel of the block whose window crosses the input's edge: only the
+ * taps inside the input count (TFLM skips the others). The block's bias has
+ * every tap's zero-point term folded in, so the accumulators start from
+ * those terms (edgeK) and add Σ (x - zp) * w over the valid taps. */
+function dw3x3Edge(c: i32, ci: usize, n: i32, y: i32, x: i32): void {
+  const shared = dm != 1;
+  const plane = tile + <usize>(n - tn) * planeStride + <usize>((shared ? c / dm : c) - tc);
+  const w = weights + ci;
+  const iy0 = y * sh - pt, ix0 = x * sw - pl;
+  const kyA = firstTap(iy0, dh), kyB = endTap(iy0, dh, 3, inH);
+  const kxA = firstTap(ix0, dw), kxB = endTap(ix0, dw, 3, inW);
+  let a0 = edgeK0, a1 = edgeK1, a2 = edgeK2, a3 = edgeK3;
+  for (let ky = kyA; ky < kyB; ky++) {
+    const row = plane + <usize>(iy0 + ky * dh - ty) * rowStride;
+    for (let kx = kxA; kx < kxB; kx++) {
+      const t = load<i32>(w + <usize>(ky * 3 + kx) * <usize>nc);
+      const p = row + <usize>(ix0 + kx * dw - tx) * pixStride;
+      if (shared) {
+        const v = <i32>load<i8>(p) - zp;
+        a0 += v * lane0(t); a1 += v * lane1(t); a2 += v * lane2(t); a3 += v * lane3(t);
+      } else {
+        const v = load<i32>(p);
+        a0 += (lane0(v) - zp) * lane0(t); a1 += (lane1(v) - zp) * lane1(t);
+        a2 += (lane2(v) - zp) * lane2(t); a3 += (lane3(v) - zp) * lane3(t);
+      }
+    }
+  }
+  store<i32>(out + <usize>(((n - n0) * bh + (y - y0)) * bw + (x - x0)) * <usize>bc + <usize>(c - c0), quadOut(a0, a1, a2, a3));
 }
