@@ -237,13 +237,15 @@ export interface BoardOutput {
 
 /**
  * QEMU under -icount align prints "The guest is now late by A to B seconds"
- * (at most once a couple of seconds) when the host cannot execute the board's
- * instructions as fast as its clock asks: the board is then slower in real
- * time than the chip it stands for. One line per such board, at its latest lag.
+ * each time the board's lag behind the wall clock crosses another whole
+ * second (the first at any lag above 0) when the host cannot execute its
+ * instructions as fast as its clock asks. A lag of a second or more makes
+ * the board measurably slower than the chip it stands for: one line per such
+ * board, at its latest lag. Smaller lags ("late by 0.0 to 1.0") are not reported.
  */
 export function lateness(b: BoardOutput): string[] {
   const late = [...b.text().matchAll(/late by ([\d.]+) to ([\d.]+) seconds/g)].at(-1);
-  if (!late) return [];
+  if (!late || Number(late[1]) < 1) return [];
   return [`board ${b.id}: the host could not keep up with its ${mhzOf(b.clock.hz)} clock (QEMU: late by ${late[1]} to ${late[2]} s), so it ran slower than planned`];
 }
 

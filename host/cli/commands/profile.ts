@@ -7,7 +7,7 @@
 // when Node measured slower than that, which makes the device slower too).
 import { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
-import type { DeviceClient } from '../../link/client.ts';
+import { linkRate } from '../../run/measure-links.ts';
 import { DeviceProfileSchema, parseBytes, type DeviceProfile } from '../../plan/profiles.ts';
 import { kib, printTable } from '../table.ts';
 import { addTargetOptions, openTargets, type TargetFlags } from '../targets.ts';
@@ -28,17 +28,6 @@ const KINDS: Record<string, string[]> = {
   add: ['ADD'],
   softmax: ['SOFTMAX'],
 };
-
-/** Bytes per second of the link to the device: time a LOAD the device discards at the end. */
-async function linkRate(client: DeviceClient, bytes: number): Promise<number> {
-  const blob = new Uint8Array(Math.max(64, Math.min(bytes, Math.floor(client.info.budget / 2))));
-  const t0 = performance.now();
-  // An all-zero digest never matches: the device receives everything, then refuses to commit.
-  await client.load(0x7fffffff, blob, { arena: 0, digest: new Uint8Array(32) }).catch((e: Error) => {
-    if (!/BAD_FRAGMENT/.test(e.message)) throw e;
-  });
-  return blob.length / ((performance.now() - t0) / 1000);
-}
 
 export function register(program: Command): void {
   const cmd = program
