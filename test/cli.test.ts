@@ -41,7 +41,7 @@ function leftovers(): number[] {
   return tag.live();
 }
 
-const COMMANDS = ['sim', 'devices', 'profile', 'inspect', 'plan', 'deploy', 'run', 'infer', 'eval', 'conformance', 'bench', 'demo', 'export'];
+const COMMANDS = ['sim', 'devices', 'profile', 'inspect', 'plan', 'deploy', 'run', 'infer', 'eval', 'conformance', 'bench', 'demo', 'export', 'experiment', 'report'];
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

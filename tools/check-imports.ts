@@ -18,7 +18,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
  * directly (small shared helpers) rank lowest.
  */
 export const RANKS: Record<string, number> = {
-  'host/cli': 7,
+  'host/cli': 8,
+  'host/lab': 7,
   'host/run': 6,
   'host/sim': 5,
   'host/plan': 4,

@@ -9,7 +9,9 @@ export async function buildProgram(): Promise<Command> {
   const program = new Command('microsplit')
     .description('Run one int8 neural network split across several microcontrollers')
     .version('0.1.0')
-    .configureOutput({ outputError: (s, write) => write(s) });
+    .configureOutput({ outputError: (s, write) => write(s) })
+    // A command's options are its own: `experiment merge --out` is merge's, not experiment's.
+    .enablePositionalOptions();
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
   const files = readdirSync(dir).filter((f) => f.endsWith('.ts')).sort();
   for (const f of files) {

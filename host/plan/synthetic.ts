@@ -141,16 +141,28 @@ export const LINKS = { 'uart-115200': 11_520, 'uart-2M': 200_000, 'wifi-1MBps': 
 export type LinkClass = keyof typeof LINKS;
 
 /**
- * n devices of heterogeneity `level` 0..5 (after RoCoIn's Table IV: each
- * level widens the spread): MAC rates spread over [1, 1 + level] x 10 M,
- * link rates over [1 / (1 + level / 2), 1] x the class rate, budgets 64 to 96 KiB.
+ * One device's spread at heterogeneity `level` 0..5 (after RoCoIn's Table
+ * IV: each level widens the spread): its MAC rate is the base times `speed`
+ * in [1, 1 + level], its link rate the base divided by `rateDivisor` in
+ * [1, 1 + level / 2], both drawn from `rand`.
+ */
+export function heterogeneityFactors(level: number, rand: () => number): { speed: number; rateDivisor: number } {
+  const speed = 1 + level * rand();
+  return { speed, rateDivisor: 1 + (level / 2) * rand() };
+}
+
+/**
+ * n devices of heterogeneity `level` (heterogeneityFactors): MAC rates over
+ * [1, 1 + level] x 10 M, link rates over [1 / (1 + level / 2), 1] x the class
+ * rate, budgets 64 to 96 KiB.
  */
 export function syntheticDevices(n: number, level: number, link: LinkClass, seed: number): DeviceProfile[] {
   const rand = seededRandom(seed);
   const budgets = [96, 80, 64].map((k) => k * 1024);
   return Array.from({ length: n }, (_, i) => {
-    const speed = 10e6 * (1 + level * rand());
-    const rate = LINKS[link] / (1 + (level / 2) * rand());
+    const f = heterogeneityFactors(level, rand);
+    const speed = 10e6 * f.speed;
+    const rate = LINKS[link] / f.rateDivisor;
     return {
       id: `d${i}`,
       kind: undefined,

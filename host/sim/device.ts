@@ -119,6 +119,7 @@ export class SimDevice {
       if (this.stopped || this.hung || !frame) return;
       this.stats.framesIn++;
       for (const p of this.seenIn.push(frame)) this.observeRequest(p);
+      if (this.stopped) return; // a crash fault fired on this frame
       this.fedAt = performance.now();
       this.agent.feed(frame);
       while (this.agent.poll()) {
@@ -156,6 +157,10 @@ export class SimDevice {
         }
         return;
       }
+      case 'RUN':
+        // crashAfterRuns 0: the device dies at its first RUN, i.e. once deployed.
+        if (this.spec.faults?.crashAfterRuns === 0) this.crash('crash fault at the first RUN');
+        return;
       case 'CANCEL':
         clearTimeout(this.held.get(m.frag));
         this.held.delete(m.frag);

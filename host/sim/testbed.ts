@@ -59,7 +59,7 @@ const faults = z
   .object({
     /** The device process exits this many ms after start. */
     crashAtMs: z.number().nonnegative().optional(),
-    /** The device process exits after answering this many RUNs. */
+    /** The device process exits after answering this many RUNs (0: when its first RUN arrives). */
     crashAfterRuns: z.number().int().nonnegative().optional(),
     /** From this many ms after start the device stays alive but answers nothing. */
     hangAtMs: z.number().nonnegative().optional(),

@@ -1,0 +1,161 @@
+// The virtual-time simulator: a testbed's devices in this process, each the
+// real agent.wasm inside the same SimDevice the real-time simulator runs,
+// joined to its DeviceClient by an in-memory link instead of a PTY or TCP.
+// Every clock the gateway, the link layer and the devices read
+// (setTimeout, setImmediate, performance.now, node:timers/promises) is
+// replaced by a virtual one
+// (@sinonjs/fake-timers) that jumps to the next pending timer as soon as
+// nothing else is left to run. So line pacing, compute delays, timeouts and
+// retransmissions all happen as they would in real time, without sleeping,
+// and a run's times depend only on its inputs: identical on every machine.
+import FakeTimers from '@sinonjs/fake-timers';
+import { syncBuiltinESMExports } from 'node:module';
+import timersPromises from 'node:timers/promises';
+import { DeviceClient } from '../link/client.ts';
+import { mockPair, type MockPair } from '../link/mock.ts';
+import type { OpenTestbed } from '../run/session.ts';
+import { testbedProfiles } from '../run/testbed-profiles.ts';
+import { AgentHost } from '../sim/agent-host.ts';
+import { SimDevice } from '../sim/device.ts';
+import { DEFAULT_SIM_WINDOW } from '../sim/device-process.ts';
+import type { Testbed } from '../sim/testbed.ts';
+
+const realSetImmediate = setImmediate;
+
+function abortError(signal: AbortSignal): Error {
+  return Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR', cause: signal.reason });
+}
+
+/** node:timers/promises' setTimeout on the global (virtual) timers: same value, abort and error. */
+function globalSleep<T>(ms = 1, value?: T, opts: { signal?: AbortSignal } = {}): Promise<T> {
+  const { signal } = opts;
+  return new Promise<T>((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError(signal));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortError(signal!));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(value as T);
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Puts node:timers/promises' setTimeout on the global timers while `fn`
+ * runs (the executor's watchdogs sleep with it; fake-timers leaves it
+ * alone), then restores it. ESM imports of a builtin follow its module
+ * object only after syncBuiltinESMExports.
+ */
+function withGlobalSleep(): () => void {
+  const original = timersPromises.setTimeout;
+  (timersPromises as { setTimeout: unknown }).setTimeout = globalSleep;
+  syncBuiltinESMExports();
+  return () => {
+    (timersPromises as { setTimeout: unknown }).setTimeout = original;
+    syncBuiltinESMExports();
+  };
+}
+
+/** Native turns of the event loop with no virtual timer pending before a run is declared stuck. */
+const STUCK_TURNS = 1000;
+
+/**
+ * Runs `fn` on a virtual clock starting at 0 ms and returns its result with
+ * the virtual time it ended at. Only one virtual run at a time per process:
+ * the clock replaces the globals. `fn` must not wait on real I/O.
+ */
+export async function withVirtualClock<T>(fn: () => Promise<T>): Promise<{ value: T; virtualMs: number }> {
+  const clock = FakeTimers.withGlobal(globalThis).install({
+    now: 0,
+    toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'performance'],
+    loopLimit: 1e9,
+  });
+  const restoreSleep = withGlobalSleep();
+  try {
+    let settled = false;
+    const run = fn().finally(() => (settled = true));
+    run.catch(() => undefined); // awaited below
+    let idle = 0;
+    while (!settled) {
+      if (clock.countTimers() > 0) {
+        await clock.nextAsync();
+        idle = 0;
+      } else {
+        // Nothing scheduled: let pending promise chains run, then look again.
+        await new Promise((r) => realSetImmediate(r));
+        if (++idle > STUCK_TURNS) throw new Error('virtual clock: nothing is scheduled but the run has not finished (it waits on something outside the simulation)');
+      }
+    }
+    const value = await run;
+    return { value, virtualMs: clock.now };
+  } finally {
+    restoreSleep();
+    clock.uninstall();
+  }
+}
+
+/** A testbed's devices running in this process; call inside withVirtualClock. */
+export interface VirtualTestbed extends Pick<OpenTestbed, 'profiles' | 'clients' | 'close'> {
+  devices: Map<string, SimDevice>;
+}
+
+/**
+ * Starts every device of `tb` in this process and connects a client to
+ * each, as openTestbed does for real-time devices. A crash fault stops the
+ * device; over TCP it also breaks the link (a serial adapter stays). QEMU
+ * boards are refused: they only run in real time.
+ */
+export async function openVirtualTestbed(tb: Testbed): Promise<VirtualTestbed> {
+  const boards = tb.devices.filter((d) => d.board);
+  if (boards.length) throw new Error(`virtual time runs simulated devices only; ${boards.map((d) => d.id).join(', ')} name a QEMU board`);
+  const devices = new Map<string, SimDevice>();
+  const links: MockPair[] = [];
+  const clients = new Map<string, DeviceClient>();
+  const clockUs = () => BigInt(Math.round(performance.now() * 1000));
+  for (const spec of tb.devices) {
+    const link = mockPair();
+    links.push(link);
+    const device = new SimDevice({
+      spec,
+      seed: tb.seed,
+      createAgent: (write) =>
+        new AgentHost({
+          budget: spec.memory,
+          window: spec.receiveWindow ?? DEFAULT_SIM_WINDOW,
+          write,
+          engine: spec.engine ?? 'node',
+          key: spec.keyHex ? Buffer.from(spec.keyHex, 'hex') : undefined,
+          clockUs,
+        }),
+      onCrash: () => {
+        if (spec.link.kind === 'tcp') link.disconnect();
+      },
+    });
+    devices.set(spec.id, device);
+    void device.serve(link.b);
+  }
+  const close = async () => {
+    await Promise.allSettled([...clients.values()].map((c) => c.close()));
+    for (const d of devices.values()) d.stop();
+    for (const l of links) l.disconnect();
+  };
+  try {
+    await Promise.all(
+      tb.devices.map(async (spec, i) => {
+        clients.set(spec.id, await DeviceClient.connect(links[i].a, { name: spec.id, linkBytesPerSec: spec.link.rate }));
+      }),
+    );
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return {
+    profiles: testbedProfiles(tb),
+    clients,
+    devices,
+    close,
+  };
+}
