@@ -210,6 +210,37 @@ function predictedVsMeasured(t: Tables): Chart {
   };
 }
 
+/** Parameter columns that, with the strategy, make a series whose device count varies. */
+const SERIES_KEY = ['experiment', 'mode', 'model', 'testbed', 'heterogeneity', 'link_kind', 'link_rate', 'strategy', 'replicas', 'epsilon', 'lambda', 'faults'];
+
+/**
+ * Speedup over the fewest devices of the same series (every other
+ * parameter equal): DeepThings' figure. A series with one device count has
+ * no speedup to show.
+ */
+function speedup(rows: CsvRow[]): Chart {
+  const id = 'speedup-devices';
+  const title = 'Speedup vs number of devices (over the fewest devices of the same setup)';
+  const groups = new Map<string, Datum[]>();
+  for (const d of numeric(rows, ['devices', 'measured_ms'])) {
+    const key = SERIES_KEY.map((k) => d[k]).join('|');
+    groups.set(key, [...(groups.get(key) ?? []), d]);
+  }
+  const data: Datum[] = [];
+  for (const g of groups.values()) {
+    if (new Set(g.map((d) => d.devices)).size < 2) continue;
+    const fewest = g.reduce((a, b) => ((b.devices as number) < (a.devices as number) ? b : a));
+    for (const d of g) data.push({ ...d, series: series(d as CsvRow), speedup: (fewest.measured_ms as number) / (d.measured_ms as number), baseline: fewest.devices });
+  }
+  if (!data.length) return { id, title, note: '', missing: 'No setup was run with more than one device count (all other parameters equal): sweep a device count to draw it.' };
+  return {
+    id,
+    title,
+    note: `${runs(data.length)}; each point is the latency on the fewest devices of its setup divided by its own.`,
+    spec: lineChart(data, { field: 'devices', title: 'devices' }, { field: 'speedup', title: 'speedup (x, latency on the fewest devices / latency)' }),
+  };
+}
+
 /** Every chart of the report, in order. */
 export function charts(t: Tables): Chart[] {
   const base = clean(t.results);
@@ -220,6 +251,7 @@ export function charts(t: Tables): Chart[] {
   return [
     gantt(t, run),
     versus('latency-devices', 'Latency vs number of devices', base, { field: 'devices', title: 'devices' }, latency, 'sweep a device count to draw it.'),
+    speedup(base),
     versus('energy-devices', 'Energy vs number of devices', base, { field: 'devices', title: 'devices' }, { field: 'measured_energy_mj', title: 'energy per inference (mJ)' }, 'sweep a device count to draw it.'),
     versus('latency-link', 'Latency vs link rate', base, { field: 'link_rate', title: 'link rate (bytes/s, log scale)' }, latency, 'sweep generated devices\' link rate to draw it.', { logX: true }),
     versus('energy-lambda', 'Energy vs λ (energy sensitivity)', base, { field: 'lambda', title: 'λ (0 = latency only, 1 = energy only)' }, { field: 'measured_energy_mj', title: 'energy per inference (mJ)' }, 'sweep lambda to draw it.'),

@@ -17,7 +17,7 @@ import type { OpenTestbed } from '../run/session.ts';
 import { testbedProfiles } from '../run/testbed-profiles.ts';
 import { AgentHost } from '../sim/agent-host.ts';
 import { SimDevice } from '../sim/device.ts';
-import { DEFAULT_SIM_WINDOW } from '../sim/device-process.ts';
+import { DEFAULT_SIM_WINDOW, deviceKey } from '../sim/device-process.ts';
 import type { Testbed } from '../sim/testbed.ts';
 
 const realSetImmediate = setImmediate;
@@ -127,7 +127,7 @@ export async function openVirtualTestbed(tb: Testbed): Promise<VirtualTestbed> {
           window: spec.receiveWindow ?? DEFAULT_SIM_WINDOW,
           write,
           engine: spec.engine ?? 'node',
-          key: spec.keyHex ? Buffer.from(spec.keyHex, 'hex') : undefined,
+          ...deviceKey(spec),
           clockUs,
         }),
       onCrash: () => {
