@@ -15,9 +15,8 @@ import { DeviceClient } from '../link/client.ts';
 import { mockPair, type MockPair } from '../link/mock.ts';
 import type { OpenTestbed } from '../run/session.ts';
 import { testbedProfiles } from '../run/testbed-profiles.ts';
-import { AgentHost } from '../sim/agent-host.ts';
 import { SimDevice } from '../sim/device.ts';
-import { DEFAULT_SIM_WINDOW, deviceKey } from '../sim/device-process.ts';
+import { deviceAgent } from '../sim/device-process.ts';
 import type { Testbed } from '../sim/testbed.ts';
 
 const realSetImmediate = setImmediate;
@@ -121,15 +120,7 @@ export async function openVirtualTestbed(tb: Testbed): Promise<VirtualTestbed> {
     const device = new SimDevice({
       spec,
       seed: tb.seed,
-      createAgent: (write) =>
-        new AgentHost({
-          budget: spec.memory,
-          window: spec.receiveWindow ?? DEFAULT_SIM_WINDOW,
-          write,
-          engine: spec.engine ?? 'node',
-          ...deviceKey(spec),
-          clockUs,
-        }),
+      createAgent: (write) => deviceAgent(spec, write, clockUs),
       onCrash: () => {
         if (spec.link.kind === 'tcp') link.disconnect();
       },

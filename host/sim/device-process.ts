@@ -40,22 +40,23 @@ export function deviceKey(spec: DeviceSpec): { key?: Uint8Array; session?: numbe
   return {};
 }
 
+/**
+ * The agent of a simulated device as the testbed describes it: its memory,
+ * window, engine, key and session. Also used by the virtual-time simulator
+ * (host/lab/virtual.ts), which passes its own clock.
+ */
+export function deviceAgent(spec: DeviceSpec, write: (bytes: Uint8Array) => void, clockUs?: () => bigint): AgentHost {
+  return new AgentHost({ memory: spec.memory, window: deviceWindow(spec), write, engine: spec.engine ?? 'node', ...deviceKey(spec), clockUs });
+}
+
 export async function runDeviceProcess(config: DeviceProcessConfig): Promise<void> {
   const { spec } = config;
   // The launcher holds the other end of the IPC channel: when it dies, so do we.
   process.on('disconnect', () => process.exit(0));
-  const keying = deviceKey(spec);
   const device = new SimDevice({
     spec,
     seed: config.seed,
-    createAgent: (write) =>
-      new AgentHost({
-        memory: spec.memory,
-        window: deviceWindow(spec),
-        write,
-        engine: spec.engine ?? 'node',
-        ...keying,
-      }),
+    createAgent: (write) => deviceAgent(spec, write),
     onCrash: (reason) => {
       console.error(`device ${spec.id}: ${reason}`);
       process.exit(CRASH_EXIT_CODE);

@@ -12,7 +12,7 @@ import { expandRuns, parseExperiment, type RunSpec } from '../../host/lab/spec.t
 const json = process.argv.includes('--json');
 const ENERGY = { nJPerMac: 1.5, nJPerByte: 40, idleMw: 10 };
 
-const gen = (count: number, rate: number, heterogeneity = 0, memory = '48K') => ({
+const gen = (count: number, rate: number, heterogeneity = 0, memory = '64K') => ({
   generate: { count, heterogeneity, memory, speed: 2e7, link: { kind: 'pty', rate, latencyMs: 1 }, energy: ENERGY },
 });
 
