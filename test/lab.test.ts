@@ -3,7 +3,7 @@
 // bytes; outputs equal to the oracle), the sweep as a user runs it (one row
 // per run, resume runs only what is missing, merge of shards) and the
 // report's sentences in place of charts it cannot draw.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,11 +87,20 @@ describe('virtual-time runs', () => {
 describe('microsplit experiment', () => {
   const specFile = join(tmp, 'small.json');
   writeFileSync(specFile, JSON.stringify({ ...SMALL, models: join(process.cwd(), SMALL.models) }));
-  const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+  // Asynchronous, so the test worker stays responsive while a sweep runs.
+  const cli = (...args: string[]) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d));
+      child.stderr.on('data', (d: Buffer) => (stderr += d));
+      child.on('close', (status) => resolve({ status, stdout, stderr }));
+    });
 
-  it('writes one row per run and a report; run again, it runs only the rows that are missing', () => {
+  it('writes one row per run and a report; run again, it runs only the rows that are missing', async () => {
     const out = join(tmp, 'out');
-    const first = cli('experiment', specFile, '--out', out, '--jobs', '2', '--no-progress', '--json');
+    const first = await cli('experiment', specFile, '--out', out, '--jobs', '2', '--no-progress', '--json');
     expect(first.status, first.stderr).toBe(0);
     const { columns, rows } = readCsv(join(out, 'results.csv'));
     expect(columns).toEqual([...RESULT_COLUMNS]);
@@ -106,7 +115,7 @@ describe('microsplit experiment', () => {
     // Drop the last row (as if the sweep had been killed before it): only that run runs again.
     const lines = readFileSync(join(out, 'results.csv'), 'utf8').trimEnd().split('\n');
     writeFileSync(join(out, 'results.csv'), lines.slice(0, -1).join('\n') + '\n');
-    const again = cli('experiment', specFile, '--out', out, '--jobs', '1', '--no-progress', '--json');
+    const again = await cli('experiment', specFile, '--out', out, '--jobs', '1', '--no-progress', '--json');
     expect(again.status, again.stderr).toBe(0);
     expect(again.stderr).toContain('4 runs: 3 already in the results, 1 to run');
     const summary = JSON.parse(again.stdout.trim().split('\n').at(-1)!);
@@ -118,15 +127,16 @@ describe('microsplit experiment', () => {
     expect(strip(after.at(-1)!)).toEqual(strip(rows.find((r) => r.run_id === after.at(-1)!.run_id)!));
   }, 300_000);
 
-  it('shards split the runs and merge joins them back', () => {
-    const dirs = [1, 2].map((i) => {
+  it('shards split the runs and merge joins them back', async () => {
+    const dirs: string[] = [];
+    for (const i of [1, 2]) {
       const out = join(tmp, `shard${i}`);
-      const r = cli('experiment', specFile, '--out', out, '--shard', `${i}/2`, '--jobs', '1', '--no-progress');
+      const r = await cli('experiment', specFile, '--out', out, '--shard', `${i}/2`, '--jobs', '1', '--no-progress');
       expect(r.status, r.stderr).toBe(0);
-      return out;
-    });
+      dirs.push(out);
+    }
     const merged = join(tmp, 'merged');
-    const m = cli('experiment', 'merge', ...dirs, '--out', merged);
+    const m = await cli('experiment', 'merge', ...dirs, '--out', merged);
     expect(m.status, m.stderr).toBe(0);
     const ids = readCsv(join(merged, 'results.csv')).rows.map((r) => r.run_id).sort();
     const full = expandRuns(parseExperiment(JSON.parse(readFileSync(specFile, 'utf8')))).map((r) => r.id).sort();

@@ -2,7 +2,7 @@
 // playwright-core): it opens from a file:// URL with no network request and
 // no console error, every chart has at least one data mark, and a
 // screenshot is written to build/report-quick.png.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,8 +21,12 @@ describe.skipIf(gate.skip)(`the quick spec's report in Chromium${gate.note}`, ()
 
   it('opens from file:// without network or console errors, every chart with data marks', async () => {
     const out = join(tmp, 'quick');
-    const sweep = spawnSync(process.execPath, ['bin/microsplit.js', 'experiment', 'examples/experiments/quick.json', '--out', out, '--no-progress'], { encoding: 'utf8' });
-    expect(sweep.status, sweep.stderr).toBe(0);
+    // Asynchronous, so the test worker stays responsive while the sweep runs.
+    const sweep = spawn(process.execPath, ['bin/microsplit.js', 'experiment', 'examples/experiments/quick.json', '--out', out, '--no-progress'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    sweep.stderr.on('data', (d: Buffer) => (stderr += d));
+    const status = await new Promise<number | null>((r) => sweep.on('close', r));
+    expect(status, stderr).toBe(0);
 
     const { chromium } = await import('playwright-core');
     const context = await chromium.launchPersistentContext(join(tmp, 'profile'), {
