@@ -52,15 +52,15 @@ describe('experiment spec', () => {
   it('spreads device speeds and link rates with the heterogeneity level, as the planner benchmarks do', () => {
     const gen = (level: number) => ({ kind: 'generated' as const, count: 6, heterogeneity: level, rate: 92160, base: { memory: '48K', speed: 1e7, link: { kind: 'pty' as const, latencyMs: 0 } } });
     const flat = testbedOf(gen(0), 1, '.').devices;
-    expect(new Set(flat.map((d) => d.speed.default))).toEqual(new Set([1e7]));
+    expect(new Set(flat.map((d) => d.speed!.default))).toEqual(new Set([1e7]));
     expect(new Set(flat.map((d) => d.link.rate))).toEqual(new Set([92160]));
     const wide = testbedOf(gen(4), 1, '.').devices;
     for (const d of wide) {
-      expect(d.speed.default).toBeGreaterThanOrEqual(1e7);
-      expect(d.speed.default).toBeLessThanOrEqual(5e7);
+      expect(d.speed!.default).toBeGreaterThanOrEqual(1e7);
+      expect(d.speed!.default).toBeLessThanOrEqual(5e7);
       expect(d.link.rate).toBeGreaterThanOrEqual(92160 / 3 - 1);
     }
-    expect(new Set(wide.map((d) => d.speed.default)).size).toBe(6);
+    expect(new Set(wide.map((d) => d.speed!.default)).size).toBe(6);
     expect(testbedOf(gen(4), 1, '.')).toEqual(testbedOf(gen(4), 1, '.'));
   });
 });
