@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { DeviceClient } from '../host/link/client.ts';
-import { encodeFrame, FrameDecoder } from '../host/link/frame.ts';
-import { bootCounterFile, writeKeyFile } from '../host/link/key-file.ts';
-import { decodeReply, decodeRequest, ErrorCode, type Reply } from '../host/link/messages.ts';
+import { provision } from '../host/cli/commands/provision.ts';
+import { bootCounterFile, readKeyFile, writeKeyFile } from '../host/link/key-file.ts';
+import { decodeRequest, ErrorCode } from '../host/link/messages.ts';
 import { openTransport } from '../host/link/open.ts';
-import type { Transport } from '../host/link/transport.ts';
 import { startTestbed, type RunningTestbed } from '../host/sim/launcher.ts';
 import { oneOpFragment } from './fixtures/link-fragments.ts';
+import { recording, replay } from './fixtures/mitm.ts';
 import { fullyConnectedModel, randomInputs } from './fixtures/small-models.ts';
 
 const fc = fullyConnectedModel({ inShape: [1, 256], units: 24, activation: 'RELU', keepNumDims: false, perChannel: true });
@@ -28,46 +28,6 @@ const testbed = {
   name: 'one keyed PTY device',
   devices: [{ id: 'keyed', memory: '64K', speed: { default: 1e9 }, link: { kind: 'pty', rate: 10_000_000 }, receiveWindow: 1024, keyFile }],
 };
-
-/** A transport that keeps a copy of every frame the gateway writes: a listener on the link. */
-function recording(t: Transport): { transport: Transport; frames: Uint8Array[] } {
-  const frames: Uint8Array[] = [];
-  const decoder = new FrameDecoder({ maxPayload: 1 << 16 });
-  const transport: Transport = {
-    get address() {
-      return t.address;
-    },
-    get maxWrite() {
-      return t.maxWrite;
-    },
-    get isOpen() {
-      return t.isOpen;
-    },
-    write(bytes) {
-      frames.push(...decoder.push(bytes));
-      return t.write(bytes);
-    },
-    read: () => t.read(),
-    close: () => t.close(),
-  };
-  return { transport, frames };
-}
-
-/** Writes raw frames to the device and returns its replies (one per frame). */
-async function replay(uri: string, payloads: Uint8Array[]): Promise<Reply[]> {
-  const t = await openTransport(uri);
-  const decoder = new FrameDecoder({ maxPayload: 1 << 20 });
-  const replies: Reply[] = [];
-  try {
-    for (const p of payloads) {
-      await t.write(Uint8Array.of(0, ...encodeFrame(p)));
-      while (replies.length < payloads.indexOf(p) + 1) for (const f of decoder.push(await t.read())) replies.push(decodeReply(f));
-    }
-  } finally {
-    await t.close();
-  }
-  return replies;
-}
 
 describe('a keyed simulated device on a PTY, restarted', () => {
   let tb: RunningTestbed | undefined;
@@ -100,6 +60,45 @@ describe('a keyed simulated device on a PTY, restarted', () => {
       expect((await second.run(1, frag.input)).output).toEqual(frag.expected);
     } finally {
       await second.close();
+    }
+  });
+});
+
+describe('rotating and removing the key of a simulated device on a PTY', () => {
+  test('after a rotation the old key fails the handshake and the new one works; after un-keying the device is unkeyed', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'microsplit-rotate-')), 'dev.key');
+    const bed = { devices: [{ ...testbed.devices[0], keyFile: file }] };
+    provision(file, {});
+    const first = readKeyFile(file);
+    const restart = async () => {
+      await tb?.stop();
+      tb = await startTestbed(bed);
+      return tb.devices[0].uri;
+    };
+    let tb: RunningTestbed | undefined;
+    try {
+      const use = async (uri: string, key?: Uint8Array) => {
+        const c = await DeviceClient.connect(await openTransport(uri), { name: 'dev', key });
+        try {
+          await c.load(1, frag.blob, { arena: frag.arena, digest: frag.digest });
+          expect((await c.run(1, frag.input)).output).toEqual(frag.expected);
+          return c.info;
+        } finally {
+          await c.close();
+        }
+      };
+      expect(await use(await restart(), first)).toMatchObject({ keyed: 1, session: 1 });
+      provision(file, { rotate: true });
+      const second = readKeyFile(file);
+      const uri = await restart();
+      await expect(DeviceClient.connect(await openTransport(uri), { name: 'dev', key: first })).rejects.toMatchObject({ code: 'FORGED' });
+      expect(await use(uri, second)).toMatchObject({ keyed: 1, session: 2 });
+      provision(file, { unkey: true });
+      const unkeyed = await restart();
+      await expect(DeviceClient.connect(await openTransport(unkeyed), { name: 'dev', key: second })).rejects.toMatchObject({ code: 'NO_KEY' });
+      expect(await use(unkeyed)).toMatchObject({ keyed: 0, session: 0 });
+    } finally {
+      await tb?.stop();
     }
   });
 });

@@ -6,9 +6,13 @@
 #include "trap_frame.h"
 
 typedef struct {
-  ms_export init, rx_buffer, feed, poll;
+  ms_export init, rx_buffer, feed, poll, provision_key;
   uint32_t rx; /* linear-memory address of the agent's receive buffer */
 } agent;
+
+/* Starts of the agent since boot (the first, and one per restart after a
+ * trap): the low half of its session. */
+static uint32_t starts;
 
 static int report(const char* stage, ms_engine_status st) {
   char buf[21];
@@ -20,6 +24,31 @@ static int report(const char* stage, ms_engine_status st) {
   board_puts(ms_engine_detail());
   board_puts("\n");
   return 2;
+}
+
+/* Keys the agent from the board's key region, in a session no earlier start
+ * under this key had (key_region.h): the boot count, advanced at the first
+ * start after boot, then the starts since boot. */
+static int provision(agent* a) {
+  ms_key_region* region = board_key_region();
+  if (starts++ == 0 && region && region->magic == MS_KEY_REGION_MAGIC) region->boots++;
+  if (!region || region->magic != MS_KEY_REGION_MAGIC) return 0;
+  if (region->length < 1 || region->length > MS_KEY_MAX_BYTES || region->boots > 0xffffu || starts > 0xffffu) {
+    board_puts("microsplit: key region unusable (key length 1..64, at most 65535 boots and 65535 restarts per boot): provision a new key\n");
+    return 2;
+  }
+  ms_engine_status st;
+  if ((st = ms_engine_find("provision_key", 2, &a->provision_key)) != MS_ENGINE_OK) return report("find provision_key", st);
+  uint32_t size;
+  uint8_t* mem = ms_engine_memory(&size);
+  for (uint32_t i = 0; i < region->length; i++) mem[a->rx + i] = region->key[i];
+  uint32_t args[2] = {region->length, region->boots << 16 | starts}, rc = 0;
+  if ((st = ms_engine_call(&a->provision_key, args, &rc)) != MS_ENGINE_OK) return report("provision_key", st);
+  if (rc != 0) {
+    board_puts("microsplit: agent refused the key\n");
+    return 2;
+  }
+  return 0;
 }
 
 /* Loads the module and runs init; returns 0 or a boot failure. */
@@ -61,7 +90,7 @@ static int start(agent* a) {
     board_puts("microsplit: agent receive buffer lies outside linear memory\n");
     return 2;
   }
-  return 0;
+  return provision(a);
 }
 
 /* One step of the loop: feed what arrived, then one unit of pending work. */

@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "key_region.h"
+
 /* Bytes the receive ring holds: the receive window the agent announces
  * (MS_RX_WINDOW) plus one frame's COBS/CRC/CBOR overhead. */
 #ifndef MS_RX_WINDOW
@@ -13,6 +15,9 @@
 #define MS_RX_RING_BYTES (MS_RX_WINDOW + 256u)
 
 void board_init(void);
+/* The device key region (key_region.h), writable for its boot count; NULL
+ * where the board has none (the device is then not keyed). */
+ms_key_region* board_key_region(void);
 /* Bytes of linear memory the board gives the agent when told to give less
  * than the engine has (MPS2: a config word placed by QEMU's loader; linux:
  * --memory); 0: all of it. */

@@ -728,6 +728,8 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
       return;
     }
     const box = [...this.mailboxes].find((m) => m.accept(r));
+    // A reply nothing waits for (a late copy of an answered HELLO) is dropped unchecked; only an ERROR is reported.
+    if (!box && r.type !== 'ERROR') return;
     if (this.opts.key && mustBeTagged(r) && !replyTagValid(this.opts.key, payload, r.tag, this.bindings(box, r))) {
       // Never used: the operation waiting for it fails as if the device had.
       this.stats.forgedReplies++;

@@ -49,15 +49,37 @@ export function removeKeyFile(file: string): void {
   rmSync(file, { force: true });
 }
 
+/** Where a board keeps its key: the key region's layout (firmware/common/key_region.h). */
+export const KEY_REGION = { magic: 0x314b534d, bytes: 12 + MAX_KEY_BYTES } as const;
+
+/**
+ * The key region's bytes for `key` after `boots` starts: what `microsplit
+ * provision --region` writes for flashing, and what the QEMU launcher loads.
+ */
+export function keyRegionImage(key: Uint8Array, boots: number): Uint8Array {
+  if (key.length < MIN_KEY_BYTES || key.length > MAX_KEY_BYTES) throw new RangeError(`a device key is ${MIN_KEY_BYTES}..${MAX_KEY_BYTES} bytes, got ${key.length}`);
+  const out = new Uint8Array(KEY_REGION.bytes);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, KEY_REGION.magic, true);
+  view.setUint32(4, boots, true);
+  view.setUint32(8, key.length, true);
+  out.set(key, 12);
+  return out;
+}
+
+/** Starts counted so far for the device keyed by `keyFile` (0 before the first). */
+export function readBootCount(keyFile: string): number {
+  const file = bootCounterFile(keyFile);
+  if (!existsSync(file)) return 0;
+  const text = readFileSync(file, 'utf8').trim();
+  if (!/^\d+$/.test(text) || Number(text) > 0xffffffff) throw new Error(`${file}: boot counter is not a 32-bit number: ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
 /** Counts one boot of the device keyed by `keyFile` and returns its session (1, 2, ...). */
 export function nextBootSession(keyFile: string): number {
+  const last = readBootCount(keyFile);
   const file = bootCounterFile(keyFile);
-  let last = 0;
-  if (existsSync(file)) {
-    const text = readFileSync(file, 'utf8').trim();
-    if (!/^\d+$/.test(text) || Number(text) > 0xffffffff) throw new Error(`${file}: boot counter is not a 32-bit number: ${JSON.stringify(text)}`);
-    last = Number(text);
-  }
   if (last >= 0xffffffff) throw new Error(`${file}: boot counter exhausted; provision a new key and remove this file`);
   writeAtomic(file, `${last + 1}\n`, 0o600);
   return last + 1;

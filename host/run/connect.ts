@@ -3,15 +3,20 @@
 import { DeviceClient, type ClientOptions } from '../link/client.ts';
 import { openTransport } from '../link/open.ts';
 
-/** Connects to every device (with its link's rate, bytes/s, when known: it sizes transfer budgets); on any failure closes those already open. */
+/** Connects to every device (with its link's rate, bytes/s, when known: it sizes transfer budgets; with its key when keyed); on any failure closes those already open. */
 export async function connectAll(
-  devices: { id: string; uri: string; linkBytesPerSec?: number }[],
+  devices: { id: string; uri: string; linkBytesPerSec?: number; key?: Uint8Array }[],
   opts: ClientOptions = {},
 ): Promise<Map<string, DeviceClient>> {
   const clients = new Map<string, DeviceClient>();
   const results = await Promise.allSettled(
     devices.map(async (d) => {
-      const client = await DeviceClient.connect(await openTransport(d.uri), { ...opts, name: d.id, ...(d.linkBytesPerSec ? { linkBytesPerSec: d.linkBytesPerSec } : {}) });
+      const client = await DeviceClient.connect(await openTransport(d.uri), {
+        ...opts,
+        name: d.id,
+        ...(d.linkBytesPerSec ? { linkBytesPerSec: d.linkBytesPerSec } : {}),
+        ...(d.key ? { key: d.key } : {}),
+      });
       clients.set(d.id, client);
     }),
   );

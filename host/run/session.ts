@@ -1,14 +1,16 @@
 // One gateway session over a set of devices: connect to each (HELLO with
 // retries), plan the model for them, deploy, and hand back an executor. Used
 // by `microsplit run`, `demo`, `eval --testbed` and the end-to-end tests.
+import { existsSync } from 'node:fs';
 import type { DeviceClient } from '../link/client.ts';
+import { parseKeyHex, readKeyFile } from '../link/key-file.ts';
 import type { Graph } from '../model/ir.ts';
 import type { PlanRequest } from '../plan/assemble.ts';
 import { graphHash, type Plan } from '../plan/plan-file.ts';
 import type { DeviceProfile } from '../plan/profiles.ts';
 import { strategies } from '../plan/strategies/index.ts';
 import { startTestbed, type RunningTestbed } from '../sim/launcher.ts';
-import { loadTestbed, parseTestbed, type Testbed } from '../sim/testbed.ts';
+import { loadTestbed, parseTestbed, type DeviceSpec, type Testbed } from '../sim/testbed.ts';
 import { connectAll } from './connect.ts';
 import { deploy, type DeployOptions, type Deployment } from './deploy.ts';
 import { Executor, type ExecuteOptions } from './execute.ts';
@@ -79,7 +81,7 @@ export async function openTestbed(testbed: string | Testbed, log?: (line: string
     await running.stop();
   };
   try {
-    clients = await connectAll(running.devices.map((d) => ({ ...d, linkBytesPerSec: d.spec?.link.rate })));
+    clients = await connectAll(running.devices.map((d) => ({ ...d, linkBytesPerSec: d.spec?.link.rate, key: d.spec && testbedKey(d.spec) })));
     const nominal = helloProfiles(testbedProfiles(tb), clients);
     // A board's UART is not paced to its stated rate: its measured rate is the one that holds.
     const boards = new Set(running.devices.filter((d) => d.engine === 'qemu').map((d) => d.id));
@@ -88,6 +90,12 @@ export async function openTestbed(testbed: string | Testbed, log?: (line: string
     await close();
     throw e;
   }
+}
+
+/** The key of a keyed testbed device, which the gateway signs with. */
+function testbedKey(spec: DeviceSpec): Uint8Array | undefined {
+  if (spec.keyFile && existsSync(spec.keyFile)) return readKeyFile(spec.keyFile);
+  return spec.keyHex ? parseKeyHex(spec.keyHex, `device ${spec.id} keyHex`) : undefined;
 }
 
 /** Plans `graph` for the devices (or takes `plan`), deploys it, and returns its executor. */

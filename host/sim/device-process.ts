@@ -4,6 +4,7 @@
 // launcher over IPC, and exits when the launcher goes away or a crash fault
 // fires (with CRASH_EXIT_CODE, the reason on stderr).
 import { randomInt } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { nextBootSession, parseKeyHex, readKeyFile } from '../link/key-file.ts';
 import { openSerial } from '../link/serial.ts';
@@ -35,7 +36,8 @@ function tell(m: DeviceProcessMessage): void {
  * testbed has nowhere to keep a count, so its session is a random number.
  */
 export function deviceKey(spec: DeviceSpec): { key?: Uint8Array; session?: number } {
-  if (spec.keyFile) return { key: readKeyFile(spec.keyFile), session: nextBootSession(spec.keyFile) };
+  // Un-keying removes the key file: the device starts unkeyed.
+  if (spec.keyFile && existsSync(spec.keyFile)) return { key: readKeyFile(spec.keyFile), session: nextBootSession(spec.keyFile) };
   if (spec.keyHex) return { key: parseKeyHex(spec.keyHex, `device ${spec.id} keyHex`), session: randomInt(1, 0xffffffff) };
   return {};
 }

@@ -264,7 +264,7 @@ async function startBoard(spec: DeviceSpec, boards: ChildProcess[], stoppers: ((
   if (clock?.note) warn(`board ${spec.id}: ${clock.note}`);
   if (!clock) warn(`board ${spec.id} has no clockHz: QEMU runs it as fast as the host allows, so the speed its plan assumes is a guess`);
   const [board] = await startQemuBoards(
-    [{ id: spec.id, board: spec.board as never, memory: spec.memory, engine: spec.engine ?? 'wasm2c', icountShift: clock?.shift ?? 0, realTime: clock !== undefined }],
+    [{ id: spec.id, board: spec.board as never, memory: spec.memory, engine: spec.engine ?? 'wasm2c', icountShift: clock?.shift ?? 0, realTime: clock !== undefined, keyFile: spec.keyFile }],
     { timeoutMs: 30_000 },
   );
   boards.push(board.process);

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { keyRegionImage, nextBootSession, readKeyFile } from '../link/key-file.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const FIRMWARE_DIR = join(ROOT, 'firmware');
@@ -22,6 +23,8 @@ export type QemuBoardName = keyof typeof QEMU_BOARDS;
 /** Settings word the board reads at boot (firmware/boards/mps2/board.c). */
 const CONFIG_ADDR = 0x21ffff00;
 const CONFIG_MAGIC = 0x4643534d;
+/** The key region (firmware/boards/mps2/board.c KEY_REGION_ADDR, layout in firmware/common/key_region.h). */
+const KEY_REGION_ADDR = 0x21fffe00;
 /** The receive window the firmware is built with (firmware/Makefile RX_WINDOW). */
 export const QEMU_RX_WINDOW = 1024;
 
@@ -40,6 +43,8 @@ export const qemuBoardSpec = z
     realTime: z.boolean().default(false),
     /** The firmware's engine: agent.wasm compiled in by wasm2c, or parsed at boot by wasm3 (needs wasm3's source: WASM3_SRC). */
     engine: z.enum(['wasm2c', 'wasm3']).default('wasm2c'),
+    /** The device's key file (`microsplit provision`): loaded into the board's key region; its boots counted beside it. Absent or missing: not keyed. */
+    keyFile: z.string().min(1).optional(),
   })
   .strict();
 export type QemuBoardSpec = z.input<typeof qemuBoardSpec>;
@@ -84,9 +89,24 @@ function loaderWord(addr: number, value: number): string[] {
   return ['-device', `loader,addr=0x${addr.toString(16)},data=0x${(value >>> 0).toString(16)},data-len=4`];
 }
 
+/**
+ * Loader words writing the key region before boot. The board advances the
+ * boot count in it once per boot; QEMU's memory does not outlive the process,
+ * so the count the board will reach is kept in the key file's boot counter
+ * (as the flash sector would keep it) and loaded one below.
+ */
+function keyRegionArgs(keyFile: string): string[] {
+  const region = keyRegionImage(readKeyFile(keyFile), nextBootSession(keyFile) - 1);
+  const view = new DataView(region.buffer);
+  const args: string[] = [];
+  for (let at = 0; at < region.length; at += 4) args.push(...loaderWord(KEY_REGION_ADDR + at, view.getUint32(at, true)));
+  return args;
+}
+
 function startOne(spec: z.output<typeof qemuBoardSpec>, elf: string, timeoutMs: number): Promise<QemuBoard> {
   const args = qemuArgs(QEMU_BOARDS[spec.board].machine, elf, { icountShift: spec.icountShift, realTime: spec.realTime, serial: 'pty' });
   if (spec.memory !== undefined) args.push(...loaderWord(CONFIG_ADDR, CONFIG_MAGIC), ...loaderWord(CONFIG_ADDR + 4, spec.memory));
+  if (spec.keyFile && existsSync(spec.keyFile)) args.push(...keyRegionArgs(spec.keyFile));
   // QEMU 7.2 announces the PTY on stdout, errors on stderr: read both.
   const proc = spawn('qemu-system-arm', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';

@@ -114,6 +114,7 @@ const device = z
   })
   .strict()
   .refine((d) => !(d.keyHex && d.keyFile), { message: 'give keyHex or keyFile, not both', path: ['keyFile'] })
+  .refine((d) => !(d.board && d.keyHex), { message: 'a board is keyed through keyFile (its key region counts its boots)', path: ['keyHex'] })
   .superRefine((d, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
     if (d.clockHz === undefined) {

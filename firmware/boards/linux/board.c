@@ -70,6 +70,9 @@ int main(int argc, char** argv) {
 
 uint32_t board_agent_memory(void) { return agent_memory; }
 
+/* No key region: the linux build is not keyed (simulated devices are). */
+ms_key_region* board_key_region(void) { return NULL; }
+
 void board_log(const uint8_t* p, uint32_t n) {
   fprintf(stderr, "agent: %.*s\n", (int)n, (const char*)p);
 }

@@ -126,6 +126,14 @@ uint32_t board_agent_memory(void) {
   return cfg[0] == CONFIG_MAGIC ? cfg[1] : 0u;
 }
 
+/* The device key region (common/key_region.h), 256 bytes below the settings.
+ * It stands for a flash sector: QEMU's loader writes it from the device's key
+ * file before boot (host/sim/qemu.ts), the board advances its boot count in
+ * place; zero (not keyed) when nothing was loaded. */
+#define KEY_REGION_ADDR 0x21FFFE00u
+
+ms_key_region* board_key_region(void) { return (ms_key_region*)KEY_REGION_ADDR; }
+
 void board_log(const uint8_t* p, uint32_t n) {
   (void)p;
   (void)n;

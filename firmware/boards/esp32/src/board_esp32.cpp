@@ -25,6 +25,9 @@ void board_init(void) {
 
 uint32_t board_agent_memory(void) { return 0; }
 
+/* Not keyed yet: an NVS partition would hold the key region (docs/firmware.md). */
+ms_key_region* board_key_region(void) { return nullptr; }
+
 void board_write(const uint8_t* p, uint32_t n) { Serial.write(p, n); }
 
 uint32_t board_read(uint8_t* dst, uint32_t max) {

@@ -1,0 +1,63 @@
+// `microsplit provision`: writes, rotates and removes a device key file, and
+// the board key region (firmware/common/key_region.h); one clear error for
+// each misuse.
+import { mkdtempSync, readFileSync, statSync, existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { provision } from '../host/cli/commands/provision.ts';
+import { bootCounterFile, KEY_REGION, nextBootSession, readKeyFile } from '../host/link/key-file.ts';
+
+const fresh = () => join(mkdtempSync(join(tmpdir(), 'microsplit-provision-')), 'dev.key');
+
+describe('microsplit provision', () => {
+  test('writes a random 32-byte key readable by its owner only', () => {
+    const file = fresh();
+    expect(provision(file, {})).toBe(`provisioned: 32-byte key in ${file}`);
+    expect(readKeyFile(file)).toHaveLength(32);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const other = fresh();
+    provision(other, {});
+    expect(readKeyFile(file)).not.toEqual(readKeyFile(other));
+  });
+
+  test('rotates a key and keeps the boot counter; refuses to overwrite without --rotate', () => {
+    const file = fresh();
+    provision(file, { key: '00112233' });
+    expect(nextBootSession(file)).toBe(1);
+    expect(() => provision(file, { key: '44556677' })).toThrow(`${file} already holds a key; --rotate replaces it, --unkey removes it`);
+    expect(() => provision(file, { key: '00112233', rotate: true })).toThrow(`${file} already holds this key`);
+    expect(provision(file, { key: '44556677', rotate: true })).toBe(`rotated: 4-byte key in ${file}`);
+    expect(Buffer.from(readKeyFile(file)).toString('hex')).toBe('44556677');
+    expect(nextBootSession(file)).toBe(2);
+  });
+
+  test('un-keys: removes the key file, keeps the boot counter', () => {
+    const file = fresh();
+    provision(file, {});
+    nextBootSession(file);
+    expect(provision(file, { unkey: true })).toMatch(/^unkeyed: removed /);
+    expect(existsSync(file)).toBe(false);
+    expect(readFileSync(bootCounterFile(file), 'utf8')).toBe('1\n');
+    expect(() => provision(file, { unkey: true })).toThrow(`${file} holds no key`);
+  });
+
+  test('writes the board key region: magic, boots so far, length, key', () => {
+    const file = fresh();
+    const region = `${file}.region`;
+    writeFileSync(bootCounterFile(file), '7\n');
+    expect(provision(file, { key: 'a1b2c3', region })).toBe(`provisioned: 3-byte key in ${file}; key region (7 boots so far) in ${region}`);
+    const bytes = readFileSync(region);
+    expect(bytes.length).toBe(KEY_REGION.bytes);
+    expect([bytes.readUInt32LE(0), bytes.readUInt32LE(4), bytes.readUInt32LE(8)]).toEqual([0x314b534d, 7, 3]);
+    expect([...bytes.subarray(12, 16)]).toEqual([0xa1, 0xb2, 0xc3, 0]);
+  });
+
+  test.each([
+    ['a key that is not hex', { key: 'xyz' }, '--key: expected the key as hex bytes on one line'],
+    ['a key over 64 bytes', { key: 'ab'.repeat(65) }, '--key: a device key is 1..64 bytes, got 65'],
+    ['--rotate with no key yet', { rotate: true }, 'holds no key to rotate'],
+  ])('refuses %s', (_, opts, message) => {
+    expect(() => provision(fresh(), opts)).toThrow(message);
+  });
+});
