@@ -6,11 +6,13 @@
 // beyond it: the agent's and the gateway's handling of the request and its
 // RESULT. A link nothing paces (a QEMU board's UART: bytes move as fast as
 // the board's receive interrupt and QEMU's character device let them, which
-// depends on the board's clock and the host) also gets its measured byte rate.
+// depends on the board's clock and the host) also gets its measured byte
+// rate, from RUNs of a 4 KiB tile (a timed LOAD moved bytes several times
+// slower than RUNs did, and varied more).
 import type { DeviceClient } from '../link/client.ts';
 import { buildModel } from '../plan/synthetic.ts';
 import type { DeviceProfile } from '../plan/profiles.ts';
-import { buildFragment, wholeOpFragment } from './fragment-build.ts';
+import { buildFragment, wholeOpFragment, type BuiltFragment } from './fragment-build.ts';
 
 /** The fragment id the probe RUN is loaded under (freed after it). */
 const PROBE_FRAGMENT = 0x7e58;
@@ -25,9 +27,8 @@ async function pingMs(client: DeviceClient, n: number): Promise<number> {
   return best;
 }
 
-/** Fastest of `n` RUNs of a one-byte fragment, ms (LOADed first, UNLOADed after). */
-async function emptyRunMs(client: DeviceClient, n: number): Promise<number> {
-  const f = probeFragment;
+/** Fastest of `n` RUNs of `f`, ms (LOADed first, UNLOADed after). */
+async function fastestRunMs(client: DeviceClient, f: BuiltFragment, n: number): Promise<number> {
   await client.load(PROBE_FRAGMENT, f.blob, { arena: f.arena, digest: f.digest });
   let best = Infinity;
   try {
@@ -49,22 +50,36 @@ export async function linkRate(client: DeviceClient, bytes: number): Promise<num
   return blob.length / ((performance.now() - t0) / 1000);
 }
 
-/** Bytes each unpaced link's rate is timed with. */
-const RATE_PROBE_BYTES = 16 * 1024;
+/**
+ * A 1x1 convolution of 32x32x4 (4 KiB in, 4 KiB out, 16,384 MACs): what a
+ * RUN's tiles cost on an unpaced link, timed the way the executor moves them.
+ */
+const rateProbe = buildModel({ name: 'rate-probe', seed: 2, input: [32, 32, 4], layers: [{ kind: 'conv', out: 4, k: 1 }] });
+const rateFragment = buildFragment(rateProbe, wholeOpFragment(rateProbe, 0, 'rate-probe'));
+const RATE_PROBE_MACS = 32 * 32 * 4 * 4;
 
 /**
- * The profiles with measured link latency and per-RUN overhead; the devices
- * named in `unpaced` also get their measured byte rate, when lower than stated.
+ * Bytes per second a RUN's tiles move at: the fastest RUN of the rate probe,
+ * less the empty RUN's time and the probe's compute at the profile's conv
+ * rate, over the bytes it carried both ways.
  */
+async function runLinkRate(p: DeviceProfile, client: DeviceClient, emptyMs: number, n: number): Promise<number> {
+  const wireBytes = rateFragment.inputs[0].bytes + rateFragment.output.bytes;
+  const computeMs = (RATE_PROBE_MACS / (p.macPerSec.CONV_2D ?? p.macPerSec.default)) * 1000;
+  const ms = (await fastestRunMs(client, rateFragment, n)) - emptyMs - computeMs;
+  return ms > 0 ? (wireBytes * 1000) / ms : p.link.bytesPerSec;
+}
+
 export async function measuredProfiles(profiles: DeviceProfile[], clients: Map<string, DeviceClient>, pings = 5, unpaced: ReadonlySet<string> = new Set()): Promise<DeviceProfile[]> {
   return Promise.all(
     profiles.map(async (p) => {
       const client = clients.get(p.id);
       if (!client) return p;
-      const bytesPerSec = unpaced.has(p.id) ? Math.min(p.link.bytesPerSec, await linkRate(client, RATE_PROBE_BYTES)) : p.link.bytesPerSec;
       const latencyS = Math.max(p.link.latencyS, (await pingMs(client, pings)) / 2000);
+      const emptyMs = await fastestRunMs(client, probeFragment, pings);
+      const bytesPerSec = unpaced.has(p.id) ? Math.min(p.link.bytesPerSec, await runLinkRate(p, client, emptyMs, pings)) : p.link.bytesPerSec;
       const wireS = (2 * probeFragment.inputs[0].bytes) / bytesPerSec;
-      const runOverheadS = Math.max(p.runOverheadS, (await emptyRunMs(client, pings)) / 1000 - 2 * latencyS - wireS);
+      const runOverheadS = Math.max(p.runOverheadS, emptyMs / 1000 - 2 * latencyS - wireS);
       return { ...p, runOverheadS, link: { ...p.link, latencyS, bytesPerSec } };
     }),
   );
