@@ -17,8 +17,8 @@ const gen = (count: number, rate: number, heterogeneity = 0, memory = '64K') => 
 });
 
 /** One run per case, in the given mode. */
-function runOf(name: string, model: string, testbed: unknown, mode: 'real' | 'virtual', repetitions = 5): RunSpec {
-  const spec = parseExperiment({ name, models: model, testbeds: [testbed], mode, repetitions, inputs: 2, runTimeoutS: 600 });
+function runOf(model: string, testbed: unknown, mode: 'real' | 'virtual', repetitions = 5): RunSpec {
+  const spec = parseExperiment({ name: 'bench-virtual', models: model, testbeds: [testbed], mode, repetitions, inputs: 2, runTimeoutS: 600 });
   return expandRuns(spec)[0];
 }
 
@@ -33,8 +33,8 @@ const CASES: { name: string; model: string; testbed: unknown }[] = [
 const rows: { case: string; real_ms: number; virtual_ms: number; ratio: number; predicted_ms: number; exact: boolean }[] = [];
 for (const c of CASES) {
   const load = loadavg()[0];
-  const real = await executeRun(runOf(c.name, c.model, c.testbed, 'real'), '.');
-  const virt = await executeRun(runOf(c.name, c.model, c.testbed, 'virtual'), '.');
+  const real = await executeRun(runOf(c.model, c.testbed, 'real'), '.');
+  const virt = await executeRun(runOf(c.model, c.testbed, 'virtual'), '.');
   const r = Number(real.row.measured_ms);
   const v = Number(virt.row.measured_ms);
   rows.push({ case: c.name, real_ms: r, virtual_ms: v, ratio: v / r, predicted_ms: Number(virt.row.predicted_ms), exact: real.row.exact === true && virt.row.exact === true });
@@ -45,7 +45,7 @@ for (const c of CASES) {
 }
 
 // Scale: one process, 120 devices, virtual time.
-const big = runOf('120 devices', 'models/mnist-l.tflite', gen(120, 92160, 2), 'virtual', 3);
+const big = runOf('models/mnist-l.tflite', gen(120, 92160, 2), 'virtual', 3);
 const t0 = performance.now();
 const bigRun = await executeRun(big, '.');
 const bigWallS = (performance.now() - t0) / 1000;
