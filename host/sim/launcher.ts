@@ -157,12 +157,11 @@ export async function startTestbed(source: string | unknown, opts: StartOptions 
       buildWasm3Addon();
     }
     const socat = missingSocat() === null;
+    // Boards first: building their firmware blocks this process (make, synchronously), which
+    // must not run down a simulated device's ready timeout (it did, on a first run under load).
+    const started = new Map((await Promise.all(testbed.devices.filter((d) => d.board).map((spec) => startBoard(spec, boards, stoppers, outputs, warn)))).map((b) => [b.id, b]));
     const devices = await Promise.all(
-      testbed.devices.map((spec) =>
-        spec.board
-          ? startBoard(spec, boards, stoppers, outputs, warn)
-          : startNodeDevice(spec, testbed.seed, socat, children, ptys, opts.readyTimeoutMs ?? 30_000),
-      ),
+      testbed.devices.map((spec) => started.get(spec.id) ?? startNodeDevice(spec, testbed.seed, socat, children, ptys, opts.readyTimeoutMs ?? 30_000)),
     );
     if (opts.extra) {
       for (const e of await opts.extra()) {
