@@ -13,7 +13,7 @@ import { toolGate } from './tool-gate.ts';
 
 const CC = process.env.CC ?? 'cc';
 const hasCc = spawnSync('sh', ['-c', `command -v ${CC}`]).status === 0;
-const gate = toolGate(hasCc ? null : `${CC} is not installed (CI installs gcc: .ci/run)`);
+const gate = toolGate(hasCc ? null : `${CC} is not installed (Debian package gcc; .ci/run installs it)`);
 
 describe.skipIf(gate.skip)(`the board's trap frame${gate.note}`, () => {
   const dir = mkdtempSync(join(tmpdir(), 'microsplit-trap-'));
