@@ -13,7 +13,7 @@ import { InfeasibleError } from '../host/plan/memory.ts';
 import { graphHash, PlanSchema } from '../host/plan/plan-file.ts';
 import { strategies } from '../host/plan/strategies/index.ts';
 import { buildModel, randomModelSpec, syntheticDevices, type LinkClass } from '../host/plan/synthetic.ts';
-import { coverageProblems, int8Input, runPlanWithOracle } from './plan-helpers.ts';
+import { coverageProblems, int8Input, runPlanDataflow, runPlanWithOracle } from './plan-helpers.ts';
 
 const request = fc.record({
   model: fc.integer({ min: 1, max: 1_000_000 }),
@@ -72,6 +72,9 @@ describe.each(heuristics)('strategy %s on random models and devices', (name) => 
         // What the gateway stitches: each stage's output (fused intermediates stay on the devices).
         const stitched = plan.stages.map((s) => req.graph.ops[s.ops[s.ops.length - 1]].outputs[0]);
         for (const t of [...stitched, ...req.graph.outputs]) expect(split[t]).toEqual(whole[t]);
+        // In dataflow order, each fragment as soon as what it reads is done: the same outputs.
+        const flow = runPlanDataflow(req.graph, plan, [input]);
+        for (const t of req.graph.outputs) expect(flow[t]).toEqual(whole[t]);
       }),
       { numRuns: 25, seed: 42 },
     );

@@ -1,7 +1,8 @@
 // Turns a strategy's chosen stages into a plan: schedule, memory maps, plan
 // file fields. Also checks the budgets and explains an infeasible request.
 import type { Graph } from '../model/ir.ts';
-import { activeEnergy, fragmentWork, makespanLowerBound, objectiveFor, schedulePlan } from './cost.ts';
+import { activeEnergy, fragmentWork, makespanLowerBound, objectiveFor, scheduleDataflow } from './cost.ts';
+import { dataflowUnits } from './dataflow.ts';
 import { deviceKinds, deviceMemory, InfeasibleError, worstShortfall, type PlacedFragment } from './memory.ts';
 import { fragmentActivationBytes, fragmentParamBytes } from './layout.ts';
 import { PLAN_FORMAT, PLAN_VERSION, type Plan, type PlanStage } from './plan-file.ts';
@@ -31,9 +32,14 @@ export const DEFAULT_MAX_WHOLE = 12;
 export function assemblePlan(req: PlanRequest, strategy: string, stages: readonly StageChoice[]): Plan {
   const { graph: g, devices } = req;
   const o = objectiveFor(g, devices, req.lambda);
-  const times = schedulePlan(
+  const units = dataflowUnits(
+    g,
+    stages.map((s) => ({ ops: spanOps(s.span), gateway: s.span.gateway, fragments: s.fragments })),
+  );
+  const times = scheduleDataflow(
     devices,
     stages.map((s) => s.fragments.map((f) => ({ work: fragmentWork(g, f.ops), devices: f.devices }))),
+    units,
     o,
   );
   const held = devices.map((): PlacedFragment[] => []);
@@ -73,7 +79,7 @@ export function assemblePlan(req: PlanRequest, strategy: string, stages: readonl
   times.stages.forEach((t, si) =>
     t.fragments.forEach((ft, fi) =>
       ft.replicas.forEach((r) => {
-        busy[r.device] += Math.max(0, Math.min(r.end, t.end) - r.start);
+        busy[r.device] += Math.max(0, Math.min(r.end, ft.end) - r.start);
         active[r.device] += activeEnergy(devices[r.device], fragmentWork(g, stages[si].fragments[fi].ops));
       }),
     ),

@@ -6,14 +6,18 @@
 // Schedule rules: activations cross the gateway (star), so a fragment's input
 // tile goes gateway -> device and its output box device -> gateway, each hop
 // paying the link's latency plus bytes / rate (towards the device, a rate
-// the receive window may lower); every RUN pays the device's fixed overhead; a device computes one fragment
-// at a time and its link carries one transfer at a time; a stage starts when
+// the receive window may lower); every RUN pays the device's fixed overhead.
+// Plans are predicted by scheduleDataflow, as the executor runs them: each
+// fragment once the boxes it reads are back, one RUN per device at a time.
+// The search compares stages by scheduleStage's rules: a device computes one
+// fragment at a time and its link carries one transfer at a time; a stage starts when
 // the previous stage has finished (the gateway stitches whole tensors between
 // stages); a replicated fragment is done at its first replica's result and the
 // late replicas are cancelled at the stage's end. Gateway-side ops take no time.
 import { boxMacs } from '../abi/ops/table.ts';
 import { geometryOf } from '../model/geometry.ts';
 import { DTYPE_BYTES, type Graph } from '../model/ir.ts';
+import type { Unit } from './dataflow.ts';
 import { boxVolume, fullBox, outputView, runsOnGateway, type OpBox } from './fragments.ts';
 import { macRate, type DeviceOpKind, type DeviceProfile } from './profiles.ts';
 
@@ -214,4 +218,54 @@ export function schedulePlan(devices: readonly DeviceProfile[], stages: readonly
   const busyIdle = times.reduce((e, s) => e + s.busyIdleWattSeconds, 0);
   const energyJ = active + t * o.idleWatts - busyIdle;
   return { stages: times, makespanS: t, energyJ, objective: times.reduce((j, s) => j + stageObjective(o, s), 0) };
+}
+
+/**
+ * The dataflow schedule of a plan (host/plan/dataflow.ts), as the executor
+ * runs it: each fragment is sent once the units it depends on are done, each
+ * device runs one RUN at a time (send, compute, return) in plan order, a
+ * gateway stage takes no time. Replicas race; the late ones are cancelled
+ * when the first result is in. Energy counts every replica's work in full and
+ * idle power outside each device's busy time. `objective` is the search's
+ * (stages in sequence, schedulePlan), the figure plans are chosen by.
+ */
+export function scheduleDataflow(devices: readonly DeviceProfile[], stages: readonly (readonly ScheduledFragment[])[], units: readonly Unit[], o: Objective): PlanTimes {
+  const end: number[] = [];
+  const deviceFree = new Map<number, number>();
+  const frags: FragmentTimes[][] = stages.map(() => []);
+  const bounds = stages.map(() => ({ start: Infinity, end: 0, activeJ: 0, busyIdle: 0 }));
+  units.forEach((u, i) => {
+    const ready = u.deps.reduce((t, d) => Math.max(t, end[d]), 0);
+    const b = bounds[u.stage];
+    if (u.fragment === undefined) {
+      end[i] = ready;
+      b.start = Math.min(b.start, ready);
+      b.end = Math.max(b.end, ready);
+      return;
+    }
+    const f = stages[u.stage][u.fragment];
+    const replicas = f.devices.map((di): ReplicaTimes => {
+      const t = timing(devices[di], f.work);
+      const start = Math.max(ready, deviceFree.get(di) ?? 0);
+      return { device: di, start, end: start + t.sendS + t.computeS + t.returnS };
+    });
+    const first = Math.min(...replicas.map((r) => r.end));
+    for (const r of replicas) {
+      const stop = Math.max(r.start, Math.min(r.end, first));
+      deviceFree.set(r.device, stop);
+      b.busyIdle += devices[r.device].energy.idleWatts * (stop - r.start);
+      b.activeJ += activeEnergy(devices[r.device], f.work);
+    }
+    end[i] = first;
+    frags[u.stage][u.fragment] = { start: Math.min(...replicas.map((r) => r.start)), end: first, replicas };
+    b.start = Math.min(b.start, frags[u.stage][u.fragment].start);
+    b.end = Math.max(b.end, first);
+  });
+  const times = bounds.map(
+    (b, si): StageTimes => ({ start: Number.isFinite(b.start) ? b.start : 0, end: b.end, fragments: frags[si], activeJ: b.activeJ, busyIdleWattSeconds: b.busyIdle }),
+  );
+  const makespanS = end.reduce((a, t) => Math.max(a, t), 0);
+  const active = times.reduce((e, s) => e + s.activeJ, 0);
+  const busyIdle = times.reduce((e, s) => e + s.busyIdleWattSeconds, 0);
+  return { stages: times, makespanS, energyJ: active + makespanS * o.idleWatts - busyIdle, objective: schedulePlan(devices, stages, o).objective };
 }

@@ -1,6 +1,7 @@
-// Running inferences on a deployment: stage by stage, the gateway cuts each
-// fragment's input tiles (halo included) out of the tensors it holds, sends
-// them, and stitches the returned boxes. Replicated fragments race and the
+// Running inferences on a deployment: in dataflow order (a fragment is sent
+// as soon as the boxes its tiles overlap are back, host/plan/dataflow.ts),
+// the gateway cuts each fragment's input tiles (halo included) out of the
+// tensors it holds, sends them, and stitches the returned boxes. Replicated fragments race and the
 // losers are cancelled (RoCoIn). A device whose link ends is marked at once;
 // one that stays silent past a RUN's expected time (no byte, no PING answer)
 // is suspected, and a healthy device that holds the fragment or has room to
@@ -13,6 +14,7 @@ import { DTYPE_BYTES, numElements, type DType, type Graph, type TensorData } fro
 import { prepareOp } from '../model/op-params.ts';
 import { runOpBox, wholeOutputBox } from '../model/oracle.ts';
 import { fragmentWork, timing, type Work } from '../plan/cost.ts';
+import { dataflowUnits, type Unit } from '../plan/dataflow.ts';
 import { inputView, outputView } from '../plan/fragments.ts';
 import type { Plan, PlanStage } from '../plan/plan-file.ts';
 import { extractBox, insertBox } from './boxes.ts';
@@ -87,10 +89,19 @@ export class Executor {
   private readonly slowness = new Map<string, number>();
   private readonly work = new Map<number, Work>();
 
+  /** The plan's units in dataflow order, and its deployed fragments by stage and index. */
+  private readonly units: Unit[];
+  private readonly byStage: DeployedFragment[][];
+
   constructor(
     readonly dep: Deployment,
     opts: ExecuteOptions = {},
   ) {
+    this.units = dataflowUnits(
+      dep.graph,
+      dep.plan.stages.map((s) => ({ ops: s.ops, gateway: s.where === 'gateway', fragments: s.fragments })),
+    );
+    this.byStage = dep.plan.stages.map((s) => dep.fragments.filter((f) => f.stage === s.index));
     this.trace = opts.trace ?? new Trace();
     this.margin = opts.timeoutMargin ?? 4;
     this.slackMs = opts.timeoutSlackMs ?? 1000;
@@ -117,10 +128,20 @@ export class Executor {
         throw new Error(`input ${k} (${t.name}) must be ${numElements(t.shape)} ${t.dtype} values`);
       values[id] = inputs[k];
     });
-    for (const stage of this.plan.stages) {
-      if (stage.where === 'gateway') this.runOnGateway(stage, values);
-      else await this.runStage(stage, values, index);
+    for (const f of this.dep.fragments) {
+      const t = f.built.output.tensor;
+      values[t] ??= new ARRAY[g.tensors[t].dtype](numElements(g.tensors[t].shape));
     }
+    // Each unit starts when the units it reads from are done (dataflow order, host/plan/dataflow.ts).
+    const done: Promise<void>[] = [];
+    for (const u of this.units) {
+      const ready = Promise.all(u.deps.map((d) => done[d]));
+      const stage = this.plan.stages[u.stage];
+      const p = ready.then(() => (u.fragment === undefined ? this.runOnGateway(stage, values) : this.runFragment(this.byStage[u.stage][u.fragment], values, index)));
+      p.catch(() => undefined); // the first failure is reported below; later ones are its consequences
+      done.push(p);
+    }
+    await Promise.all(done);
     return { outputs: g.outputs.map((id) => values[id]!), latencyMs: performance.now() - start };
   }
 
@@ -172,16 +193,6 @@ export class Executor {
         .map((id) => ({ data: values[id]!, origin: g.tensors[id].shape.map(() => 0), shape: g.tensors[id].shape }));
       values[op.outputs[0]] = runOpBox(p, tiles, wholeOutputBox(p));
     }
-  }
-
-  private async runStage(stage: PlanStage, values: (TensorData | undefined)[], index: number): Promise<void> {
-    const g = this.graph;
-    const frags = this.dep.fragments.filter((f) => f.stage === stage.index);
-    for (const f of frags) {
-      const t = f.built.output.tensor;
-      values[t] ??= new ARRAY[g.tensors[t].dtype](numElements(g.tensors[t].shape));
-    }
-    await Promise.all(frags.map((f) => this.runFragment(f, values, index)));
   }
 
   private inputBytes(f: DeployedFragment, values: (TensorData | undefined)[]): Uint8Array {
@@ -242,21 +253,20 @@ export class Executor {
 
   /**
    * Devices that may take over `f`, not yet tried: healthy ones holding it,
-   * then healthy ones with room to load it, then suspected ones (silent at
-   * their last check, not proven lost) in the same order.
+   * suspected ones holding it (silent at their last check, not proven lost:
+   * better waited for than a LOAD a false alarm would leave behind), then
+   * healthy and suspected ones with room to load it.
    */
   private candidates(f: DeployedFragment, tried: Set<string>): string[] {
     const open = [...this.dep.clients.keys()].filter((id) => !tried.has(id) && this.isHealthy(id, true));
-    return [...this.ranked(f, open.filter((id) => !this.suspected.has(id))), ...this.ranked(f, open.filter((id) => this.suspected.has(id)))];
-  }
-
-  /** Of `ids`, those holding `f` (fastest first), then those with room to load it (soonest done first). */
-  private ranked(f: DeployedFragment, ids: string[]): string[] {
-    const holding = ids.filter((id) => this.dep.holds.get(id)?.has(f.num));
+    const holds = (id: string) => this.dep.holds.get(id)?.has(f.num) === true;
+    const fastest = (a: string, b: string) => this.expectedMs(a, f) - this.expectedMs(b, f);
     // The device that would load and run it soonest first: blob over its link, then its expected RUN.
     const soonest = (id: string) => this.loadMs(id, f) + this.expectedMs(id, f);
-    const roomy = ids.filter((id) => !holding.includes(id) && this.hasRoom(id, f)).sort((a, b) => soonest(a) - soonest(b));
-    return [...holding.sort((a, b) => this.expectedMs(a, f) - this.expectedMs(b, f)), ...roomy];
+    const roomy = open.filter((id) => !holds(id) && this.hasRoom(id, f)).sort((a, b) => soonest(a) - soonest(b));
+    const calm = (id: string) => !this.suspected.has(id);
+    const holding = open.filter(holds).sort(fastest);
+    return [...holding.filter(calm), ...holding.filter((id) => !calm(id)), ...roomy.filter(calm), ...roomy.filter((id) => !calm(id))];
   }
 
   /**
@@ -324,7 +334,7 @@ export class Executor {
         live.add(id);
         const suspect = () => {
           suspects.add(id);
-          void backup();
+          void backup(true);
         };
         this.attempt(f, id, input, index, abort.signal, suspect).then(
           (bytes) => {
@@ -349,12 +359,14 @@ export class Executor {
           },
         );
       };
-      const backup = async () => {
+      /** Adds a device to the race; on a mere suspicion only one already holding `f` (a false alarm then loads nothing). */
+      const backup = async (holdersOnly = false) => {
         if (finding || done) return;
         finding = true;
         try {
           for (const id of this.candidates(f, tried)) {
             if (done) return;
+            if (holdersOnly && !this.dep.holds.get(id)?.has(f.num)) continue;
             if (this.dep.holds.get(id)?.has(f.num) || (await this.loadOnto(id, f))) {
               if (done) return;
               this.log(`fragment ${f.plan.id} re-dispatched to ${id}`);
