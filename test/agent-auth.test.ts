@@ -140,6 +140,13 @@ describe('a keyed device', () => {
 });
 
 describe('an unkeyed device', () => {
+  test('refuses sealed data: it has no key to open it', () => {
+    const gateway = new TestGateway({});
+    const f = fcFragment();
+    const r = expectReply(gateway.ask('LOAD', { frag: 1, offset: 0, data: f.blob.subarray(0, 100), total: f.blob.length, digest: fragmentDigest(f.blob), arena: f.arena, sealed: 1 }), 'ERROR');
+    expect(r).toMatchObject({ code: ErrorCode.BAD_MESSAGE, text: 'sealed data needs a keyed device' });
+  });
+
   test('ignores tags and counters', () => {
     const gateway = new TestGateway({}, new RequestSigner(KEY, SESSION));
     const f = fcFragment();

@@ -6,10 +6,11 @@ import { fuzzAgentFrames } from '../tools/fuzz/agent-frames.ts';
 
 describe('agent frame fuzz', () => {
   it.each([
-    ['unkeyed', false, 11],
-    ['keyed', true, 12],
-  ])('%s device: 5000 random and mutated inputs', (_, keyed, seed) => {
-    const r = fuzzAgentFrames({ count: 5000, seed, keyed });
+    ['unkeyed', false, false, 11],
+    ['keyed', true, false, 12],
+    ['keyed, sealed', true, true, 13],
+  ])('%s device: 5000 random and mutated inputs', (_, keyed, sealed, seed) => {
+    const r = fuzzAgentFrames({ count: 5000, seed, keyed, sealed });
     expect(r.inputs).toBe(5000);
     // The mutations reach the handlers, not only the CRC check.
     expect(r.results).toBeGreaterThan(0);

@@ -5,7 +5,7 @@
 // failure the executor re-dispatches); their bytes are never returned.
 import { afterEach, describe, expect, test } from 'vitest';
 import { DeviceClient, type DeviceError } from '../host/link/client.ts';
-import { encodeReply, type Reply, type ReplyOf } from '../host/link/messages.ts';
+import { encodeReply, type Reply, type ReplyOf, type Request, type RequestOf } from '../host/link/messages.ts';
 import { mockPair } from '../host/link/mock.ts';
 import type { Transport } from '../host/link/transport.ts';
 import { AgentHost } from '../host/sim/agent-host.ts';
@@ -197,6 +197,44 @@ describe('a man in the middle on a keyed link', () => {
     await expect(connect(device(KEY_B), KEY_A)).rejects.toThrow(
       /^dev: HELLO for request 1 refused: its tag does not verify for the request it answers .*holds another key\)$/,
     );
+  });
+});
+
+describe('sealed payloads (ChaCha20 under the tag)', () => {
+  test('an encrypted LOAD and RUN give the exact output, and neither the blob, the input nor the output crosses the link in clear', async () => {
+    const sent: Request[] = [];
+    const received: Reply[] = [];
+    const mitm = manInTheMiddle(
+      device(KEY_A),
+      (p, r) => (received.push(r), [p]),
+      (p, m) => (sent.push(m), [p]),
+    );
+    const c = await DeviceClient.connect(mitm.transport, { name: 'dev', key: Buffer.from(KEY_A, 'hex'), encrypt: true });
+    stops.unshift(() => c.close());
+    await c.load(1, fragX.blob, { arena: fragX.arena, digest: fragX.digest });
+    expect((await c.run(1, fragX.input)).output).toEqual(fragX.expected);
+    const onWire = (type: string) => Buffer.concat(sent.filter((m) => m.type === type).map((m) => (m as RequestOf<'LOAD'>).data));
+    const load = onWire('LOAD');
+    const run = onWire('RUN');
+    expect(load.length).toBe(fragX.blob.length);
+    expect(run.length).toBe(fragX.input.length);
+    expect(load.equals(Buffer.from(fragX.blob))).toBe(false);
+    expect(run.equals(Buffer.from(fragX.input))).toBe(false);
+    const result = received.find((r) => r.type === 'RESULT') as ReplyOf<'RESULT'>;
+    expect(result.sealed).toBe(1);
+    expect(Buffer.from(result.data).equals(Buffer.from(fragX.expected))).toBe(false);
+    expect(sent.filter((m) => m.type === 'LOAD' || m.type === 'RUN').every((m) => (m as RequestOf<'RUN'>).sealed === 1)).toBe(true);
+  });
+
+  test('a sealed RESULT with one ciphertext bit flipped is refused, not decrypted into a wrong output', async () => {
+    const c = await DeviceClient.connect(
+      manInTheMiddle(device(KEY_A), onResult(0, (p, r) => [flipByte(p, Buffer.from(p).indexOf(Buffer.from((r as ReplyOf<'RESULT'>).data)))])).transport,
+      { name: 'dev', key: Buffer.from(KEY_A, 'hex'), encrypt: true },
+    );
+    stops.unshift(() => c.close());
+    await c.load(1, fragX.blob, { arena: fragX.arena, digest: fragX.digest });
+    await expect(c.run(1, fragX.input)).rejects.toMatchObject({ code: 'FORGED' });
+    expect((await c.run(1, fragX.input)).output).toEqual(fragX.expected);
   });
 });
 

@@ -4,7 +4,8 @@ import { logLine, clockUs } from "./host";
 import { crc32Init } from "./crc32";
 import * as cbor from "./cbor";
 import { writeEntry, writeUint, writeHead, writeText, writeTextBytes, writeBytes, MAJOR_MAP, MAJOR_ARRAY, MAJOR_BYTES } from "./cbor";
-import { txBegin, txEnd, txTag } from "./tx";
+import { txBegin, txByte, txEnd, txTag } from "./tx";
+import { chachaBlock, chachaSetKey, chachaSetNonce, chachaXor, KEYSTREAM } from "./chacha20";
 import { rxInit, rxByte, frameStart, frameLen, RX_FRAME, RX_CORRUPT, RX_OVERSIZED } from "./rx";
 import { TEXT, textLen, textReset, textStr, textU32 } from "./text";
 import { hmacSetKey, hmacSha256, equalConstantTime, MAX_KEY_BYTES } from "./hmac";
@@ -21,9 +22,9 @@ import { kernelAbiHash } from "./kernels";
 import {
   PROTOCOL_VERSION, PROFILE_OPS, profileOpName, engineName, TAG_BYTES, isAuthenticated,
   T_HELLO, T_PING, T_PROFILE, T_LOAD, T_RUN, T_CANCEL, T_UNLOAD, T_RESET, T_ACK, T_RESULT, T_ERROR,
-  K_TYPE, K_SEQ, K_SESSION, K_COUNTER, K_TAG, K_HELLO_NONCE, K_PROFILE_MACS, K_LOAD_FRAG, K_RUN_FRAG, K_CANCEL_FRAG, K_UNLOAD_FRAG,
+  K_TYPE, K_SEQ, K_SEALED, K_SESSION, K_COUNTER, K_TAG, K_HELLO_NONCE, K_LOAD_DATA, K_PROFILE_MACS, K_LOAD_FRAG, K_RUN_FRAG, K_CANCEL_FRAG, K_UNLOAD_FRAG,
   R_ERROR_CODE, R_ERROR_TEXT, R_ERROR_FIELDS, R_ERROR_TAG, R_RESULT_TAG, R_HELLO_TAG, R_ACK_FRAG, R_ACK_NEXT, R_ACK_DONE, R_RESULT_FRAG, R_RESULT_DATA, R_RESULT_HIGH_WATER,
-  R_RESULT_COMPUTE_US, R_RESULT_FIELDS, R_HELLO_FIELDS, R_HELLO_VERSION, R_HELLO_BUDGET, R_HELLO_ENGINE, R_HELLO_ABI,
+  R_RESULT_COMPUTE_US, R_RESULT_SEALED, R_RESULT_FIELDS, R_HELLO_FIELDS, R_HELLO_VERSION, R_HELLO_BUDGET, R_HELLO_ENGINE, R_HELLO_ABI,
   R_HELLO_WINDOW, R_HELLO_CLOCK_HZ, R_HELLO_KEYED, R_HELLO_AUTH_FAILURES, R_HELLO_COUNTER, R_HELLO_BAD_FRAMES,
   R_HELLO_USED, R_HELLO_HIGH_WATER, R_HELLO_FRAGMENTS, R_HELLO_OVERHEAD, R_HELLO_SESSION, R_PING_CLOCK, R_PROFILE_RATES,
   E_BAD_MESSAGE, E_BAD_VERSION, E_UNKNOWN_TYPE, E_TOO_LARGE, E_NO_MEMORY, E_AUTH, E_REPLAY, E_NO_FRAGMENT, E_BUSY, E_KERNEL,
@@ -56,6 +57,15 @@ let replyCounter: u32 = 0;
 // What a reply's tag covers after the reply: session, counters, digest (RESULT) or the HELLO nonce.
 const MAX_NONCE_BYTES: u32 = 32;
 const BIND: usize = memory.data(44, 4);
+// Sealing (docs/protocol.md section 4): ChaCha20 under a key derived from the
+// device key, nonces (direction, session, counter), so none repeats under a key.
+const SEAL_LABEL: usize = memory.data<u8>([0x6d, 0x69, 0x63, 0x72, 0x6f, 0x73, 0x70, 0x6c, 0x69, 0x74, 0x20, 0x63, 0x68, 0x61, 0x63, 0x68, 0x61, 0x32, 0x30]); // "microsplit chacha20"
+const SEAL_LABEL_BYTES: usize = 19;
+const SEAL_KEY: usize = memory.data(32, 4);
+const TO_DEVICE: u32 = 0;
+const TO_GATEWAY: u32 = 1;
+/** The RUN chunk that completed the input asked for a sealed RESULT. */
+let resultSealed = false;
 
 /**
  * Lays out the `memoryBytes` of linear memory the host gives the agent (its
@@ -113,6 +123,8 @@ export function provision_key(len: u32, bootSession: u32): u32 {
   if (!ready || keyed || len < 1 || <usize>len > MAX_KEY_BYTES || bootSession == 0) return E_BAD_MESSAGE;
   hmacSetKey(rxBuffer, len);
   memory.fill(rxBuffer, 0, len);
+  hmacSha256(SEAL_LABEL, SEAL_LABEL_BYTES, SEAL_KEY);
+  chachaSetKey(SEAL_KEY);
   keyed = true;
   session = bootSession;
   return 0;
@@ -199,16 +211,29 @@ function sendAck(seq: u32, frag: u32, next: u32, done: bool): void {
   txEnd();
 }
 
+/** Writes `len` bytes at `ptr` as a byte string encrypted on the way, the stored bytes untouched. */
+function writeSealedBytes(ptr: usize, len: u32): void {
+  writeHead(MAJOR_BYTES, len);
+  chachaSetNonce(TO_GATEWAY, session, runDoneCounter);
+  for (let at: u32 = 0; at < len; at += 64) {
+    chachaBlock(at >>> 6);
+    const n = min<u32>(64, len - at);
+    for (let i: u32 = 0; i < n; i++) txByte(<u32>(load<u8>(ptr + at + i) ^ load<u8>(KEYSTREAM + i)));
+  }
+}
+
 function sendResult(): void {
   txBegin(keyed);
-  writeHead(MAJOR_MAP, entries(R_RESULT_FIELDS));
+  writeHead(MAJOR_MAP, entries(R_RESULT_FIELDS) + (resultSealed ? 1 : 0));
   writeEntry(K_TYPE, T_RESULT);
   writeEntry(K_SEQ, runSeq);
   writeEntry(R_RESULT_FRAG, runFrag());
   writeUint(R_RESULT_DATA);
-  writeBytes(runOutputPtr(), runOutputBytes());
+  if (resultSealed) writeSealedBytes(runOutputPtr(), runOutputBytes());
+  else writeBytes(runOutputPtr(), runOutputBytes());
   writeEntry(R_RESULT_HIGH_WATER, arenaHighWater());
   writeEntry(R_RESULT_COMPUTE_US, runComputeUs());
+  if (resultSealed) writeEntry(R_RESULT_SEALED, 1);
   store<u32>(BIND, session);
   store<u32>(BIND + 4, runOpenCounter);
   store<u32>(BIND + 8, runDoneCounter);
@@ -344,6 +369,19 @@ function handleFrame(): void {
       return;
     }
   }
+  const sealed = cbor.isUint(K_SEALED) && cbor.value(K_SEALED) == 1 && (type == T_LOAD || type == T_RUN);
+  if (sealed) {
+    if (!keyed) {
+      textStr("sealed data needs a keyed device");
+      sendError(seq, E_BAD_MESSAGE);
+      return;
+    }
+    // Authenticated above, so the ciphertext is the gateway's (encrypt-then-MAC).
+    if (cbor.isBytes(K_LOAD_DATA)) {
+      chachaSetNonce(TO_DEVICE, session, cbor.value(K_COUNTER));
+      chachaXor(cbor.dataPtr(K_LOAD_DATA), cbor.value(K_LOAD_DATA));
+    }
+  }
   if (type == T_HELLO) {
     const hasNonce = cbor.isBytes(K_HELLO_NONCE);
     if (hasNonce && cbor.value(K_HELLO_NONCE) > MAX_NONCE_BYTES) {
@@ -386,7 +424,10 @@ function handleFrame(): void {
     }
     const err = runChunk(seq, keyed ? cbor.value(K_COUNTER) : 0);
     if (err != 0) sendError(seq, err);
-    else sendAck(seq, cbor.value(K_RUN_FRAG), runNext, runDone);
+    else {
+      if (runDone) resultSealed = sealed;
+      sendAck(seq, cbor.value(K_RUN_FRAG), runNext, runDone);
+    }
   } else if (type == T_CANCEL) {
     if (!cbor.isUint(K_CANCEL_FRAG)) {
       textStr("CANCEL needs frag (uint)");

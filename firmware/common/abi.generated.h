@@ -3,7 +3,7 @@
 #ifndef MS_ABI_GENERATED_H
 #define MS_ABI_GENERATED_H
 
-#define MS_ABI_HASH 0x281803D6u
+#define MS_ABI_HASH 0x0F54A51Cu
 
 #define MS_DELIMITER 0u
 #define MS_CRC32_POLY 0xEDB88320u
@@ -25,6 +25,7 @@
 #define MS_T_ERROR 18u
 #define MS_K_TYPE 0u
 #define MS_K_SEQ 1u
+#define MS_K_SEALED 20u
 #define MS_K_SESSION 21u
 #define MS_K_COUNTER 22u
 #define MS_K_TAG 23u
@@ -67,6 +68,7 @@
 #define MS_R_RESULT_DATA 3u
 #define MS_R_RESULT_HIGH_WATER 4u
 #define MS_R_RESULT_COMPUTE_US 5u
+#define MS_R_RESULT_SEALED 6u
 #define MS_R_RESULT_TAG 23u
 #define MS_R_ERROR_CODE 2u
 #define MS_R_ERROR_TEXT 3u

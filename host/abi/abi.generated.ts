@@ -3,7 +3,7 @@
 // codes, the kernel record and call block, and the fragment blob.
 
 /** FNV-1a over the whole spec (names, order, types, values); HELLO's `abi` must equal it. */
-export const ABI_HASH = 0x281803D6;
+export const ABI_HASH = 0x0F54A51C;
 
 /** byte that ends a COBS frame. */
 export const DELIMITER = 0;
@@ -55,6 +55,7 @@ export const REQUESTS = {
       total: { key: 5, type: 'uint', optional: true },
       digest: { key: 6, type: 'bytes32', optional: true },
       arena: { key: 7, type: 'uint', optional: true },
+      sealed: { key: 20, type: 'uint', optional: true },
       session: { key: 21, type: 'uint', optional: true },
       counter: { key: 22, type: 'uint', optional: true },
       tag: { key: 23, type: 'bytes32', optional: true },
@@ -68,6 +69,7 @@ export const REQUESTS = {
       offset: { key: 3, type: 'uint', optional: false },
       data: { key: 4, type: 'bytes', optional: false },
       total: { key: 5, type: 'uint', optional: true },
+      sealed: { key: 20, type: 'uint', optional: true },
       session: { key: 21, type: 'uint', optional: true },
       counter: { key: 22, type: 'uint', optional: true },
       tag: { key: 23, type: 'bytes32', optional: true },
@@ -78,6 +80,7 @@ export const REQUESTS = {
     authenticated: true,
     fields: {
       frag: { key: 2, type: 'uint', optional: false },
+      sealed: { key: 20, type: 'uint', optional: true },
       session: { key: 21, type: 'uint', optional: true },
       counter: { key: 22, type: 'uint', optional: true },
       tag: { key: 23, type: 'bytes32', optional: true },
@@ -88,6 +91,7 @@ export const REQUESTS = {
     authenticated: true,
     fields: {
       frag: { key: 2, type: 'uint', optional: false },
+      sealed: { key: 20, type: 'uint', optional: true },
       session: { key: 21, type: 'uint', optional: true },
       counter: { key: 22, type: 'uint', optional: true },
       tag: { key: 23, type: 'bytes32', optional: true },
@@ -97,6 +101,7 @@ export const REQUESTS = {
     type: 8,
     authenticated: true,
     fields: {
+      sealed: { key: 20, type: 'uint', optional: true },
       session: { key: 21, type: 'uint', optional: true },
       counter: { key: 22, type: 'uint', optional: true },
       tag: { key: 23, type: 'bytes32', optional: true },
@@ -159,6 +164,7 @@ export const REPLIES = {
       data: { key: 3, type: 'bytes', optional: false },
       highWater: { key: 4, type: 'uint', optional: false },
       computeUs: { key: 5, type: 'uint', optional: false },
+      sealed: { key: 6, type: 'uint', optional: true },
       tag: { key: 23, type: 'bytes32', optional: true },
     },
   },

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { encodeFrame, FrameDecoder, frameWireSize } from './frame.ts';
-import { errorBinding, replyTagValid, RequestSigner, resultBinding } from './hmac.ts';
+import { chacha20, errorBinding, replyTagValid, RequestSigner, resultBinding, sealKey, TO_GATEWAY } from './hmac.ts';
 import {
   AUTHENTICATED,
   decodeReply,
@@ -64,6 +64,8 @@ export interface ClientOptions {
   resultTimeoutMs?: number;
   /** Device key: LOAD, RUN, CANCEL, UNLOAD and RESET are then signed. */
   key?: Uint8Array;
+  /** With a key: LOAD and RUN data and RESULT data cross the link encrypted (ChaCha20, docs/protocol.md section 4). */
+  encrypt?: boolean;
   /** Largest reply payload accepted. Default 2 MiB. */
   maxReplyBytes?: number;
   /** Refuse a device whose kernel ABI hash differs. */
@@ -452,7 +454,7 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     if (!key) return;
     if (info.keyed !== 1)
       throw new DeviceError(this.name, 'NO_KEY', 'the gateway has a key for this device, but the device says it is not keyed; provision it (microsplit provision) or connect without a key');
-    if (this.signer?.session !== info.session) this.signer = new RequestSigner(key, info.session, info.counter);
+    if (this.signer?.session !== info.session) this.signer = new RequestSigner(key, info.session, info.counter, this.opts.encrypt);
   }
 
   /** A HELLO; with a key, it carries a fresh nonce that the reply's tag must cover. */
@@ -645,7 +647,7 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
       offset: MAX_U32,
       data: new Uint8Array(0),
       ...first,
-      ...(this.signer ? { counter: MAX_U32, tag: new Uint8Array(TAG_BYTES) } : {}),
+      ...(this.signer ? { sealed: 1, session: MAX_U32, counter: MAX_U32, tag: new Uint8Array(TAG_BYTES) } : {}),
     } as Request);
     // + 4: a byte-string header grows from 1 to at most 5 bytes with its length.
     const header = probe.length + 4;
@@ -742,6 +744,15 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
         ),
       );
       return;
+    }
+    if (r.type === 'RESULT' && r.sealed === 1) {
+      // Verified above, so it answers one of this box's RUN chunks, each sent once under its own seq.
+      const [session, counter] = box?.signed.get(r.seq)?.[0] ?? [];
+      if (!this.opts.key || session === undefined || counter === undefined) {
+        this.stats.badReplies++;
+        return;
+      }
+      r.data = chacha20(sealKey(this.opts.key), TO_GATEWAY, session, counter, r.data);
     }
     if (box) box.push(r);
     else if (r.type === 'ERROR') this.emit('unsolicited', r);

@@ -1,7 +1,7 @@
 // Gateway side of docs/protocol.md section 4: HMAC-SHA256 tags, the
 // device's session and the strictly increasing counter a keyed device demands
 // on every state-changing request.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createHmac, timingSafeEqual } from 'node:crypto';
 import { AUTHENTICATED, encodeRequest, TAG_BYTES, type Request } from './messages.ts';
 
 /** HMAC-SHA256 of `data` under `key`. */
@@ -11,6 +11,22 @@ export function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
 
 const isU32 = (n: number) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
 
+/** Nonce directions of sealed data (docs/protocol.md section 4). */
+export const TO_DEVICE = 0;
+export const TO_GATEWAY = 1;
+
+/** The ChaCha20 key sealed data uses: HMAC-SHA256(device key, "microsplit chacha20"). */
+export function sealKey(key: Uint8Array): Uint8Array {
+  return hmacSha256(key, new TextEncoder().encode('microsplit chacha20'));
+}
+
+/** ChaCha20 (RFC 8439, block counter from 0) of `data` under `key` and the nonce (direction, session, counter). */
+export function chacha20(key: Uint8Array, direction: number, session: number, counter: number, data: Uint8Array): Uint8Array {
+  // node:crypto's chacha20 IV: the initial block counter (u32 LE), then the 96-bit nonce.
+  const cipher = createCipheriv('chacha20', key, u32le(0, direction, session, counter));
+  return new Uint8Array(Buffer.concat([cipher.update(data), cipher.final()]));
+}
+
 /**
  * Signs requests for one keyed device in one of its sessions (HELLO
  * `session`). `next` is the counter the next signed request uses; start it
@@ -18,12 +34,15 @@ const isU32 = (n: number) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
  */
 export class RequestSigner {
   private readonly key: Uint8Array;
+  /** Set when LOAD and RUN data are sealed (ChaCha20 under sealKey). */
+  private readonly seal?: Uint8Array;
   private counter: number;
 
   constructor(
     key: Uint8Array,
     readonly session: number,
     lastAccepted = 0,
+    sealed = false,
   ) {
     if (key.length < 1 || key.length > 64) throw new RangeError(`device key must be 1..64 bytes, got ${key.length}`);
     if (!isU32(session) || session === 0) throw new RangeError(`device session must be an integer in 1..${0xffffffff}, got ${session}`);
@@ -32,6 +51,7 @@ export class RequestSigner {
     }
     this.key = Uint8Array.from(key);
     this.counter = lastAccepted;
+    if (sealed) this.seal = sealKey(this.key);
   }
 
   get next(): number {
@@ -45,14 +65,19 @@ export class RequestSigner {
 
   /**
    * The payload of `msg`: authenticated kinds get the session, the next
-   * counter and their tag (over the payload with the tag zeroed); the others
-   * are encoded as is.
+   * counter and their tag (over the payload with the tag zeroed; when
+   * sealing, over the encrypted data: encrypt-then-MAC); the others are
+   * encoded as is.
    */
   encode(msg: Request): Uint8Array {
     if (!AUTHENTICATED.has(msg.type)) return encodeRequest(msg);
     if (this.counter >= 0xffffffff) throw new RangeError('device counter exhausted in this session; restart the device');
     this.counter++;
-    const payload = encodeRequest({ ...msg, session: this.session, counter: this.counter, tag: new Uint8Array(TAG_BYTES) } as Request);
+    const sealed =
+      this.seal && (msg.type === 'LOAD' || msg.type === 'RUN')
+        ? { sealed: 1, data: chacha20(this.seal, TO_DEVICE, this.session, this.counter, msg.data) }
+        : {};
+    const payload = encodeRequest({ ...msg, ...sealed, session: this.session, counter: this.counter, tag: new Uint8Array(TAG_BYTES) } as Request);
     payload.set(hmacSha256(this.key, payload), payload.length - TAG_BYTES);
     return payload;
   }

@@ -8,6 +8,11 @@
 //    second from the first chunk sent to the RESULT received, as a fraction
 //    of the line rate.
 //
+// 3. Keyed links: the same goodput unkeyed, signed (HMAC-SHA256 tags) and
+//    signed and sealed (ChaCha20, docs/protocol.md section 4), at 921600
+//    baud and unpaced (there the gateway's and the Node agent's crypto is
+//    what limits it); side by side as ratios to unkeyed.
+//
 // The fragment is a MAX_POOL over the whole tensor, so the RESULT is 16
 // bytes and the time is the input's. Devices announce a 4096-byte window;
 // one more goodput run at 2,000,000 baud uses 16 KiB, to show how much of the
@@ -67,8 +72,20 @@ const device = (id: string, rate: number, window: number) => ({
   link: { kind: 'pty', rate },
   receiveWindow: window,
 });
+const KEY_HEX = '5a'.repeat(32);
+/** Keyed comparison: line rates, and the modes compared on each. */
+const KEYED_RATES = [92_160, 1e9];
+const MODES = ['unkeyed', 'signed', 'sealed'] as const;
+const modeDevice = (rate: number, mode: (typeof MODES)[number]) => ({
+  ...device(`${mode}-${rate}`, rate, WINDOW),
+  ...(mode === 'unkeyed' ? {} : { keyHex: KEY_HEX }),
+});
 const tb = await startTestbed({
-  devices: [device('unpaced', 1e9, WINDOW), ...GOODPUT_RUNS.map((r) => device(`baud-${runId(r)}`, r.baud / 10, r.window))],
+  devices: [
+    device('unpaced', 1e9, WINDOW),
+    ...GOODPUT_RUNS.map((r) => device(`baud-${runId(r)}`, r.baud / 10, r.window)),
+    ...KEYED_RATES.flatMap((rate) => MODES.map((m) => modeDevice(rate, m))),
+  ],
 });
 const results: Record<string, number> = { window: WINDOW };
 try {
@@ -76,7 +93,8 @@ try {
   const tap = new ReplyTap();
   for (const d of tb.devices) {
     const link = d.id === 'unpaced' ? tap.wrap(await openTransport(d.uri)) : await openTransport(d.uri);
-    clients.set(d.id, await DeviceClient.connect(link, { name: d.id, resultTimeoutMs: 30_000 }));
+    const keyed = d.spec?.keyHex ? { key: Buffer.from(d.spec.keyHex, 'hex'), encrypt: d.id.startsWith('sealed') } : {};
+    clients.set(d.id, await DeviceClient.connect(link, { name: d.id, resultTimeoutMs: 30_000, ...keyed }));
   }
 
   console.log(`overhead: RUN input over a PTY, window ${WINDOW} bytes`);
@@ -121,6 +139,33 @@ try {
     results[key] = round(goodput / (baud / 10));
     console.log(
       `${String(baud).padEnd(10)} ${String(window).padStart(6)}  ${`${n / KIB} KiB`.padEnd(8)} ${best.toFixed(3).padStart(7)} ${Math.round(goodput).toString().padStart(13)} ${results[key].toFixed(3).padStart(10)} ${String(client.stats.retransmits).padStart(15)}`,
+    );
+  }
+
+  console.log('\nkeyed links: goodput of a 64 KiB RUN input, best of ' + REPEATS + ', and its ratio to unkeyed');
+  console.log('line B/s     unkeyed B/s    signed B/s  ratio    sealed B/s  ratio');
+  const n = 64 * KIB;
+  const f = transferFragment(n);
+  for (const rate of KEYED_RATES) {
+    const goodput: Record<string, number> = {};
+    for (const mode of MODES) {
+      const client = clients.get(`${mode}-${rate}`)!;
+      await client.load(1, f.blob, { arena: f.arena, digest: f.digest });
+      let best = Infinity;
+      for (let i = 0; i < REPEATS; i++) {
+        const t0 = performance.now();
+        const r = await client.run(1, f.input);
+        best = Math.min(best, (performance.now() - t0) / 1000);
+        if (!sameBytes(r.output, f.expected)) throw new Error(`${mode} at ${rate} B/s: wrong RESULT`);
+      }
+      goodput[mode] = n / best;
+    }
+    const label = rate >= 1e9 ? 'unpaced' : String(rate);
+    results[`keyed_goodput_${label}`] = Math.round(goodput.unkeyed);
+    results[`signed_over_unkeyed_${label}`] = round(goodput.signed / goodput.unkeyed);
+    results[`sealed_over_unkeyed_${label}`] = round(goodput.sealed / goodput.unkeyed);
+    console.log(
+      `${label.padEnd(10)} ${Math.round(goodput.unkeyed).toString().padStart(12)} ${Math.round(goodput.signed).toString().padStart(13)} ${results[`signed_over_unkeyed_${label}`].toFixed(3).padStart(6)} ${Math.round(goodput.sealed).toString().padStart(13)} ${results[`sealed_over_unkeyed_${label}`].toFixed(3).padStart(6)}`,
     );
   }
   for (const cl of clients.values()) await cl.close();

@@ -7,7 +7,7 @@
 // every so often, no byte of linear memory past the arena was ever written.
 import { encodeFrame, FrameDecoder } from '../../host/link/frame.ts';
 import { fragmentDigest, packFragment } from '../../host/abi/fragment-blob.ts';
-import { RequestSigner } from '../../host/link/hmac.ts';
+import { chacha20, RequestSigner, sealKey, TO_GATEWAY } from '../../host/link/hmac.ts';
 import { decodeReply, encodeRequest, type Reply, type Request } from '../../host/link/messages.ts';
 import { packCall, packOp } from '../../host/abi/kernel-abi.ts';
 import type { ConvParams, FullyConnectedParams } from '../../host/model/op-params.ts';
@@ -23,6 +23,8 @@ export interface FuzzOptions {
   window?: number;
   /** Provision a key: authenticated requests are then signed (or mutated signed ones refused). */
   keyed?: boolean;
+  /** With a key: LOAD and RUN data are sealed (ChaCha20), RESULTs come back sealed. */
+  sealed?: boolean;
 }
 
 export interface FuzzReport {
@@ -152,11 +154,11 @@ function mutate(p: Uint8Array, r: Rng): Uint8Array {
 }
 
 export function fuzzAgentFrames(options: FuzzOptions): FuzzReport {
-  const { count, seed, budget = 8192, window = 512, keyed = false } = options;
+  const { count, seed, budget = 8192, window = 512, keyed = false, sealed = false } = options;
   const r = rng(seed);
   const key = keyed ? r.bytes(32) : undefined;
   const bootSession = 1 + r.int(0xfffffffe);
-  const signer = key ? new RequestSigner(key, bootSession) : undefined;
+  const signer = key ? new RequestSigner(key, bootSession, 0, sealed) : undefined;
   const encode = (m: Request) => (signer ? signer.encode(m) : encodeRequest(m));
   const replies = new FrameDecoder({ maxPayload: 1 << 20 });
   const report: FuzzReport = { inputs: 0, bytesFed: 0, replies: {}, errorCodes: {}, results: 0, maxHighWater: 0, budget, ms: 0 };
@@ -166,6 +168,9 @@ export function fuzzAgentFrames(options: FuzzOptions): FuzzReport {
   let captured: Reply[] = [];
   const onReply = (rep: Reply) => {
     captured.push(rep);
+    // A keyed device tags every HELLO, RESULT and ERROR; an unkeyed one none.
+    const tagged = rep.type === 'HELLO' || rep.type === 'RESULT' || rep.type === 'ERROR';
+    if ((tagged && keyed) !== ('tag' in rep && rep.tag !== undefined)) throw new Error(`${rep.type} ${keyed && tagged ? 'without' : 'with'} a tag from a${keyed ? ' keyed' : 'n unkeyed'} device`);
     report.replies[rep.type] = (report.replies[rep.type] ?? 0) + 1;
     if (rep.type === 'HELLO') {
       arenaEnd = rep.overhead + rep.budget;
@@ -213,6 +218,9 @@ export function fuzzAgentFrames(options: FuzzOptions): FuzzReport {
   const checkProbe = (i: number) => {
     const res = steps(runSteps(PROBE, probeInput, window / 2));
     if (res?.type !== 'RESULT') throw fail(i, `the probe fragment did not run: ${JSON.stringify(res)}`);
+    // Sealed under the counter of the chunk that completed the input: the last one sent.
+    if (sealed !== (res.sealed === 1)) throw fail(i, `the probe's RESULT is ${sealed ? 'not ' : ''}sealed`);
+    if (sealed) res.data = chacha20(sealKey(key!), TO_GATEWAY, bootSession, signer!.last, res.data);
     if (Buffer.compare(res.data, probeExpected) !== 0) throw fail(i, `the probe fragment computed other bytes than the oracle: ${Buffer.from(res.data).toString('hex').slice(0, 64)} vs ${Buffer.from(probeExpected).toString('hex').slice(0, 64)}`);
   };
   const reloadProbe = (i: number) => {

@@ -1,5 +1,5 @@
 // `npm run fuzz [-- --count N --seed S]`: the agent's frame fuzz in Node,
-// unkeyed and keyed, N inputs each (default 100000). Exit status 1 on the
+// unkeyed, keyed, and keyed with sealed data, N inputs each (default 100000). Exit status 1 on the
 // first failure, which names the seed and the input.
 import { Command } from 'commander';
 import { fuzzAgentFrames } from './agent-frames.ts';
@@ -16,10 +16,10 @@ if (!Number.isInteger(opts.count) || opts.count < 1) {
   process.exit(2);
 }
 try {
-  for (const keyed of [false, true]) {
-    const r = fuzzAgentFrames({ count: opts.count, seed: opts.seed, keyed });
+  for (const [keyed, sealed] of [[false, false], [true, false], [true, true]]) {
+    const r = fuzzAgentFrames({ count: opts.count, seed: opts.seed, keyed, sealed });
     console.log(
-      `agent frames${keyed ? ' (keyed)' : ''}: ${r.inputs} inputs, ${r.bytesFed} bytes, seed ${opts.seed}, ${(r.ms / 1000).toFixed(1)} s; ` +
+      `agent frames${sealed ? ' (keyed, sealed)' : keyed ? ' (keyed)' : ''}: ${r.inputs} inputs, ${r.bytesFed} bytes, seed ${opts.seed}, ${(r.ms / 1000).toFixed(1)} s; ` +
         `replies ${JSON.stringify(r.replies)}, error codes ${JSON.stringify(r.errorCodes)}; high water ${r.maxHighWater} of ${r.budget}`,
     );
   }
