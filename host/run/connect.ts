@@ -8,23 +8,22 @@ export async function connectAll(
   devices: { id: string; uri: string; linkBytesPerSec?: number; key?: Uint8Array }[],
   opts: ClientOptions = {},
 ): Promise<Map<string, DeviceClient>> {
-  const clients = new Map<string, DeviceClient>();
   const results = await Promise.allSettled(
-    devices.map(async (d) => {
-      const client = await DeviceClient.connect(await openTransport(d.uri), {
+    devices.map(async (d) =>
+      DeviceClient.connect(await openTransport(d.uri), {
         ...opts,
         name: d.id,
         ...(d.linkBytesPerSec ? { linkBytesPerSec: d.linkBytesPerSec } : {}),
         ...(d.key ? { key: d.key } : {}),
-      });
-      clients.set(d.id, client);
-    }),
+      }),
+    ),
   );
   const failed = results.findIndex((r) => r.status === 'rejected');
   if (failed >= 0) {
-    await Promise.allSettled([...clients.values()].map((c) => c.close()));
+    await Promise.allSettled(results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.close()] : [])));
     throw new Error(`cannot connect to ${devices[failed].id} at ${devices[failed].uri}: ${((results[failed] as PromiseRejectedResult).reason as Error).message}`);
   }
-  return clients;
+  // In the order given, whichever answered first: reports list devices as their testbed or ports file does.
+  return new Map(devices.map((d, i) => [d.id, (results[i] as PromiseFulfilledResult<DeviceClient>).value]));
 }
 
