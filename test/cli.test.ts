@@ -41,7 +41,7 @@ function leftovers(): number[] {
   return tag.live();
 }
 
-const COMMANDS = ['sim', 'devices', 'profile', 'inspect', 'plan', 'deploy', 'run', 'infer', 'eval', 'conformance', 'bench', 'demo', 'export', 'experiment', 'report'];
+const COMMANDS = ['sim', 'devices', 'profile', 'inspect', 'plan', 'deploy', 'run', 'infer', 'eval', 'conformance', 'bench', 'demo', 'export', 'experiment', 'report', 'provision'];
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -55,6 +55,17 @@ describe('microsplit --help', () => {
   it('lists every command', async () => {
     const r = await cli(['--help']);
     for (const name of COMMANDS) expect(r.stdout).toContain(`  ${name}`);
+  });
+});
+
+describe('microsplit provision', () => {
+  it('writes a key file, then refuses to overwrite it without --rotate (exit 1, one line)', async () => {
+    const file = join(dir, 'device.key');
+    const first = await cli(['provision', file]);
+    expect([first.code, first.stdout.trim()]).toEqual([0, `provisioned: 32-byte key in ${file}`]);
+    const again = await cli(['provision', file]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`${file} already holds a key; --rotate replaces it, --unkey removes it`);
   });
 });
 
