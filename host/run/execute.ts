@@ -464,7 +464,9 @@ export class Executor {
       const lost = this.watch(id, client, f, stop, suspect);
       lost.catch(() => undefined);
       try {
-        const r = await Promise.race([client.run(f.num, input, { timeoutMs, signal: stop.signal }), lost]);
+        const running = client.run(f.num, input, { timeoutMs, signal: stop.signal });
+        running.catch(() => undefined); // when the watchdog wins the race, the RUN's own failure follows unobserved
+        const r = await Promise.race([running, lost]);
         this.measured(id, f, performance.now() - begun);
         this.suspected.delete(id);
         return r;

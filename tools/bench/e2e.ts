@@ -14,6 +14,11 @@
 //    after its process exited, over the same plan's clean median, without
 //    replication (the executor's watchdog suspects the silent device and
 //    re-dispatches to a standby loaded after deploy) and with 2 replicas.
+//    A straggler: the same device computing 4x slower, median over clean.
+// 3c. Scaling: person_detect by microsplit on N identical compute-bound
+//    devices (20 M MAC/s, 512 KB, TCP at 10 MB/s and 1 MB/s, 0.5 ms), N = 1,
+//    2, 4, 8 (1 and 8 at 1 MB/s; with --curve every N from 1 to 8 at both);
+//    speedup = measured latency at N=1 over N.
 // 4. Where microsplit's gap on demo.json goes, from the executor's trace:
 //    time between stages (gateway), per-stage excess over the prediction,
 //    the agents' own compute time (the simulator holds a RESULT for the
@@ -334,6 +339,44 @@ printTable(
   ),
 );
 
+// --- 3b: one straggler ---------------------------------------------------------
+/** The same plan with `device` computing 4x slower from the start (testbed `slowdown` fault): median latency. */
+async function stragglerMs(plan: Plan, device: string): Promise<number> {
+  const faults: FaultSpec = { dropP: 0, corruptP: 0, slowdown: { atMs: 0, factor: 4 } };
+  const testbed: Testbed = { ...roomy, devices: roomy.devices.map((d) => (d.id === device ? { ...d, faults } : d)) };
+  return withTestbed(testbed, async (open) => median((await measure(open, plan, N)).latencies));
+}
+const straggler = await stragglerMs(roomyMicro.run!.plan, victim);
+console.log(`\none straggler on ${roomy.name}: ${victim} computes 4x slower: ${ms(straggler)} ms, ${(straggler / roomyMicro.measuredMs!).toFixed(2)}x clean`);
+
+// --- 3c: compute-bound testbeds of N identical devices ----------------------------
+/** N devices of 20 M MAC/s and 512 KB on loopback TCP at `rate` bytes/s and 0.5 ms. */
+function identical(n: number, rate: number): Testbed {
+  const device = (i: number) => ({ id: `n${i}`, memory: 512 * 1024, speed: { default: 20e6 }, link: { kind: 'tcp' as const, rate, latencyMs: 0.5 } });
+  return { name: `${n} x 20 M MAC/s, ${rate / 1e6} MB/s`, seed: 1, devices: Array.from({ length: n }, (_, i) => device(i)) };
+}
+const curve = process.argv.includes('--curve');
+const sizes = curve ? [1, 2, 3, 4, 5, 6, 7, 8] : [1, 2, 4, 8];
+const rates = [10e6, 1e6];
+const scaling: { n: number; rate: number; row: Row }[] = [];
+for (const rate of rates)
+  for (const n of curve || rate === 10e6 ? sizes : [1, 8]) scaling.push({ n, rate, row: (await cleanRuns(identical(n, rate), ['microsplit']))[0] });
+const latencyOf = (n: number, rate: number) => scaling.find((x) => x.n === n && x.rate === rate)?.row.measuredMs;
+const speedupN = (n: number, rate = 10e6) => {
+  const one = latencyOf(1, rate);
+  const many = latencyOf(n, rate);
+  return one === undefined || many === undefined ? null : one / many;
+};
+console.log('\nperson_detect, microsplit, on N identical devices (20 M MAC/s, 512 KB, loopback TCP, 0.5 ms)');
+printTable(
+  ['devices', 'predicted ms', 'measured ms', 'speedup over N=1 (measured)', 'stages', 'fragments'],
+  scaling.map(({ n, rate, row }) =>
+    row.run
+      ? [row.set, ms(row.predictedMs!), ms(row.measuredMs!), speedupN(n, rate)!.toFixed(2), String(row.run.plan.stages.length), String(row.run.plan.stages.reduce((a, s) => a + s.fragments.length, 0))]
+      : [row.set, 'does not fit', '', '', '', row.why!.slice(0, 60)],
+  ),
+);
+
 // --- 4: where the gap goes ------------------------------------------------------
 const gaps = [find(demoRows, 'microsplit'), ...variantRows].map((r) => ({ set: r.set, gap: gapOf(r.run!, graph) }));
 console.log('\nmicrosplit on demo.json and two variants: where measured and predicted part (per inference, mean)');
@@ -390,6 +433,11 @@ if (json) {
       speedup_vs_layerwise_demo: round(speedup(demoRows, 'layerwise')),
       failure_latency_replicated_over_clean: round(replicated?.failureMs === undefined ? null : replicated.failureMs / replicated.cleanMs),
       failure_latency_unreplicated_over_clean: round(unreplicated.failureMs === undefined ? null : unreplicated.failureMs / unreplicated.cleanMs),
+      straggler_latency_over_clean: round(straggler / roomyMicro.measuredMs!),
+      speedup_vs_single_n2: round(speedupN(2)),
+      speedup_vs_single_n4: round(speedupN(4)),
+      speedup_vs_single_n8: round(speedupN(8)),
+      speedup_vs_single_n8_1mbs: round(speedupN(8, 1e6)),
       gap_between_stages_ms: round(withLat.betweenStagesMs),
       gap_in_stages_ms: round(withLat.stageExcessMs),
       gap_in_stages_latency0_ms: round(zeroLat.stageExcessMs),
