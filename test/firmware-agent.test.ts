@@ -120,10 +120,8 @@ describe.skipIf(qemu.skip)(`agent firmware over PTYs${qemu.note}`, () => {
       wasm3.check();
       buildFirmware(['wasm3']);
       devices.push(await startLinux(join(FIRMWARE_BUILD, 'linux/agent-wasm3'), MEMORY, 'linux-wasm3', 'wasm3'));
-      const w3 = await startQemuBoards([
-        { id: 'm4-wasm3', board: 'qemu-mps2-an386', memory: MEMORY, engine: 'wasm3' },
-        { id: 'm3-wasm3', board: 'qemu-mps2-an385', memory: MEMORY, engine: 'wasm3' },
-      ]);
+      // No wasm3 agent image for the M3: its 128 KB chip cannot hold wasm3's ~185 KB heap (docs/firmware.md).
+      const w3 = await startQemuBoards([{ id: 'm4-wasm3', board: 'qemu-mps2-an386', memory: MEMORY, engine: 'wasm3' }]);
       devices.push(...w3.map((b) => qemuDevice(b, 'wasm3')));
     }
   }, 900_000);
@@ -132,7 +130,7 @@ describe.skipIf(qemu.skip)(`agent firmware over PTYs${qemu.note}`, () => {
     await Promise.all(devices.map((d) => d.stop()));
   });
 
-  const names = ['linux', 'qemu-mps2-an386', 'qemu-mps2-an385', ...(wasm3.skip ? [] : ['linux-wasm3', 'qemu-mps2-an386-wasm3', 'qemu-mps2-an385-wasm3'])];
+  const names = ['linux', 'qemu-mps2-an386', 'qemu-mps2-an385', ...(wasm3.skip ? [] : ['linux-wasm3', 'qemu-mps2-an386-wasm3'])];
   const withClient = async (name: string, use: (c: DeviceClient) => Promise<void>) => {
     const d = devices.find((x) => x.name === name)!;
     const client = await DeviceClient.connect(await openSerial(d.path), { name, connectTimeoutMs: 20_000 });
@@ -193,7 +191,7 @@ describe.skipIf(qemu.skip)(`agent firmware over PTYs${qemu.note}`, () => {
 describe.skipIf(qemu.skip)(`a trap inside the module${qemu.note}`, () => {
   beforeAll(() => qemu.check());
   // test/fixtures/firmware/oob-agent.wat: feed() loads from the address in the first 4 received bytes.
-  const outside = Buffer.from([0xf0, 0xff, 0xff, 0xff]); // 0xfffffff0, past the 1 MiB memory
+  const outside = Buffer.from([0xf0, 0xff, 0xff, 0xff]); // 0xfffffff0, past any board's memory
   const inside = Buffer.from([0x10, 0x00, 0x00, 0x00]);
 
   beforeAll(() => buildFirmware(['fixture-oob', ...(wasm3.skip ? [] : ['fixture-oob-wasm3'])]), 900_000);

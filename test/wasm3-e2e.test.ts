@@ -25,8 +25,8 @@ const link = (kind: 'pty' | 'tcp') => ({ kind, rate: 2_000_000 });
  * device, so that plans split it; each device's memory adds the agent's
  * overhead for its window.
  */
-/** The wasm3 M4 image's linear memory is about 75 KB (its heap less wasm3's own needs): its arena stays within. */
-const WASM3_BOARD_ARENA = 56 * 1024;
+/** The wasm3 M4 image's arena is 50,488 bytes (npm run firmware -- --json: its 256 KB chip less wasm3's own heap use): stay within. */
+const WASM3_BOARD_ARENA = 48 * 1024;
 const testbed = (arena: number) => ({
   name: `mixed engines, arenas of ${arena} bytes`,
   seed: 19,

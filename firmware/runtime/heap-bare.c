@@ -1,7 +1,7 @@
 /* The allocator of bare-metal wasm3 images: wasm3 is the only caller of
  * malloc there, and this one keeps its layout the same from boot to boot.
- * It hands out one static region of MS_HEAP_BYTES (set per image in the
- * Makefile) from the bottom up; free gives back the last block only, and
+ * It hands out one static region from the bottom up: the RAM the image
+ * leaves (MS_RAM_FROM_LINKER), or MS_HEAP_BYTES set per image; free gives back the last block only, and
  * everything once no block is live. So after a trap, when the engine frees
  * the runtime and loads the module again, every block lands where it did at
  * boot, and the linear memory gets the same bytes (engine_wasm3.c). wasm3's
@@ -17,7 +17,15 @@
 /* Each block starts with its size, so realloc knows how much to copy. */
 #define HEADER ALIGN
 
+#ifdef MS_RAM_FROM_LINKER
+/* Every byte of RAM the image leaves (config.h). */
+#include "config.h"
+#define heap ms_ram_free
+#undef MS_HEAP_BYTES
+#define MS_HEAP_BYTES MS_RAM_FREE_BYTES
+#else
 static uint8_t heap[MS_HEAP_BYTES] __attribute__((aligned(ALIGN)));
+#endif
 static uint32_t top, high_water, live;
 static uint8_t* last;
 

@@ -7,8 +7,10 @@
 #include "config.h"
 #include "wasm-rt.h"
 
+#ifndef MS_RAM_FROM_LINKER
 /* The mask scheme may read up to 7 bytes past the last index: guard them. */
 uint8_t ms_linear_memory[MS_MEM_BYTES + MS_MEM_GUARD_BYTES] __attribute__((aligned(8)));
+#endif
 
 static wasm_rt_funcref_t table_elements[MS_MAX_TABLE_ELEMENTS];
 static int memory_taken;
@@ -90,7 +92,7 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, u
   if (memory_taken || initial_pages > MS_MEM_PAGES || max_pages < MS_MEM_PAGES)
     wasm_rt_trap(WASM_RT_TRAP_OOB);
   memory_taken = 1;
-  memset(ms_linear_memory, 0, sizeof ms_linear_memory);
+  memset(ms_linear_memory, 0, MS_MEM_BYTES);
   memory->data = ms_linear_memory;
   memory->pages = MS_MEM_PAGES;
   memory->max_pages = MS_MEM_PAGES;

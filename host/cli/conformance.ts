@@ -96,9 +96,10 @@ export async function runConformance(
 }
 
 interface CommandOptions {
-  engine: EngineName;
+  engine: EngineName | 'wasm2c';
   json?: boolean;
   device?: string;
+  board?: string;
 }
 
 /** Adds the conformance arguments, options and action to `cmd`. Exit status 1 when any case fails. */
@@ -106,19 +107,35 @@ export function defineConformanceCommand(cmd: Command): Command {
   return cmd
     .description("check an engine against TFLite Micro's reference vectors (default: test/vectors/tflm)")
     .argument('[dirs...]', 'directories (or files) of *.json vector files', [DEFAULT_VECTOR_DIR])
-    .addOption(new Option('--engine <name>', 'engine to check').choices(ENGINE_NAMES).default('wasm'))
+    .addOption(new Option('--engine <name>', 'engine to check; with --board, the image\'s engine (wasm2c, the default, or wasm3)').choices([...ENGINE_NAMES, 'wasm2c']).default('wasm'))
     .option('--json', 'print a JSON summary as the last line')
     .option('--device <port>', 'check a connected device instead (/dev/ttyUSB0, /dev/pts/N, tcp://host:port): every kernel op runs on it')
+    .option('--board <name>', 'start a board image (a QEMU board, or linux: the native build on a PTY), check it as --device does, stop it')
     .action(async (dirs: string[], opts: CommandOptions) => {
       const { connectDevice, deviceEngine } = await import('../run/device-engine.ts');
-      const device = opts.device ? await connectDevice(opts.device) : undefined;
+      const board = opts.board ? await startBoard(opts.board, opts.engine) : undefined;
       try {
-        const engine = device ? deviceEngine(device, `device ${opts.device}`) : await selectEngine({ engine: opts.engine });
-        await report(dirs, engine, opts);
+        const uri = board?.path ?? opts.device;
+        const device = uri ? await connectDevice(uri) : undefined;
+        try {
+          if (!uri && opts.engine === 'wasm2c') throw new Error('--engine wasm2c names a board image: give --board');
+          const engine = device ? deviceEngine(device, opts.board ? `board ${opts.board}` : `device ${opts.device}`) : await selectEngine({ engine: opts.engine as EngineName });
+          await report(dirs, engine, opts);
+        } finally {
+          await device?.close();
+        }
       } finally {
-        await device?.close();
+        await board?.stop();
       }
     });
+}
+
+/** Starts the image `--board` names under `--engine` (wasm2c unless wasm3). */
+async function startBoard(name: string, engine: CommandOptions['engine']) {
+  const { BOARD_NAMES, startBoardImage } = await import('../sim/board-image.ts');
+  if (!(BOARD_NAMES as readonly string[]).includes(name)) throw new Error(`--board ${name}: unknown board (known: ${BOARD_NAMES.join(', ')})`);
+  if (engine === 'wasm' || engine === 'oracle') engine = 'wasm2c';
+  return startBoardImage(name as (typeof BOARD_NAMES)[number], engine);
 }
 
 /** Runs the vectors on `engine` and prints one line per failure and a summary. */

@@ -1,8 +1,9 @@
 // QEMU boards: the firmware (firmware/, agent.wasm through wasm2c or wasm3) booted on
-// emulated Cortex-M3/M4 MPS2 boards, each behind its own PTY, so the gateway
+// emulated microcontroller boards (Cortex-M3/M4 MPS2 boards on a real chip's
+// memory, an STM32F405, a RISC-V rv32), each behind its own PTY, so the gateway
 // treats them exactly like serial devices. Also builds the images on demand
 // (make is incremental, so a second call costs nothing).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,15 +14,33 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const FIRMWARE_DIR = join(ROOT, 'firmware');
 export const FIRMWARE_BUILD = join(FIRMWARE_DIR, 'build');
 
-/** Boards QEMU emulates, with the machine name and the build the firmware makes for it. */
+interface QemuBoardInfo {
+  /** QEMU's program and machine. */
+  qemu: string;
+  machine: string;
+  cpu: string;
+  /** The real chip whose memory the image is linked for (firmware/boards/.../*.ld). */
+  chip: string;
+  /** The engines an agent image exists for: wasm3's heap does not fit every chip (docs/firmware.md). */
+  engines: readonly ('wasm2c' | 'wasm3')[];
+  /** Why there is no wasm3 agent image, where there is none. */
+  noWasm3?: string;
+  /** Where QEMU's loader places the settings word (memory QEMU has beyond the chip's); null: none. */
+  configAddr: number | null;
+  /** The toolchain prefix of its firmware (objects read with its nm). */
+  toolchain: string;
+}
+
+/** Boards QEMU emulates, with the machine, the chip the image is linked for and what the firmware builds for it. */
 export const QEMU_BOARDS = {
-  'qemu-mps2-an386': { machine: 'mps2-an386', cpu: 'Cortex-M4' },
-  'qemu-mps2-an385': { machine: 'mps2-an385', cpu: 'Cortex-M3' },
-} as const;
+  'qemu-mps2-an386': { qemu: 'qemu-system-arm', machine: 'mps2-an386', cpu: 'Cortex-M4', chip: 'a 256 KB-RAM Cortex-M4 such as the nRF52840 (1 MB flash, 256 KB RAM)', engines: ['wasm2c', 'wasm3'], configAddr: 0x21ffff00, toolchain: 'arm-none-eabi-' },
+  'qemu-mps2-an385': { qemu: 'qemu-system-arm', machine: 'mps2-an385', cpu: 'Cortex-M3', chip: 'a 128 KB-RAM Cortex-M3 such as the STM32F207 (1 MB flash, 128 KB RAM)', engines: ['wasm2c'], noWasm3: "agent.wasm fully compiled takes about 185 KB of wasm3's heap (measured on the M4), more than the chip's 128 KB of RAM", configAddr: 0x21ffff00, toolchain: 'arm-none-eabi-' },
+  'qemu-netduinoplus2': { qemu: 'qemu-system-arm', machine: 'netduinoplus2', cpu: 'Cortex-M4', chip: 'STM32F405 (1 MB flash, 128 KB SRAM; its 64 KB CCM unused)', engines: ['wasm2c'], noWasm3: "agent.wasm fully compiled takes about 185 KB of wasm3's heap (measured on the M4), more than the chip's 128 KB of RAM", configAddr: null, toolchain: 'arm-none-eabi-' },
+  'qemu-riscv32-virt': { qemu: 'qemu-system-riscv32', machine: 'virt', cpu: 'RV32IMC', chip: 'a 400 KB-RAM RV32 part such as the ESP32-C3 (RAM limited to 400 KB by the linker script)', engines: ['wasm2c'], noWasm3: 'not built yet: wasm3 is compiled for the Cortex-M boards only (400 KB would hold its heap of about 185 KB)', configAddr: 0x80800000, toolchain: 'riscv64-unknown-elf-' },
+} as const satisfies Record<string, QemuBoardInfo>;
 export type QemuBoardName = keyof typeof QEMU_BOARDS;
 
-/** Settings word the board reads at boot (firmware/boards/mps2/board.c). */
-const CONFIG_ADDR = 0x21ffff00;
+/** Settings word the board reads at boot (firmware/boards/mps2/board.c, boards/riscv32/board.c): magic, then the agent's memory. */
 const CONFIG_MAGIC = 0x4643534d;
 /** The key region (firmware/boards/mps2/board.c KEY_REGION_ADDR, layout in firmware/common/key_region.h). */
 const KEY_REGION_ADDR = 0x21fffe00;
@@ -61,6 +80,35 @@ export interface QemuBoard {
   stop(): Promise<void>;
 }
 
+/** The agent image of a board and engine, relative to firmware/. */
+export function agentImage(board: QemuBoardName, engine: 'wasm2c' | 'wasm3' = 'wasm2c'): string {
+  return `build/${board}/agent${engine === 'wasm3' ? '-wasm3' : ''}.elf`;
+}
+
+/**
+ * Bytes of linear memory a board's wasm2c agent image gives the agent when
+ * told nothing else: every byte of RAM the image leaves (the linker's
+ * ms_ram_free_bytes). Builds the image first.
+ */
+export function boardAgentMemory(board: QemuBoardName): number {
+  const image = agentImage(board);
+  buildFirmware([image]);
+  const nm = execFileSync(`${QEMU_BOARDS[board].toolchain}nm`, [join(FIRMWARE_DIR, image)], { encoding: 'utf8' });
+  const m = /^([0-9a-f]+) A ms_ram_free_bytes$/m.exec(nm);
+  if (!m) throw new Error(`${image}: no ms_ram_free_bytes symbol (is it linked for a chip's memory?)`);
+  return parseInt(m[1], 16);
+}
+
+/** Why the RISC-V board cannot be built and run here, or null. */
+export function missingRiscvToolchain(): string | null {
+  const packages = { 'qemu-system-riscv32': 'qemu-system-misc', 'riscv64-unknown-elf-gcc': 'gcc-riscv64-unknown-elf' };
+  for (const [tool, pkg] of Object.entries(packages)) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed (Debian package ${pkg}; .ci/run installs it)`;
+  }
+  if (!existsSync('/usr/lib/picolibc/riscv64-unknown-elf/picolibc.specs')) return 'picolibc for RISC-V is missing (Debian package picolibc-riscv64-unknown-elf; .ci/run installs it)';
+  return null;
+}
+
 /** Why a QEMU test or command cannot run here, or null when the toolchain is present. */
 export function missingQemuToolchain(): string | null {
   const packages = { 'qemu-system-arm': 'qemu-system-arm', 'arm-none-eabi-gcc': 'gcc-arm-none-eabi', wasm2c: 'wabt', make: 'make', flock: 'util-linux' };
@@ -82,7 +130,9 @@ export function buildFirmware(targets: string[]): void {
 /** The QEMU command line for one board image, its UART on `serial` (pty, stdio, file:PATH). */
 export function qemuArgs(machine: string, elf: string, opts: { icountShift: number; realTime: boolean; serial: string }): string[] {
   const icount = `shift=${opts.icountShift}${opts.realTime ? ',align=on,sleep=on' : ''}`;
-  return ['-M', machine, '-display', 'none', '-monitor', 'none', '-semihosting-config', 'enable=on,target=native', '-icount', icount, '-kernel', elf, '-serial', opts.serial];
+  // RISC-V virt: no firmware before ours; the ELF starts in machine mode at its entry.
+  const bios = machine === 'virt' ? ['-bios', 'none'] : [];
+  return ['-M', machine, ...bios, '-display', 'none', '-monitor', 'none', '-semihosting-config', 'enable=on,target=native', '-icount', icount, '-kernel', elf, '-serial', opts.serial];
 }
 
 function loaderWord(addr: number, value: number): string[] {
@@ -104,11 +154,12 @@ function keyRegionArgs(keyFile: string): string[] {
 }
 
 function startOne(spec: z.output<typeof qemuBoardSpec>, elf: string, timeoutMs: number): Promise<QemuBoard> {
-  const args = qemuArgs(QEMU_BOARDS[spec.board].machine, elf, { icountShift: spec.icountShift, realTime: spec.realTime, serial: 'pty' });
-  if (spec.memory !== undefined) args.push(...loaderWord(CONFIG_ADDR, CONFIG_MAGIC), ...loaderWord(CONFIG_ADDR + 4, spec.memory));
+  const info: QemuBoardInfo = QEMU_BOARDS[spec.board];
+  const args = qemuArgs(info.machine, elf, { icountShift: spec.icountShift, realTime: spec.realTime, serial: 'pty' });
+  if (spec.memory !== undefined && info.configAddr !== null) args.push(...loaderWord(info.configAddr, CONFIG_MAGIC), ...loaderWord(info.configAddr + 4, spec.memory));
   if (spec.keyFile && existsSync(spec.keyFile)) args.push(...keyRegionArgs(spec.keyFile));
   // QEMU 7.2 announces the PTY on stdout, errors on stderr: read both.
-  const proc = spawn('qemu-system-arm', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(info.qemu, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   for (const s of [proc.stdout!, proc.stderr!]) {
     s.setEncoding('utf8');
@@ -122,7 +173,7 @@ function startOne(spec: z.output<typeof qemuBoardSpec>, elf: string, timeoutMs: 
       reject(new Error(`QEMU board ${spec.id}: ${why}`));
     };
     const timer = setTimeout(() => fail(`no PTY within ${timeoutMs} ms; output: ${err.trim()}`), timeoutMs);
-    proc.once('error', (e) => fail(`cannot start qemu-system-arm: ${e.message}`));
+    proc.once('error', (e) => fail(`cannot start ${info.qemu}: ${e.message}`));
     const onEarlyExit = (code: number | null) => fail(`exited with code ${code} before its PTY was ready; output: ${err.trim()}`);
     proc.once('exit', onEarlyExit);
     const onData = () => {
@@ -163,9 +214,15 @@ export async function startQemuBoards(
     if (!r.success) throw new Error(`QEMU board ${i}: ${r.error.issues[0].path.join('.') || '(spec)'}: ${r.error.issues[0].message}`);
     return r.data;
   });
-  const missing = missingQemuToolchain();
+  const missing = missingQemuToolchain() ?? (specs.some((s) => s.board === 'qemu-riscv32-virt') ? missingRiscvToolchain() : null);
   if (missing) throw new Error(`cannot start QEMU boards: ${missing}`);
-  const imageOf = (s: (typeof specs)[number]) => `build/${s.board}/agent${s.engine === 'wasm3' ? '-wasm3' : ''}.elf`;
+  specs.forEach((s, i) => {
+    const info: QemuBoardInfo = QEMU_BOARDS[s.board];
+    if (!info.engines.includes(s.engine)) throw new Error(`QEMU board ${i}: ${s.board} has no ${s.engine} agent image (${info.chip} cannot hold it: docs/firmware.md)`);
+    if (s.memory !== undefined && info.configAddr === null && !opts.image && s.memory !== boardAgentMemory(s.board))
+      throw new Error(`QEMU board ${i}: ${s.board} gives its agent all ${boardAgentMemory(s.board)} bytes its image leaves (it takes no settings word): leave memory out or give exactly that`);
+  });
+  const imageOf = (s: (typeof specs)[number]) => agentImage(s.board, s.engine);
   if (!opts.image) buildFirmware([...new Set(specs.map(imageOf))]);
   const started = await Promise.allSettled(specs.map((s) => startOne(s, opts.image ? opts.image(s.board) : join(FIRMWARE_DIR, imageOf(s)), opts.timeoutMs ?? 10_000)));
   const ok = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));

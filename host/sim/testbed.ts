@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { OP_KINDS } from '../model/ir.ts';
 import { parseBytes } from '../plan/profiles.ts';
 import { boardClock, boardSpeed } from './board-clock.ts';
-import { QEMU_BOARDS, QEMU_RX_WINDOW } from './qemu.ts';
+import { boardAgentMemory, QEMU_BOARDS, QEMU_RX_WINDOW, type QemuBoardName } from './qemu.ts';
 import { wasm3Speed } from './wasm3-speed.ts';
 
 /** Receive window of simulated devices whose testbed entry names none. */
@@ -78,9 +78,10 @@ const device = z
     /**
      * Bytes of memory the device gives the agent: its own static data and
      * receive buffers (HELLO's overhead) and the arena for weights,
-     * activations and scratch. A board's image must have this much.
+     * activations and scratch. A board's image must have this much; a board
+     * without it gives all the RAM its image leaves (npm run firmware).
      */
-    memory: bytes,
+    memory: bytes.optional(),
     /** MAC/s of a simulated device (or of a board without clockHz: then a guess, the board runs as fast as the host lets it). */
     speed: speed.optional(),
     /**
@@ -95,7 +96,7 @@ const device = z
     energy: energy.optional(),
     faults: faults.optional(),
     /** Run this device as firmware on a QEMU board instead of agent.wasm in Node (host/sim/qemu.ts). */
-    board: z.string().optional(),
+    board: z.enum(Object.keys(QEMU_BOARDS) as [QemuBoardName, ...QemuBoardName[]]).optional(),
     /**
      * "wasm3": agent.wasm runs under the wasm3 interpreter (in the device
      * process, or the board's wasm3 firmware image), and `speed` is read as
@@ -144,10 +145,14 @@ export const testbedSchema = z
   .superRefine((t, ctx) => {
     const seen = new Set<string>();
     t.devices.forEach((d, i) => {
+      if (d.memory === undefined && (!d.board || d.engine === 'wasm3'))
+        ctx.addIssue({ code: 'custom', path: ['devices', i, 'memory'], message: 'required (only a wasm2c board may leave it out, to give all its RAM)' });
       if (seen.has(d.id)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `duplicate device id ${d.id}` });
       seen.add(d.id);
     });
-  });
+  })
+  // A board given no memory gives its agent all the RAM its image leaves (from its link map).
+  .transform((t) => ({ ...t, devices: t.devices.map((d) => ({ ...d, memory: d.memory ?? boardAgentMemory(d.board!) })) }));
 
 export type Testbed = z.output<typeof testbedSchema>;
 export type DeviceSpec = Testbed['devices'][number];

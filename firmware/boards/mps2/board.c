@@ -4,6 +4,10 @@
 #include <stdint.h>
 
 #include "board.h"
+#include "rx_ring.h"
+#include "systick.h"
+
+#define NVIC_ISER0 (*(volatile uint32_t*)0xE000E100u)
 
 #define UART0_BASE 0x40004000u
 #define UART_DATA (*(volatile uint32_t*)(UART0_BASE + 0x00))
@@ -19,11 +23,6 @@
 #define INT_RX 2u
 #define UART0_RX_IRQ 0u
 
-#define SYST_CSR (*(volatile uint32_t*)0xE000E010u)
-#define SYST_RVR (*(volatile uint32_t*)0xE000E014u)
-#define SYST_CVR (*(volatile uint32_t*)0xE000E018u)
-#define NVIC_ISER0 (*(volatile uint32_t*)0xE000E100u)
-
 /* MPS2 core clock: SysTick counts at 25 MHz; under -icount shift=0 one
  * instruction takes 1 ns, so one tick is 40 instructions. */
 #define CORE_HZ 25000000u
@@ -32,36 +31,20 @@
 #define SYSTICK_RELOAD (CORE_HZ / 1000u - 1u)
 #define NS_PER_INSTRUCTION_SHIFT0 1u
 
-static volatile uint8_t ring[MS_RX_RING_BYTES];
-static volatile uint32_t ring_head, ring_tail;
-static volatile uint32_t systick_wraps;
-
 /* The interrupt is cleared before the data register is drained: a byte that
  * lands after the drain raises it again. Clearing it last would lose that
  * byte's interrupt, and the UART takes nothing more while its one-byte
  * register is full, so the link would stall for good. */
 void uart0_rx_handler(void) {
   UART_INTCLEAR = INT_RX;
-  while (UART_STATE & STATE_RX_FULL) {
-    uint8_t b = (uint8_t)UART_DATA;
-    uint32_t next = (ring_head + 1u) % MS_RX_RING_BYTES;
-    /* A full ring drops the byte; the link's CRC and go-back-N recover it. */
-    if (next != ring_tail) {
-      ring[ring_head] = b;
-      ring_head = next;
-    }
-  }
+  while (UART_STATE & STATE_RX_FULL) rx_ring_push((uint8_t)UART_DATA);
 }
-
-void systick_handler(void) { systick_wraps++; }
 
 void board_init(void) {
   UART_BAUDDIV = 16;
   UART_CTRL = CTRL_TX_EN | CTRL_RX_EN | CTRL_RX_IRQ_EN;
   NVIC_ISER0 = 1u << UART0_RX_IRQ;
-  SYST_RVR = SYSTICK_RELOAD;
-  SYST_CVR = 0;
-  SYST_CSR = 7; /* processor clock, wrap interrupt, enabled */
+  systick_start(SYSTICK_RELOAD);
   __asm volatile("cpsie i");
 }
 
@@ -73,48 +56,20 @@ void board_write(const uint8_t* p, uint32_t n) {
   }
 }
 
-uint32_t board_read(uint8_t* dst, uint32_t max) {
-  uint32_t n = 0;
-  while (n < max && ring_tail != ring_head) {
-    dst[n++] = ring[ring_tail];
-    ring_tail = (ring_tail + 1u) % MS_RX_RING_BYTES;
-  }
-  return n;
-}
+uint32_t board_read(uint8_t* dst, uint32_t max) { return rx_ring_read(dst, max); }
 
 /* Interrupts stay enabled around WFI (simple, and it does not depend on how
  * an emulator wakes WFI under PRIMASK): a byte that lands between the check
  * and WFI waits at most one SysTick period, 1 ms. */
 void board_wait_for_input(void) {
-  if (ring_tail == ring_head) __asm volatile("wfi");
+  if (rx_ring_empty()) __asm volatile("wfi");
 }
 
-/* Ticks since boot: wraps counted by the interrupt; read twice around the
- * counter so a wrap between the reads is not lost. */
-uint64_t board_ticks(void) {
-  uint32_t wraps, cv;
-  do {
-    wraps = systick_wraps;
-    cv = SYST_CVR;
-  } while (wraps != systick_wraps);
-  return (uint64_t)wraps * (SYSTICK_RELOAD + 1u) + (SYSTICK_RELOAD - cv);
-}
+uint64_t board_ticks(void) { return systick_ticks(); }
 
 uint32_t board_instructions_per_tick(void) { return 1000000000u / CORE_HZ / NS_PER_INSTRUCTION_SHIFT0; }
 
 uint64_t board_micros(void) { return board_ticks() / (CORE_HZ / 1000000u); }
-
-void board_exit(int code) {
-  /* Semihosting SYS_EXIT_EXTENDED with ADP_Stopped_ApplicationExit. */
-  static uint32_t block[2];
-  block[0] = 0x20026u;
-  block[1] = (uint32_t)code;
-  register uint32_t r0 __asm("r0") = 0x20u;
-  register uint32_t r1 __asm("r1") = (uint32_t)block;
-  __asm volatile("bkpt 0xab" : : "r"(r0), "r"(r1) : "memory");
-  for (;;) {
-  }
-}
 
 /* Optional settings placed by QEMU's generic loader before boot
  * (host/sim/qemu.ts): the magic "MSCF", then the agent's memory in bytes. */

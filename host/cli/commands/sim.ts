@@ -6,19 +6,21 @@
 import type { Command } from 'commander';
 import { profileOf } from '../../run/testbed-profiles.ts';
 import { startTestbed, type SimDeviceHandle } from '../../sim/launcher.ts';
+import { QEMU_BOARDS } from '../../sim/qemu.ts';
 import { printTable } from '../table.ts';
 
 interface SimOptions {
   json?: boolean;
   qemu?: number;
+  board: string;
 }
 
-/** A testbed of `n` QEMU Cortex-M4 boards (the firmware's default budget; speed and link are the board's own). */
-function qemuTestbed(n: number): unknown {
+/** A testbed of `n` QEMU boards (each gives its agent all the RAM its image leaves; speed and link are the board's own). */
+function qemuTestbed(n: number, board: string): unknown {
+  if (!(board in QEMU_BOARDS)) throw new Error(`--board ${board}: unknown QEMU board (known: ${Object.keys(QEMU_BOARDS).join(', ')})`);
   const devices = Array.from({ length: n }, (_, i) => ({
     id: `qemu${i}`,
-    board: 'qemu-mps2-an386',
-    memory: '512K',
+    board,
     speed: { default: 1e8 },
     link: { kind: 'pty', rate: 1e6 },
   }));
@@ -31,14 +33,15 @@ export function register(program: Command): void {
     .description('start the simulated devices of a testbed file and print their ports; Ctrl-C stops them')
     .argument('[testbed]', 'testbed JSON file (see testbeds/)')
     .option('--json', 'also print the devices as one JSON object line')
-    .option('--qemu <n>', 'instead of a testbed: boot N QEMU Cortex-M4 boards running the firmware (host/sim/qemu.ts)', (v) => {
+    .option('--qemu <n>', 'instead of a testbed: boot N QEMU boards running the firmware (host/sim/qemu.ts)', (v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1 || n > 16) throw new Error(`--qemu takes a board count 1..16, got ${v}`);
       return n;
     })
+    .option('--board <name>', `the board --qemu boots (${Object.keys(QEMU_BOARDS).join(', ')})`, 'qemu-mps2-an386')
     .action(async (file: string | undefined, opts: SimOptions) => {
       if ((file === undefined) === (opts.qemu === undefined)) throw new Error('give a testbed file or --qemu N (not both)');
-      const tb = await startTestbed(file ?? qemuTestbed(opts.qemu!));
+      const tb = await startTestbed(file ?? qemuTestbed(opts.qemu!, opts.board));
       printDevices(tb.devices);
       console.log(tb.links);
       // A simulated device's `speed` (the MAC/s its simulator enforces) tells `profile --ports` what it simulates.
