@@ -54,25 +54,31 @@ describe.skipIf(gate.skip)(`boards of real microcontrollers${gate.note}`, () => 
       const graph = await loadModel(PERSON_DETECT);
       const inputs = personDetectInputs(graph, 3);
       const log: string[] = [];
-      const { plan, executor } = await deployModel(graph, open!, { log: (l) => log.push(l) });
+      // Generous RUN deadlines: the boards share a loaded machine, and this is about memory and exactness, not latency.
+      const { plan, executor, deployment } = await deployModel(graph, open!, { log: (l) => log.push(l), execute: { timeoutSlackMs: 20_000 } });
+      const planned = new Map(plan.devices.map((d) => [d.id, new Set(deployment.fragments.filter((f) => f.plan.devices.includes(d.id)).map((f) => f.num))]));
       // Split over every device: the boards and the simulated ones.
       expect(plan.memory.filter((m) => m.peak > 0).map((m) => m.device).sort()).toEqual(['m3', 'rv32', 'sim-a', 'sim-b', 'stm32f405']);
-      const results = await executor.inferMany(
-        inputs.map((x) => [x]),
-        1,
-      );
+      const results = await executor
+        .inferMany(
+          inputs.map((x) => [x]),
+          1,
+        )
+        .catch((e: Error) => {
+          throw new Error(`${e.message}; executor log:\n${log.join('\n')}`);
+        });
       expect(Array.from(results[0].outputs[0])).toEqual([-113, 113]);
       expect(results.map((r) => bytes(r.outputs[0]))).toEqual(await oracleOutputs(graph, inputs));
-      // A device the executor gave a fragment of a silent one (re-dispatch) holds more than
-      // its plan; it must still stay within its arena. Every other device stays within its plan.
-      const took = new Set(log.flatMap((l) => /re-dispatched to (\S+)/.exec(l)?.[1] ?? []));
+      // A device the executor loaded a fragment of a silent one onto (re-dispatch) holds more
+      // than its plan; it must still stay within its arena. Every other device stays within its plan.
+      const took = new Set([...deployment.holds].filter(([id, held]) => [...held].some((n) => !planned.get(id)?.has(n))).map(([id]) => id));
       const within = memoryViolations(deviceReports(plan, executor)).filter((v) => !took.has(v.split(':')[0]));
       expect(within, `executor log:\n${log.join('\n')}`).toEqual([]);
       for (const m of plan.memory) {
         const arena = open!.clients.get(m.device)!.info.budget;
         const highWater = executor.highWater.get(m.device) ?? 0;
         // high-water <= the plan's arena bytes <= the arena the device really has.
-        expect(highWater, m.device).toBeLessThanOrEqual(took.has(m.device) ? arena : m.peak - m.reserved);
+        expect(highWater, `${m.device}; executor log:\n${log.join('\n')}`).toBeLessThanOrEqual(took.has(m.device) ? arena : m.peak - m.reserved);
         expect(m.peak - m.reserved, m.device).toBeLessThanOrEqual(arena);
       }
     }, 600_000);

@@ -25,8 +25,8 @@ const link = (kind: 'pty' | 'tcp') => ({ kind, rate: 2_000_000 });
  * device, so that plans split it; each device's memory adds the agent's
  * overhead for its window.
  */
-/** The wasm3 M4 image's arena is 50,488 bytes (npm run firmware -- --json: its 256 KB chip less wasm3's own heap use): stay within. */
-const WASM3_BOARD_ARENA = 48 * 1024;
+/** The wasm3 M4 image's arena is 18,632 bytes (npm run firmware -- --json: its 256 KB chip less wasm3's own heap use): stay within. */
+const WASM3_BOARD_ARENA = 16 * 1024;
 const testbed = (arena: number) => ({
   name: `mixed engines, arenas of ${arena} bytes`,
   seed: 19,

@@ -119,7 +119,7 @@ export function defineConformanceCommand(cmd: Command): Command {
         const device = uri ? await connectDevice(uri) : undefined;
         try {
           if (!uri && opts.engine === 'wasm2c') throw new Error('--engine wasm2c names a board image: give --board');
-          const engine = device ? deviceEngine(device, opts.board ? `board ${opts.board}` : `device ${opts.device}`) : await selectEngine({ engine: opts.engine as EngineName });
+          const engine = device ? deviceEngine(device, opts.board ? `board ${opts.board}${opts.engine === 'wasm3' ? ' (wasm3)' : ''}` : `device ${opts.device}`) : await selectEngine({ engine: opts.engine as EngineName });
           await report(dirs, engine, opts);
         } finally {
           await device?.close();

@@ -31,6 +31,8 @@ interface BoardEntry {
   static_ram_bytes: number;
   /** The agent's linear memory (its overhead plus the arena). */
   linear_bytes: number;
+  /** wasm3 images: the heap wasm3 itself takes (runtime, parsed and compiled module, slack), the engine's RAM less the linear memory. */
+  wasm3_heap_bytes?: number;
 }
 
 const args = process.argv.slice(2);
@@ -90,6 +92,7 @@ async function entry(board: QemuBoardName, engine: 'wasm2c' | 'wasm3'): Promise<
     arena_bytes: arena,
     static_ram_bytes: ram.filter((s) => s.name !== '.ram_free').reduce((a, s) => a + s.size, 0),
     linear_bytes: arena + overhead,
+    ...(engine === 'wasm3' ? { wasm3_heap_bytes: engineRam - arena - overhead } : {}),
   };
 }
 
