@@ -70,14 +70,20 @@ export function buildFragment(g: Graph, f: PlanFragment): BuiltFragment {
 
 /** A fragment holding op `i` of `g` whole, on its whole inputs (one op run alone on `device`). */
 export function wholeOpFragment(g: Graph, i: number, device: string): PlanFragment {
-  const op = g.ops[i];
-  const params = prepareOp(g, i);
-  const space = (id: number) => describe(params).inputView(params, params.inputs.indexOf(id));
-  const out = op.outputs[0];
+  return wholeOpsFragment(g, [i], device, `op${i}`);
+}
+
+/** A fragment holding consecutive ops of `g` whole, each on its whole inputs, run on `device`. */
+export function wholeOpsFragment(g: Graph, ops: readonly number[], device: string, id: string): PlanFragment {
+  const out = g.ops[ops[ops.length - 1]].outputs[0];
   return {
-    id: `op${i}`,
+    id,
     stage: 0,
-    ops: [{ op: i, out: wholeOutputBox(params), tiles: op.inputs.map((id) => (params.inputs.includes(id) ? fullBox(space(id)) : null)) }],
+    ops: ops.map((i) => {
+      const params = prepareOp(g, i);
+      const space = (t: number) => describe(params).inputView(params, params.inputs.indexOf(t));
+      return { op: i, out: wholeOutputBox(params), tiles: g.ops[i].inputs.map((t) => (params.inputs.includes(t) ? fullBox(space(t)) : null)) };
+    }),
     inputs: [],
     output: { tensor: out, box: fullBox(g.tensors[out].shape) },
     devices: [device],

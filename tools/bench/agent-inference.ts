@@ -9,9 +9,8 @@ import { openSerial } from '../../host/link/serial.ts';
 import type { Graph, TensorData } from '../../host/model/ir.ts';
 import { isKernelOp } from '../../host/abi/kernel-abi.ts';
 import { prepareOp } from '../../host/model/op-params.ts';
-import { oracle, wholeOutputBox } from '../../host/model/oracle.ts';
-import { fullBox } from '../../host/model/oracle/tile.ts';
-import { buildFragment } from '../../host/run/fragment-build.ts';
+import { oracle } from '../../host/model/oracle.ts';
+import { buildFragment, wholeOpsFragment } from '../../host/run/fragment-build.ts';
 import type { PlanFragment } from '../../host/plan/plan-file.ts';
 import { join } from 'node:path';
 import { buildFirmware, FIRMWARE_DIR, startQemuBoards } from '../../host/sim/qemu.ts';
@@ -28,28 +27,9 @@ export interface AgentInference {
 
 /** The graph's leading run of kernel ops (every op up to the first gateway op) as one whole-tensor fragment. */
 function leadingKernelOps(graph: Graph): PlanFragment {
-  const ops: PlanFragment['ops'] = [];
-  for (let i = 0; i < graph.ops.length; i++) {
-    const params = prepareOp(graph, i);
-    if (!isKernelOp(params)) break;
-    const space = (id: number) => (params.kind === 'FULLY_CONNECTED' ? [params.batches, params.depth] : graph.tensors[id].shape);
-    ops.push({ op: i, out: wholeOutputBox(params), tiles: graph.ops[i].inputs.map((id) => (params.inputs.includes(id) ? fullBox(space(id)) : null)) });
-  }
-  const out = graph.ops[ops.length - 1].outputs[0];
-  return {
-    id: 'bench',
-    stage: 0,
-    ops,
-    inputs: [],
-    output: { tensor: out, box: fullBox(graph.tensors[out].shape) },
-    devices: ['m4'],
-    macs: 0,
-    paramBytes: 0,
-    activationBytes: 0,
-    inBytes: 0,
-    outBytes: 0,
-    predicted: { start: 0, end: 0 },
-  };
+  const ops: number[] = [];
+  for (let i = 0; i < graph.ops.length && isKernelOp(prepareOp(graph, i)); i++) ops.push(i);
+  return wholeOpsFragment(graph, ops, 'm4', 'bench');
 }
 
 const bytesOf = (d: TensorData) => Buffer.from(d.buffer, d.byteOffset, d.byteLength);
