@@ -2,7 +2,8 @@
 // the fragment runner that cuts an op's output into boxes, runs each box on
 // the smallest input tile the kernels accept, and stitches the results.
 import fc from 'fast-check';
-import { validateGraph, convOutSize, broadcastShape, type Activation, type Graph, type Op, type Padding, type Tensor, type TensorData } from '../host/model/ir.ts';
+import { convOutSize, broadcastShape, type Activation, type Graph, type Op, type Padding, type Tensor, type TensorData } from '../host/model/ir.ts';
+import { validateGraph } from '../host/model/validate.ts';
 import { prepareOp, type OpParams } from '../host/model/op-params.ts';
 import { requiredTile, isKernelOp } from '../host/abi/kernel-abi.ts';
 import type { WasmEngine } from '../host/run/wasm-engine.ts';

@@ -5,7 +5,8 @@ import { createWasmEngine, type WasmEngine } from '../host/run/wasm-engine.ts';
 import { oracle } from '../host/model/oracle.ts';
 import { runGraph } from '../host/model/engine.ts';
 import { prepareOp } from '../host/model/op-params.ts';
-import { validateGraph, type Graph, type Tensor } from '../host/model/ir.ts';
+import { type Graph, type Tensor } from '../host/model/ir.ts';
+import { validateGraph } from '../host/model/validate.ts';
 
 let engine: WasmEngine;
 beforeAll(async () => {

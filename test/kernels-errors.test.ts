@@ -7,7 +7,8 @@ import { C, CALL_WORDS, KERNEL_ERRORS, KERNEL_ABI_HASH, type KernelOpParams, KER
 import { prepareOp, type ConvParams } from '../host/model/op-params.ts';
 import { runOpBox, wholeOutputBox } from '../host/model/oracle.ts';
 import { wholeTile } from '../host/model/oracle/tile.ts';
-import { validateGraph, type Graph } from '../host/model/ir.ts';
+import { type Graph } from '../host/model/ir.ts';
+import { validateGraph } from '../host/model/validate.ts';
 import { extractBox, type Box } from '../host/run/boxes.ts';
 import { addCase, convCase, fcCase, poolCase, requantizeCase, softmaxCase, tilesFor, type OpCase } from './kernels-cases.ts';
 

@@ -7,7 +7,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runGraph } from '../host/model/engine.ts';
-import { validateGraph, type Activation, type Graph, type Tensor } from '../host/model/ir.ts';
+import { type Activation, type Graph, type Tensor } from '../host/model/ir.ts';
+import { validateGraph } from '../host/model/validate.ts';
 import { oracle } from '../host/model/oracle.ts';
 
 const int8s = (n: number) => fc.array(fc.integer({ min: -128, max: 127 }), { minLength: n, maxLength: n }).map((a) => Int8Array.from(a));

@@ -1,7 +1,8 @@
 // Malformed graphs are refused with one line naming the op, its index and
 // the field, by validateGraph (shapes, types) or prepareOp (quantization).
 import { describe, expect, it } from 'vitest';
-import { GraphError, validateGraph, type Graph } from '../host/model/ir.ts';
+import { GraphError, type Graph } from '../host/model/ir.ts';
+import { validateGraph } from '../host/model/validate.ts';
 import { prepareOp } from '../host/model/op-params.ts';
 import { oracle } from '../host/model/oracle.ts';
 

@@ -19,7 +19,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { DType, Graph, Op, Quant, Tensor, TensorData } from './ir.ts';
-import { DTYPE_BYTES, OP_KINDS, validateGraph } from './ir.ts';
+import { DTYPE_BYTES, OP_KINDS } from './ir.ts';
+import { validateGraph } from './validate.ts';
 
 export const BUNDLE_VERSION = 1;
 const MAGIC = 'MSBN';

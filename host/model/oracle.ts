@@ -6,7 +6,8 @@
 // op's output from input tiles (what a fragment does), and `oracle.runAll`
 // runs a whole graph by calling it with the whole output box.
 
-import { numElements, validateGraph, type DType, type Graph, type TensorData } from './ir.ts';
+import { numElements, type DType, type Graph, type TensorData } from './ir.ts';
+import { validateGraph } from './validate.ts';
 import type { Engine } from './engine.ts';
 import { prepareOp, type OpParams } from './op-params.ts';
 import { addBox } from './oracle/add.ts';

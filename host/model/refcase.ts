@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { z } from 'zod';
-import { validateGraph, type Graph, type Op, type Quant, type Tensor, type TensorData } from './ir.ts';
+import { type Graph, type Op, type Quant, type Tensor, type TensorData } from './ir.ts';
+import { validateGraph } from './validate.ts';
 
 const int = z.number().int();
 const activation = z.enum(['NONE', 'RELU', 'RELU6', 'RELU_N1_TO_1']);

@@ -1,7 +1,8 @@
 // Small int8 models built in code, for planner tests and benchmarks: a chain
 // of layers described by a list, with seeded random weights and valid
 // quantization, validated by the IR.
-import { validateGraph, type Activation, type Graph, type Padding, type Tensor } from '../model/ir.ts';
+import { type Activation, type Graph, type Padding, type Tensor } from '../model/ir.ts';
+import { validateGraph } from '../model/validate.ts';
 import { convOutSize } from '../model/ir.ts';
 import type { DeviceProfile } from './profiles.ts';
 import { seededRandom } from '../random.ts';

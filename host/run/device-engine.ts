@@ -6,7 +6,8 @@
 import type { DeviceClient } from '../link/client.ts';
 import { buildFragment, wholeOpFragment } from './fragment-build.ts';
 import type { Engine } from '../model/engine.ts';
-import { DTYPE_BYTES, numElements, validateGraph, type DType, type Graph, type TensorData } from '../model/ir.ts';
+import { DTYPE_BYTES, numElements, type DType, type Graph, type TensorData } from '../model/ir.ts';
+import { validateGraph } from '../model/validate.ts';
 import { isKernelOp } from '../abi/kernel-abi.ts';
 import { prepareOp } from '../model/op-params.ts';
 import { runOpBox, wholeOutputBox } from '../model/oracle.ts';

@@ -15,7 +15,8 @@
 import { describe } from '../abi/ops/table.ts';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { numElements, validateGraph, type DType, type Graph, type TensorData } from '../model/ir.ts';
+import { numElements, type DType, type Graph, type TensorData } from '../model/ir.ts';
+import { validateGraph } from '../model/validate.ts';
 import type { Engine } from '../model/engine.ts';
 import { prepareOp, type FullyConnectedParams, type OpParams } from '../model/op-params.ts';
 import { runOpBox, wholeOutputBox, type Box, type Tile } from '../model/oracle.ts';

@@ -2,7 +2,8 @@
 // instructions): a conv or depthwise with per-channel weights, or an FC, with
 // seeded weights and input, so every run measures the same bytes.
 import { seededInts } from '../../host/random.ts';
-import { convOutSize, validateGraph, type Graph, type Op, type Tensor } from '../../host/model/ir.ts';
+import { convOutSize, type Graph, type Op, type Tensor } from '../../host/model/ir.ts';
+import { validateGraph } from '../../host/model/validate.ts';
 
 export interface BenchLayer {
   graph: Graph;

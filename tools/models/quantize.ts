@@ -18,7 +18,8 @@
 // int8 tensors, and an image's pixels map exactly onto the input quantization
 // (see datasets.ts). Callers dequantize the output themselves if needed.
 import type { Activation, Graph, Op, Quant, Tensor } from '../../host/model/ir.ts';
-import { convOutSize, validateGraph } from '../../host/model/ir.ts';
+import { convOutSize } from '../../host/model/ir.ts';
+import { validateGraph } from '../../host/model/validate.ts';
 import type { FloatModel, LayerWeights, WeightedSpec } from '../../host/eval/float-model.ts';
 
 export type { FloatActivation, ConvSpec, DepthwiseSpec, DenseSpec, PoolSpec, FlattenSpec, SoftmaxSpec, LayerSpec, WeightedSpec, LayerWeights, FloatLayer, FloatModel } from '../../host/eval/float-model.ts';

@@ -1,6 +1,7 @@
 // The one table of op descriptors: every op kind of the IR to the file that
-// describes it. A new op is a file beside these and a line here (plus its
-// kernel in assembly/kernels and its opcode in spec/abi.json).
+// describes how the gateway and devices run it. A new op is a file beside
+// these and a line here, its shape checks in model/ops/ (the graph gate, below
+// this room), its kernel in assembly/kernels and its opcode in spec/abi.json.
 import { geometryOf, type OpGeometry } from '../../model/geometry.ts';
 import type { Graph, OpKind } from '../../model/ir.ts';
 import type { Box } from '../../model/oracle/tile.ts';

@@ -2,7 +2,8 @@
 // IR, then validates it (shapes, dtypes, quantization) with `validateGraph`.
 // Anything the IR cannot express is refused with one line naming the op, its
 // index and the option.
-import { GraphError, validateGraph, type Activation, type DType, type Graph, type Op, type Padding, type Tensor, type TensorData } from '../ir.ts';
+import { GraphError, type Activation, type DType, type Graph, type Op, type Padding, type Tensor, type TensorData } from '../ir.ts';
+import { validateGraph } from '../validate.ts';
 import { FlatError, FlatTable, rootTable } from './flat.ts';
 import * as S from './schema.ts';
 

@@ -5,7 +5,8 @@
 // aligned data) so TFLite and TFLite Micro interpreters load it. Tests build
 // malformed files by editing the schema-level model between the two.
 import { Builder } from 'flatbuffers';
-import { validateGraph, type Graph, type Op, type Quant } from '../ir.ts';
+import { type Graph, type Op, type Quant } from '../ir.ts';
+import { validateGraph } from '../validate.ts';
 import * as S from './schema.ts';
 
 /** One field of an options table: its id, value and the schema default (omitted when equal). */
