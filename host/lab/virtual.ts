@@ -16,6 +16,7 @@ import { mockPair, type MockPair } from '../link/mock.ts';
 import type { OpenTestbed } from '../run/session.ts';
 import { testbedProfiles } from '../run/testbed-profiles.ts';
 import { SimDevice } from '../sim/device.ts';
+import { timerWake } from '../sim/line.ts';
 import { deviceAgent } from '../sim/device-process.ts';
 import type { Testbed } from '../sim/testbed.ts';
 
@@ -61,6 +62,34 @@ function withGlobalSleep(): () => void {
 /** Native turns of the event loop with no virtual timer pending before a run is declared stuck. */
 const STUCK_TURNS = 1000;
 
+/** Virtual clock ticks per millisecond: fake-timers counts whole ticks, and links pace bytes in fractions of a millisecond. */
+const TICKS_PER_MS = 1000;
+
+/** A delay in ms as Node's timers take it (under 1, or not a number: 1 ms), in ticks. */
+function delayTicks(ms: unknown): number {
+  const n = Number(ms);
+  return Math.round((n >= 1 ? n : 1) * TICKS_PER_MS);
+}
+
+/**
+ * Puts the fake clock's timers and performance.now on microsecond ticks
+ * while keeping their millisecond interface: without this every delay is
+ * truncated to whole milliseconds and a paced link loses the fractions of
+ * every piece it sends. Returns what restores the fake (millisecond) ones.
+ */
+function withMicrosecondTicks(clock: ReturnType<typeof FakeTimers.install>): () => void {
+  const g = globalThis as unknown as Record<string, unknown>;
+  const saved = { setTimeout: g.setTimeout, setInterval: g.setInterval, now: performance.now };
+  g.setTimeout = (fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => clock.setTimeout(fn, delayTicks(ms), ...args);
+  g.setInterval = (fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => clock.setInterval(fn, delayTicks(ms), ...args);
+  performance.now = () => clock.now / TICKS_PER_MS;
+  return () => {
+    g.setTimeout = saved.setTimeout;
+    g.setInterval = saved.setInterval;
+    performance.now = saved.now;
+  };
+}
+
 /**
  * Runs `fn` on a virtual clock starting at 0 ms and returns its result with
  * the virtual time it ended at. Only one virtual run at a time per process:
@@ -72,6 +101,7 @@ export async function withVirtualClock<T>(fn: () => Promise<T>): Promise<{ value
     toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'performance'],
     loopLimit: 1e9,
   });
+  const restoreTicks = withMicrosecondTicks(clock);
   const restoreSleep = withGlobalSleep();
   try {
     let settled = false;
@@ -89,9 +119,10 @@ export async function withVirtualClock<T>(fn: () => Promise<T>): Promise<{ value
       }
     }
     const value = await run;
-    return { value, virtualMs: clock.now };
+    return { value, virtualMs: clock.now / TICKS_PER_MS };
   } finally {
     restoreSleep();
+    restoreTicks();
     clock.uninstall();
   }
 }
@@ -121,6 +152,7 @@ export async function openVirtualTestbed(tb: Testbed): Promise<VirtualTestbed> {
       spec,
       seed: tb.seed,
       createAgent: (write) => deviceAgent(spec, write, clockUs),
+      wake: timerWake,
       onCrash: () => {
         if (spec.link.kind === 'tcp') link.disconnect();
       },

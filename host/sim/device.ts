@@ -12,7 +12,7 @@ import { decodeReply, decodeRequest, type Reply, type Request } from '../link/me
 import { chunks, type Transport } from '../link/transport.ts';
 import { seededRandom } from '../random.ts';
 import { FrameFaults, type FrameFaultCounts } from './faults.ts';
-import { PacedLine, sleepUntil } from './line.ts';
+import { PacedLine, preciseWake, sleepUntil, type WakeAt } from './line.ts';
 import { FrameSplitter } from './splitter.ts';
 import { macRate, type DeviceSpec } from './testbed.ts';
 import { fragmentWork, type OpWork } from './work.ts';
@@ -33,6 +33,8 @@ export interface SimDeviceOptions {
   createAgent(write: (bytes: Uint8Array) => void): AgentPort;
   /** A crash fault fired: the device has stopped; a process host should exit. */
   onCrash?(reason: string): void;
+  /** How the device waits for a time: precise real-time wake-ups by default; the virtual clock passes its timers. */
+  wake?: WakeAt;
 }
 
 export interface SimDeviceStats {
@@ -54,6 +56,7 @@ export class SimDevice {
   private readonly spec: DeviceSpec;
   private readonly agent: AgentPort;
   private readonly started = performance.now();
+  private readonly wake: WakeAt;
   private readonly rxLine: PacedLine;
   private readonly txLine: PacedLine;
   private readonly faultsIn: FrameFaults;
@@ -64,7 +67,8 @@ export class SimDevice {
   private readonly seenOut = new FrameDecoder({ maxPayload: MAX_REPLY });
   private readonly loads = new Map<number, { buf: Uint8Array; next: number }>();
   private readonly work = new Map<number, OpWork[]>();
-  private readonly held = new Map<number, NodeJS.Timeout>();
+  /** RESULTs held back for their compute time: what cancels each. */
+  private readonly held = new Map<number, () => void>();
   private readonly timers: NodeJS.Timeout[] = [];
   private link?: Transport;
   private rxChain: Promise<void> = Promise.resolve();
@@ -76,6 +80,7 @@ export class SimDevice {
 
   constructor(private readonly opts: SimDeviceOptions) {
     this.spec = opts.spec;
+    this.wake = opts.wake ?? preciseWake;
     this.rxLine = new PacedLine(this.spec.link.rate, this.spec.link.latencyMs);
     this.txLine = new PacedLine(this.spec.link.rate, this.spec.link.latencyMs);
     const f = this.spec.faults;
@@ -103,7 +108,8 @@ export class SimDevice {
   /** Stops all timers; the link is left to its owner. */
   stop(): void {
     this.stopped = true;
-    for (const t of [...this.timers, ...this.held.values()]) clearTimeout(t);
+    for (const t of this.timers) clearTimeout(t);
+    for (const cancel of this.held.values()) cancel();
   }
 
   private get hung(): boolean {
@@ -115,7 +121,7 @@ export class SimDevice {
     const arrives = this.rxLine.arrival(seg.length, performance.now());
     const frame = seg[seg.length - 1] === 0 ? this.faultsIn.apply(seg) : seg;
     this.rxChain = this.rxChain.then(async () => {
-      await sleepUntil(arrives);
+      await sleepUntil(this.wake, arrives);
       if (this.stopped || this.hung || !frame) return;
       this.stats.framesIn++;
       for (const p of this.seenIn.push(frame)) this.observeRequest(p);
@@ -162,7 +168,7 @@ export class SimDevice {
         if (this.spec.faults?.crashAfterRuns === 0) this.crash('crash fault at the first RUN');
         return;
       case 'CANCEL':
-        clearTimeout(this.held.get(m.frag));
+        this.held.get(m.frag)?.();
         this.held.delete(m.frag);
         return;
       case 'UNLOAD':
@@ -196,17 +202,18 @@ export class SimDevice {
    * own time in Node is part of it, not added to it).
    */
   private holdResult(frag: number, frame: Uint8Array): void {
-    const ms = this.fedAt + this.computeMs(frag) - performance.now();
-    if (ms < 1) {
+    const at = this.fedAt + this.computeMs(frag);
+    this.held.get(frag)?.();
+    if (at <= performance.now()) {
+      this.held.delete(frag);
       this.transmit(frame, true);
       return;
     }
-    const timer = setTimeout(() => {
+    const cancel = this.wake(at, () => {
       this.held.delete(frag);
       this.transmit(frame, true);
-    }, ms);
-    clearTimeout(this.held.get(frag));
-    this.held.set(frag, timer);
+    });
+    this.held.set(frag, cancel);
   }
 
   /** Simulated compute time of one RUN of `frag`, ms. */
@@ -233,7 +240,7 @@ export class SimDevice {
     this.txChain = this.txChain.then(async () => {
       if (sent && !this.stopped && !this.hung) {
         for (const { part, arrives } of pieces) {
-          await sleepUntil(arrives);
+          await sleepUntil(this.wake, arrives);
           await this.link?.write(part).catch(() => undefined);
         }
         this.stats.framesOut++;
