@@ -10,8 +10,10 @@
  * (runtime->memoryLimit; memory.size still reports whole pages, so the agent
  * learns the size from its init argument) holds it there:
  *   - MS_MEM_STATIC (linux, job images): MS_MEM_BYTES;
- *   - otherwise every byte of the board's heap (runtime/heap-bare.c) that
- *     wasm3's own needs leave, measured at the first boot. */
+ *   - otherwise every byte of the board's heap (runtime/heap.h) that
+ *     wasm3's own needs leave, measured at the first boot. There the memory
+ *     is the heap's top block: loaded small, it grows downwards to meet the
+ *     compiled code, so its load-time bytes leave no hole below the code. */
 #include <string.h>
 
 #include "config.h"
@@ -52,6 +54,14 @@ static void unload(void) {
  * load, naming its data segment. */
 #define LOAD_MEMORY_BYTES (16u * 1024u)
 
+#ifdef MS_MEM_STATIC
+static void memory_at_top(int on) { (void)on; }
+#else
+#include "heap.h"
+/* m3_LoadModule's first allocation is the module's memory (InitMemory). */
+static void memory_at_top(int on) { ms_heap_place_at_top(on); }
+#endif
+
 /* Parse, load with LOAD_MEMORY_BYTES of memory, link, compile everything. */
 static ms_engine_status load_module(const uint8_t* bytes, uint32_t len) {
   unload();
@@ -61,7 +71,10 @@ static ms_engine_status load_module(const uint8_t* bytes, uint32_t len) {
   IM3Module module;
   M3Result r = m3_ParseModule(env, &module, bytes, len);
   if (r) return failed(MS_ENGINE_ERR_PARSE, r);
-  if ((r = m3_LoadModule(runtime, module))) {
+  memory_at_top(1);
+  r = m3_LoadModule(runtime, module);
+  memory_at_top(0);
+  if (r) {
     m3_FreeModule(module); /* not loaded: still ours */
     return failed(MS_ENGINE_ERR_PARSE, r);
   }
@@ -86,11 +99,6 @@ ms_engine_status ms_engine_load(const uint8_t* bytes, uint32_t len) {
   return st != MS_ENGINE_OK ? st : grow_memory(MS_MEM_BYTES);
 }
 #else
-#include "heap.h"
-
-/* malloc's headers and alignment around the memory's chunk. */
-#define HEAP_SLACK_BYTES 1024u
-
 /* The memory's size, fixed at the first boot: a restart after a trap gets
  * the same bytes, the allocator repeating its layout (heap-bare.c). */
 static uint32_t memory_bytes;
@@ -99,11 +107,11 @@ ms_engine_status ms_engine_load(const uint8_t* bytes, uint32_t len) {
   ms_engine_status st = load_module(bytes, len);
   if (st != MS_ENGINE_OK) return st;
   if (memory_bytes == 0) {
-    /* The grown memory is a new chunk past everything wasm3 holds now. */
-    uint32_t used = ms_heap_high_water() + HEAP_SLACK_BYTES;
-    if (used >= ms_heap_bytes() || ms_heap_bytes() - used < LOAD_MEMORY_BYTES)
+    /* The memory block holds wasm3's header, then the bytes. */
+    uint32_t room = ms_heap_top_room();
+    if (room < sizeof(M3MemoryHeader) + LOAD_MEMORY_BYTES)
       return failed(MS_ENGINE_ERR_PARSE, "wasm3: the heap holds the module's compiled code but too little linear memory beside it (MS_HEAP_BYTES)");
-    memory_bytes = ms_heap_bytes() - used;
+    memory_bytes = room - sizeof(M3MemoryHeader);
   }
   return grow_memory(memory_bytes);
 }

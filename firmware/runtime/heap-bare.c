@@ -1,12 +1,20 @@
 /* The allocator of bare-metal wasm3 images: wasm3 is the only caller of
  * malloc there, and this one keeps its layout the same from boot to boot.
- * It hands out one static region from the bottom up: the RAM the image
- * leaves (MS_RAM_FROM_LINKER), or MS_HEAP_BYTES set per image; free gives back the last block only, and
- * everything once no block is live. So after a trap, when the engine frees
- * the runtime and loads the module again, every block lands where it did at
- * boot, and the linear memory gets the same bytes (engine_wasm3.c). wasm3's
- * own fixed heap (d_m3FixedHeap) works alike but never starts over. A full
- * region is a failed allocation, never an overrun. */
+ * It hands out one static region: the RAM the image leaves
+ * (MS_RAM_FROM_LINKER), or MS_HEAP_BYTES set per image.
+ *
+ * Blocks come from the bottom up; free gives back the last block only, and
+ * everything once no block is live. One block at a time may instead sit at
+ * the top of the region (ms_heap_place_at_top): the module's linear memory,
+ * which wasm3 allocates at load, before the compiled code, and grows once that
+ * is in place. At the top it grows downwards in place, so the small memory
+ * the module is loaded with is not left behind as a hole below the code.
+ *
+ * So after a trap, when the engine frees the runtime and loads the module
+ * again, every block lands where it did at boot, and the linear memory gets
+ * the same bytes (engine_wasm3.c). wasm3's own fixed heap (d_m3FixedHeap)
+ * works alike but never starts over and has no top block. A full region is a
+ * failed allocation, never an overrun. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -26,8 +34,14 @@
 #else
 static uint8_t heap[MS_HEAP_BYTES] __attribute__((aligned(ALIGN)));
 #endif
-static uint32_t top, high_water, live;
-static uint8_t* last;
+/* The bottom's end and the most it ever reached; the top block's start (when there is one). */
+static uint32_t top, high_water, live, top_start;
+static uint8_t *last, *top_block;
+static int next_at_top;
+
+static uint32_t round_up(size_t n) { return (uint32_t)((n + ALIGN - 1u) & ~(size_t)(ALIGN - 1u)); }
+
+static uint32_t bottom_limit(void) { return top_block ? top_start : MS_HEAP_BYTES; }
 
 static uint32_t size_of(const uint8_t* block) {
   uint32_t n;
@@ -35,12 +49,39 @@ static uint32_t size_of(const uint8_t* block) {
   return n;
 }
 
-void* malloc(size_t n) {
-  uint32_t need = (uint32_t)((n + ALIGN - 1u) & ~(size_t)(ALIGN - 1u)) + HEADER;
-  if (n > MS_HEAP_BYTES || need > MS_HEAP_BYTES - top) return NULL;
-  uint8_t* block = heap + top + HEADER;
+static void set_size(uint8_t* block, size_t n) {
   uint32_t size = (uint32_t)n;
   memcpy(block - HEADER, &size, sizeof size);
+}
+
+/* The top block, at the end of the region, for n bytes (moved down or up
+ * from where it was, keeping its first `keep` bytes); NULL if the bottom is
+ * in the way. */
+static void* place_top(size_t n, uint32_t keep) {
+  if (n > MS_HEAP_BYTES || round_up(n) + HEADER > MS_HEAP_BYTES - top) return NULL;
+  uint32_t start = MS_HEAP_BYTES - round_up(n) - HEADER;
+  uint8_t* block = heap + start + HEADER;
+  if (top_block != NULL && keep != 0) memmove(block, top_block, keep);
+  set_size(block, n);
+  top_start = start;
+  top_block = block;
+  return block;
+}
+
+void ms_heap_place_at_top(int on) { next_at_top = on; }
+
+void* malloc(size_t n) {
+  if (next_at_top) {
+    if (top_block != NULL) return NULL;
+    next_at_top = 0;
+    void* p = place_top(n, 0);
+    if (p != NULL) live++;
+    return p;
+  }
+  uint32_t need = round_up(n) + HEADER;
+  if (n > MS_HEAP_BYTES || need > bottom_limit() - top) return NULL;
+  uint8_t* block = heap + top + HEADER;
+  set_size(block, n);
   top += need;
   if (top > high_water) high_water = top;
   live++;
@@ -50,6 +91,7 @@ void* malloc(size_t n) {
 
 void free(void* p) {
   if (p == NULL) return;
+  if (p == top_block) top_block = NULL;
   if (--live == 0) {
     top = 0;
     last = NULL;
@@ -70,14 +112,13 @@ __attribute__((optimize("no-optimize-strlen"))) void* calloc(size_t count, size_
 void* realloc(void* p, size_t n) {
   if (p == NULL) return malloc(n);
   uint32_t old = size_of(p);
+  if (p == top_block) return place_top(n, old < n ? old : (uint32_t)n);
   if (p == last) {
     /* The last block grows or shrinks in place. */
     uint32_t start = (uint32_t)((uint8_t*)p - heap);
-    uint32_t end = start + (uint32_t)((n + ALIGN - 1u) & ~(size_t)(ALIGN - 1u));
-    if (n > MS_HEAP_BYTES || end > MS_HEAP_BYTES) return NULL;
-    uint32_t size = (uint32_t)n;
-    memcpy((uint8_t*)p - HEADER, &size, sizeof size);
-    top = end;
+    if (n > MS_HEAP_BYTES || round_up(n) > bottom_limit() - start) return NULL;
+    set_size(p, n);
+    top = start + round_up(n);
     if (top > high_water) high_water = top;
     return p;
   }
@@ -91,3 +132,8 @@ void* realloc(void* p, size_t n) {
 uint32_t ms_heap_bytes(void) { return MS_HEAP_BYTES; }
 
 uint32_t ms_heap_high_water(void) { return high_water; }
+
+uint32_t ms_heap_top_room(void) {
+  uint32_t used = high_water + HEADER;
+  return used >= MS_HEAP_BYTES ? 0 : (MS_HEAP_BYTES - used) & ~(ALIGN - 1u);
+}

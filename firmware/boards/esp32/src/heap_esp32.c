@@ -16,3 +16,17 @@ uint32_t ms_heap_bytes(void) { return MS_HEAP_BYTES; }
 /* Since boot, so it also counts what the core allocated and let go: the
  * linear memory comes out smaller, never larger, than the plan allows. */
 uint32_t ms_heap_high_water(void) { return free_at_boot - (uint32_t)heap_caps_get_minimum_free_size(MALLOC_CAP_8BIT); }
+
+/* ESP-IDF's malloc places the memory where it fits: when it grows, the
+ * small block it was loaded with is given back, but the high-water mark
+ * above counted it, so the linear memory comes out that much (16 KiB)
+ * smaller than the plan's room for it. */
+void ms_heap_place_at_top(int on) { (void)on; }
+
+/* malloc's headers and alignment around the memory's block. */
+#define HEAP_SLACK_BYTES 1024u
+
+uint32_t ms_heap_top_room(void) {
+  uint32_t used = ms_heap_high_water() + HEAP_SLACK_BYTES;
+  return used >= MS_HEAP_BYTES ? 0 : MS_HEAP_BYTES - used;
+}
