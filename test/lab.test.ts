@@ -76,6 +76,8 @@ describe('virtual-time runs', () => {
     expect(a.row.memory_ok).toBe(true);
     // One of three devices dies at its first RUN; its replica answers every time.
     expect(a.row.inferences_ok).toBe(2);
+    // The generator's parameters are columns too: 64K per device, 2e7 MAC/s base speed.
+    expect([a.row.devices, a.row.device_memory, a.row.device_speed]).toEqual([3, 65536, 2e7]);
     const { wall_ms: _a, ...rowA } = a.row;
     const { wall_ms: _b, ...rowB } = b.row;
     expect(rowA).toEqual(rowB);

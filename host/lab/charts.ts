@@ -211,7 +211,7 @@ function predictedVsMeasured(t: Tables): Chart {
 }
 
 /** Parameter columns that, with the strategy, make a series whose device count varies. */
-const SERIES_KEY = ['experiment', 'mode', 'model', 'testbed', 'heterogeneity', 'link_kind', 'link_rate', 'strategy', 'replicas', 'epsilon', 'lambda', 'faults'];
+const SERIES_KEY = ['experiment', 'mode', 'model', 'testbed', 'heterogeneity', 'link_kind', 'link_rate', 'device_memory', 'device_speed', 'strategy', 'replicas', 'epsilon', 'lambda', 'faults'];
 
 /**
  * Speedup over the fewest devices of the same series (every other

@@ -11,6 +11,7 @@ import { numElements, type Graph, type TensorData } from '../model/ir.ts';
 import { loadModel } from '../model/load.ts';
 import { oracle } from '../model/oracle.ts';
 import type { Plan } from '../plan/plan-file.ts';
+import { parseBytes } from '../plan/profiles.ts';
 import { seededRandom } from '../random.ts';
 import { deviceReports, percentile } from '../run/report.ts';
 import { deployModel, makePlan, openTestbed, type OpenTestbed } from '../run/session.ts';
@@ -38,7 +39,7 @@ export interface RunOutcome {
 /** The columns every results row has, in order (parameters, then measures). */
 export const RESULT_COLUMNS = [
   'run_id', 'experiment', 'mode', 'model', 'testbed', 'devices', 'heterogeneity', 'link_kind', 'link_rate',
-  'strategy', 'replicas', 'epsilon', 'lambda', 'faults', 'failed_devices', 'inputs', 'repetitions', 'seed',
+  'device_memory', 'device_speed', 'strategy', 'replicas', 'epsilon', 'lambda', 'faults', 'failed_devices', 'inputs', 'repetitions', 'seed',
   'predicted_ms', 'measured_ms', 'measured_p95_ms', 'predicted_energy_mj', 'measured_energy_mj',
   'bytes_on_wire', 'bytes_retransmitted', 'max_peak_over_budget', 'memory_ok', 'retries', 'failures_survived',
   'inferences_ok', 'exact', 'exact_share', 'cost_model_error', 'wall_ms', 'error',
@@ -63,6 +64,9 @@ export function parameterRow(run: RunSpec, tb?: Testbed): Row {
     heterogeneity: gen?.heterogeneity ?? '',
     link_kind: gen?.base.link.kind ?? links,
     link_rate: gen?.rate ?? (tb ? Math.min(...tb.devices.map((x) => x.link.rate)) : ''),
+    // A generator's per-device memory (bytes) and base MAC/s; a testbed file's devices differ, its name says which.
+    device_memory: gen ? parseBytes(gen.base.memory) : '',
+    device_speed: gen?.base.speed ?? '',
     strategy: run.strategy,
     replicas: run.replicas ?? '',
     epsilon: run.epsilon ?? '',
