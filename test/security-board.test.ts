@@ -1,20 +1,23 @@
 // A keyed QEMU MPS2 M4 board (docs/firmware.md "Device keys"): the key and
 // boot count reach the board's key region from its key file, the firmware
 // keys the agent in session boots << 16 | starts, answers are tagged, and a
-// LOAD and RUN recorded before a reboot are refused as REPLAY after it.
+// LOAD and RUN recorded before a reboot are refused as REPLAY after it. A
+// trap's report (the board's own ERROR TRAP) is tagged like every ERROR: the
+// genuine one is accepted, an unsigned, rewritten or replayed one refused.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { provision } from '../host/cli/commands/provision.ts';
 import { DeviceClient } from '../host/link/client.ts';
+import { encodeReply, type ReplyOf } from '../host/link/messages.ts';
 import { readKeyFile } from '../host/link/key-file.ts';
 import { decodeRequest, ErrorCode } from '../host/link/messages.ts';
 import { openSerial } from '../host/link/serial.ts';
 import { agentOverhead } from '../host/sim/agent-host.ts';
-import { buildFirmware, missingQemuToolchain, QEMU_RX_WINDOW, startQemuBoards, type QemuBoard } from '../host/sim/qemu.ts';
+import { buildFirmware, FIRMWARE_BUILD, missingQemuToolchain, QEMU_RX_WINDOW, startQemuBoards, type QemuBoard } from '../host/sim/qemu.ts';
 import { oneOpFragment } from './fixtures/link-fragments.ts';
-import { recording, replay } from './fixtures/mitm.ts';
+import { flipByte, manInTheMiddle, recording, replay } from './fixtures/mitm.ts';
 import { fullyConnectedModel, randomInputs } from './fixtures/small-models.ts';
 import { toolGate } from './tool-gate.ts';
 
@@ -69,4 +72,55 @@ describe.skipIf(qemu.skip)(`a keyed MPS2 M4 board${qemu.note}`, () => {
       [ErrorCode.REPLAY, `session ${(1 << 16) | 1} is not this boot's ${(2 << 16) | 1}`],
     ]);
   }, 120_000);
+
+  test('a trap is reported tagged for the session that trapped; an unsigned, rewritten or replayed report is refused', async () => {
+    // test/fixtures/firmware/trap-agent.ts: the real agent, trapping when the received bytes end with this.
+    const TRIGGER = Uint8Array.of(0x00, 0x7e, 0x7e, 0x00);
+    buildFirmware(['fixture-trap']);
+    const trapKeyFile = join(keyFile, '..', 'trap.key');
+    provision(trapKeyFile, {});
+    const key = readKeyFile(trapKeyFile);
+    const [trapBoard] = await startQemuBoards([{ id: 'trap', board: 'qemu-mps2-an386', memory: MEMORY, keyFile: trapKeyFile }], {
+      image: () => join(FIRMWARE_BUILD, 'fixture-trap/qemu-mps2-an386/agent.elf'),
+    });
+    const serial = await openSerial(trapBoard.path);
+    let genuine: Uint8Array | undefined;
+    const mitm = manInTheMiddle(serial, (p, r) => {
+      if (r.type === 'ERROR' && r.code === ErrorCode.TRAP) genuine = p;
+      return [p];
+    });
+    const c = await DeviceClient.connect(mitm.transport, { name: 'trap', key, connectTimeoutMs: 30_000 });
+    const traps: ReplyOf<'ERROR'>[] = [];
+    c.on('unsolicited', (r) => traps.push(r));
+    const until = async (done: () => boolean, what: string) => {
+      for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 50));
+      if (!done()) throw new Error(`timed out waiting for ${what}`);
+    };
+    try {
+      expect(c.info).toMatchObject({ keyed: 1, session: (1 << 16) | 1 });
+      await serial.write(TRIGGER);
+      await until(() => traps.length > 0, 'the trap report');
+      expect(traps).toEqual([
+        expect.objectContaining({ seq: 0, code: ErrorCode.TRAP, text: expect.stringMatching(/^agent trapped: unreachable/) }),
+      ]);
+      expect(traps[0].tag).toHaveLength(32);
+      expect(c.stats.forgedReplies).toBe(0);
+
+      // The restarted agent is a new start: a new session, and it computes again.
+      expect(await c.hello()).toMatchObject({ keyed: 1, session: (1 << 16) | 2, counter: 0 });
+      await c.load(1, frag.blob, { arena: frag.arena, digest: frag.digest });
+      expect((await c.run(1, frag.input)).output).toEqual(frag.expected);
+
+      // On the link: a report forged without the key, the genuine one with its text rewritten, and
+      // the genuine one replayed into the new session. Each is counted and never surfaces.
+      const unsigned = encodeReply({ type: 'ERROR', seq: 0, code: ErrorCode.TRAP, text: 'agent trapped: forged; the board restarted its agent, every fragment is gone' });
+      for (const forged of [unsigned, flipByte(genuine!, 20), genuine!]) mitm.inject(forged);
+      await until(() => c.stats.forgedReplies === 3, 'three refused reports');
+      expect(traps).toHaveLength(1);
+      expect((await c.run(1, frag.input)).output).toEqual(frag.expected);
+    } finally {
+      await c.close();
+      await trapBoard.stop();
+    }
+  }, 300_000);
 });

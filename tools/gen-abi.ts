@@ -242,6 +242,11 @@ export const OP_ENTRY_BYTES = ${size(b.opEntry) * 4};
 `;
 }
 
+/** Bytes of the `tag` field (a keyed device's HMAC-SHA256), 0 when the spec has none. */
+function tagBytes(p: Spec['protocol']): number {
+  return p.auth.find((f) => f.type === 'bytes32') ? 32 : 0;
+}
+
 function renderAsProtocol(spec: Spec, hash: number): string {
   const p = spec.protocol;
   const b = spec.blob;
@@ -250,7 +255,6 @@ function renderAsProtocol(spec: Spec, hash: number): string {
   const c = (name: string, v: Num, type = 'u32') => `export const ${name}: ${type} = ${lit(v)};`;
   const chain = (fn: string, arg: string, pairs: [number, string][], fallback: string) =>
     `export function ${fn}(${arg}: u32): string {\n${pairs.map(([n, s]) => `  if (${arg} == ${n}) return "${s}";`).join('\n')}\n  return "${fallback}";\n}`;
-  const tagBytes = p.auth.find((f) => f.type === 'bytes32') ? 32 : 0;
   return `// ${BANNER}
 // The wire protocol and fragment blob for the agent.
 
@@ -265,7 +269,7 @@ ${[...types].map(([n, t]) => c(`T_${n}`, t)).join('\n')}
 
 // Keys: every message, authentication, then request fields K_<TYPE>_<FIELD>.
 ${[...p.common, ...p.auth].map((f) => c(`K_${snake(f.name)}`, f.key)).join('\n')}
-export const TAG_BYTES: u32 = ${tagBytes};
+export const TAG_BYTES: u32 = ${tagBytes(p)};
 ${p.requests.flatMap((m) => m.fields.map((f) => c(`K_${m.name}_${snake(f.name)}`, f.key))).join('\n')}
 
 // Reply fields R_<TYPE>_<FIELD>, and R_<TYPE>_FIELDS: how many required fields a reply carries.
@@ -354,6 +358,7 @@ ${spec.frame.constants.map((x) => d(x.name, x.value)).join('\n')}
 ${d('PROTOCOL_VERSION', p.version)}
 ${[...types].map(([n, t]) => d(`T_${n}`, t)).join('\n')}
 ${[...p.common, ...p.auth].map((f) => d(`K_${snake(f.name)}`, f.key)).join('\n')}
+${d('TAG_BYTES', tagBytes(p))}
 ${p.requests.flatMap((m) => m.fields.map((f) => d(`K_${m.name}_${snake(f.name)}`, f.key))).join('\n')}
 ${p.replies.flatMap((m) => m.fields.map((f) => d(`R_${m.name}_${snake(f.name)}`, f.key))).join('\n')}
 ${p.errors.map((e) => d(`E_${e.name}`, e.code)).join('\n')}

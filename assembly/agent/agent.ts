@@ -130,6 +130,26 @@ export function provision_key(len: u32, bootSession: u32): u32 {
   return 0;
 }
 
+/**
+ * Tags the board's own ERROR TRAP message (docs/protocol.md section 6), so
+ * the MAC stays implemented once: the host put the message (version byte,
+ * CBOR map whose last entry is the 32-byte tag, zeroed) of `len` bytes in the
+ * receive buffer, and `trapped` is the session of the start that trapped. A
+ * keyed agent writes the tag over the message and the binding (trapped, 0),
+ * as for its own ERRORs to requests without a counter. 0, or E_BAD_MESSAGE
+ * when the agent is not keyed or the message plus binding exceed the buffer.
+ */
+export function tag_trap(len: u32, trapped: u32): u32 {
+  if (!keyed || len <= TAG_BYTES || len > window - 8) return E_BAD_MESSAGE;
+  const tag = rxBuffer + len - TAG_BYTES;
+  memory.fill(tag, 0, TAG_BYTES);
+  store<u32>(rxBuffer + len, trapped);
+  store<u32>(rxBuffer + len + 4, 0);
+  hmacSha256(rxBuffer, len + 8, TAG);
+  memory.copy(tag, TAG, TAG_BYTES);
+  return 0;
+}
+
 export function feed(len: u32): u32 {
   if (!ready || len > window) return E_BAD_MESSAGE;
   for (let i: u32 = 0; i < len; i++) {

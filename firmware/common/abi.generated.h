@@ -29,6 +29,7 @@
 #define MS_K_SESSION 21u
 #define MS_K_COUNTER 22u
 #define MS_K_TAG 23u
+#define MS_TAG_BYTES 32u
 #define MS_K_HELLO_NONCE 2u
 #define MS_K_PROFILE_MACS 2u
 #define MS_K_LOAD_FRAG 2u

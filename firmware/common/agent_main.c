@@ -1,13 +1,15 @@
 /* The device: hosts agent.wasm and moves bytes between the link and the
  * agent (docs/protocol.md section 6). Boots linearly; every stage checked and
  * a failing one reported over the link as a text line. */
+#include "abi.generated.h"
 #include "board.h"
 #include "engine.h"
 #include "trap_frame.h"
 
 typedef struct {
   ms_export init, rx_buffer, feed, poll, provision_key;
-  uint32_t rx; /* linear-memory address of the agent's receive buffer */
+  uint32_t rx;      /* linear-memory address of the agent's receive buffer */
+  uint32_t session; /* this start's session; 0: the agent is not keyed */
 } agent;
 
 /* Starts of the agent since boot (the first, and one per restart after a
@@ -30,6 +32,7 @@ static int report(const char* stage, ms_engine_status st) {
  * under this key had (key_region.h): the boot count, advanced at the first
  * start after boot, then the starts since boot. */
 static int provision(agent* a) {
+  a->session = 0;
   ms_key_region* region = board_key_region();
   if (starts++ == 0 && region && region->magic == MS_KEY_REGION_MAGIC) region->boots++;
   if (!region || region->magic != MS_KEY_REGION_MAGIC) return 0;
@@ -48,6 +51,7 @@ static int provision(agent* a) {
     board_puts("microsplit: agent refused the key\n");
     return 2;
   }
+  a->session = args[1];
   return 0;
 }
 
@@ -105,6 +109,33 @@ static ms_engine_status step(agent* a, int* busy) {
   return MS_ENGINE_OK;
 }
 
+/* Has the restarted, keyed agent tag the trap message of the start in
+ * session `trapped` (its export tag_trap); 0 on success. */
+static int tag_trap(agent* a, uint8_t* msg, uint32_t n, uint32_t trapped) {
+  ms_export fn;
+  uint32_t size, rc = 0, args[2] = {n, trapped};
+  uint8_t* mem = ms_engine_memory(&size);
+  if (ms_engine_find("tag_trap", 2, &fn) != MS_ENGINE_OK) return 1;
+  for (uint32_t i = 0; i < n; i++) mem[a->rx + i] = msg[i];
+  if (ms_engine_call(&fn, args, &rc) != MS_ENGINE_OK || rc != 0) return 1;
+  for (uint32_t i = n - MS_TAG_BYTES; i < n; i++) msg[i] = mem[a->rx + i];
+  return 0;
+}
+
+/* A trap leaves the agent's state undefined: restart it, then report the
+ * trap. A keyed board's report is tagged for the session that trapped (the
+ * one the gateway knows) by the restarted agent; if that agent cannot tag it,
+ * nothing is sent, as an untagged report would be refused as forged. */
+static int restart_after_trap(agent* a) {
+  uint8_t msg[MS_TRAP_MESSAGE_MAX];
+  uint32_t trapped = a->session;
+  uint32_t n = ms_trap_message(ms_engine_detail(), trapped != 0, msg);
+  int failed = start(a);
+  if (trapped == 0 || (!failed && tag_trap(a, msg, n, trapped) == 0)) ms_send_trap_frame(msg, n);
+  else board_puts("microsplit: the restarted agent could not tag the trap report; none sent\n");
+  return failed;
+}
+
 int main(void) {
   board_init();
   agent a;
@@ -113,9 +144,7 @@ int main(void) {
   for (;;) {
     int busy = 0;
     if (step(&a, &busy) != MS_ENGINE_OK) {
-      /* A trap leaves the agent's state undefined: report it and restart. */
-      ms_send_trap_error(ms_engine_detail());
-      if ((failed = start(&a)) != 0) return failed;
+      if ((failed = restart_after_trap(&a)) != 0) return failed;
       continue;
     }
     if (!busy) board_wait_for_input();
