@@ -2,12 +2,13 @@
 // op needs for an output box, its propagation back through a fused stack of
 // conv/depthwise/pool layers (DeepThings' fused tiles), and the partitions of a
 // stage's output into rows, columns, grids or channels.
+import type { SplitMode } from '../abi/ops/descriptor.ts';
 import { boxVolume, describe, runsOnDevice } from '../abi/ops/table.ts';
 import { geometryOf } from '../model/geometry.ts';
 import type { Graph } from '../model/ir.ts';
 import { fullBox, type Box } from '../model/oracle/tile.ts';
 
-export type { Box };
+export type { Box, SplitMode };
 export { fullBox };
 
 export { boxVolume };
@@ -15,6 +16,12 @@ export { boxVolume };
 /** Ops whose output a device computes from a window over one activation tile. */
 export function isSpatial(g: Graph, opIndex: number): boolean {
   return describe(geometryOf(g, opIndex)).spatial;
+}
+
+/** How a stage of this op alone may be split besides 'whole' (the op table's rule). */
+export function opSplits(g: Graph, opIndex: number): SplitMode[] {
+  const o = geometryOf(g, opIndex);
+  return describe(o).splits(o);
 }
 
 export function runsOnGateway(g: Graph, opIndex: number): boolean {
@@ -94,9 +101,6 @@ export function splitRange(n: number, shares: readonly number[]): [number, numbe
   }
   return ranges;
 }
-
-/** How a stage's output is divided among its fragments. */
-export type SplitMode = 'rows' | 'channels' | 'grid' | 'whole';
 
 /** Boxes along one axis, proportional to shares (empty parts kept, so index = share index). */
 export function axisBoxes(shape: readonly number[], axis: number, shares: readonly number[]): Box[] {

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
+import { SPLIT_MODES } from '../abi/ops/descriptor.ts';
 import type { Graph } from '../model/ir.ts';
 import { DeviceProfileSchema, zodLine } from './profiles.ts';
 
@@ -45,7 +46,7 @@ export const StageSchema = z.strictObject({
   ops: z.array(int).min(1),
   /** 'gateway': a copy the gateway performs itself (RESHAPE, float QUANTIZE, DEQUANTIZE); no fragments. */
   where: z.enum(['devices', 'gateway']),
-  split: z.enum(['rows', 'channels', 'grid', 'whole']),
+  split: z.enum(SPLIT_MODES),
   fragments: z.array(FragmentSchema),
   predicted: z.strictObject({ start: seconds, end: seconds }),
 });

@@ -9,6 +9,7 @@ import {
   fuseBackward,
   gridBoxes,
   isSpatial,
+  opSplits,
   outputView,
   runsOnGateway,
   type Box,
@@ -57,16 +58,11 @@ export function chains(g: Graph, i: number): boolean {
   return activations.length === 1 && activations[0] === out && users.length === 1 && !g.outputs.includes(out);
 }
 
+/** One op splits as its descriptor says; a fused stack of spatial ops by rows or grid (its tiles carry halos, not channels). */
 function splitsOf(g: Graph, start: number, end: number, maxFuse: number): SplitMode[] {
-  const ops = g.ops.slice(start, end);
-  if (ops.length === 1) {
-    const op = ops[0];
-    if (isSpatial(g, start)) return ['rows', 'channels', 'grid'];
-    if (op.kind === 'FULLY_CONNECTED') return ['channels'];
-    if (op.kind === 'ADD') return g.tensors[op.outputs[0]].shape.length === 4 ? ['rows', 'channels'] : ['channels'];
-    return [];
-  }
-  return ops.length <= maxFuse && ops.every((_, k) => isSpatial(g, start + k)) ? ['rows', 'grid'] : [];
+  const n = end - start;
+  if (n === 1) return opSplits(g, start);
+  return n <= maxFuse && Array.from({ length: n }, (_, k) => isSpatial(g, start + k)).every(Boolean) ? ['rows', 'grid'] : [];
 }
 
 /**

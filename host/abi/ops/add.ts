@@ -9,6 +9,7 @@ import type { OpDescriptor } from './descriptor.ts';
 export const add: OpDescriptor<AddGeometry, AddParams> = {
   runsOnDevice: () => true,
   spatial: false,
+  splits: (o) => (o.outputShape.length === 4 ? ['rows', 'channels'] : ['channels']),
   outputView: (o) => [...o.outputShape],
   inputView: (o, k) => [...(k === 0 ? o.input1Shape : o.input2Shape)],
   perOutput: () => 1,

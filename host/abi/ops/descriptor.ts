@@ -1,5 +1,6 @@
 // What every op kind tells the rest of the gateway, the TFLite Micro way (one
-// registration per op): where it runs, the spaces its boxes live in, the work
+// registration per op): where it runs, how a stage of it may be split, the
+// spaces its boxes live in, the work
 // and the input tile (halo) of an output box, its weight slice, and how its
 // record is packed. Planner, simulator, executor and benchmarks ask these, and
 // ops/table.ts maps every op kind to its descriptor.
@@ -7,6 +8,10 @@ import type { OpGeometry } from '../../model/geometry.ts';
 import type { OpParams } from '../../model/op-params.ts';
 import type { Box } from '../../model/oracle/tile.ts';
 import type { RecordWriter, Slice } from '../record.ts';
+
+/** How a stage's output is divided among its fragments. */
+export const SPLIT_MODES = ['rows', 'channels', 'grid', 'whole'] as const;
+export type SplitMode = (typeof SPLIT_MODES)[number];
 
 /** Reads word w of a packed op record or call block (as a device sees it). */
 export type WordReader = (w: number) => number;
@@ -16,6 +21,8 @@ export interface OpDescriptor<G extends OpGeometry = OpGeometry, P extends OpPar
   runsOnDevice(o: G): boolean;
   /** Output computed from a window over one activation tile: fusable into tiled stacks, split by rows or grids. */
   readonly spatial: boolean;
+  /** How a stage of this op alone may be split besides 'whole' (a fused stack of spatial ops: rows or grid). */
+  splits(o: G): SplitMode[];
   /** The shape output boxes are given in. */
   outputView(o: G): number[];
   /** The shape tiles of data input k are given in. */
@@ -45,6 +52,8 @@ export interface OpDescriptor<G extends OpGeometry = OpGeometry, P extends OpPar
 /** An op whose every output reads the same element of its input (softmax: of its row, which a box holds whole). */
 export const elementwise = {
   spatial: false,
+  // Softmax boxes must hold whole rows, and a requantization is too cheap to be worth an exchange.
+  splits: (): SplitMode[] => [],
   outputView: (o: OpGeometry) => [...o.outputShape],
   inputView: (o: OpGeometry) => [...o.outputShape],
   perOutput: () => 1,

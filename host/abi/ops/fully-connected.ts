@@ -10,6 +10,8 @@ import type { OpDescriptor } from './descriptor.ts';
 export const fullyConnected: OpDescriptor<FullyConnectedGeometry, FullyConnectedParams> = {
   runsOnDevice: () => true,
   spatial: false,
+  // By units (output neurons); a split of the summed depth exists in the kernels but no plan uses it.
+  splits: () => ['channels'],
   alignLeft: true,
   outputView: (o) => [o.batches, o.units],
   inputView: (o) => [o.batches, o.depth],

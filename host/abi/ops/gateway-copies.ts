@@ -7,6 +7,7 @@ import type { OpDescriptor } from './descriptor.ts';
 export const onGateway: OpDescriptor<ReshapeGeometry | DequantizeGeometry> = {
   runsOnDevice: () => false,
   spatial: false,
+  splits: () => [],
   outputView: (o) => [...o.outputShape],
   inputView: (o) => ('inputShape' in o ? [...o.inputShape] : [...o.outputShape]),
   perOutput: () => 0,

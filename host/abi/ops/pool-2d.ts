@@ -4,11 +4,12 @@ import type { PoolGeometry } from '../../model/geometry.ts';
 import type { PoolParams } from '../../model/op-params.ts';
 import { OPCODE, W } from '../abi.generated.ts';
 import type { OpDescriptor } from './descriptor.ts';
-import { packWindow, windowTile } from './window.ts';
+import { packWindow, windowSplits, windowTile } from './window.ts';
 
 export const pool2d: OpDescriptor<PoolGeometry, PoolParams> = {
   runsOnDevice: () => true,
   spatial: true,
+  splits: windowSplits,
   outputView: (o) => [...o.outputShape],
   inputView: (o) => [...o.inputShape],
   perOutput: (o) => o.filterH * o.filterW,

@@ -3,6 +3,7 @@
 import type { Box } from '../../model/oracle/tile.ts';
 import { W } from '../abi.generated.ts';
 import type { RecordWriter } from '../record.ts';
+import type { SplitMode } from './descriptor.ts';
 
 interface Window {
   inputShape: number[];
@@ -11,6 +12,9 @@ interface Window {
   padTop: number;
   padLeft: number;
 }
+
+/** A windowed op alone splits any way: output rows, output channels, or a grid of rows x columns. */
+export const windowSplits = (): SplitMode[] => ['rows', 'channels', 'grid'];
 
 /** Input range [lo, hi) that outputs [a, b) read along one axis, clamped to [0, size). */
 export function windowRange(a: number, b: number, stride: number, k: number, dilation: number, pad: number, size: number): [number, number] {

@@ -3,9 +3,9 @@
 // N x M = the number of devices, tile i on device i; every device holds the
 // whole stack's weights, so a run is cut where they would not fit the
 // smallest device. Other layers run whole on the fastest device that holds
-// them, else split by channels equally.
+// them, else split by channels equally where the op table allows it.
 import { assemblePlan, infeasibleError, type PlanRequest } from '../assemble.ts';
-import { fullBox, fuseBackward, gridShape, isSpatial, outputView, runsOnGateway } from '../fragments.ts';
+import { fullBox, fuseBackward, gridShape, isSpatial, opSplits, outputView, runsOnGateway } from '../fragments.ts';
 import { fragmentParamBytes } from '../layout.ts';
 import { worstShortfall } from '../memory.ts';
 import { wholeSpanSeconds } from '../options.ts';
@@ -23,7 +23,6 @@ function planFtpGrid(req: PlanRequest, devices: DeviceProfile[]): Plan {
     fragmentParamBytes(g, fuseBackward(g, Array.from({ length: end - start }, (_, k) => start + k), fullBox(outputView(g, end - 1))));
   const stages: StageChoice[] = [];
   for (let i = 0; i < g.ops.length; ) {
-    const op = g.ops[i];
     if (isSpatial(g, i)) {
       let j = i + 1;
       // Half the smallest budget for weights leaves the other half to the tiles.
@@ -39,7 +38,7 @@ function planFtpGrid(req: PlanRequest, devices: DeviceProfile[]): Plan {
       const byTime = devices.map((d, k) => [wholeSpanSeconds(g, span, d), k] as const).sort((a, b) => a[0] - b[0]);
       const fits = byTime.find(([, k]) => need <= usableBytes(devices[k]));
       stages.push(
-        fits || op.kind === 'SOFTMAX'
+        fits || !opSplits(g, i).includes('channels')
           ? buildStage(g, span, 'whole', [[fits ? fits[1] : byTime[0][1]]], [1])
           : buildStage(g, span, 'channels', all, devices.map(() => 1)),
       );
