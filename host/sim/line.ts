@@ -50,7 +50,7 @@ export const preciseWake: WakeAt = (time, fn) => {
   const turn = () => {
     if (cancelled) return;
     const wait = time - performance.now();
-    if (wait <= 0) fn();
+    if (!(wait > 0)) fn();
     else if (wait > TIMER_SLACK_MS) timer = setTimeout(turn, wait - TIMER_SLACK_MS);
     else setImmediate(turn);
   };
