@@ -79,6 +79,7 @@ describe('instructions per MAC table', () => {
       wasm3: fig(3),
       m3: fig(4),
       m3Wasm3: fig(5),
+      crypto: { chacha20: { perByte: 6.25, fixed: 600 }, hmac: { perByte: 7.25, fixed: 700 } },
     });
     const expected: Record<string, number> = {
       instr_per_mac_conv: 1.25, instr_per_mac_dw: 1.5, instr_per_mac_fc: 1.75,
@@ -88,6 +89,7 @@ describe('instructions per MAC table', () => {
     };
     expect(Object.keys(expected).sort()).toEqual(tableKeys().sort());
     for (const [k, v] of Object.entries(expected)) expect(summary[k], k).toBe(v);
+    expect(summary).toMatchObject({ chacha20_instr_per_byte: 6.25, chacha20_instr_per_call: 600, hmac_instr_per_byte: 7.25, hmac_instr_per_call: 700 });
   });
 
   it("the simulator's wasm3 ratio is the table's M4 wasm3 over wasm2c", () => {

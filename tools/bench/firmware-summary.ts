@@ -16,6 +16,8 @@ export interface FirmwareMeasurements {
   /** Cortex-M3 (mps2-an385), the boards' scheme, and under wasm3. */
   m3: PerCase;
   m3Wasm3?: PerCase;
+  /** The agent's ChaCha20 and HMAC-SHA256 on the M4: instructions per byte and per call. */
+  crypto: { chacha20: { perByte: number; fixed: number }; hmac: { perByte: number; fixed: number } };
 }
 
 const r3 = (x: number) => +x.toFixed(3);
@@ -57,5 +59,10 @@ export function firmwareSummary(m: FirmwareMeasurements): Record<string, unknown
       m3_wasm3_instr_per_mac_dw: r3(m.m3Wasm3[1]),
       m3_wasm3_instr_per_mac_fc: r3(m.m3Wasm3[2]),
     }),
+    // Keyed links on the M4 (boards' scheme): sealing costs ChaCha20 per byte, every tag HMAC per byte.
+    chacha20_instr_per_byte: r3(m.crypto.chacha20.perByte),
+    chacha20_instr_per_call: Math.round(m.crypto.chacha20.fixed),
+    hmac_instr_per_byte: r3(m.crypto.hmac.perByte),
+    hmac_instr_per_call: Math.round(m.crypto.hmac.fixed),
   };
 }

@@ -11,7 +11,8 @@
 // output is checked against the oracle before any number is printed. The same
 // three cases on the Cortex-M3 (mps2-an385). --write-table rewrites
 // host/sim/instr-per-mac.json, the instructions per MAC the planner gives
-// boards of a known clock, from this run.
+// boards of a known clock, from this run. Last, the agent's ChaCha20 and
+// HMAC-SHA256 on the M4, in instructions per byte (tools/bench/crypto-m4.ts).
 import { describe } from '../../host/abi/ops/table.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Graph } from '../../host/model/ir.ts';
@@ -24,6 +25,7 @@ import { missingWasm3 } from '../../host/wasm3/build.ts';
 import { TABLE_FILE, tableKeys } from '../../host/sim/instr-per-mac.ts';
 import { jobImage, kernelsLayout, packJob, runJobOnFirmware, type Fragment, type Job, type JobResult } from '../firmware/job.ts';
 import { agentInference } from './agent-inference.ts';
+import { cryptoOnM4 } from './crypto-m4.ts';
 import { firmwareSummary, type PerCase } from './firmware-summary.ts';
 import { convLayer, fcLayer } from './layers.ts';
 
@@ -154,6 +156,9 @@ async function main(): Promise<void> {
   const m3Wasm3 = noWasm3 ? undefined : await onM3(jobImage('qemu-mps2-an385', 'wasm3'), 'M3 (wasm3)');
   log(`\nCortex-M3 (QEMU mps2-an385, ${BOARD_SCHEME}), instructions per MAC: ${job.fragments.map((f, i) => `${f.name} ${m3[i].toFixed(2)}${m3Wasm3 ? ` (wasm3 ${m3Wasm3[i].toFixed(2)})` : ''}`).join(', ')}`);
 
+  const crypto = await cryptoOnM4();
+  log(`\nThe agent's crypto on the M4 (${BOARD_SCHEME}), instructions per byte (and per call): ChaCha20 ${crypto.chacha20.perByte.toFixed(2)} (${Math.round(crypto.chacha20.fixed)}), HMAC-SHA256 ${crypto.hmac.perByte.toFixed(2)} (${Math.round(crypto.hmac.fixed)})`);
+
   const summary = firmwareSummary({
     scheme: BOARD_SCHEME,
     byScheme: perMac as Record<Scheme, PerCase>,
@@ -162,6 +167,7 @@ async function main(): Promise<void> {
     wasm3: wasm3PerMac as PerCase | undefined,
     m3,
     m3Wasm3,
+    crypto,
   });
   if (process.argv.includes('--write-table')) writeTable(summary);
   if (json) console.log(JSON.stringify(summary));

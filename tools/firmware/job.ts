@@ -172,7 +172,7 @@ export function jobImage(target: FirmwareTarget, variant?: JobVariant): string {
 }
 
 /** Runs a program to its end; resolves with its exit status and output. */
-function run(cmd: string, args: string[], timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
+export function runProgram(cmd: string, args: string[], timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -200,8 +200,8 @@ export async function runJobOnFirmware(job: Job, target: FirmwareTarget, image =
     const path = join(FIRMWARE_DIR, image);
     const r =
       target === 'linux'
-        ? await run(path, ['--job', file], 120_000)
-        : await run(
+        ? await runProgram(path, ['--job', file], 120_000)
+        : await runProgram(
             'qemu-system-arm',
             [...qemuArgs(QEMU_BOARDS[target].machine, path, { icountShift: 0, realTime: false, serial: 'stdio' }), '-device', `loader,file=${file},addr=0x${JOB_ADDR.toString(16)}`],
             600_000,
