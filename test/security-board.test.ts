@@ -4,6 +4,8 @@
 // LOAD and RUN recorded before a reboot are refused as REPLAY after it. A
 // trap's report (the board's own ERROR TRAP) is tagged like every ERROR: the
 // genuine one is accepted, an unsigned, rewritten or replayed one refused.
+// The linux build reads the same key file (--key) and keeps the boot count
+// beside it: replay across a restart, rotation and un-keying on it.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +17,7 @@ import { readKeyFile } from '../host/link/key-file.ts';
 import { decodeRequest, ErrorCode } from '../host/link/messages.ts';
 import { openSerial } from '../host/link/serial.ts';
 import { agentOverhead } from '../host/sim/agent-host.ts';
+import { startBoardImage, type RunningBoard } from '../host/sim/board-image.ts';
 import { buildFirmware, FIRMWARE_BUILD, missingQemuToolchain, QEMU_RX_WINDOW, startQemuBoards, type QemuBoard } from '../host/sim/qemu.ts';
 import { oneOpFragment } from './fixtures/link-fragments.ts';
 import { flipByte, manInTheMiddle, recording, replay } from './fixtures/mitm.ts';
@@ -123,4 +126,57 @@ describe.skipIf(qemu.skip)(`a keyed MPS2 M4 board${qemu.note}`, () => {
       await trapBoard.stop();
     }
   }, 300_000);
+});
+
+describe.skipIf(qemu.skip)(`a keyed linux board (--key FILE)${qemu.note}`, () => {
+  const keyFile = join(mkdtempSync(join(tmpdir(), 'microsplit-linux-key-')), 'linux.key');
+  let board: RunningBoard | undefined;
+  const boot = async () => {
+    await board?.stop();
+    board = await startBoardImage('linux', 'wasm2c', { keyFile });
+    return board.path;
+  };
+  beforeAll(() => qemu.check());
+  afterAll(() => board?.stop());
+
+  test('sessions count boots in the key file\'s counter: recorded LOAD and RUN refused after a restart; rotation and un-keying take effect at the next boot', async () => {
+    provision(keyFile, {});
+    const first = readKeyFile(keyFile);
+    const use = async (path: string, key?: Uint8Array) => {
+      const { transport, frames } = recording(await openSerial(path));
+      const c = await DeviceClient.connect(transport, { name: 'linux', key, connectTimeoutMs: 30_000 });
+      try {
+        await c.load(1, frag.blob, { arena: frag.arena, digest: frag.digest });
+        expect((await c.run(1, frag.input)).output).toEqual(frag.expected);
+        expect(c.stats.forgedReplies).toBe(0);
+        return { info: c.info, frames };
+      } finally {
+        await c.close();
+      }
+    };
+    const { info, frames } = await use(await boot(), first);
+    expect(info).toMatchObject({ keyed: 1, session: (1 << 16) | 1 });
+    const recorded = ['LOAD', 'RUN'].map((type) => frames.find((p) => {
+      const m = decodeRequest(p);
+      return m.type === type && 'offset' in m && m.offset === 0;
+    })!);
+
+    const path = await boot();
+    const replies = await replay(path, recorded);
+    expect(replies.map((r) => r.type === 'ERROR' && [r.code, r.text])).toEqual([
+      [ErrorCode.REPLAY, `session ${(1 << 16) | 1} is not this boot's ${(2 << 16) | 1}`],
+      [ErrorCode.REPLAY, `session ${(1 << 16) | 1} is not this boot's ${(2 << 16) | 1}`],
+    ]);
+
+    provision(keyFile, { rotate: true });
+    const second = readKeyFile(keyFile);
+    const rotated = await boot();
+    await expect(DeviceClient.connect(await openSerial(rotated), { name: 'linux', key: first, connectTimeoutMs: 30_000 })).rejects.toMatchObject({ code: 'FORGED' });
+    expect((await use(rotated, second)).info).toMatchObject({ keyed: 1, session: (3 << 16) | 1 });
+
+    provision(keyFile, { unkey: true });
+    const unkeyed = await boot();
+    await expect(DeviceClient.connect(await openSerial(unkeyed), { name: 'linux', key: second, connectTimeoutMs: 30_000 })).rejects.toMatchObject({ code: 'NO_KEY' });
+    expect((await use(unkeyed)).info).toMatchObject({ keyed: 0, session: 0 });
+  }, 120_000);
 });

@@ -15,15 +15,22 @@ export interface RunningBoard {
   stop(): Promise<void>;
 }
 
+export interface BoardImageOptions {
+  timeoutMs?: number;
+  /** Keys the board from this key file (docs/firmware.md "Device keys"); absent, or no such file: not keyed. */
+  keyFile?: string;
+}
+
 /** Builds and starts the agent image of `board` under `engine`; throws when it does not come up. */
-export async function startBoardImage(board: BoardName, engine: FirmwareEngine = 'wasm2c', timeoutMs = 30_000): Promise<RunningBoard> {
+export async function startBoardImage(board: BoardName, engine: FirmwareEngine = 'wasm2c', opts: BoardImageOptions = {}): Promise<RunningBoard> {
+  const { timeoutMs = 30_000, keyFile } = opts;
   if (board !== 'linux') {
-    const [b] = await startQemuBoards([{ id: board, board, engine }], { timeoutMs });
+    const [b] = await startQemuBoards([{ id: board, board, engine, keyFile }], { timeoutMs });
     return { path: b.path, stop: () => b.stop() };
   }
   const image = `build/linux/agent${engine === 'wasm3' ? '-wasm3' : ''}`;
   buildFirmware([image]);
-  const proc = spawn(join(FIRMWARE_DIR, image), [], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(join(FIRMWARE_DIR, image), keyFile ? ['--key', keyFile] : [], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const path = await new Promise<string>((resolve, reject) => {
     let out = '';

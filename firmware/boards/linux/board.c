@@ -1,10 +1,13 @@
 /* The linux board: the same mains as the MPS2 boards, as a native process.
  * The link is a PTY it creates (its slave path printed as "pty PATH" on
  * stdout) or, with --stdio, stdin/stdout. The job image reads its blob from
- * the file named by --job. */
+ * the file named by --job. --key FILE keys the agent from a key file
+ * (board_key_region below). */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +25,11 @@ int ms_board_main(void);
 
 static int in_fd = -1, out_fd = -1, slave_fd = -1;
 static uint32_t agent_memory;
+static const char* key_path;
 const char* ms_linux_job_path;
 
 static void usage(const char* argv0) {
-  fprintf(stderr, "usage: %s [--stdio] [--memory BYTES] [--job FILE]\n", argv0);
+  fprintf(stderr, "usage: %s [--stdio] [--memory BYTES] [--job FILE] [--key FILE]\n", argv0);
   exit(2);
 }
 
@@ -57,6 +61,7 @@ int main(int argc, char** argv) {
     if (strcmp(argv[i], "--stdio") == 0) use_stdio = 1;
     else if (strcmp(argv[i], "--job") == 0 && i + 1 < argc) ms_linux_job_path = argv[++i];
     else if (strcmp(argv[i], "--memory") == 0 && i + 1 < argc) agent_memory = (uint32_t)strtoul(argv[++i], NULL, 0);
+    else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc) key_path = argv[++i];
     else usage(argv[0]);
   }
   if (use_stdio || ms_linux_job_path != NULL) {
@@ -70,8 +75,74 @@ int main(int argc, char** argv) {
 
 uint32_t board_agent_memory(void) { return agent_memory; }
 
-/* No key region: the linux build is not keyed (simulated devices are). */
-ms_key_region* board_key_region(void) { return NULL; }
+static void key_failed(const char* what, const char* file) {
+  fprintf(stderr, "microsplit linux board: %s %s\n", what, file);
+  exit(2);
+}
+
+/* The key file as `microsplit provision` writes it: the key as hex bytes on one line. */
+static void read_key(ms_key_region* r) {
+  FILE* f = fopen(key_path, "r");
+  if (f == NULL) key_failed("cannot read the key file", key_path);
+  char hex[2 * MS_KEY_MAX_BYTES + 2];
+  size_t n = fread(hex, 1, sizeof hex - 1, f);
+  int more = fgetc(f) != EOF;
+  fclose(f);
+  while (n > 0 && isspace((unsigned char)hex[n - 1])) n--;
+  if (more || n == 0 || n % 2 != 0 || n / 2 > MS_KEY_MAX_BYTES)
+    key_failed("a key file holds the key as 1..64 hex bytes on one line (microsplit provision):", key_path);
+  for (size_t i = 0; i < n; i += 2) {
+    char pair[3] = {hex[i], hex[i + 1], 0};
+    if (!isxdigit((unsigned char)pair[0]) || !isxdigit((unsigned char)pair[1])) key_failed("the key is not hex bytes:", key_path);
+    r->key[i / 2] = (uint8_t)strtoul(pair, NULL, 16);
+  }
+  r->length = (uint32_t)(n / 2);
+}
+
+/* Boots so far, from <key file>.boot (absent: none), and that count plus
+ * this boot written back before the agent starts, atomically (a crash
+ * mid-write leaves the old count): the file is this board's flash word, kept
+ * as the simulated devices keep theirs (host/link/key-file.ts). */
+static uint32_t count_boot(void) {
+  char path[4096], tmp[4110];
+  if (snprintf(path, sizeof path, "%s.boot", key_path) >= (int)sizeof path) key_failed("key file path too long:", key_path);
+  snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid());
+  uint32_t boots = 0;
+  FILE* f = fopen(path, "r");
+  if (f != NULL) {
+    uint64_t v = 0;
+    int ok = fscanf(f, "%" SCNu64, &v) == 1 && v <= 0xffffffffu;
+    fclose(f);
+    if (!ok) key_failed("the boot counter is not a 32-bit number:", path);
+    boots = (uint32_t)v;
+  } else if (errno != ENOENT) {
+    key_failed("cannot read the boot counter", path);
+  }
+  f = fopen(tmp, "w");
+  if (f == NULL || fprintf(f, "%" PRIu32 "\n", boots + 1) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
+    key_failed("cannot write the boot counter", path);
+  return boots;
+}
+
+/* The key region, from --key FILE: read at the first start of the agent
+ * (the firmware then advances the count in RAM once, to the number the file
+ * now holds; restarts after a trap reuse the region). No --key, or no FILE
+ * (un-keyed by removing it, as `microsplit provision --unkey` does): none. */
+ms_key_region* board_key_region(void) {
+  static ms_key_region region;
+  static int loaded;
+  if (loaded || key_path == NULL) return loaded ? &region : NULL;
+  if (access(key_path, F_OK) != 0 && errno == ENOENT) {
+    fprintf(stderr, "microsplit linux board: no key file %s: not keyed\n", key_path);
+    key_path = NULL;
+    return NULL;
+  }
+  read_key(&region);
+  region.boots = count_boot();
+  region.magic = MS_KEY_REGION_MAGIC;
+  loaded = 1;
+  return &region;
+}
 
 void board_log(const uint8_t* p, uint32_t n) {
   fprintf(stderr, "agent: %.*s\n", (int)n, (const char*)p);
