@@ -90,7 +90,7 @@ export function packOp(p: OpParams, slice: Slice = {}): Uint8Array {
   const d = describe(p);
   const rec = new RecordWriter();
   rec.set(W.MAGIC, ABI_MAGIC);
-  rec.set(W.OPCODE, d.opcode!(p));
+  rec.set(W.OPCODE, d.opcode!(p.kind));
   rec.setShape(W.IN_SHAPE, inputShape4(p, 0));
   rec.setShape(W.OUT_SHAPE, outputShape4(p));
   d.pack!(rec, p, slice, `${p.kind} (op ${p.opIndex})`);

@@ -2,7 +2,7 @@
 // a LOAD carries: per op its kernel record with only its channels' weights,
 // and a call block whose activation offsets come from the planner's layout,
 // so the arena the device reserves is the one the plan counted.
-import { describe } from '../abi/ops/table.ts';
+import { describe, wholeDepth } from '../abi/ops/table.ts';
 import { fragmentDigest, packFragment, type FragmentOp } from '../abi/fragment-blob.ts';
 import { DTYPE_BYTES, type Graph } from '../model/ir.ts';
 import { box4, isKernelOp, packCall, packOp, tile4, type TileRef } from '../abi/kernel-abi.ts';
@@ -42,8 +42,8 @@ export function buildFragment(g: Graph, f: PlanFragment): BuiltFragment {
       box: box4(p, ob.out),
       in0: tiles[0],
       in1: tiles[1],
-      // FC sums its whole input depth: plans split FC by neurons only.
-      depth: p.kind === 'FULLY_CONNECTED' ? [0, p.depth] : undefined,
+      // An op that sums an input depth (FC) sums all of it: plans split FC by neurons only.
+      depth: wholeDepth(p),
     });
     return { record, call };
   });

@@ -12,10 +12,10 @@
 // implementation of those three ops. Everything int8 -> int8 (including
 // QUANTIZE int8 -> int8) runs in the kernels.
 
-import { describe } from '../abi/ops/table.ts';
+import { describe, kernelOutputType, wholeDepth } from '../abi/ops/table.ts';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { numElements, type DType, type Graph, type TensorData } from '../model/ir.ts';
+import { DTYPE_BYTES, numElements, type DType, type Graph, type TensorData } from '../model/ir.ts';
 import { validateGraph } from '../model/validate.ts';
 import type { Engine } from '../model/engine.ts';
 import { prepareOp, type FullyConnectedParams, type OpParams } from '../model/op-params.ts';
@@ -98,7 +98,6 @@ export async function loadKernels(wasmPath = DEFAULT_KERNELS_WASM, vm: KernelVm 
   return k;
 }
 
-const ELEM_BYTES: Record<DType, number> = { int8: 1, int16: 2, int32: 4, float32: 4 };
 const ARRAY_OF: Record<DType, new (n: number) => TensorData> = {
   int8: Int8Array,
   int16: Int16Array,
@@ -139,13 +138,6 @@ class Placement {
   }
 }
 
-/** Output element type of a kernel op's fragment. */
-function outputDType(p: KernelOpParams, partial: boolean): DType {
-  if (p.kind === 'FULLY_CONNECTED' && partial) return 'int32';
-  if (p.kind === 'SOFTMAX' && p.outputType === 'int16') return 'int16';
-  return 'int8';
-}
-
 export async function createWasmEngine(wasmPath = DEFAULT_KERNELS_WASM, vm: KernelVm = 'v8'): Promise<WasmEngine> {
   const k = await loadKernels(wasmPath, vm);
   // Packed blobs per params object and slice: packing copies weights, so a
@@ -173,7 +165,7 @@ export async function createWasmEngine(wasmPath = DEFAULT_KERNELS_WASM, vm: Kern
     const code = k.runFragment(rec, mem.put(call));
     if (code !== 0) throw new KernelError(code, `${labelOf(p)}: the kernels refused the fragment: ${kernelErrorName(code)}`);
     const out = new ARRAY_OF[dtype](count);
-    bytesOf(out).set(new Uint8Array(k.memory.buffer, outOffset, count * ELEM_BYTES[dtype]));
+    bytesOf(out).set(new Uint8Array(k.memory.buffer, outOffset, count * DTYPE_BYTES[dtype]));
     return out;
   };
 
@@ -181,10 +173,11 @@ export async function createWasmEngine(wasmPath = DEFAULT_KERNELS_WASM, vm: Kern
     if (!isKernelOp(p)) return runOpBox(p, inputs, box);
     const label = labelOf(p);
     if (inputs.length !== p.inputs.length) throw new RangeError(`${label}: ${inputs.length} input tiles given, expected ${p.inputs.length}`);
-    if (options.depth && p.kind !== 'FULLY_CONNECTED') throw new RangeError(`${label}: a depth range applies to FULLY_CONNECTED only`);
+    const whole = wholeDepth(p);
+    if (options.depth && !whole) throw new RangeError(`${label}: a depth range applies to FULLY_CONNECTED only`);
     const b = box4(p, box);
-    const depth: [number, number] | undefined = p.kind === 'FULLY_CONNECTED' ? (options.depth ?? [0, p.depth]) : undefined;
-    const partial = p.kind === 'FULLY_CONNECTED' && (depth![0] !== 0 || depth![1] !== p.depth);
+    const depth = whole && (options.depth ?? whole);
+    const partial = !!depth && (depth[0] !== whole![0] || depth[1] !== whole![1]);
     const mem = new Placement(k, label);
     const rec = placeRecord(mem, p, options.slice ?? describe(p).slice?.(p, b, depth) ?? {});
     const refs: TileRef[] = inputs.map((t, i) => {
@@ -193,9 +186,9 @@ export async function createWasmEngine(wasmPath = DEFAULT_KERNELS_WASM, vm: Kern
         throw new RangeError(`${label}: input tile ${i} must be ${prod(extent)} int8 values, got ${t.data.length} ${t.data.constructor.name}`);
       return { offset: mem.put(bytesOf(t.data)), origin, extent };
     });
-    const dtype = outputDType(p, partial);
+    const dtype = kernelOutputType(p, partial);
     const count = prod(b.end.map((e, i) => Math.max(0, e - b.start[i])));
-    const outBytes = count * ELEM_BYTES[dtype];
+    const outBytes = count * DTYPE_BYTES[dtype];
     const out = mem.reserve(outBytes);
     const call = packCall({ out, outBytes, box: b, in0: refs[0], in1: refs[1], depth });
     return run(mem, p, rec, call, out, dtype, count);
@@ -257,7 +250,7 @@ export async function createWasmEngine(wasmPath = DEFAULT_KERNELS_WASM, vm: Kern
     } catch (e) {
       if (!(e instanceof MemoryTooSmallError)) throw e;
       const extent = box.end.map((v, i) => v - box.start[i]);
-      const axes = extent.map((_, i) => i).filter((i) => extent[i] > 1 && !(p.kind === 'SOFTMAX' && i === extent.length - 1));
+      const axes = extent.map((_, i) => i).filter((i) => extent[i] > 1 && !(describe(p).wholeLastAxis && i === extent.length - 1));
       if (axes.length === 0) throw e;
       const axis = axes.reduce((a, b) => (extent[b] > extent[a] ? b : a));
       const mid = box.start[axis] + Math.floor(extent[axis] / 2);

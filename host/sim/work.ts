@@ -3,8 +3,8 @@
 // per op, its kind and its multiply-accumulates over the op's box, as the
 // op's descriptor (host/abi/ops/) counts them from its record and call block. The
 // simulated device delays each RESULT by this work at its stated MAC/s.
-import { BLOB_HEADER, BLOB_HEADER_BYTES, BLOB_MAGIC, C, OP_ENTRY, OP_ENTRY_BYTES, OPCODE, W } from '../abi/abi.generated.ts';
-import { describeKind } from '../abi/ops/table.ts';
+import { BLOB_HEADER, BLOB_HEADER_BYTES, BLOB_MAGIC, C, OP_ENTRY, OP_ENTRY_BYTES, W } from '../abi/abi.generated.ts';
+import { describeKind, kindOfOpcode } from '../abi/ops/table.ts';
 import type { OpKind } from '../model/ir.ts';
 
 export interface OpWork {
@@ -13,17 +13,6 @@ export interface OpWork {
   /** Multiply-accumulates; for pools, ADD, SOFTMAX and requantization, elements processed (window taps for pools). */
   macs: number;
 }
-
-const KIND_OF: Record<number, OpKind> = {
-  [OPCODE.CONV_2D]: 'CONV_2D',
-  [OPCODE.DEPTHWISE_CONV_2D]: 'DEPTHWISE_CONV_2D',
-  [OPCODE.FULLY_CONNECTED]: 'FULLY_CONNECTED',
-  [OPCODE.MAX_POOL_2D]: 'MAX_POOL_2D',
-  [OPCODE.AVERAGE_POOL_2D]: 'AVERAGE_POOL_2D',
-  [OPCODE.ADD]: 'ADD',
-  [OPCODE.SOFTMAX]: 'SOFTMAX',
-  [OPCODE.REQUANTIZE]: 'QUANTIZE',
-};
 
 /** The work of each op of a fragment blob, in order; throws one line when the blob is malformed. */
 export function fragmentWork(blob: Uint8Array): OpWork[] {
@@ -42,7 +31,7 @@ export function fragmentWork(blob: Uint8Array): OpWork[] {
     const r = (w: number) => u32(rec + 4 * w, `op ${i} record word ${w}`);
     const c = (w: number) => u32(call + 4 * w, `op ${i} call word ${w}`);
     const opcode = r(W.OPCODE);
-    const kind = KIND_OF[opcode];
+    const kind = kindOfOpcode(opcode);
     if (!kind) throw new Error(`fragment blob: op ${i} has unknown opcode ${opcode}`);
     let box = 1;
     for (let d = 0; d < 4; d++) box *= c(C.BOX_END + d) - c(C.BOX_START + d);

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { prepareOp, type ConvParams, type FullyConnectedParams } from '../../host/model/op-params.ts';
 import { runOpBox, wholeOutputBox } from '../../host/model/oracle.ts';
 import { fullBox, wholeTile } from '../../host/model/oracle/tile.ts';
-import { boxMacs } from '../../host/abi/ops/table.ts';
+import { boxMacs, describe, wholeDepth } from '../../host/abi/ops/table.ts';
 import { box4, packCall, packOp, tile4 } from '../../host/abi/kernel-abi.ts';
 import { loadKernels, type KernelExports } from '../../host/run/wasm-engine.ts';
 import { convLayer, fcLayer } from './layers.ts';
@@ -75,9 +75,9 @@ function wasmRunner(k: KernelExports, c: BenchCase): { run: () => void; output: 
   const outLen = box.end.reduce((a, b) => a * b, 1);
   const out = (tile + c.input.length + 15) & ~15;
   const call = (out + outLen + 15) & ~15;
-  const shape = p.kind === 'FULLY_CONNECTED' ? [p.batches, p.depth] : p.inputShape;
+  const shape = describe(p).inputView(p, 0);
   const { origin, extent } = tile4(p, 0, shape.map(() => 0), shape);
-  const depth: [number, number] | undefined = p.kind === 'FULLY_CONNECTED' ? [0, p.depth] : undefined;
+  const depth = wholeDepth(p);
   mem().set(packCall({ out, outBytes: outLen, box: box4(p, box), in0: { offset: tile, origin, extent }, depth }), call);
   return {
     run: () => {

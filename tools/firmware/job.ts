@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { box4, packCall, packOp, tile4, type KernelOpParams, type Slice } from '../../host/abi/kernel-abi.ts';
-import { boxMacs as opBoxMacs } from '../../host/abi/ops/table.ts';
+import { boxMacs as opBoxMacs, describe, wholeDepth } from '../../host/abi/ops/table.ts';
 import { runOpBox, type Box, type Tile } from '../../host/model/oracle.ts';
 import { FIRMWARE_DIR, QEMU_BOARDS, qemuArgs, type QemuBoardName } from '../../host/sim/qemu.ts';
 
@@ -53,9 +53,12 @@ export interface Job {
 const align16 = (n: number) => (n + 15) & ~15;
 const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
-/** MACs one box of a conv, depthwise or FC op takes (0 for other ops: the benchmarks count multiply-accumulates only). */
+/**
+ * MACs one box of an op with weights (conv, depthwise, FC) takes; 0 for other
+ * ops, whose work is comparisons or adds: the benchmarks count multiply-accumulates only.
+ */
 export function boxMacs(p: KernelOpParams, box: Box): number {
-  return p.kind === 'CONV_2D' || p.kind === 'DEPTHWISE_CONV_2D' || p.kind === 'FULLY_CONNECTED' ? opBoxMacs(p, box) : 0;
+  return describe(p).weightsPerChannel(p) > 0 ? opBoxMacs(p, box) : 0;
 }
 
 /**
@@ -79,7 +82,8 @@ export function packJob(fragments: Fragment[], base: number, memBytes: number): 
     const tiles = f.tiles.map((t, k) => ({ offset: place(new Uint8Array(bytesOf(t.data))), ...tile4(f.params, k, t.origin, t.shape) }));
     const box = box4(f.params, f.box);
     // FC sums the depth range its record holds: the whole input, or a slice's partial sums.
-    const depth: [number, number] | undefined = f.params.kind === 'FULLY_CONNECTED' ? (f.slice?.depth ?? [0, f.params.depth]) : undefined;
+    const whole = wholeDepth(f.params);
+    const depth = whole && (f.slice?.depth ?? whole);
     const callFor = (out: number) => place(packCall({ out, outBytes: expected.length, box, in0: tiles[0], in1: tiles[1], depth }));
     const out = place(new Uint8Array(expected.length));
     const call = callFor(out);

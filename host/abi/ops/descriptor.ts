@@ -5,6 +5,7 @@
 // record is packed. Planner, simulator, executor and benchmarks ask these, and
 // ops/table.ts maps every op kind to its descriptor.
 import type { OpGeometry } from '../../model/geometry.ts';
+import type { DType } from '../../model/ir.ts';
 import type { OpParams } from '../../model/op-params.ts';
 import type { Box } from '../../model/oracle/tile.ts';
 import type { RecordWriter, Slice } from '../record.ts';
@@ -43,8 +44,17 @@ export interface OpDescriptor<G extends OpGeometry = OpGeometry, P extends OpPar
   weightsPerChannel(o: G): number;
   /** The constants output `box` needs (weighted ops: its channels; FC also its summed depth); absent: none. */
   slice?(o: G, box: Box, depth?: [number, number]): Slice;
-  /** Opcode of its kernel record (device ops only). */
-  opcode?(o: G): number;
+  /** Opcode of its kernel record (device ops only); a simulated device reads the kind back from it. */
+  opcode?(kind: G['kind']): number;
+  /**
+   * The input depth each output sums (FC): a fragment may sum a range of it,
+   * and the partial sums then meet in an FC_REDUCE call. Absent: no depth range.
+   */
+  depth?(o: G): number;
+  /** The kernel's output element type when not int8 (softmax's int16 output, FC's int32 partial sums). */
+  outputType?(p: P, partialSums: boolean): DType;
+  /** Boxes hold the last axis whole (softmax rows), so a box is never cut along it. */
+  readonly wholeLastAxis?: boolean;
   /** Fills the op-specific words and constants of its record. */
   pack?(rec: RecordWriter, p: P, slice: Slice, label: string): void;
 }

@@ -25,6 +25,8 @@ export const fullyConnected: OpDescriptor<FullyConnectedGeometry, FullyConnected
   weightsPerChannel: (o) => o.depth,
   slice: (o, box, depth) => ({ channels: [box.start[1], box.end[1]], depth: depth ?? [0, o.depth] }),
   opcode: () => OPCODE.FULLY_CONNECTED,
+  depth: (o) => o.depth,
+  outputType: (_p, partialSums) => (partialSums ? 'int32' : 'int8'),
   pack(rec, p, slice, label) {
     if (p.filterZeroPoint !== 0) throw new RangeError(`${label}: weight zero point ${p.filterZeroPoint}; the kernels need 0 (as TFLM asserts)`);
     const [lo, hi] = checkRange(`${label}: unit slice`, slice.channels ?? [0, p.units], p.units);

@@ -16,7 +16,7 @@ export const pool2d: OpDescriptor<PoolGeometry, PoolParams> = {
   perOutputOfRecord: (r) => r(W.KH) * r(W.KW),
   inputTile: (o, _k, box) => windowTile(o, o.filterH, o.filterW, 1, 1, box, [box.start[3], box.end[3]]),
   weightsPerChannel: () => 0,
-  opcode: (o) => OPCODE[o.kind],
+  opcode: (kind) => OPCODE[kind],
   pack(rec, p) {
     packWindow(rec, p, p.filterH, p.filterW, 1, 1, 1);
     rec.set(W.ACT_MIN, p.actMin);

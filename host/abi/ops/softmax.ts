@@ -8,7 +8,9 @@ import { elementwise, type OpDescriptor } from './descriptor.ts';
 export const softmax: OpDescriptor<SoftmaxGeometry, SoftmaxParams> = {
   ...elementwise,
   runsOnDevice: () => true,
+  wholeLastAxis: true,
   opcode: () => OPCODE.SOFTMAX,
+  outputType: (p) => p.outputType,
   pack(rec, p) {
     rec.set(W.SM_MULT, p.inputMultiplier);
     rec.set(W.SM_LSHIFT, p.inputLeftShift);

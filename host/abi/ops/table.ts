@@ -3,7 +3,8 @@
 // these and a line here, its shape checks in model/ops/ (the graph gate, below
 // this room), its kernel in assembly/kernels and its opcode in spec/abi.json.
 import { geometryOf, type OpGeometry } from '../../model/geometry.ts';
-import type { Graph, OpKind } from '../../model/ir.ts';
+import { OP_KINDS, type DType, type Graph, type OpKind } from '../../model/ir.ts';
+import type { OpParams } from '../../model/op-params.ts';
 import type { Box } from '../../model/oracle/tile.ts';
 import { add } from './add.ts';
 import { conv2d } from './conv-2d.ts';
@@ -31,6 +32,29 @@ const OPS: Record<OpKind, OpDescriptor<never, never>> = {
 /** The descriptor of an op, typed for its geometry (params are geometries too). */
 export function describe<G extends OpGeometry>(o: G): OpDescriptor<G> {
   return OPS[o.kind] as unknown as OpDescriptor<G>;
+}
+
+const KIND_OF_OPCODE = new Map(
+  OP_KINDS.flatMap((kind) => {
+    const opcode = (OPS[kind] as OpDescriptor).opcode?.(kind);
+    return opcode === undefined ? [] : [[opcode, kind] as const];
+  }),
+);
+
+/** The op kind a kernel record's opcode runs (REQUANTIZE: QUANTIZE), or undefined for an unknown opcode. */
+export function kindOfOpcode(opcode: number): OpKind | undefined {
+  return KIND_OF_OPCODE.get(opcode);
+}
+
+/** The whole input depth an op's outputs sum ([0, depth] for FC), or undefined for ops without one. */
+export function wholeDepth(o: OpGeometry): [number, number] | undefined {
+  const depth = describe(o).depth?.(o);
+  return depth === undefined ? undefined : [0, depth];
+}
+
+/** Element type of an op's kernel output: int8 unless its descriptor says otherwise. */
+export function kernelOutputType(p: OpParams, partialSums = false): DType {
+  return describe(p).outputType?.(p, partialSums) ?? 'int8';
 }
 
 /** The descriptor of a packed record's opcode-derived kind. */
