@@ -53,6 +53,16 @@ describe('microsplit provision', () => {
     expect([...bytes.subarray(12, 16)]).toEqual([0xa1, 0xb2, 0xc3, 0]);
   });
 
+  test("writes the ESP32's key partition as a CSV for nvs_partition_gen.py: the key blob only, no boot count", () => {
+    const file = fresh();
+    const nvs = `${file}.csv`;
+    expect(provision(file, { key: 'a1b2c3', nvs })).toBe(
+      `provisioned: 3-byte key in ${file}; ESP32 key partition CSV in ${nvs} (nvs_partition_gen.py generate ${nvs} mskey.bin 0x3000, then flash mskey.bin at 0x290000)`,
+    );
+    expect(readFileSync(nvs, 'utf8')).toBe('key,type,encoding,value\nmicrosplit,namespace,,\nkey,data,hex2bin,a1b2c3\n');
+    expect(() => provision(file, { unkey: true, nvs })).toThrow('--unkey takes no --key, --rotate, --region or --nvs');
+  });
+
   test.each([
     ['a key that is not hex', { key: 'xyz' }, '--key: expected the key as hex bytes on one line'],
     ['a key over 64 bytes', { key: 'ab'.repeat(65) }, '--key: a device key is 1..64 bytes, got 65'],

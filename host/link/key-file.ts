@@ -67,6 +67,17 @@ export function keyRegionImage(key: Uint8Array, boots: number): Uint8Array {
   return out;
 }
 
+/**
+ * The ESP32's key partition (firmware/boards/esp32/partitions.csv: mskey, an
+ * NVS partition) as the CSV ESP-IDF's nvs_partition_gen.py turns into its
+ * image: the key as the blob "key" in namespace "microsplit". The boot count
+ * is not in it: the board keeps it in its default nvs partition.
+ */
+export function esp32KeyCsv(key: Uint8Array): string {
+  if (key.length < MIN_KEY_BYTES || key.length > MAX_KEY_BYTES) throw new RangeError(`a device key is ${MIN_KEY_BYTES}..${MAX_KEY_BYTES} bytes, got ${key.length}`);
+  return `key,type,encoding,value\nmicrosplit,namespace,,\nkey,data,hex2bin,${Buffer.from(key).toString('hex')}\n`;
+}
+
 /** Starts counted so far for the device keyed by `keyFile` (0 before the first). */
 export function readBootCount(keyFile: string): number {
   const file = bootCounterFile(keyFile);

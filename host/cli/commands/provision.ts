@@ -2,19 +2,21 @@
 // docs/firmware.md "Device keys"). Writes a fresh random 32-byte key (or the
 // one given) to KEYFILE, which a simulated device's testbed entry names
 // (`keyFile`) and the gateway reads; --region also writes the key region a
-// board reads at boot, for flashing at its key-region address. --rotate
+// board reads at boot, for flashing at its key-region address; --nvs the
+// ESP32's key partition as a CSV for ESP-IDF's nvs_partition_gen.py. --rotate
 // replaces a key, --unkey removes it; the boot counter beside the file stays,
 // so sessions never repeat under a key used again.
 import { randomBytes } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { bootCounterFile, keyRegionImage, parseKeyHex, readBootCount, readKeyFile, removeKeyFile, writeKeyFile } from '../../link/key-file.ts';
+import { bootCounterFile, esp32KeyCsv, keyRegionImage, parseKeyHex, readBootCount, readKeyFile, removeKeyFile, writeKeyFile } from '../../link/key-file.ts';
 
 interface ProvisionOptions {
   key?: string;
   rotate?: boolean;
   unkey?: boolean;
   region?: string;
+  nvs?: string;
 }
 
 const KEY_BYTES = 32;
@@ -28,6 +30,7 @@ export function register(program: Command): void {
     .option('--rotate', 'replace the key the file holds')
     .option('--unkey', 'remove the key: the device starts unkeyed at its next start')
     .option('--region <file>', "also write the board's key region (76 bytes) to flash at its key-region address")
+    .option('--nvs <file>', "also write the ESP32's key partition (mskey) as a CSV for ESP-IDF's nvs_partition_gen.py")
     .action((file: string, opts: ProvisionOptions) => {
       console.log(provision(file, opts));
     });
@@ -36,7 +39,7 @@ export function register(program: Command): void {
 /** Does what the options say; returns the line to print. */
 export function provision(file: string, opts: ProvisionOptions): string {
   if (opts.unkey) {
-    if (opts.key || opts.rotate || opts.region) throw new Error('--unkey takes no --key, --rotate or --region');
+    if (opts.key || opts.rotate || opts.region || opts.nvs) throw new Error('--unkey takes no --key, --rotate, --region or --nvs');
     if (!existsSync(file)) throw new Error(`${file} holds no key`);
     removeKeyFile(file);
     return `unkeyed: removed ${file} (boards: erase the key region); the boot counter ${bootCounterFile(file)} stays`;
@@ -52,6 +55,10 @@ export function provision(file: string, opts: ProvisionOptions): string {
     const boots = readBootCount(file);
     writeFileSync(opts.region, keyRegionImage(key, boots), { mode: 0o600 });
     line += `; key region (${boots} boots so far) in ${opts.region}`;
+  }
+  if (opts.nvs) {
+    writeFileSync(opts.nvs, esp32KeyCsv(key), { mode: 0o600 });
+    line += `; ESP32 key partition CSV in ${opts.nvs} (nvs_partition_gen.py generate ${opts.nvs} mskey.bin 0x3000, then flash mskey.bin at 0x290000)`;
   }
   return line;
 }
