@@ -125,6 +125,20 @@ describe('a keyed device', () => {
     expect(r.code).toBe(ErrorCode.AUTH);
   });
 
+  test.each([
+    ['truncated (31 bytes)', 31],
+    ['oversized (33 bytes)', 33],
+  ])('refuses a LOAD whose tag is %s, with one clear error', (_, n) => {
+    const { gateway } = keyed();
+    // Session and counter right, the tag last: only its length is wrong.
+    const msg = new Map<number, unknown>([[0, 4], [1, 50], [2, 1], [3, 0], [4, new Uint8Array(4)], [5, 4], [21, SESSION], [22, 1], [23, new Uint8Array(n)]]);
+    const payload = Uint8Array.of(PROTOCOL_VERSION, ...new Encoder({ useRecords: false, tagUint8Array: false, variableMapSize: true, mapsAsObjects: false }).encode(msg));
+    payload.set(hmacSha256(KEY, payload).subarray(0, n), payload.length - n);
+    const r = expectReply(gateway.feed(encodeFrame(payload))[0], 'ERROR');
+    expect(r).toMatchObject({ seq: 50, code: ErrorCode.AUTH, text: 'this device is keyed: the request needs a 32-byte tag as its last field' });
+    expect(gateway.hello()).toMatchObject({ authFailures: 1, used: 0 });
+  });
+
   test.each(['RUN', 'CANCEL', 'UNLOAD', 'RESET'] as const)('refuses an unsigned %s', (type) => {
     const { gateway } = keyed();
     const body = type === 'RUN' ? { frag: 1, offset: 0, data: new Uint8Array(1), total: 1 } : type === 'RESET' ? {} : { frag: 1 };

@@ -152,6 +152,23 @@ describe('a man in the middle on a keyed link', () => {
     expect(c.stats.forgedReplies).toBe(1);
   });
 
+  test.each([
+    ['truncated to 31 bytes', -1],
+    ['grown to 33 bytes', 1],
+  ])('a copy of the RESULT with its tag %s is dropped as malformed; the genuine RESULT is used', async (_, change) => {
+    /** The payload with its tag's byte-string head (0x58 0x20, before the last 32 bytes) resized by `change`. */
+    const resized = (p: Uint8Array) => {
+      const q = Uint8Array.from([...p.subarray(0, p.length + Math.min(change, 0)), ...(change > 0 ? [7] : [])]);
+      expect([...q.subarray(p.length - 34, p.length - 32)]).toEqual([0x58, 32]);
+      q[p.length - 33] = 32 + change;
+      return q;
+    };
+    const c = await connect(manInTheMiddle(device(KEY_A), onResult(0, (p) => [resized(p), p])).transport, KEY_A);
+    await c.load(1, fragX.blob, { arena: fragX.arena, digest: fragX.digest });
+    expect((await c.run(1, fragX.input)).output).toEqual(fragX.expected);
+    expect(c.stats).toMatchObject({ badReplies: 1, forgedReplies: 0 });
+  });
+
   test('a forged ERROR is refused; a HELLO of an earlier handshake replayed later is refused', async () => {
     let firstHello: Reply | undefined;
     let replay = false;
