@@ -4,7 +4,7 @@ import type { ConvParams } from '../../model/op-params.ts';
 import { OPCODE, W } from '../abi.generated.ts';
 import { bytesOf, channelConstants, checkRange, type RecordWriter } from '../record.ts';
 import type { OpDescriptor } from './descriptor.ts';
-import { packWindow, windowSplits, windowTile } from './window.ts';
+import { packWindow, windowed, windowTile } from './window.ts';
 
 /** Record words shared by conv and depthwise: window, zero points, clamp. */
 export function packConvWords(rec: RecordWriter, p: ConvParams): void {
@@ -16,11 +16,7 @@ export function packConvWords(rec: RecordWriter, p: ConvParams): void {
 }
 
 export const conv2d: OpDescriptor<ConvGeometry, ConvParams> = {
-  runsOnDevice: () => true,
-  spatial: true,
-  splits: windowSplits,
-  outputView: (o) => [...o.outputShape],
-  inputView: (o) => [...o.inputShape],
+  ...windowed,
   perOutput: (o) => o.filterShape[1] * o.filterShape[2] * o.filterShape[3],
   perOutputOfRecord: (r) => r(W.KH) * r(W.KW) * r(W.IN_SHAPE + 3),
   inputTile: (o, _k, box) => windowTile(o, o.filterShape[1], o.filterShape[2], o.dilationH, o.dilationW, box, [0, o.inputShape[3]]),

@@ -6,14 +6,10 @@ import { OPCODE, W } from '../abi.generated.ts';
 import { bytesOf, channelConstants, checkRange } from '../record.ts';
 import { packConvWords } from './conv-2d.ts';
 import type { OpDescriptor } from './descriptor.ts';
-import { windowSplits, windowTile } from './window.ts';
+import { windowed, windowTile } from './window.ts';
 
 export const depthwiseConv2d: OpDescriptor<ConvGeometry, ConvParams> = {
-  runsOnDevice: () => true,
-  spatial: true,
-  splits: windowSplits,
-  outputView: (o) => [...o.outputShape],
-  inputView: (o) => [...o.inputShape],
+  ...windowed,
   perOutput: (o) => o.filterShape[1] * o.filterShape[2],
   perOutputOfRecord: (r) => r(W.KH) * r(W.KW),
   inputTile: (o, _k, box) => {

@@ -4,14 +4,10 @@ import type { PoolGeometry } from '../../model/geometry.ts';
 import type { PoolParams } from '../../model/op-params.ts';
 import { OPCODE, W } from '../abi.generated.ts';
 import type { OpDescriptor } from './descriptor.ts';
-import { packWindow, windowSplits, windowTile } from './window.ts';
+import { packWindow, windowed, windowTile } from './window.ts';
 
 export const pool2d: OpDescriptor<PoolGeometry, PoolParams> = {
-  runsOnDevice: () => true,
-  spatial: true,
-  splits: windowSplits,
-  outputView: (o) => [...o.outputShape],
-  inputView: (o) => [...o.inputShape],
+  ...windowed,
   perOutput: (o) => o.filterH * o.filterW,
   perOutputOfRecord: (r) => r(W.KH) * r(W.KW),
   inputTile: (o, _k, box) => windowTile(o, o.filterH, o.filterW, 1, 1, box, [box.start[3], box.end[3]]),

@@ -1,5 +1,6 @@
-// The sliding window shared by conv, depthwise and pools: which input rows
-// and columns an output box reads, and the record words that describe it.
+// The sliding window shared by conv, depthwise and pools: the descriptor
+// properties they have in common, which input rows and columns an output box
+// reads, and the record words that describe it.
 import type { Box } from '../../model/oracle/tile.ts';
 import { W } from '../abi.generated.ts';
 import type { RecordWriter } from '../record.ts';
@@ -13,8 +14,18 @@ interface Window {
   padLeft: number;
 }
 
-/** A windowed op alone splits any way: output rows, output channels, or a grid of rows x columns. */
-export const windowSplits = (): SplitMode[] => ['rows', 'channels', 'grid'];
+/**
+ * What conv, depthwise and pools share as descriptors: a device runs them,
+ * boxes and tiles are NHWC, and one alone splits any way (output rows, output
+ * channels, or a grid of rows x columns).
+ */
+export const windowed = {
+  runsOnDevice: () => true,
+  spatial: true,
+  splits: (): SplitMode[] => ['rows', 'channels', 'grid'],
+  outputView: (o: Window & { outputShape: number[] }) => [...o.outputShape],
+  inputView: (o: Window) => [...o.inputShape],
+} as const;
 
 /** Input range [lo, hi) that outputs [a, b) read along one axis, clamped to [0, size). */
 export function windowRange(a: number, b: number, stride: number, k: number, dilation: number, pad: number, size: number): [number, number] {
