@@ -1,10 +1,22 @@
 // 3x3 depthwise, four output channels at a time over every pixel of the
-// box: the block's nine weight words are read once, rearranged into 16-bit
-// halves (lanes 0 and 2 in one word, 1 and 3 in the other) and kept in
-// locals, and every interior pixel is computed from them with 16-bit
+// box: the block's nine weight words are read once and rearranged into 16-bit
+// halves (lanes 0 and 2 in one word, 1 and 3 in the other), kept in module
+// globals, and every pixel is computed from them with 16-bit
 // multiply-accumulates that read either half of a word, so no weight lane is
-// unpacked per pixel (on the M4: smlabb, smlatt). Pixels whose window crosses
-// the input's edge take dw3x3Edge.
+// unpacked per pixel (on the M4: smlabb, smlatt).
+//
+// One pixel is one call of pixelLifted / pixelShared: a function with few live
+// values (the window's address, its two steps, four accumulators), so the C
+// compiler keeps them in registers and reloads each weight half from the
+// globals where it is used (one load), instead of spilling everything the
+// block holds (on the M4 about 13 registers are free; nine weight words are 18
+// halves).
+//
+// A pixel whose window crosses the input's edge takes the same arithmetic: its
+// nine input words are gathered into WINDOW, with the input zero point in
+// every lane of the taps outside the input. Such a tap then adds
+// (zp - zp) * w = 0 to Σ (x - zp) * w, which is what TFLM's skipping it means,
+// and the bias can fold all nine taps' zero-point terms as the interior does.
 //
 // depth multiplier 1: the four channels read four input channels, one word;
 //   its lanes are moved to 0..255 (x + 128, an xor) so that a mask leaves
@@ -14,9 +26,10 @@ import {
   word, W_IN_SHAPE, W_IN_ZP, W_STRIDE_H, W_STRIDE_W, W_DIL_H, W_DIL_W, W_PAD_TOP, W_PAD_LEFT, W_DEPTH_MULT, W_CH_LO, W_CH_HI, W_WEIGHTS,
   W_FOLDED, W_MULT, W_SHIFT, C_OUT, C_BOX_START, C_BOX_END, C_IN0, C_IN0_ORIGIN, C_IN0_EXTENT,
 } from './layout';
-import { lane0, lane1, lane2, lane3 } from './lanes';
-import { firstTap, endTap } from './conv';
 import { quadOp, quadChannels, quadBiasAdd, quadOut } from './quad';
+
+/** The nine input words of an edge pixel's window, row by row (pixel*(WINDOW, 4, 12)). */
+const WINDOW: usize = memory.data(9 * 4, 4);
 
 /** The 16-bit halves [lane0, lane2] of a word of four int8 lanes, sign-extended. */
 // @ts-ignore: decorator
@@ -60,9 +73,9 @@ let folded: usize = 0, mult: usize = 0, shift: usize = 0;
 // odd lanes are `(u >> 8) & mask` for the same reason (`>>>` would let gcc
 // see a clear sign bit).
 let halves = 0;
-// What the block's bias takes off per channel for all nine taps' zero-point
-// (and lift) terms; an edge pixel starts from it (dw3x3Edge).
-let edgeK0 = 0, edgeK1 = 0, edgeK2 = 0, edgeK3 = 0;
+// The current block's weights: tap k's even halves ek, odd halves ok.
+let e0 = 0, e1 = 0, e2 = 0, e3 = 0, e4 = 0, e5 = 0, e6 = 0, e7 = 0, e8 = 0;
+let o0 = 0, o1 = 0, o2 = 0, o3 = 0, o4 = 0, o5 = 0, o6 = 0, o7 = 0, o8 = 0;
 
 /** Reads the call's geometry; [ia, ib) x [ja, jb) are the interior rows and columns of the box (may be empty). */
 export function dw3x3Setup(rec: usize, call: usize, ia: i32, ib: i32, ja: i32, jb: i32): void {
@@ -95,30 +108,38 @@ export function dw3x3Block(c: i32): void {
   const ci = <usize>(c - chLo);
   const tapStride = <usize>nc;
   const w = weights + ci;
-  const t0 = load<i32>(w), t1 = load<i32>(w + tapStride), t2 = load<i32>(w + 2 * tapStride);
-  const t3 = load<i32>(w + 3 * tapStride), t4 = load<i32>(w + 4 * tapStride), t5 = load<i32>(w + 5 * tapStride);
-  const t6 = load<i32>(w + 6 * tapStride), t7 = load<i32>(w + 7 * tapStride), t8 = load<i32>(w + 8 * tapStride);
-  const e0 = evenHalves(t0), e1 = evenHalves(t1), e2 = evenHalves(t2), e3 = evenHalves(t3), e4 = evenHalves(t4);
-  const e5 = evenHalves(t5), e6 = evenHalves(t6), e7 = evenHalves(t7), e8 = evenHalves(t8);
-  const o0 = oddHalves(t0), o1 = oddHalves(t1), o2 = oddHalves(t2), o3 = oddHalves(t3), o4 = oddHalves(t4);
-  const o5 = oddHalves(t5), o6 = oddHalves(t6), o7 = oddHalves(t7), o8 = oddHalves(t8);
+  let t = load<i32>(w);
+  e0 = evenHalves(t); o0 = oddHalves(t);
+  t = load<i32>(w + tapStride);
+  e1 = evenHalves(t); o1 = oddHalves(t);
+  t = load<i32>(w + 2 * tapStride);
+  e2 = evenHalves(t); o2 = oddHalves(t);
+  t = load<i32>(w + 3 * tapStride);
+  e3 = evenHalves(t); o3 = oddHalves(t);
+  t = load<i32>(w + 4 * tapStride);
+  e4 = evenHalves(t); o4 = oddHalves(t);
+  t = load<i32>(w + 5 * tapStride);
+  e5 = evenHalves(t); o5 = oddHalves(t);
+  t = load<i32>(w + 6 * tapStride);
+  e6 = evenHalves(t); o6 = oddHalves(t);
+  t = load<i32>(w + 7 * tapStride);
+  e7 = evenHalves(t); o7 = oddHalves(t);
+  t = load<i32>(w + 8 * tapStride);
+  e8 = evenHalves(t); o8 = oddHalves(t);
   quadChannels(folded, mult, shift, ci);
   const shared = dm != 1;
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  for (let k = 0; k < 9; k++) {
-    const t = load<i32>(w + <usize>k * tapStride);
-    s0 += laneSum(t, 0);
-    s1 += laneSum(t, 1);
-    s2 += laneSum(t, 2);
-    s3 += laneSum(t, 3);
+  if (!shared) {
+    // Depth multiplier 1 sums (x + 128) * w = x * w + 128 * w.
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let k = 0; k < 9; k++) {
+      const v = load<i32>(w + <usize>k * tapStride);
+      s0 += laneSum(v, 0);
+      s1 += laneSum(v, 1);
+      s2 += laneSum(v, 2);
+      s3 += laneSum(v, 3);
+    }
+    quadBiasAdd(-128 * s0, -128 * s1, -128 * s2, -128 * s3);
   }
-  // Depth multiplier 1 sums (x + 128) * w = x * w + 128 * w.
-  const lift = shared ? 0 : 128;
-  quadBiasAdd(-lift * s0, -lift * s1, -lift * s2, -lift * s3);
-  edgeK0 = (zp + lift) * s0;
-  edgeK1 = (zp + lift) * s1;
-  edgeK2 = (zp + lift) * s2;
-  edgeK3 = (zp + lift) * s3;
   const rowStep = <usize>dh * rowStride;
   const colStep = <usize>dw * pixStride;
   // Input column of the block's channels: its own four, or the one they share.
@@ -126,100 +147,118 @@ export function dw3x3Block(c: i32): void {
   const outPix = <usize>bc;
   const pixStep = <usize>sw * pixStride;
   const mask = halves;
+  // The word an edge tap outside the input reads: zp in every lane.
+  const pad = (zp & 0xff) * 0x01010101;
   for (let n = n0; n < n1; n++) {
     const plane = tile + <usize>(n - tn) * planeStride + inC;
     for (let y = ya; y < yb; y++) {
-      let r0 = plane + <usize>(y * sh - pt - ty) * rowStride + <usize>(xa * sw - pl - tx) * pixStride;
+      let r = plane + <usize>(y * sh - pt - ty) * rowStride + <usize>(xa * sw - pl - tx) * pixStride;
       let o = out + <usize>(((n - n0) * bh + (y - y0)) * bw + (xa - x0)) * outPix + <usize>(c - c0);
-      for (let x = xa; x < xb; x++) {
-        const r1 = r0 + rowStep, r2 = r1 + rowStep;
-        let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        if (shared) {
-          let v = <i32>load<i8>(r0);
-          a0 += v * lo16(e0); a2 += v * hi16(e0); a1 += v * lo16(o0); a3 += v * hi16(o0);
-          v = <i32>load<i8>(r0 + colStep);
-          a0 += v * lo16(e1); a2 += v * hi16(e1); a1 += v * lo16(o1); a3 += v * hi16(o1);
-          v = <i32>load<i8>(r0 + 2 * colStep);
-          a0 += v * lo16(e2); a2 += v * hi16(e2); a1 += v * lo16(o2); a3 += v * hi16(o2);
-          v = <i32>load<i8>(r1);
-          a0 += v * lo16(e3); a2 += v * hi16(e3); a1 += v * lo16(o3); a3 += v * hi16(o3);
-          v = <i32>load<i8>(r1 + colStep);
-          a0 += v * lo16(e4); a2 += v * hi16(e4); a1 += v * lo16(o4); a3 += v * hi16(o4);
-          v = <i32>load<i8>(r1 + 2 * colStep);
-          a0 += v * lo16(e5); a2 += v * hi16(e5); a1 += v * lo16(o5); a3 += v * hi16(o5);
-          v = <i32>load<i8>(r2);
-          a0 += v * lo16(e6); a2 += v * hi16(e6); a1 += v * lo16(o6); a3 += v * hi16(o6);
-          v = <i32>load<i8>(r2 + colStep);
-          a0 += v * lo16(e7); a2 += v * hi16(e7); a1 += v * lo16(o7); a3 += v * hi16(o7);
-          v = <i32>load<i8>(r2 + 2 * colStep);
-          a0 += v * lo16(e8); a2 += v * hi16(e8); a1 += v * lo16(o8); a3 += v * hi16(o8);
-        } else {
-          let u = load<i32>(r0) ^ 0x80808080;
-          let ue = u & mask, uo = (u >> 8) & mask;
-          a0 += lo16(ue) * lo16(e0); a2 += hi16(ue) * hi16(e0); a1 += lo16(uo) * lo16(o0); a3 += hi16(uo) * hi16(o0);
-          u = load<i32>(r0 + colStep) ^ 0x80808080;
-          ue = u & mask; uo = (u >> 8) & mask;
-          a0 += lo16(ue) * lo16(e1); a2 += hi16(ue) * hi16(e1); a1 += lo16(uo) * lo16(o1); a3 += hi16(uo) * hi16(o1);
-          u = load<i32>(r0 + 2 * colStep) ^ 0x80808080;
-          ue = u & mask; uo = (u >> 8) & mask;
-          a0 += lo16(ue) * lo16(e2); a2 += hi16(ue) * hi16(e2); a1 += lo16(uo) * lo16(o2); a3 += hi16(uo) * hi16(o2);
-          u = load<i32>(r1) ^ 0x80808080;
-          ue = u & mask; uo = (u >> 8) & mask;
-          a0 += lo16(ue) * lo16(e3); a2 += hi16(ue) * hi16(e3); a1 += lo16(uo) * lo16(o3); a3 += hi16(uo) * hi16(o3);
-          u = load<i32>(r1 + colStep) ^ 0x80808080;
-          ue = u & mask; uo = (u >> 8) & mask;
-          a0 += lo16(ue) * lo16(e4); a2 += hi16(ue) * hi16(e4); a1 += lo16(uo) * lo16(o4); a3 += hi16(uo) * hi16(o4);
-          u = load<i32>(r1 + 2 * colStep) ^ 0x80808080;
-          ue = u & mask; uo = (u >> 8) & mask;
-          a0 += lo16(ue) * lo16(e5); a2 += hi16(ue) * hi16(e5); a1 += lo16(uo) * lo16(o5); a3 += hi16(uo) * hi16(o5);
-          u = load<i32>(r2) ^ 0x80808080;
-          ue = u & mask; uo = (u >> 8) & mask;
-          a0 += lo16(ue) * lo16(e6); a2 += hi16(ue) * hi16(e6); a1 += lo16(uo) * lo16(o6); a3 += hi16(uo) * hi16(o6);
-          u = load<i32>(r2 + colStep) ^ 0x80808080;
-          ue = u & mask; uo = (u >> 8) & mask;
-          a0 += lo16(ue) * lo16(e7); a2 += hi16(ue) * hi16(e7); a1 += lo16(uo) * lo16(o7); a3 += hi16(uo) * hi16(o7);
-          u = load<i32>(r2 + 2 * colStep) ^ 0x80808080;
-          ue = u & mask; uo = (u >> 8) & mask;
-          a0 += lo16(ue) * lo16(e8); a2 += hi16(ue) * hi16(e8); a1 += lo16(uo) * lo16(o8); a3 += hi16(uo) * hi16(o8);
+      if (shared) {
+        for (let x = xa; x < xb; x++) {
+          store<i32>(o, pixelShared(r, colStep, rowStep));
+          r += pixStep;
+          o += outPix;
         }
-        store<i32>(o, quadOut(a0, a1, a2, a3));
-        r0 += pixStep;
-        o += outPix;
+      } else {
+        for (let x = xa; x < xb; x++) {
+          store<i32>(o, pixelLifted(r, colStep, rowStep, mask));
+          r += pixStep;
+          o += outPix;
+        }
       }
     }
     for (let y = y0; y < y1; y++) {
       const inner = y >= ya && y < yb;
-      for (let x = x0; x < x1; x++) if (!inner || x < xa || x >= xb) dw3x3Edge(c, ci, n, y, x);
+      let o = out + <usize>(((n - n0) * bh + (y - y0)) * bw) * outPix + <usize>(c - c0);
+      for (let x = x0; x < x1; x++) {
+        if (!inner || x < xa || x >= xb) {
+          gatherWindow(plane, y, x, shared, pad);
+          store<i32>(o, shared ? pixelShared(WINDOW, 4, 12) : pixelLifted(WINDOW, 4, 12, mask));
+        }
+        o += outPix;
+      }
     }
   }
 }
 
-/** One pixel of the block whose window crosses the input's edge: only the
- * taps inside the input count (TFLM skips the others). The block's bias has
- * every tap's zero-point term folded in, so the accumulators start from
- * those terms (edgeK) and add Σ (x - zp) * w over the valid taps. */
-function dw3x3Edge(c: i32, ci: usize, n: i32, y: i32, x: i32): void {
-  const shared = dm != 1;
-  const plane = tile + <usize>(n - tn) * planeStride + <usize>((shared ? c / dm : c) - tc);
-  const w = weights + ci;
+/** WINDOW := the nine taps of pixel (y, x) of the plane (input column already
+ * added): a word (four channels) or, shared, one value per tap; `pad` for a
+ * tap outside the input. */
+function gatherWindow(plane: usize, y: i32, x: i32, shared: bool, pad: i32): void {
   const iy0 = y * sh - pt, ix0 = x * sw - pl;
-  const kyA = firstTap(iy0, dh), kyB = endTap(iy0, dh, 3, inH);
-  const kxA = firstTap(ix0, dw), kxB = endTap(ix0, dw, 3, inW);
-  let a0 = edgeK0, a1 = edgeK1, a2 = edgeK2, a3 = edgeK3;
-  for (let ky = kyA; ky < kyB; ky++) {
-    const row = plane + <usize>(iy0 + ky * dh - ty) * rowStride;
-    for (let kx = kxA; kx < kxB; kx++) {
-      const t = load<i32>(w + <usize>(ky * 3 + kx) * <usize>nc);
-      const p = row + <usize>(ix0 + kx * dw - tx) * pixStride;
-      if (shared) {
-        const v = <i32>load<i8>(p) - zp;
-        a0 += v * lane0(t); a1 += v * lane1(t); a2 += v * lane2(t); a3 += v * lane3(t);
-      } else {
-        const v = load<i32>(p);
-        a0 += (lane0(v) - zp) * lane0(t); a1 += (lane1(v) - zp) * lane1(t);
-        a2 += (lane2(v) - zp) * lane2(t); a3 += (lane3(v) - zp) * lane3(t);
+  for (let ky = 0; ky < 3; ky++) {
+    const iy = iy0 + ky * dh;
+    const rowIn = <u32>iy < <u32>inH;
+    const row = plane + <usize>(iy - ty) * rowStride;
+    for (let kx = 0; kx < 3; kx++) {
+      const ix = ix0 + kx * dw;
+      let v = pad;
+      if (rowIn && <u32>ix < <u32>inW) {
+        const p = row + <usize>(ix - tx) * pixStride;
+        v = shared ? <i32>load<i8>(p) : load<i32>(p);
       }
+      store<i32>(WINDOW + <usize>((ky * 3 + kx) << 2), v);
     }
   }
-  store<i32>(out + <usize>(((n - n0) * bh + (y - y0)) * bw + (x - x0)) * <usize>bc + <usize>(c - c0), quadOut(a0, a1, a2, a3));
+}
+
+/** The block's packed output for the window at p (depth multiplier 1): taps
+ * p + ky * rs + kx * cs, their lanes lifted to x + 128 (the bias took off 128 * Σw). */
+function pixelLifted(p: usize, cs: usize, rs: usize, mask: i32): i32 {
+  let u = load<i32>(p) ^ 0x80808080;
+  let ue = u & mask, uo = (u >> 8) & mask;
+  let a0 = lo16(ue) * lo16(e0), a2 = hi16(ue) * hi16(e0), a1 = lo16(uo) * lo16(o0), a3 = hi16(uo) * hi16(o0);
+  u = load<i32>(p + cs) ^ 0x80808080;
+  ue = u & mask; uo = (u >> 8) & mask;
+  a0 += lo16(ue) * lo16(e1); a2 += hi16(ue) * hi16(e1); a1 += lo16(uo) * lo16(o1); a3 += hi16(uo) * hi16(o1);
+  u = load<i32>(p + 2 * cs) ^ 0x80808080;
+  ue = u & mask; uo = (u >> 8) & mask;
+  a0 += lo16(ue) * lo16(e2); a2 += hi16(ue) * hi16(e2); a1 += lo16(uo) * lo16(o2); a3 += hi16(uo) * hi16(o2);
+  p += rs;
+  u = load<i32>(p) ^ 0x80808080;
+  ue = u & mask; uo = (u >> 8) & mask;
+  a0 += lo16(ue) * lo16(e3); a2 += hi16(ue) * hi16(e3); a1 += lo16(uo) * lo16(o3); a3 += hi16(uo) * hi16(o3);
+  u = load<i32>(p + cs) ^ 0x80808080;
+  ue = u & mask; uo = (u >> 8) & mask;
+  a0 += lo16(ue) * lo16(e4); a2 += hi16(ue) * hi16(e4); a1 += lo16(uo) * lo16(o4); a3 += hi16(uo) * hi16(o4);
+  u = load<i32>(p + 2 * cs) ^ 0x80808080;
+  ue = u & mask; uo = (u >> 8) & mask;
+  a0 += lo16(ue) * lo16(e5); a2 += hi16(ue) * hi16(e5); a1 += lo16(uo) * lo16(o5); a3 += hi16(uo) * hi16(o5);
+  p += rs;
+  u = load<i32>(p) ^ 0x80808080;
+  ue = u & mask; uo = (u >> 8) & mask;
+  a0 += lo16(ue) * lo16(e6); a2 += hi16(ue) * hi16(e6); a1 += lo16(uo) * lo16(o6); a3 += hi16(uo) * hi16(o6);
+  u = load<i32>(p + cs) ^ 0x80808080;
+  ue = u & mask; uo = (u >> 8) & mask;
+  a0 += lo16(ue) * lo16(e7); a2 += hi16(ue) * hi16(e7); a1 += lo16(uo) * lo16(o7); a3 += hi16(uo) * hi16(o7);
+  u = load<i32>(p + 2 * cs) ^ 0x80808080;
+  ue = u & mask; uo = (u >> 8) & mask;
+  a0 += lo16(ue) * lo16(e8); a2 += hi16(ue) * hi16(e8); a1 += lo16(uo) * lo16(o8); a3 += hi16(uo) * hi16(o8);
+  return quadOut(a0, a1, a2, a3);
+}
+
+/** The block's packed output for the window at p (depth multiplier a multiple of 4): one input value per tap feeds the four channels. */
+function pixelShared(p: usize, cs: usize, rs: usize): i32 {
+  let v = <i32>load<i8>(p);
+  let a0 = v * lo16(e0), a2 = v * hi16(e0), a1 = v * lo16(o0), a3 = v * hi16(o0);
+  v = <i32>load<i8>(p + cs);
+  a0 += v * lo16(e1); a2 += v * hi16(e1); a1 += v * lo16(o1); a3 += v * hi16(o1);
+  v = <i32>load<i8>(p + 2 * cs);
+  a0 += v * lo16(e2); a2 += v * hi16(e2); a1 += v * lo16(o2); a3 += v * hi16(o2);
+  p += rs;
+  v = <i32>load<i8>(p);
+  a0 += v * lo16(e3); a2 += v * hi16(e3); a1 += v * lo16(o3); a3 += v * hi16(o3);
+  v = <i32>load<i8>(p + cs);
+  a0 += v * lo16(e4); a2 += v * hi16(e4); a1 += v * lo16(o4); a3 += v * hi16(o4);
+  v = <i32>load<i8>(p + 2 * cs);
+  a0 += v * lo16(e5); a2 += v * hi16(e5); a1 += v * lo16(o5); a3 += v * hi16(o5);
+  p += rs;
+  v = <i32>load<i8>(p);
+  a0 += v * lo16(e6); a2 += v * hi16(e6); a1 += v * lo16(o6); a3 += v * hi16(o6);
+  v = <i32>load<i8>(p + cs);
+  a0 += v * lo16(e7); a2 += v * hi16(e7); a1 += v * lo16(o7); a3 += v * hi16(o7);
+  v = <i32>load<i8>(p + 2 * cs);
+  a0 += v * lo16(e8); a2 += v * hi16(e8); a1 += v * lo16(o8); a3 += v * hi16(o8);
+  return quadOut(a0, a1, a2, a3);
 }
