@@ -4,11 +4,13 @@
 // a datasheet latency misses; the fastest of a few PINGs gives that round
 // trip. An empty RUN (a 1x1 convolution of one byte) gives what a RUN costs
 // beyond it: the agent's and the gateway's handling of the request and its
-// RESULT. A link nothing paces (a QEMU board's UART: bytes move as fast as
-// the board's receive interrupt and QEMU's character device let them, which
-// depends on the board's clock and the host) also gets its measured byte
-// rate, from RUNs of a 4 KiB tile (a timed LOAD moved bytes several times
-// slower than RUNs did, and varied more).
+// RESULT. A QEMU board's link also gets its measured byte rate when lower
+// than stated, from RUNs of a 4 KiB tile (a timed LOAD moved bytes several
+// times slower than RUNs did, and varied more): its UART is paced to the
+// stated rate, but the board takes bytes no faster than its receive
+// interrupt (instructions at its clock) and QEMU's character device (one
+// byte per main-loop turn, host-dependent) let it, and the chunks'
+// framing and acknowledgements take their share of the line.
 import type { DeviceClient } from '../link/client.ts';
 import { buildModel } from '../plan/synthetic.ts';
 import type { DeviceProfile } from '../plan/profiles.ts';
@@ -52,7 +54,7 @@ export async function linkRate(client: DeviceClient, bytes: number): Promise<num
 
 /**
  * A 1x1 convolution of 32x32x4 (4 KiB in, 4 KiB out, 16,384 MACs): what a
- * RUN's tiles cost on an unpaced link, timed the way the executor moves them.
+ * RUN's tiles cost on a board's link, timed the way the executor moves them.
  */
 const rateProbe = buildModel({ name: 'rate-probe', seed: 2, input: [32, 32, 4], layers: [{ kind: 'conv', out: 4, k: 1 }] });
 const rateFragment = buildFragment(rateProbe, wholeOpFragment(rateProbe, 0, 'rate-probe'));
@@ -70,14 +72,14 @@ async function runLinkRate(p: DeviceProfile, client: DeviceClient, emptyMs: numb
   return ms > 0 ? (wireBytes * 1000) / ms : p.link.bytesPerSec;
 }
 
-export async function measuredProfiles(profiles: DeviceProfile[], clients: Map<string, DeviceClient>, pings = 5, unpaced: ReadonlySet<string> = new Set()): Promise<DeviceProfile[]> {
+export async function measuredProfiles(profiles: DeviceProfile[], clients: Map<string, DeviceClient>, pings = 5, rateMeasured: ReadonlySet<string> = new Set()): Promise<DeviceProfile[]> {
   return Promise.all(
     profiles.map(async (p) => {
       const client = clients.get(p.id);
       if (!client) return p;
       const latencyS = Math.max(p.link.latencyS, (await pingMs(client, pings)) / 2000);
       const emptyMs = await fastestRunMs(client, probeFragment, pings);
-      const bytesPerSec = unpaced.has(p.id) ? Math.min(p.link.bytesPerSec, await runLinkRate(p, client, emptyMs, pings)) : p.link.bytesPerSec;
+      const bytesPerSec = rateMeasured.has(p.id) ? Math.min(p.link.bytesPerSec, await runLinkRate(p, client, emptyMs, pings)) : p.link.bytesPerSec;
       const wireS = (2 * probeFragment.inputs[0].bytes) / bytesPerSec;
       const runOverheadS = Math.max(p.runOverheadS, emptyMs / 1000 - 2 * latencyS - wireS);
       return { ...p, runOverheadS, link: { ...p.link, latencyS, bytesPerSec } };

@@ -68,7 +68,7 @@ export interface SessionOptions extends PlanChoice {
 /**
  * Starts and connects a testbed's devices. With `measureLinks` the profiles'
  * link latencies are raised to what PINGs measure, and QEMU boards' byte
- * rates lowered to what a timed LOAD moves (plans then predict what
+ * rates lowered to what RUN tiles move at (plans then predict what
  * the runtime measures, but depend on the machine's load); without, the
  * testbed's nominal figures are used, so plans repeat.
  */
@@ -83,7 +83,7 @@ export async function openTestbed(testbed: string | Testbed, log?: (line: string
   try {
     clients = await connectAll(running.devices.map((d) => ({ ...d, linkBytesPerSec: d.spec?.link.rate, key: d.spec && testbedKey(d.spec) })));
     const nominal = helloProfiles(testbedProfiles(tb), clients);
-    // A board's UART is not paced to its stated rate: its measured rate is the one that holds.
+    // A board's UART is paced to its stated rate, but a board too slow to take bytes that fast moves fewer: its measured rate holds.
     const boards = new Set(running.devices.filter((d) => d.engine === 'qemu').map((d) => d.id));
     return { testbed: running, profiles: measureLinks ? await measuredProfiles(nominal, clients, 5, boards) : nominal, clients, close };
   } catch (e) {

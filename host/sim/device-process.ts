@@ -1,6 +1,7 @@
 // The body of one simulated device's process: agent.wasm (through
-// agent-host.ts, in Node's WebAssembly or under wasm3) inside a SimDevice, served on the device end of a PTY pair or
-// on a loopback TCP port. It reports readiness (and the TCP port) to the
+// agent-host.ts, in Node's WebAssembly or under wasm3), or a QEMU board's
+// UART (board-port.ts), inside a SimDevice, served on the device end of a PTY
+// pair or on a loopback TCP port. It reports readiness (and the TCP port) to the
 // launcher over IPC, and exits when the launcher goes away or a crash fault
 // fires (with CRASH_EXIT_CODE, the reason on stderr).
 import { randomInt } from 'node:crypto';
@@ -10,17 +11,22 @@ import { nextBootSession, parseKeyHex, readKeyFile } from '../link/key-file.ts';
 import { openSerial } from '../link/serial.ts';
 import { socketTransport } from '../link/tcp.ts';
 import { AgentHost } from './agent-host.ts';
+import { boardPort } from './board-port.ts';
 import { SimDevice } from './device.ts';
 import { deviceWindow, type DeviceSpec } from './testbed.ts';
 
 /** Exit code of a device process whose crash fault fired. */
 export const CRASH_EXIT_CODE = 3;
+/** Exit code of a board's device process whose board (QEMU) went away. */
+export const BOARD_GONE_EXIT_CODE = 4;
 
 export interface DeviceProcessConfig {
   spec: DeviceSpec;
   seed: number;
   /** The device end of a PTY pair; absent for a TCP device. */
   ptyPath?: string;
+  /** A QEMU board's UART (its PTY): the device's agent is that board, reached through the paced line (board-port.ts). */
+  boardPath?: string;
 }
 
 /** What a device process tells its launcher over IPC. */
@@ -55,10 +61,17 @@ export async function runDeviceProcess(config: DeviceProcessConfig): Promise<voi
   const { spec } = config;
   // The launcher holds the other end of the IPC channel: when it dies, so do we.
   process.on('disconnect', () => process.exit(0));
+  const uart = config.boardPath === undefined ? undefined : await openSerial(config.boardPath);
   const device = new SimDevice({
     spec,
     seed: config.seed,
-    createAgent: (write) => deviceAgent(spec, write),
+    createAgent: (write) =>
+      uart
+        ? boardPort(uart, write, (why) => {
+            console.error(`device ${spec.id}: the board went away (${why})`);
+            process.exit(BOARD_GONE_EXIT_CODE);
+          })
+        : deviceAgent(spec, write),
     onCrash: (reason) => {
       console.error(`device ${spec.id}: ${reason}`);
       process.exit(CRASH_EXIT_CODE);

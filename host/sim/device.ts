@@ -1,9 +1,11 @@
 // One simulated device: an agent behind a link whose speed, latency and
-// failures follow the testbed. Received frames reach the agent when their
-// last byte would have arrived at the stated line rate; sent frames leave at
-// that rate; a RESULT is held back for the time the fragment's MACs take at
-// the device's MAC/s (the agent itself computes at Node's speed). Frames are
-// dropped or corrupted, and the device hangs or crashes, as the faults say.
+// failures follow the testbed. Received bytes reach the agent as they would
+// come off a line of the stated rate; sent frames leave at that rate; a
+// RESULT is held back for the time the fragment's MACs take at the device's
+// MAC/s (the agent itself computes at Node's speed). Frames are dropped or
+// corrupted, and the device hangs or crashes, as the faults say. The agent
+// may also be a QEMU board's firmware behind its UART (board-port.ts): the
+// line is then paced the same way and the board computes at its own clock.
 //
 // Simplification: while a RESULT is held back the agent already reads the
 // next frames; a CANCEL of that fragment discards the held RESULT.
@@ -49,8 +51,6 @@ export interface SimDeviceStats {
 const MAX_UNDELIMITED = 256 * 1024;
 /** Largest reply the simulator decodes to find RESULTs: the gateway's default limit (2 MiB). */
 const MAX_REPLY = 2 * 1024 * 1024;
-/** Sent frames are paced in pieces of about 10 ms of line time. */
-const PIECE_SECONDS = 0.01;
 
 export class SimDevice {
   private readonly spec: DeviceSpec;
@@ -117,19 +117,28 @@ export class SimDevice {
     return at !== undefined && performance.now() - this.started >= at;
   }
 
+  /**
+   * Hands a frame (or an undelimited piece) to the agent as it comes off the
+   * line, piece by piece; the request is observed, and its compute counted
+   * from, when its last byte has arrived. A dropped frame still took its line time.
+   */
   private receive(seg: Uint8Array): void {
-    const arrives = this.rxLine.arrival(seg.length, performance.now());
+    const pieces = this.rxLine.pieces(seg.length, performance.now());
     const frame = seg[seg.length - 1] === 0 ? this.faultsIn.apply(seg) : seg;
     this.rxChain = this.rxChain.then(async () => {
-      await sleepUntil(this.wake, arrives);
-      if (this.stopped || this.hung || !frame) return;
-      this.stats.framesIn++;
-      for (const p of this.seenIn.push(frame)) this.observeRequest(p);
-      if (this.stopped) return; // a crash fault fired on this frame
-      this.fedAt = performance.now();
-      this.agent.feed(frame);
-      while (this.agent.poll()) {
-        // one op per step; the simulated time is charged when the RESULT leaves
+      for (const [i, piece] of pieces.entries()) {
+        await sleepUntil(this.wake, piece.arrives);
+        if (this.stopped || this.hung || !frame) return;
+        if (i === pieces.length - 1) {
+          this.stats.framesIn++;
+          for (const p of this.seenIn.push(frame)) this.observeRequest(p);
+          if (this.stopped) return; // a crash fault fired on this frame
+          this.fedAt = performance.now();
+        }
+        this.agent.feed(frame.subarray(piece.start, piece.end));
+        while (this.agent.poll()) {
+          // one op per step; the simulated time is charged when the RESULT leaves
+        }
       }
     });
   }
@@ -216,8 +225,9 @@ export class SimDevice {
     this.held.set(frag, cancel);
   }
 
-  /** Simulated compute time of one RUN of `frag`, ms. */
+  /** Simulated compute time of one RUN of `frag`, ms; none on a board, whose firmware computes at its own clock. */
   computeMs(frag: number): number {
+    if (this.spec.board) return 0;
     const ops = this.work.get(frag) ?? [];
     let seconds = 0;
     for (const op of ops) seconds += op.macs / macRate(this.spec, op.kind);
@@ -228,20 +238,12 @@ export class SimDevice {
 
   private transmit(frame: Uint8Array, isResult = false): void {
     const sent = this.faultsOut.apply(frame);
-    // Each piece's arrival is scheduled now, so the line's latency is paid
-    // once per piece in parallel, not once more for every frame queued ahead.
-    const now = performance.now();
-    const piece = Math.max(64, Math.ceil(this.spec.link.rate * PIECE_SECONDS));
-    const pieces: { part: Uint8Array; arrives: number }[] = [];
-    for (let at = 0; sent && at < sent.length; at += piece) {
-      const part = sent.subarray(at, at + piece);
-      pieces.push({ part, arrives: this.txLine.arrival(part.length, now) });
-    }
+    const pieces = sent ? this.txLine.pieces(sent.length, performance.now()) : [];
     this.txChain = this.txChain.then(async () => {
       if (sent && !this.stopped && !this.hung) {
-        for (const { part, arrives } of pieces) {
+        for (const { start, end, arrives } of pieces) {
           await sleepUntil(this.wake, arrives);
-          await this.link?.write(part).catch(() => undefined);
+          await this.link?.write(sent.subarray(start, end)).catch(() => undefined);
         }
         this.stats.framesOut++;
       }

@@ -1,6 +1,6 @@
-// Starts a testbed: one child process per simulated device (agent.wasm in
-// Node behind a socat PTY pair or a loopback TCP socket), or a QEMU board for
-// devices with a `board`. Returns where the gateway finds each device, and
+// Starts a testbed: one child process per device (agent.wasm in Node, or the
+// UART of a QEMU board for devices with a `board`) behind a socat PTY pair or
+// a loopback TCP socket, paced to the device's stated link. Returns where the gateway finds each device, and
 // stops every process it started on stop(), on exit, and on Ctrl-C/SIGTERM.
 // Without socat, `pty` devices are served on loopback TCP instead: the
 // simulator paces every link to its stated rate whatever carries it, so only
@@ -15,6 +15,7 @@ import { boardClock, type BoardClock } from './board-clock.ts';
 import { missingSocat, openPtyPair, type PtyPair } from './pty.ts';
 import { loadTestbed, parseTestbed, type DeviceSpec, type Testbed } from './testbed.ts';
 import type { DeviceProcessConfig, DeviceProcessMessage } from './device-process.ts';
+import type { QemuBoard } from './qemu.ts';
 
 const DEVICE_MAIN = join(dirname(fileURLToPath(import.meta.url)), 'device-main.ts');
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
@@ -159,9 +160,17 @@ export async function startTestbed(source: string | unknown, opts: StartOptions 
     const socat = missingSocat() === null;
     // Boards first: building their firmware blocks this process (make, synchronously), which
     // must not run down a simulated device's ready timeout (it did, on a first run under load).
-    const started = new Map((await Promise.all(testbed.devices.filter((d) => d.board).map((spec) => startBoard(spec, boards, stoppers, outputs, warn)))).map((b) => [b.id, b]));
+    const readyMs = opts.readyTimeoutMs ?? 30_000;
+    const started = new Map(
+      (await Promise.all(testbed.devices.filter((d) => d.board).map((spec) => startBoard(spec, boards, stoppers, outputs, warn)))).map((b) => [b.id, b]),
+    );
     const devices = await Promise.all(
-      testbed.devices.map((spec) => started.get(spec.id) ?? startNodeDevice(spec, testbed.seed, socat, children, ptys, opts.readyTimeoutMs ?? 30_000)),
+      testbed.devices.map(async (spec) => {
+        const board = started.get(spec.id);
+        const device = await startNodeDevice(spec, testbed.seed, socat, children, ptys, readyMs, board?.path);
+        // A board's handle names QEMU's process (the board itself) and ends when either process does.
+        return board ? { ...device, engine: 'qemu' as const, pid: board.process.pid, exited: Promise.race([device.exited, exitOf(board.process)]) } : device;
+      }),
     );
     if (opts.extra) {
       for (const e of await opts.extra()) {
@@ -186,13 +195,14 @@ async function startNodeDevice(
   children: ChildProcess[],
   ptys: PtyPair[],
   readyTimeoutMs: number,
+  boardPath?: string,
 ): Promise<SimDeviceHandle> {
   let pty: PtyPair | undefined;
   if (spec.link.kind === 'pty' && socat) {
     pty = await openPtyPair();
     ptys.push(pty);
   }
-  const config: DeviceProcessConfig = { spec, seed, ptyPath: pty?.devicePath };
+  const config: DeviceProcessConfig = { spec, seed, ptyPath: pty?.devicePath, boardPath };
   // detached: the device leads its own process group, so a group kill reaches anything it starts.
   // tsx is resolved from the repository, whatever directory the gateway runs in.
   const child = spawn(process.execPath, ['--import', TSX, DEVICE_MAIN, JSON.stringify(config)], {
@@ -254,10 +264,11 @@ const mhzOf = (hz: number) => `${Number((hz / 1e6).toPrecision(6))} MHz`;
  * A testbed device with a `board`: the firmware on QEMU (host/sim/qemu.ts).
  * With clockHz, -icount gives it that clock in wall time (board-clock.ts);
  * without, it runs as fast as the host lets it and its testbed speed is a
- * guess. Its PTY is unpaced; the testbed's link and faults entries describe
- * it to the planner only.
+ * guess. Returns the board; its UART is served to the gateway by a device
+ * process (startNodeDevice with its PTY), which paces the link and applies
+ * the link's faults as for any simulated device.
  */
-async function startBoard(spec: DeviceSpec, boards: ChildProcess[], stoppers: (() => Promise<void>)[], outputs: BoardOutput[], warn: (line: string) => void): Promise<SimDeviceHandle> {
+async function startBoard(spec: DeviceSpec, boards: ChildProcess[], stoppers: (() => Promise<void>)[], outputs: BoardOutput[], warn: (line: string) => void): Promise<QemuBoard> {
   const { startQemuBoards } = await import('./qemu.ts');
   const clock = spec.clockHz === undefined ? undefined : boardClock(spec.clockHz);
   if (clock?.note) warn(`board ${spec.id}: ${clock.note}`);
@@ -267,27 +278,39 @@ async function startBoard(spec: DeviceSpec, boards: ChildProcess[], stoppers: ((
     { timeoutMs: 30_000 },
   );
   boards.push(board.process);
-  stoppers.push(() => board.stop());
+  let stopping = false;
+  stoppers.push(() => {
+    stopping = true;
+    return board.stop();
+  });
+  // A board that stops on its own (a HardFault exits through semihosting) says why, once.
+  board.process.once('exit', (code, signal) => {
+    if (!stopping) warn(`board ${spec.id}: QEMU exited (${signal ?? `code ${code}`}); its output: ${board.stderr().trim().split('\n').slice(-3).join(' | ') || 'none'}`);
+  });
   if (clock) outputs.push({ id: spec.id, clock, text: board.stderr });
-  const exited = new Promise<number | null>((r) => board.process.once('exit', (code) => r(code)));
-  return { id: spec.id, uri: board.path, spec, engine: 'qemu', link: 'pty', pid: board.process.pid, exited };
+  return board;
 }
 
 /**
  * One line for the user: what carries the links, e.g. "links: socat PTYs (3),
- * loopback TCP (1); simulated links paced to each device's stated rate". PTY
- * devices on TCP (no socat) are counted as TCP and the line says why.
+ * loopback TCP (1); simulated links paced to each device's stated rate".
+ * Testbed boards are reached through a device process like simulated devices
+ * (paced); boards from elsewhere (`sim --qemu N`) are their QEMU PTYs
+ * (unpaced). PTY devices on TCP (no socat) are counted as TCP and the line says why.
  */
 export function describeLinks(devices: SimDeviceHandle[]): string {
-  const sim = devices.filter((d) => d.engine === 'node');
+  const paced = devices.filter((d) => d.spec);
+  const count = (engine: 'node' | 'qemu', link: 'pty' | 'tcp') => paced.filter((d) => d.engine === engine && d.link === link).length;
   const kinds: [number, string][] = [
-    [sim.filter((d) => d.link === 'pty').length, 'socat PTYs'],
-    [sim.filter((d) => d.link === 'tcp').length, 'loopback TCP'],
-    [devices.length - sim.length, 'QEMU board PTYs'],
+    [count('node', 'pty'), 'socat PTYs'],
+    [count('node', 'tcp'), 'loopback TCP'],
+    [count('qemu', 'pty'), 'QEMU boards through socat PTYs'],
+    [count('qemu', 'tcp'), 'QEMU boards through loopback TCP'],
+    [devices.length - paced.length, 'QEMU board PTYs'],
   ];
   let line = `links: ${kinds.filter(([n]) => n > 0).map(([n, what]) => `${what} (${n})`).join(', ')}`;
-  if (sim.length) line += "; simulated links paced to each device's stated rate";
-  const moved = sim.filter((d) => d.spec?.link.kind === 'pty' && d.link === 'tcp').length;
+  if (paced.length) line += `; simulated links${paced.some((d) => d.engine === 'qemu') ? ' and board UARTs' : ''} paced to each device's stated rate`;
+  const moved = paced.filter((d) => d.spec?.link.kind === 'pty' && d.link === 'tcp').length;
   if (moved) line += `; socat not found, so the ${moved} PTY device${moved === 1 ? ' is' : 's are'} on loopback TCP (install socat for PTYs)`;
   return line;
 }

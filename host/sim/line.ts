@@ -3,6 +3,16 @@
 // The simulator delivers each piece at its computed arrival time, so wall
 // clock measurements over a simulated link mean what they would on the wire.
 
+/** Bytes move in pieces of about this much line time, so a long frame streams rather than arriving whole at its end. */
+const PIECE_SECONDS = 0.01;
+
+/** Bytes [start, end) of what was offered, and when the last of them arrives (ms). */
+export interface Piece {
+  start: number;
+  end: number;
+  arrives: number;
+}
+
 export class PacedLine {
   private freeAt = 0;
 
@@ -19,6 +29,22 @@ export class PacedLine {
     const start = Math.max(now, this.freeAt);
     this.freeAt = start + (n * 1000) / this.rate;
     return this.freeAt + this.latencyMs;
+  }
+
+  /**
+   * `n` bytes offered at `now`, cut into pieces of about 10 ms of line time
+   * (at least 64 bytes), each with its own arrival: every arrival is
+   * scheduled now, so the latency is paid once per piece in parallel, not
+   * once more for every piece queued ahead.
+   */
+  pieces(n: number, now: number): Piece[] {
+    const size = Math.max(64, Math.ceil(this.rate * PIECE_SECONDS));
+    const out: Piece[] = [];
+    for (let start = 0; start < n; start += size) {
+      const end = Math.min(n, start + size);
+      out.push({ start, end, arrives: this.arrival(end - start, now) });
+    }
+    return out;
   }
 }
 

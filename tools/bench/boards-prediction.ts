@@ -23,6 +23,8 @@ export interface BoardsPrediction {
   behind: string[];
   /** Which devices the plan gave work. */
   devicesUsed: string[];
+  /** Bytes/s the plan took for each device's link (the stated rate, or the measured one where lower). */
+  linkBytesPerSec: Record<string, number>;
 }
 
 const bytes = (d: TensorData) => Buffer.from(d.buffer, d.byteOffset, d.byteLength);
@@ -32,7 +34,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.le
 export async function boardsPrediction(graph: Graph, inputFiles: string[], n: number, testbed = BOARDS_TESTBED): Promise<BoardsPrediction> {
   const inputs = inputFiles.map((f) => readInput(f, graph.tensors[graph.inputs[0]]));
   const expected = await Promise.all(inputs.map(async (x) => bytes((await runGraph(oracle, graph, [x]))[0])));
-  // Measured links: the boards' UARTs are unpaced (their rate depends on the clock and the host), so the plan takes what they move.
+  // Measured links: a board's paced UART moves less than stated when the board (its clock, the host) cannot take bytes that fast, and chunks carry framing.
   const open = await openTestbed(loadTestbed(testbed), undefined, true);
   try {
     const { plan, executor } = await deployModel(graph, open);
@@ -45,7 +47,7 @@ export async function boardsPrediction(graph: Graph, inputFiles: string[], n: nu
     const predictedMs = plan.predicted.makespanS * 1000;
     const measuredMs = median(latencies);
     const used = new Set(plan.stages.flatMap((s) => s.fragments.flatMap((f) => f.devices)));
-    return { testbed, predictedMs, measuredMs, latenciesMs: latencies, error: Math.abs(measuredMs - predictedMs) / measuredMs, behind: open.testbed.behind(), devicesUsed: [...used] };
+    return { testbed, predictedMs, measuredMs, latenciesMs: latencies, error: Math.abs(measuredMs - predictedMs) / measuredMs, behind: open.testbed.behind(), devicesUsed: [...used], linkBytesPerSec: Object.fromEntries(open.profiles.map((p) => [p.id, Math.round(p.link.bytesPerSec)])) };
   } finally {
     await open.close();
   }
