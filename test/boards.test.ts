@@ -5,19 +5,35 @@
 // over testbeds/boards.json (the STM32F405, the rv32, an MPS2 Cortex-M3 on a
 // 128 KB chip's memory, two simulated devices) gives TFLM's [-113, 113], every
 // board's high-water within the plan and the plan within its real arena, and
-// no QEMU process outlives the testbed.
+// no QEMU process outlives the testbed. Every board with a wasm3 image passes
+// the vectors under wasm3 too (`conformance --board B --engine wasm3`).
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel } from '../host/model/load.ts';
 import { deviceReports, memoryViolations } from '../host/run/report.ts';
 import { deployModel, openTestbed, type OpenTestbed } from '../host/run/session.ts';
 import { agentOverhead } from '../host/sim/agent-host.ts';
-import { boardAgentMemory, missingQemuToolchain, missingRiscvToolchain, QEMU_RX_WINDOW } from '../host/sim/qemu.ts';
+import { boardAgentMemory, missingQemuToolchain, missingRiscvToolchain, QEMU_BOARDS, QEMU_RX_WINDOW, type QemuBoardName } from '../host/sim/qemu.ts';
+import { missingWasm3 } from '../host/wasm3/build.ts';
 import { childPids, closeAndListLeftovers, PERSON_DETECT, personDetectInputs, oracleOutputs, bytes } from './e2e-fixture.ts';
 import { toolGate } from './tool-gate.ts';
 
 const gate = toolGate(missingQemuToolchain() ?? missingRiscvToolchain());
 const CLI = 'bin/microsplit.js';
+const wasm3Gate = toolGate(missingQemuToolchain() ?? missingRiscvToolchain() ?? missingWasm3());
+const WASM3_BOARDS = (Object.keys(QEMU_BOARDS) as QemuBoardName[]).filter((b) => (QEMU_BOARDS[b].engines as readonly string[]).includes('wasm3'));
+
+describe.skipIf(wasm3Gate.skip)(`wasm3 images of the boards${wasm3Gate.note}`, () => {
+  beforeAll(wasm3Gate.check);
+
+  it.each(WASM3_BOARDS)('conformance --board %s --engine wasm3 passes every TFLM vector', (board) => {
+    const r = spawnSync(process.execPath, [CLI, 'conformance', '--board', board, '--engine', 'wasm3', '--json'], { encoding: 'utf8', timeout: 600_000 });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(summary).toMatchObject({ engine: `board ${board} (wasm3)`, failed: 0 });
+    expect(summary.passed).toBeGreaterThanOrEqual(91);
+  }, 600_000);
+});
 
 describe.skipIf(gate.skip)(`boards of real microcontrollers${gate.note}`, () => {
   beforeAll(gate.check);

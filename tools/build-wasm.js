@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Builds every WebAssembly target of asconfig.json (kernels.wasm, agent.wasm),
+// Builds every WebAssembly target of asconfig.json (kernels.wasm, agent.wasm,
+// and agent-wasm3.wasm: the agent built for size for wasm3, which keeps compiled code in RAM),
 // skipping a target whose outputs are newer than every source it may depend
 // on (assembly/, asconfig.json, the compiler's version, this script); --force
 // builds anyway. Plain JS so it runs before anything else is compiled.

@@ -1,5 +1,6 @@
 // Hosts build/agent.wasm in Node's WebAssembly, or under the wasm3
-// interpreter (host/wasm3) as a wasm3 board would, the way the C firmware
+// interpreter (host/wasm3) as a wasm3 board would (build/agent-wasm3.wasm, the
+// same sources built for size, as on wasm3 boards), the way the C firmware
 // hosts it (docs/protocol.md section 6): provides link_write / clock_us / log,
 // copies received bytes into the agent's receive buffer, and polls it.
 import { ENGINES } from '../abi/abi.generated.ts';
@@ -8,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { instantiate } from '../wasm3/wasm3.ts';
 
 export const AGENT_WASM = fileURLToPath(new URL('../../build/agent.wasm', import.meta.url));
+/** The agent under wasm3: built for size, since wasm3 keeps its compiled code in RAM (docs/firmware.md). */
+export const AGENT_WASM3 = fileURLToPath(new URL('../../build/agent-wasm3.wasm', import.meta.url));
 
 export type EngineName = keyof typeof ENGINES;
 
@@ -110,7 +113,7 @@ export class AgentHost {
     };
     const instance =
       engine === 'wasm3'
-        ? instantiate((agentBytes ??= new Uint8Array(readFileSync(AGENT_WASM))), imports, { memoryLimit: memoryBytes })
+        ? instantiate((agentBytes ??= new Uint8Array(readFileSync(AGENT_WASM3))), imports, { memoryLimit: memoryBytes })
         : new WebAssembly.Instance(options.module ?? loadAgentModule(), imports);
     this.exports = instance.exports as unknown as AgentExports;
     memory = this.exports.memory;

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { AGENT_WASM } from './agent-host.ts';
+import { AGENT_WASM, AGENT_WASM3 } from './agent-host.ts';
 import { boardClock, type BoardClock } from './board-clock.ts';
 import { missingSocat, openPtyPair, type PtyPair } from './pty.ts';
 import { loadTestbed, parseTestbed, type DeviceSpec, type Testbed } from './testbed.ts';
@@ -126,7 +126,8 @@ async function stopChild(child: ChildProcess): Promise<void> {
  */
 export async function startTestbed(source: string | unknown, opts: StartOptions = {}): Promise<RunningTestbed> {
   const testbed = typeof source === 'string' ? loadTestbed(source) : parseTestbed(source);
-  if (testbed.devices.some((d) => !d.board) && !existsSync(AGENT_WASM)) throw new Error(`${AGENT_WASM} is missing: build it with npm run build:wasm`);
+  for (const wasm of [AGENT_WASM, AGENT_WASM3])
+    if (testbed.devices.some((d) => !d.board) && !existsSync(wasm)) throw new Error(`${wasm} is missing: build it with npm run build:wasm`);
   const children: ChildProcess[] = [];
   const ptys: PtyPair[] = [];
   const boards: ChildProcess[] = [];

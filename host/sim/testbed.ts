@@ -98,8 +98,9 @@ const device = z
     /** Run this device as firmware on a QEMU board instead of agent.wasm in Node (host/sim/qemu.ts). */
     board: z.enum(Object.keys(QEMU_BOARDS) as [QemuBoardName, ...QemuBoardName[]]).optional(),
     /**
-     * "wasm3": agent.wasm runs under the wasm3 interpreter (in the device
-     * process, or the board's wasm3 firmware image), and `speed` is read as
+     * "wasm3": the agent runs under the wasm3 interpreter (in the device
+     * process, or the board's wasm3 firmware image; agent-wasm3.wasm, built
+     * for size, since wasm3 keeps compiled code in RAM), and `speed` is read as
      * the chip's through wasm2c: the device computes that divided by the
      * measured wasm3/wasm2c ratio (wasm3-speed.ts). Absent: Node's own
      * WebAssembly, or the board's wasm2c image, at `speed`.
