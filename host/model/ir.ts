@@ -155,6 +155,11 @@ export function padOffset(inSize: number, outSize: number, k: number, stride: nu
   return Math.max(0, Math.floor(((outSize - 1) * stride + effK - inSize) / 2));
 }
 
+/** TFLM derives the padding offset from the formula's output size, even when the declared output is larger. */
+export function padBefore(size: number, k: number, stride: number, dilation: number, mode: Padding): number {
+  return padOffset(size, convOutSize(size, k, stride, dilation, mode), k, stride, dilation);
+}
+
 /** Numpy broadcast of two shapes, or null when they do not broadcast. */
 export function broadcastShape(a: readonly number[], b: readonly number[]): number[] | null {
   const n = Math.max(a.length, b.length);

@@ -27,7 +27,6 @@ import {
   softmaxScaling,
 } from './arith.ts';
 import {
-  opGeometry,
   type AddGeometry,
   type ConvGeometry,
   type DequantizeGeometry,
@@ -37,6 +36,7 @@ import {
   type ReshapeGeometry,
   type SoftmaxGeometry,
 } from './geometry.ts';
+import { opGeometry } from './ops/table.ts';
 
 export interface ConvParams extends ConvGeometry {
   inputZeroPoint: number;

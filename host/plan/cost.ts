@@ -15,7 +15,7 @@
 // stages); a replicated fragment is done at its first replica's result and the
 // late replicas are cancelled at the stage's end. Gateway-side ops take no time.
 import { boxMacs } from '../abi/ops/table.ts';
-import { geometryOf } from '../model/geometry.ts';
+import { geometryOf } from '../model/ops/table.ts';
 import { DTYPE_BYTES, type Graph } from '../model/ir.ts';
 import type { Unit } from './dataflow.ts';
 import { boxVolume, fullBox, outputView, runsOnGateway, type OpBox } from './fragments.ts';

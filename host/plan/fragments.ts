@@ -4,7 +4,7 @@
 // stage's output into rows, columns, grids or channels.
 import type { SplitMode } from '../abi/ops/descriptor.ts';
 import { boxVolume, describe, runsOnDevice } from '../abi/ops/table.ts';
-import { geometryOf } from '../model/geometry.ts';
+import { geometryOf } from '../model/ops/table.ts';
 import type { Graph } from '../model/ir.ts';
 import { fullBox, type Box } from '../model/oracle/tile.ts';
 

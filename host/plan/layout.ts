@@ -10,7 +10,7 @@ import { blobBytes } from '../abi/fragment-blob.ts';
 import { DTYPE_BYTES, type Graph } from '../model/ir.ts';
 import { describe } from '../abi/ops/table.ts';
 import { recordBytes } from '../abi/record.ts';
-import { geometryOf } from '../model/geometry.ts';
+import { geometryOf } from '../model/ops/table.ts';
 import { boxVolume, type OpBox } from './fragments.ts';
 import { planOffsets, type Buffer } from './offsets.ts';
 

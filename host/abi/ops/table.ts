@@ -2,7 +2,8 @@
 // describes how the gateway and devices run it. A new op is a file beside
 // these and a line here, its shape checks in model/ops/ (the graph gate, below
 // this room), its kernel in assembly/kernels and its opcode in spec/abi.json.
-import { geometryOf, type OpGeometry } from '../../model/geometry.ts';
+import type { OpGeometry } from '../../model/geometry.ts';
+import { geometryOf } from '../../model/ops/table.ts';
 import { OP_KINDS, type DType, type Graph, type OpKind } from '../../model/ir.ts';
 import type { OpParams } from '../../model/op-params.ts';
 import type { Box } from '../../model/oracle/tile.ts';

@@ -1,7 +1,9 @@
 // What checking one op of a graph needs: its tensors (resolved and checked to
 // be produced before use), and one-line refusals naming the op, its index and
 // the field. Each op's file under model/ops/ checks its own shapes, dtypes and
-// options with these; validate.ts runs the graph-wide checks around them.
+// options with these (validate.ts runs the graph-wide checks around them) and
+// builds its geometry.
+import type { GeometryBase, OpGeometry } from '../geometry.ts';
 import { GraphError, type DType, type Graph, type Op, type Tensor } from '../ir.ts';
 
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -93,7 +95,10 @@ export class OpChecks {
   }
 }
 
-/** The model half of an op kind: the shapes, dtypes and options a valid op of it has, and its output shape. */
-export interface OpShape<O extends Op> {
+/** The model half of an op kind: the shapes, dtypes and options a valid op of it has, and its geometry. */
+export interface OpShape<O extends Op, G extends OpGeometry> {
+  /** Refuses the op (GraphError) unless its tensors and options fit the kind, its declared output shape included. */
   check(op: O, c: OpChecks): void;
+  /** Shapes and windows of a validated op; `base(inputs)` fills what every geometry has, given its data inputs. */
+  geometry(op: O, T: readonly Tensor[], base: (inputs: number[]) => GeometryBase): G;
 }

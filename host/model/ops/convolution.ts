@@ -1,7 +1,9 @@
 // The checks conv and depthwise conv share: an int8 NHWC input, a constant
 // 4-D int8 filter, optional int32 bias per output channel, positive strides
-// and dilations, and an output at least as large as TFLite's padding formula.
-import { convOutSize, numElements, type Conv2DOp, type DepthwiseConv2DOp, type Tensor } from '../ir.ts';
+// and dilations, and an output at least as large as TFLite's padding formula;
+// and the geometry they share.
+import type { ConvGeometry, GeometryBase } from '../geometry.ts';
+import { convOutSize, numElements, padBefore, type Conv2DOp, type DepthwiseConv2DOp, type Tensor } from '../ir.ts';
 import type { OpChecks } from './check.ts';
 
 /**
@@ -45,4 +47,23 @@ export function checkConvolution<O extends Conv2DOp | DepthwiseConv2DOp>(
   c.dtype(y, 'int8', 'outputs[0].dtype');
   c.quant(y, 'outputs[0].quant');
   c.spatialOutputAtLeast(y, [n, oh, ow, oc]);
+}
+
+export function convGeometry(op: Conv2DOp | DepthwiseConv2DOp, T: readonly Tensor[], base: (inputs: number[]) => GeometryBase): ConvGeometry {
+  const x = T[op.inputs[0]];
+  const w = T[op.inputs[1]].shape;
+  const [, h, wd] = x.shape;
+  return {
+    ...base([op.inputs[0]]),
+    kind: op.kind,
+    inputShape: [...x.shape],
+    filterShape: [...w],
+    strideH: op.strideH,
+    strideW: op.strideW,
+    dilationH: op.dilationH,
+    dilationW: op.dilationW,
+    padTop: padBefore(h, w[1], op.strideH, op.dilationH, op.padding),
+    padLeft: padBefore(wd, w[2], op.strideW, op.dilationW, op.padding),
+    depthMultiplier: op.kind === 'CONV_2D' ? 1 : op.depthMultiplier,
+  };
 }

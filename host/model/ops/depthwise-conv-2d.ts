@@ -1,9 +1,10 @@
 // DEPTHWISE_CONV_2D in the graph: filter [1, kh, kw, inC * depthMultiplier], one input channel per output.
+import type { ConvGeometry } from '../geometry.ts';
 import type { DepthwiseConv2DOp } from '../ir.ts';
 import type { OpShape } from './check.ts';
-import { checkConvolution } from './convolution.ts';
+import { checkConvolution, convGeometry } from './convolution.ts';
 
-export const depthwiseConv2dShape: OpShape<DepthwiseConv2DOp> = {
+export const depthwiseConv2dShape: OpShape<DepthwiseConv2DOp, ConvGeometry> = {
   check: (op, c) =>
     checkConvolution(op, c, (w, ch) => {
       c.positive(op.depthMultiplier, 'depthMultiplier');
@@ -13,4 +14,5 @@ export const depthwiseConv2dShape: OpShape<DepthwiseConv2DOp> = {
         c.fail('depthMultiplier', `filter channels ${oc} != input channels ${ch} x depth multiplier ${op.depthMultiplier}`);
       return oc;
     }),
+  geometry: convGeometry,
 };

@@ -1,8 +1,9 @@
 // DEQUANTIZE in the graph: quantized int8 in, float32 of the same shape out.
+import type { DequantizeGeometry } from '../geometry.ts';
 import type { QuantizeOp } from '../ir.ts';
 import type { OpShape } from './check.ts';
 
-export const dequantizeShape: OpShape<QuantizeOp> = {
+export const dequantizeShape: OpShape<QuantizeOp, DequantizeGeometry> = {
   check(_op, c) {
     const x = c.input(0, 'inputs[0]');
     const y = c.output();
@@ -11,4 +12,5 @@ export const dequantizeShape: OpShape<QuantizeOp> = {
     c.dtype(y, 'float32', 'outputs[0].dtype');
     c.outputShape(y, x.shape);
   },
+  geometry: (op, _T, base) => ({ ...base([op.inputs[0]]), kind: 'DEQUANTIZE' }),
 };

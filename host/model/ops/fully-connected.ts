@@ -1,10 +1,11 @@
 // FULLY_CONNECTED in the graph: the input read as [batches, depth] against a
 // constant [units, depth] filter; the output [batches, units] (keepNumDims:
 // the input's leading dimensions, then units).
+import type { FullyConnectedGeometry } from '../geometry.ts';
 import { numElements, type FullyConnectedOp } from '../ir.ts';
 import type { OpShape } from './check.ts';
 
-export const fullyConnectedShape: OpShape<FullyConnectedOp> = {
+export const fullyConnectedShape: OpShape<FullyConnectedOp, FullyConnectedGeometry> = {
   check(op, c) {
     const [x, w] = c.int8Pair();
     c.rank(w, 2, 'inputs[1].shape');
@@ -26,5 +27,10 @@ export const fullyConnectedShape: OpShape<FullyConnectedOp> = {
     const expected = op.keepNumDims ? [...x.shape.slice(0, -1), units] : [batches, units];
     if (numElements(y.shape) !== batches * units || y.shape[y.shape.length - 1] !== units)
       c.fail('outputs[0].shape', `expected [${expected}], got [${y.shape}]`);
+  },
+  geometry(op, T, base) {
+    const x = T[op.inputs[0]];
+    const [units, depth] = T[op.inputs[1]].shape;
+    return { ...base([op.inputs[0]]), kind: 'FULLY_CONNECTED', inputShape: [...x.shape], batches: numElements(x.shape) / depth, depth, units };
   },
 };

@@ -1,9 +1,10 @@
 // MAX_POOL_2D and AVERAGE_POOL_2D in the graph: a filterH x filterW window per
 // channel, with the same quantization on input and output.
-import { convOutSize, type Pool2DOp } from '../ir.ts';
+import type { PoolGeometry } from '../geometry.ts';
+import { convOutSize, padBefore, type Pool2DOp } from '../ir.ts';
 import type { OpShape } from './check.ts';
 
-export const pool2dShape: OpShape<Pool2DOp> = {
+export const pool2dShape: OpShape<Pool2DOp, PoolGeometry> = {
   check(op, c) {
     const x = c.input(0, 'inputs[0]');
     c.rank(x, 4, 'inputs[0].shape');
@@ -21,5 +22,20 @@ export const pool2dShape: OpShape<Pool2DOp> = {
     c.spatialOutputAtLeast(y, [n, oh, ow, ch]);
     if (x.quant && y.quant && (x.quant.zeroPoint[0] !== y.quant.zeroPoint[0] || Math.abs(x.quant.scale[0] - y.quant.scale[0]) > 1e-6))
       c.fail('outputs[0].quant', 'pooling needs the same scale and zero point on input and output');
+  },
+  geometry(op, T, base) {
+    const x = T[op.inputs[0]];
+    const [, h, wd] = x.shape;
+    return {
+      ...base([op.inputs[0]]),
+      kind: op.kind,
+      inputShape: [...x.shape],
+      filterH: op.filterH,
+      filterW: op.filterW,
+      strideH: op.strideH,
+      strideW: op.strideW,
+      padTop: padBefore(h, op.filterH, op.strideH, 1, op.padding),
+      padLeft: padBefore(wd, op.filterW, op.strideW, 1, op.padding),
+    };
   },
 };
