@@ -36,10 +36,10 @@ afterEach(async () => {
 });
 
 /** A keyed simulated device; returns the gateway's end of its link. */
-function device(keyHex: string, id = 'dev'): Transport {
-  const s = parseTestbed({ devices: [{ id, memory: 64 * 1024, speed: { default: 1e12 }, link: { kind: 'pty', rate: 1e9 }, receiveWindow: 1024, keyHex }] }).devices[0];
+function device(keyHex: string, id = 'dev', window = 1024): Transport {
+  const s = parseTestbed({ devices: [{ id, memory: 64 * 1024, speed: { default: 1e12 }, link: { kind: 'pty', rate: 1e9 }, receiveWindow: window, keyHex }] }).devices[0];
   const link = mockPair();
-  const sim = new SimDevice({ spec: s, seed: 1, createAgent: (write) => new AgentHost({ memory: s.memory, window: 1024, write, ...deviceKey(s) }) });
+  const sim = new SimDevice({ spec: s, seed: 1, createAgent: (write) => new AgentHost({ memory: s.memory, window, write, ...deviceKey(s) }) });
   void sim.serve(link.b);
   stops.push(async () => {
     sim.stop();
@@ -207,6 +207,49 @@ describe('a man in the middle on a keyed link', () => {
     swallow = true;
     await c.load(1, fragHalf.blob, { arena: fragHalf.arena, digest: fragHalf.digest });
     await expect(c.run(1, fragHalf.input)).rejects.toMatchObject({ code: 'FORGED' });
+    expect(c.stats.forgedReplies).toBe(1);
+  });
+
+  test("forged ACKs splicing a RUN's input from chunks of two RUNs: the RESULT of the spliced input is refused", async () => {
+    // A 512-byte window: each 256-byte input crosses in several chunks.
+    let phase: 'x' | 'y' | undefined;
+    const runChunks = { x: 0, y: 0 };
+    const results: Uint8Array[] = [];
+    const mitm: ManInTheMiddle = manInTheMiddle(
+      device(KEY_A, 'dev', 512),
+      (p, r) => {
+        if (r.type === 'RESULT') results.push(r.data);
+        return [p];
+      },
+      (p, m) => {
+        if (m.type === 'CANCEL') {
+          // The gateway gives up on RUN x; the device never hears it, so x's first chunk stays open there.
+          mitm.inject(encodeReply({ type: 'ACK', seq: m.seq, frag: m.frag, next: 0, done: 0 }));
+          return [];
+        }
+        if (m.type !== 'RUN' || !phase) return [p];
+        runChunks[phase]++;
+        const keep = phase === 'x' ? m.offset === 0 : m.offset > 0;
+        if (keep) return [p];
+        // Dropped on the way; the gateway hears that the device took it.
+        const end = m.offset + m.data.length;
+        mitm.inject(encodeReply({ type: 'ACK', seq: m.seq, frag: m.frag, next: end, done: 0 }));
+        return [];
+      },
+    );
+    const c = await connect(mitm.transport, KEY_A);
+    await c.load(1, fragX.blob, { arena: fragX.arena, digest: fragX.digest });
+    phase = 'x';
+    // x's first chunk reaches the device, its others are swallowed: no RESULT, the RUN times out.
+    await expect(c.run(1, fragX.input, { timeoutMs: 500 })).rejects.toMatchObject({ code: 'TIMEOUT' });
+    phase = 'y';
+    // y's first chunk is swallowed, its others complete x's open input on the device: x's head, y's tail.
+    await expect(c.run(1, fragY.input)).rejects.toMatchObject({ code: 'FORGED' });
+    expect(runChunks.x).toBeGreaterThan(1);
+    expect(runChunks.y).toBeGreaterThan(1);
+    // The device did compute on the spliced input: an output that is neither x's nor y's.
+    expect(results).toHaveLength(1);
+    expect([fragX.expected, fragY.expected].map((e) => Buffer.from(e).equals(Buffer.from(results[0])))).toEqual([false, false]);
     expect(c.stats.forgedReplies).toBe(1);
   });
 
