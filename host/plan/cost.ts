@@ -16,10 +16,10 @@
 // late replicas are cancelled at the stage's end. Gateway-side ops take no time.
 import { boxMacs } from '../abi/ops/table.ts';
 import { geometryOf } from '../model/ops/table.ts';
-import { DTYPE_BYTES, type Graph } from '../model/ir.ts';
+import { DTYPE_BYTES, type Graph, type OpKind } from '../model/ir.ts';
 import type { Unit } from './dataflow.ts';
 import { boxVolume, fullBox, outputView, runsOnGateway, type OpBox } from './fragments.ts';
-import { macRate, type DeviceOpKind, type DeviceProfile } from './profiles.ts';
+import { macRate, type DeviceProfile } from './profiles.ts';
 
 /** Multiply-accumulates (or comparisons/adds for pools, ADD, SOFTMAX) to compute one op's box. */
 export function opMacs(g: Graph, ob: OpBox): number {
@@ -29,7 +29,7 @@ export function opMacs(g: Graph, ob: OpBox): number {
 /** What a fragment costs wherever it runs. */
 export interface Work {
   /** MACs per op kind, in the order the ops run. */
-  macs: { kind: DeviceOpKind; macs: number }[];
+  macs: { kind: OpKind; macs: number }[];
   totalMacs: number;
   /** Input tiles sent to the device (halo included). */
   inBytes: number;
@@ -38,7 +38,7 @@ export interface Work {
 }
 
 export function fragmentWork(g: Graph, ops: readonly OpBox[]): Work {
-  const macs = ops.map((ob) => ({ kind: g.ops[ob.op].kind as DeviceOpKind, macs: opMacs(g, ob) }));
+  const macs = ops.map((ob) => ({ kind: g.ops[ob.op].kind, macs: opMacs(g, ob) }));
   const first = g.ops[ops[0].op];
   const last = g.ops[ops[ops.length - 1].op];
   let inBytes = 0;

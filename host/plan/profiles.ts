@@ -3,7 +3,8 @@
 // JSON and validated with zod; every error is one line naming the field.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { OpKind } from '../model/ir.ts';
+import { describeKind } from '../abi/ops/table.ts';
+import { OP_KINDS, type OpKind } from '../model/ir.ts';
 
 /** "96K", "1.5M", "65536" or a number -> bytes (K = 1024). */
 export function parseBytes(v: string | number): number {
@@ -27,17 +28,12 @@ const bytes = z.union([z.number(), z.string()]).transform((v, ctx) => {
 const positive = z.number().positive().finite();
 const nonNegative = z.number().nonnegative().finite();
 
-/** Op kinds a device computes; RESHAPE/QUANTIZE/DEQUANTIZE are gateway-side copies. */
-export const DEVICE_OP_KINDS = [
-  'CONV_2D',
-  'DEPTHWISE_CONV_2D',
-  'FULLY_CONNECTED',
-  'MAX_POOL_2D',
-  'AVERAGE_POOL_2D',
-  'ADD',
-  'SOFTMAX',
-] as const satisfies readonly OpKind[];
-export type DeviceOpKind = (typeof DEVICE_OP_KINDS)[number];
+/**
+ * Op kinds a device may compute, each with its own optional MAC/s: those with
+ * a kernel in the op table (QUANTIZE for its int8 -> int8 requantization;
+ * RESHAPE and DEQUANTIZE are the gateway's).
+ */
+export const DEVICE_OP_KINDS: readonly OpKind[] = OP_KINDS.filter((k) => describeKind(k).opcode !== undefined);
 
 export const DeviceProfileSchema = z.strictObject({
   id: z.string().min(1),
@@ -116,7 +112,7 @@ export function loadDevices(path: string): DeviceProfile[] {
   return parseDevices(json, path);
 }
 
-export function macRate(d: DeviceProfile, kind: DeviceOpKind): number {
+export function macRate(d: DeviceProfile, kind: OpKind): number {
   return d.macPerSec[kind] ?? d.macPerSec.default;
 }
 
