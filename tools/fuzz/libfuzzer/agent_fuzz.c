@@ -3,7 +3,11 @@
  * as firmware/boards/linux, fed arbitrary bytes as if they came off the link.
  * A trap, an import given a region outside linear memory, or an arena above
  * what its memory leaves it is a finding (abort); ASan catches any access outside the C
- * objects. Build: make -C firmware fuzz. Run: tools/fuzz/libfuzzer/run.ts. */
+ * objects. An input starting with 'K' runs on a keyed agent (FUZZ_KEY, in
+ * FUZZ_SESSION; make-corpus.ts signs and seals its keyed seeds with them),
+ * so signed frames, and mutations that replay, reorder, cut or splice them,
+ * reach past authentication. Build: make -C firmware fuzz. Run:
+ * tools/fuzz/libfuzzer/run.ts. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +21,12 @@
  * otherwise keep the agent busy for long. */
 #define MAX_POLLS 100000
 
-static ms_export init_fn, rx_buffer_fn, feed_fn, poll_fn, used_fn, overhead_fn;
+#define KEYED_MARK 'K'
+#define FUZZ_SESSION 0x00010001u
+static const uint8_t FUZZ_KEY[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
+                                     16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+
+static ms_export init_fn, rx_buffer_fn, feed_fn, poll_fn, used_fn, overhead_fn, provision_fn;
 static uint64_t fake_clock;
 
 /* The board seen by the agent's imports: output is dropped, time is fake. */
@@ -51,6 +60,7 @@ int LLVMFuzzerInitialize(int* argc, char*** argv) {
   check(ms_engine_find("poll", 0, &poll_fn));
   check(ms_engine_find("arena_used", 0, &used_fn));
   check(ms_engine_find("agent_overhead", 0, &overhead_fn));
+  check(ms_engine_find("provision_key", 2, &provision_fn));
   return 0;
 }
 
@@ -64,6 +74,13 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint32_t mem_size;
   uint8_t* mem = ms_engine_memory(&mem_size);
   if (rx > mem_size || MS_RX_WINDOW > mem_size - rx) abort();
+  if (size > 0 && data[0] == KEYED_MARK) {
+    memcpy(mem + rx, FUZZ_KEY, sizeof FUZZ_KEY);
+    uint32_t key_args[2] = {sizeof FUZZ_KEY, FUZZ_SESSION};
+    if (call(&provision_fn, key_args) != 0) abort();
+    data++;
+    size--;
+  }
   while (size > 0) {
     uint32_t n = size < MS_RX_WINDOW ? (uint32_t)size : MS_RX_WINDOW;
     memcpy(mem + rx, data, n);
