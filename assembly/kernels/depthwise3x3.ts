@@ -170,37 +170,46 @@ export function dw3x3Block(c: i32): void {
     }
     for (let y = y0; y < y1; y++) {
       const inner = y >= ya && y < yb;
-      let o = out + <usize>(((n - n0) * bh + (y - y0)) * bw) * outPix + <usize>(c - c0);
-      for (let x = x0; x < x1; x++) {
-        if (!inner || x < xa || x >= xb) {
-          gatherWindow(plane, y, x, shared, pad);
-          store<i32>(o, shared ? pixelShared(WINDOW, 4, 12) : pixelLifted(WINDOW, 4, 12, mask));
-        }
-        o += outPix;
-      }
+      const rowOut = out + <usize>(((n - n0) * bh + (y - y0)) * bw) * outPix + <usize>(c - c0);
+      // A row inside [ya, yb) has its edge pixels left of xa and from xb on; any other row is all edge.
+      const leftEnd = inner ? xa : x1;
+      for (let x = x0; x < leftEnd; x++) edgePixel(plane, y, x, rowOut + <usize>(x - x0) * outPix, shared, pad, mask);
+      if (inner) for (let x = xb; x < x1; x++) edgePixel(plane, y, x, rowOut + <usize>(x - x0) * outPix, shared, pad, mask);
     }
   }
 }
 
-/** WINDOW := the nine taps of pixel (y, x) of the plane (input column already
- * added): a word (four channels) or, shared, one value per tap; `pad` for a
- * tap outside the input. */
-function gatherWindow(plane: usize, y: i32, x: i32, shared: bool, pad: i32): void {
+/** Pixel (y, x) of the block, whose window crosses the input's edge: its nine
+ * taps gathered into WINDOW (a word of four channels, or one shared value,
+ * per tap; `pad` for a tap outside the input), then the interior arithmetic on it. */
+function edgePixel(plane: usize, y: i32, x: i32, o: usize, shared: bool, pad: i32, mask: i32): void {
   const iy0 = y * sh - pt, ix0 = x * sw - pl;
-  for (let ky = 0; ky < 3; ky++) {
-    const iy = iy0 + ky * dh;
-    const rowIn = <u32>iy < <u32>inH;
-    const row = plane + <usize>(iy - ty) * rowStride;
-    for (let kx = 0; kx < 3; kx++) {
-      const ix = ix0 + kx * dw;
-      let v = pad;
-      if (rowIn && <u32>ix < <u32>inW) {
-        const p = row + <usize>(ix - tx) * pixStride;
-        v = shared ? <i32>load<i8>(p) : load<i32>(p);
+  // Which of the window's three columns lie inside the input, and their offsets in a row.
+  const in0 = <u32>ix0 < <u32>inW, in1 = <u32>(ix0 + dw) < <u32>inW, in2 = <u32>(ix0 + 2 * dw) < <u32>inW;
+  const col0 = <usize>(ix0 - tx) * pixStride, col1 = col0 + <usize>dw * pixStride, col2 = col1 + <usize>dw * pixStride;
+  let iy = iy0;
+  let row = plane + <usize>(iy - ty) * rowStride;
+  const rowStep = <usize>dh * rowStride;
+  for (let k: usize = 0; k < 36; k += 12) {
+    let v0 = pad, v1 = pad, v2 = pad;
+    if (<u32>iy < <u32>inH) {
+      if (shared) {
+        if (in0) v0 = <i32>load<i8>(row + col0);
+        if (in1) v1 = <i32>load<i8>(row + col1);
+        if (in2) v2 = <i32>load<i8>(row + col2);
+      } else {
+        if (in0) v0 = load<i32>(row + col0);
+        if (in1) v1 = load<i32>(row + col1);
+        if (in2) v2 = load<i32>(row + col2);
       }
-      store<i32>(WINDOW + <usize>((ky * 3 + kx) << 2), v);
     }
+    store<i32>(WINDOW + k, v0);
+    store<i32>(WINDOW + k, v1, 4);
+    store<i32>(WINDOW + k, v2, 8);
+    iy += dh;
+    row += rowStep;
   }
+  store<i32>(o, shared ? pixelShared(WINDOW, 4, 12) : pixelLifted(WINDOW, 4, 12, mask));
 }
 
 /** The block's packed output for the window at p (depth multiplier 1): taps
