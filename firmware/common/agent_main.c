@@ -115,7 +115,8 @@ static int tag_trap(agent* a, uint8_t* msg, uint32_t n, uint32_t trapped) {
   ms_export fn;
   uint32_t size, rc = 0, args[2] = {n, trapped};
   uint8_t* mem = ms_engine_memory(&size);
-  if (ms_engine_find("tag_trap", 2, &fn) != MS_ENGINE_OK) return 1;
+  /* The agent appends its 8-byte binding in the receive buffer. */
+  if (n + 8u > MS_RX_WINDOW || ms_engine_find("tag_trap", 2, &fn) != MS_ENGINE_OK) return 1;
   for (uint32_t i = 0; i < n; i++) mem[a->rx + i] = msg[i];
   if (ms_engine_call(&fn, args, &rc) != MS_ENGINE_OK || rc != 0) return 1;
   for (uint32_t i = n - MS_TAG_BYTES; i < n; i++) msg[i] = mem[a->rx + i];
