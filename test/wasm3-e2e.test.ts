@@ -25,8 +25,8 @@ const link = (kind: 'pty' | 'tcp') => ({ kind, rate: 2_000_000 });
  * device, so that plans split it; each device's memory adds the agent's
  * overhead for its window.
  */
-/** The wasm3 M4 image's arena is about 56 KB (docs/firmware.md: its 256 KB chip less wasm3's own heap use, which grows with agent-wasm3.wasm): stay within. */
-const WASM3_BOARD_ARENA = 3 * 1024;
+/** The wasm3 M4 image's arena is about 56 KB (docs/firmware.md: its 256 KB chip less wasm3's own heap use, which grows with agent-wasm3.wasm): stay well within. */
+const WASM3_BOARD_ARENA = 32 * 1024;
 const testbed = (arena: number) => ({
   name: `mixed engines, arenas of ${arena} bytes`,
   seed: 19,
