@@ -3,6 +3,7 @@
 // instructions per MAC, and the table those figures come from.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { macRate } from '../host/plan/profiles.ts';
 import { profileOf } from '../host/run/testbed-profiles.ts';
 import { boardClock, boardSpeed } from '../host/sim/board-clock.ts';
 import { instrPerMac, TABLE_FILE, tableKeys } from '../host/sim/instr-per-mac.ts';
@@ -30,6 +31,8 @@ describe('board clock', () => {
     const ipm = instrPerMac('Cortex-M4', 'wasm2c')!;
     const p = profileOf(board({ clockHz: 25_000_000 }));
     expect(p.macPerSec.CONV_2D).toBeCloseTo(31_250_000 / ipm.CONV_2D, 6);
+    expect(p.macPerSec.CONV_2D_1X1).toBeCloseTo(31_250_000 / ipm.CONV_2D_1X1, 6);
+    expect(ipm.CONV_2D_1X1).not.toBe(ipm.CONV_2D);
     expect(p.macPerSec.DEPTHWISE_CONV_2D).toBeCloseTo(31_250_000 / ipm.DEPTHWISE_CONV_2D, 6);
     expect(p.macPerSec.FULLY_CONNECTED).toBeCloseTo(31_250_000 / ipm.FULLY_CONNECTED, 6);
     expect(p.macPerSec.default).toBeCloseTo(31_250_000 / ipm.CONV_2D, 6);
@@ -37,6 +40,14 @@ describe('board clock', () => {
     const w3 = profileOf(board({ board: 'qemu-mps2-an385', engine: 'wasm3', clockHz: 15_625_000 }));
     expect(w3.macPerSec.DEPTHWISE_CONV_2D).toBeCloseTo(15_625_000 / m3.DEPTHWISE_CONV_2D, 6);
     expect(() => boardSpeed('RV32', 'wasm2c', 1e8)).toThrow('no measured instructions per MAC for RV32 (wasm2c): give the board a speed instead of clockHz');
+  });
+
+  it('a 1x1 convolution is priced at its own rate where one is given, else at the convolutions\' rate, else the default', () => {
+    const device = (macPerSec: object) => profileOf(parseTestbed({ devices: [{ id: 's', memory: '64K', link, speed: macPerSec }] }).devices[0]);
+    expect(macRate(device({ default: 1e6, CONV_2D: 2e6, CONV_2D_1X1: 3e6 }), 'CONV_2D_1X1')).toBe(3e6);
+    expect(macRate(device({ default: 1e6, CONV_2D: 2e6 }), 'CONV_2D_1X1')).toBe(2e6);
+    expect(macRate(device({ default: 1e6 }), 'CONV_2D_1X1')).toBe(1e6);
+    expect(macRate(device({ default: 1e6, CONV_2D_1X1: 3e6 }), 'CONV_2D')).toBe(1e6);
   });
 
   it('a testbed gives a board its clock or a speed, never both; a simulated device has no clock', () => {
@@ -70,7 +81,7 @@ describe('instructions per MAC table', () => {
 
   it("names its figures as bench:firmware's JSON does, each the measured value", () => {
     // Distinct figures per CPU, engine and case, so a key read from the wrong measurement shows.
-    const fig = (base: number): PerCase => [base + 0.25, base + 0.5, base + 0.75];
+    const fig = (base: number): PerCase => [base + 0.25, base + 0.375, base + 0.5, base + 0.75];
     const summary = firmwareSummary({
       scheme: 'check32',
       byScheme: { check32: fig(1) },
@@ -82,10 +93,10 @@ describe('instructions per MAC table', () => {
       crypto: { chacha20: { perByte: 6.25, fixed: 600 }, hmac: { perByte: 7.25, fixed: 700 } },
     });
     const expected: Record<string, number> = {
-      instr_per_mac_conv: 1.25, instr_per_mac_dw: 1.5, instr_per_mac_fc: 1.75,
-      wasm3_instr_per_mac_conv: 3.25, wasm3_instr_per_mac_dw: 3.5, wasm3_instr_per_mac_fc: 3.75,
-      m3_instr_per_mac_conv: 4.25, m3_instr_per_mac_dw: 4.5, m3_instr_per_mac_fc: 4.75,
-      m3_wasm3_instr_per_mac_conv: 5.25, m3_wasm3_instr_per_mac_dw: 5.5, m3_wasm3_instr_per_mac_fc: 5.75,
+      instr_per_mac_conv: 1.25, instr_per_mac_conv1x1: 1.375, instr_per_mac_dw: 1.5, instr_per_mac_fc: 1.75,
+      wasm3_instr_per_mac_conv: 3.25, wasm3_instr_per_mac_conv1x1: 3.375, wasm3_instr_per_mac_dw: 3.5, wasm3_instr_per_mac_fc: 3.75,
+      m3_instr_per_mac_conv: 4.25, m3_instr_per_mac_conv1x1: 4.375, m3_instr_per_mac_dw: 4.5, m3_instr_per_mac_fc: 4.75,
+      m3_wasm3_instr_per_mac_conv: 5.25, m3_wasm3_instr_per_mac_conv1x1: 5.375, m3_wasm3_instr_per_mac_dw: 5.5, m3_wasm3_instr_per_mac_fc: 5.75,
     };
     expect(Object.keys(expected).sort()).toEqual(tableKeys().sort());
     for (const [k, v] of Object.entries(expected)) expect(summary[k], k).toBe(v);

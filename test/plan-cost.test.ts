@@ -1,7 +1,8 @@
 // The cost model's fixed costs: the receive window that slows transfers to a
 // device, and the per-RUN overhead, each checked against its closed form.
 import { describe, expect, it } from 'vitest';
-import { sendRate, timing, type Work } from '../host/plan/cost.ts';
+import { opSpeedKey, sendRate, timing, type Work } from '../host/plan/cost.ts';
+import { buildModel } from '../host/plan/synthetic.ts';
 import { DeviceProfileSchema, type DeviceProfile } from '../host/plan/profiles.ts';
 
 function device(link: { bytesPerSec: number; latencyS: number; windowBytes?: number }, runOverheadS = 0): DeviceProfile {
@@ -36,5 +37,15 @@ describe('cost model fixed costs', () => {
 
   it('defaults the overhead to 0 for profiles written before it existed', () => {
     expect(device({ bytesPerSec: 1, latencyS: 0 }).runOverheadS).toBe(0);
+  });
+});
+
+describe('speed keys', () => {
+  it('prices a 1x1 convolution at CONV_2D_1X1 and any other window at CONV_2D', () => {
+    const g = buildModel({ name: 'k', seed: 3, input: [8, 8, 4], layers: [{ kind: 'conv', out: 4, k: 1 }, { kind: 'conv', out: 4, k: 3 }, { kind: 'dw', k: 1 }] });
+    expect(g.ops.map((_, i) => opSpeedKey(g, i))).toEqual(['CONV_2D_1X1', 'CONV_2D', 'DEPTHWISE_CONV_2D']);
+    const d = { ...device({ bytesPerSec: 1e6, latencyS: 0 }), macPerSec: { default: 1e6, CONV_2D: 2e6, CONV_2D_1X1: 4e6 } };
+    const t = timing(d, { macs: [{ kind: 'CONV_2D_1X1', macs: 4000 }, { kind: 'CONV_2D', macs: 4000 }], totalMacs: 8000, inBytes: 0, outBytes: 0 });
+    expect(t.computeS).toBeCloseTo(4000 / 4e6 + 4000 / 2e6, 12);
   });
 });

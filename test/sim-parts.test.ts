@@ -139,11 +139,23 @@ describe('fragmentWork: MACs of a fragment read from its blob', () => {
     padding: 'VALID',
     activation: 'RELU',
   });
+  const pointwise = convModel({
+    kind: 'CONV_2D',
+    inShape: [1, 5, 5, 6],
+    kernel: [1, 1],
+    channels: 4,
+    stride: [1, 1],
+    dilation: [1, 1],
+    padding: 'VALID',
+    activation: 'NONE',
+  });
   const fc = fullyConnectedModel({ inShape: [3, 50], units: 20, activation: 'NONE', keepNumDims: false, perChannel: false });
 
   it.each([
     // box elements x taps x input channels, counted by hand from the shapes
     ['conv 3x2 over 6 channels, rows 1..4 x channels 2..7', conv, { start: [0, 1, 0, 2], end: [1, 4, 9, 7] }, 'CONV_2D', 3 * 9 * 5 * (3 * 2 * 6)],
+    // a 1x1 convolution is charged at its own speed (CONV_2D_1X1)
+    ['conv 1x1 over 6 channels, all of it', pointwise, { start: [0, 0, 0, 0], end: [1, 5, 5, 4] }, 'CONV_2D_1X1', 5 * 5 * 4 * 6],
     ['depthwise 3x3, channels 0..5 of 8', dw, { start: [0, 0, 0, 0], end: [1, 6, 6, 5] }, 'DEPTHWISE_CONV_2D', 6 * 6 * 5 * 9],
     ['FC 50 deep, units 4..14 of 3 batches', fc, { start: [0, 4], end: [3, 14] }, 'FULLY_CONNECTED', 3 * 10 * 50],
   ])('%s', (_name, graph, box, kind, macs) => {

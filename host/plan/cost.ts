@@ -16,10 +16,10 @@
 // late replicas are cancelled at the stage's end. Gateway-side ops take no time.
 import { boxMacs } from '../abi/ops/table.ts';
 import { geometryOf } from '../model/ops/table.ts';
-import { DTYPE_BYTES, type Graph, type OpKind } from '../model/ir.ts';
+import { DTYPE_BYTES, type Graph } from '../model/ir.ts';
 import type { Unit } from './dataflow.ts';
 import { boxVolume, fullBox, outputView, runsOnGateway, type OpBox } from './fragments.ts';
-import { macRate, type DeviceProfile } from './profiles.ts';
+import { macRate, speedKey, type DeviceProfile, type SpeedKey } from './profiles.ts';
 
 /** Multiply-accumulates (or comparisons/adds for pools, ADD, SOFTMAX) to compute one op's box. */
 export function opMacs(g: Graph, ob: OpBox): number {
@@ -28,8 +28,8 @@ export function opMacs(g: Graph, ob: OpBox): number {
 
 /** What a fragment costs wherever it runs. */
 export interface Work {
-  /** MACs per op kind, in the order the ops run. */
-  macs: { kind: OpKind; macs: number }[];
+  /** MACs per op, keyed by the speed that prices them (its kind, or CONV_2D_1X1), in the order the ops run. */
+  macs: { kind: SpeedKey; macs: number }[];
   totalMacs: number;
   /** Input tiles sent to the device (halo included). */
   inBytes: number;
@@ -37,8 +37,15 @@ export interface Work {
   outBytes: number;
 }
 
+/** The speed key of op `op`: its kind, or CONV_2D_1X1 for a 1x1 convolution. */
+export function opSpeedKey(g: Graph, op: number): SpeedKey {
+  const geo = geometryOf(g, op);
+  const [kh, kw] = 'filterShape' in geo ? geo.filterShape.slice(1, 3) : [0, 0];
+  return speedKey(g.ops[op].kind, kh, kw);
+}
+
 export function fragmentWork(g: Graph, ops: readonly OpBox[]): Work {
-  const macs = ops.map((ob) => ({ kind: g.ops[ob.op].kind, macs: opMacs(g, ob) }));
+  const macs = ops.map((ob) => ({ kind: opSpeedKey(g, ob.op), macs: opMacs(g, ob) }));
   const first = g.ops[ops[0].op];
   const last = g.ops[ops[ops.length - 1].op];
   let inBytes = 0;

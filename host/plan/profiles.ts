@@ -35,6 +35,27 @@ const nonNegative = z.number().nonnegative().finite();
  */
 export const DEVICE_OP_KINDS: readonly OpKind[] = OP_KINDS.filter((k) => describeKind(k).opcode !== undefined);
 
+/**
+ * The speed key of 1x1 convolutions. Their kernel has no window to walk, so
+ * it runs at its own instructions per MAC (on the Cortex-M4 about
+ * 4.0 + 43 / input depth: 9.4 at 8 channels, 4.7 at 64, 4.3 at 128, against
+ * 4.4 for a 3x3 over 16; npm run bench:firmware); a device may state its rate apart.
+ */
+export const CONV_1X1 = 'CONV_2D_1X1';
+/** What a device's MAC/s are keyed by: its op kinds, and 1x1 convolutions apart from the others. */
+export type SpeedKey = OpKind | typeof CONV_1X1;
+export const SPEED_KEYS: readonly SpeedKey[] = [...DEVICE_OP_KINDS, CONV_1X1];
+
+/** The speed key of an op of `kind` with a kh x kw window (kinds without one: 0 x 0). */
+export function speedKey<K extends string>(kind: K, kh: number, kw: number): K | typeof CONV_1X1 {
+  return kind === 'CONV_2D' && kh === 1 && kw === 1 ? CONV_1X1 : kind;
+}
+
+/** A rate from MAC/s keyed by speed key: a 1x1 convolution not given takes the convolutions' rate, anything else not given the default. */
+export function rateOf(rates: { default: number } & Partial<Record<string, number>>, key: string): number {
+  return rates[key] ?? (key === CONV_1X1 ? rates.CONV_2D : undefined) ?? rates.default;
+}
+
 export const DeviceProfileSchema = z.strictObject({
   id: z.string().min(1),
   /** Devices of one kind are interchangeable; used to suggest "one more of kind X". */
@@ -42,7 +63,7 @@ export const DeviceProfileSchema = z.strictObject({
   budget: bytes,
   /** Part of the budget the agent keeps for itself (frame buffers, receive window). */
   reservedBytes: z.number().int().nonnegative().default(0),
-  /** MAC/s: `default` for every op kind, overridden per kind. */
+  /** MAC/s: `default` for every op kind, overridden per speed key (an op kind, or CONV_2D_1X1). */
   macPerSec: z.strictObject({ default: positive }).catchall(positive),
   link: z.strictObject({
     bytesPerSec: positive,
@@ -78,8 +99,8 @@ export const DeviceSetSchema = z
       if (seen.has(d.id)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `duplicate device id "${d.id}"` });
       seen.add(d.id);
       for (const k of Object.keys(d.macPerSec))
-        if (k !== 'default' && !(DEVICE_OP_KINDS as readonly string[]).includes(k))
-          ctx.addIssue({ code: 'custom', path: ['devices', i, 'macPerSec', k], message: `unknown op kind "${k}"` });
+        if (k !== 'default' && !(SPEED_KEYS as readonly string[]).includes(k))
+          ctx.addIssue({ code: 'custom', path: ['devices', i, 'macPerSec', k], message: `unknown op kind "${k}" (speed keys: ${SPEED_KEYS.join(', ')})` });
     });
   });
 
@@ -112,8 +133,8 @@ export function loadDevices(path: string): DeviceProfile[] {
   return parseDevices(json, path);
 }
 
-export function macRate(d: DeviceProfile, kind: OpKind): number {
-  return d.macPerSec[kind] ?? d.macPerSec.default;
+export function macRate(d: DeviceProfile, key: SpeedKey): number {
+  return rateOf(d.macPerSec, key);
 }
 
 /** Budget left for fragments once the agent's own share is taken. */

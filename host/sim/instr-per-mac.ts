@@ -7,9 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { OpKind } from '../model/ir.ts';
+import type { CONV_1X1 } from '../plan/profiles.ts';
 
-/** The op kinds the benchmark measures, and the short name its JSON keys use. */
-export const MEASURED_KINDS = { CONV_2D: 'conv', DEPTHWISE_CONV_2D: 'dw', FULLY_CONNECTED: 'fc' } as const satisfies Partial<Record<OpKind, string>>;
+/** The speed keys the benchmark measures (conv: a 3x3 window; conv1x1: 1x1), and the short name its JSON keys use. */
+export const MEASURED_KINDS = { CONV_2D: 'conv', CONV_2D_1X1: 'conv1x1', DEPTHWISE_CONV_2D: 'dw', FULLY_CONNECTED: 'fc' } as const satisfies Partial<Record<OpKind | typeof CONV_1X1, string>>;
 type MeasuredKind = keyof typeof MEASURED_KINDS;
 /** Board CPUs measured, and the prefix of their keys (the M4 came first and has none). */
 export const MEASURED_CPUS = { 'Cortex-M4': '', 'Cortex-M3': 'm3_' } as const;
@@ -40,9 +41,9 @@ export function instrTable(): Table {
 }
 
 /**
- * Instructions per MAC per op kind for a CPU and engine; kinds not measured
- * (pooling, softmax, ...) take the conv figure. Undefined when the CPU was
- * never measured.
+ * Instructions per MAC per speed key for a CPU and engine; kinds not
+ * measured (pooling, softmax, ...) take the 3x3 conv figure. Undefined when
+ * the CPU was never measured.
  */
 export function instrPerMac(cpu: string, engine: BoardEngine): ({ default: number } & Record<MeasuredKind, number>) | undefined {
   if (!(cpu in MEASURED_CPUS)) return undefined;
@@ -52,6 +53,6 @@ export function instrPerMac(cpu: string, engine: BoardEngine): ({ default: numbe
     if (typeof v !== 'number') throw new Error(`${TABLE_FILE.pathname} has no ${benchKey(cpu as MeasuredCpu, engine, k)}: rewrite it with npm run bench:firmware -- --write-table`);
     return v;
   };
-  const out = { CONV_2D: per('CONV_2D'), DEPTHWISE_CONV_2D: per('DEPTHWISE_CONV_2D'), FULLY_CONNECTED: per('FULLY_CONNECTED') };
+  const out = { CONV_2D: per('CONV_2D'), CONV_2D_1X1: per('CONV_2D_1X1'), DEPTHWISE_CONV_2D: per('DEPTHWISE_CONV_2D'), FULLY_CONNECTED: per('FULLY_CONNECTED') };
   return { default: out.CONV_2D, ...out };
 }

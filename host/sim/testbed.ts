@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { OP_KINDS } from '../model/ir.ts';
-import { parseBytes } from '../plan/profiles.ts';
+import { CONV_1X1, parseBytes, rateOf } from '../plan/profiles.ts';
 import { boardClock, boardSpeed } from './board-clock.ts';
 import { boardAgentMemory, QEMU_BOARDS, QEMU_RX_WINDOW, type QemuBoardName } from './qemu.ts';
 import { wasm3Speed } from './wasm3-speed.ts';
@@ -26,10 +26,10 @@ const bytes = z.union([z.number(), z.string()]).transform((v, ctx) => {
 
 const rate = z.number().positive();
 
-/** MAC/s per op kind; `default` covers kinds not listed. */
+/** MAC/s per op kind (and CONV_2D_1X1 for 1x1 convolutions, else CONV_2D's); `default` covers kinds not listed. */
 const speed = z
   .object({ default: rate })
-  .extend(Object.fromEntries(OP_KINDS.map((k) => [k, rate.optional()])) as Record<(typeof OP_KINDS)[number], z.ZodOptional<typeof rate>>)
+  .extend(Object.fromEntries([...OP_KINDS, CONV_1X1].map((k) => [k, rate.optional()])) as Record<(typeof OP_KINDS)[number] | typeof CONV_1X1, z.ZodOptional<typeof rate>>)
   .strict();
 
 const link = z
@@ -168,16 +168,15 @@ export function deviceWindow(spec: DeviceSpec): number {
  * MAC/s per op kind: a simulated device's stated speed, or a board's clock
  * (as QEMU really runs it) over the measured instructions per MAC.
  */
-export function deviceSpeed(spec: DeviceSpec): { default: number } & Partial<Record<(typeof OP_KINDS)[number], number>> {
+export function deviceSpeed(spec: DeviceSpec): { default: number } & Partial<Record<(typeof OP_KINDS)[number] | typeof CONV_1X1, number>> {
   if (spec.speed) return spec.speed;
   const cpu = (QEMU_BOARDS as Record<string, { cpu: string }>)[spec.board!].cpu;
   return boardSpeed(cpu, spec.engine ?? 'wasm2c', boardClock(spec.clockHz!).hz);
 }
 
-/** MAC/s of `spec` for an op kind. */
-export function macRate(spec: DeviceSpec, kind: string): number {
-  const speed = deviceSpeed(spec) as Record<string, number | undefined>;
-  return speed[kind] ?? speed.default!;
+/** MAC/s of `spec` for a speed key (an op kind, or CONV_2D_1X1). */
+export function macRate(spec: DeviceSpec, key: string): number {
+  return rateOf(deviceSpeed(spec), key);
 }
 
 /** Validates a testbed object; throws one line naming the first bad field. */

@@ -6,10 +6,11 @@
 import { BLOB_HEADER, BLOB_HEADER_BYTES, BLOB_MAGIC, C, OP_ENTRY, OP_ENTRY_BYTES, W } from '../abi/abi.generated.ts';
 import { describeKind, kindOfOpcode } from '../abi/ops/table.ts';
 import type { OpKind } from '../model/ir.ts';
+import { speedKey, type CONV_1X1 } from '../plan/profiles.ts';
 
 export interface OpWork {
-  /** The op kind whose speed applies (REQUANTIZE counts as QUANTIZE). */
-  kind: OpKind;
+  /** The speed that applies: the op's kind (REQUANTIZE counts as QUANTIZE), or CONV_2D_1X1 for a 1x1 convolution. */
+  kind: OpKind | typeof CONV_1X1;
   /** Multiply-accumulates; for pools, ADD, SOFTMAX and requantization, elements processed (window taps for pools). */
   macs: number;
 }
@@ -36,7 +37,7 @@ export function fragmentWork(blob: Uint8Array): OpWork[] {
     let box = 1;
     for (let d = 0; d < 4; d++) box *= c(C.BOX_END + d) - c(C.BOX_START + d);
     const macs = box * describeKind(kind).perOutputOfRecord(r, c);
-    out.push({ kind, macs });
+    out.push({ kind: kind === 'CONV_2D' ? speedKey(kind, r(W.KH), r(W.KW)) : kind, macs });
   }
   return out;
 }

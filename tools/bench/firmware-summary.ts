@@ -2,8 +2,10 @@
 // measured. Apart from the run so a test can check that its keys are the ones
 // host/sim/instr-per-mac.json (the planner's table) is written from.
 
-/** Instructions per MAC of the three measured cases, in order: conv 3x3, depthwise 3x3, FC. */
-export type PerCase = [conv: number, dw: number, fc: number];
+/** The measured cases, in order, by the short name their JSON keys use: conv 3x3, conv 1x1, depthwise 3x3, FC. */
+export const CASES = ['conv', 'conv1x1', 'dw', 'fc'] as const;
+/** Instructions per MAC of each case, in the order of CASES. */
+export type PerCase = [conv: number, conv1x1: number, dw: number, fc: number];
 
 export interface FirmwareMeasurements {
   scheme: string;
@@ -22,19 +24,17 @@ export interface FirmwareMeasurements {
 
 const r3 = (x: number) => +x.toFixed(3);
 
+/** One key per case: `${prefix}${k}${suffix}` = f(case i). */
+const perCase = (prefix: string, suffix: string, f: (i: number) => number) => Object.fromEntries(CASES.map((k, i) => [`${prefix}${k}${suffix}`, r3(f(i))]));
+
 export function firmwareSummary(m: FirmwareMeasurements): Record<string, unknown> {
-  const [conv, dw, fc] = m.byScheme[m.scheme];
-  const cases = ['conv', 'dw', 'fc'];
+  const board = m.byScheme[m.scheme];
   return {
     scheme: m.scheme,
-    instr_per_mac_conv: r3(conv),
-    instr_per_mac_dw: r3(dw),
-    instr_per_mac_fc: r3(fc),
-    conv_over_plain_c: r3(conv / m.plainC[0]),
-    dw_over_plain_c: r3(dw / m.plainC[1]),
-    fc_over_plain_c: r3(fc / m.plainC[2]),
-    plain_c_instr_per_mac: Object.fromEntries(cases.map((k, i) => [k, r3(m.plainC[i])])),
-    instr_per_mac_by_scheme: Object.fromEntries(Object.entries(m.byScheme).map(([s, v]) => [s, Object.fromEntries(cases.map((k, i) => [k, r3(v[i])]))])),
+    ...perCase('instr_per_mac_', '', (i) => board[i]),
+    ...perCase('', '_over_plain_c', (i) => board[i] / m.plainC[i]),
+    plain_c_instr_per_mac: Object.fromEntries(CASES.map((k, i) => [k, r3(m.plainC[i])])),
+    instr_per_mac_by_scheme: Object.fromEntries(Object.entries(m.byScheme).map(([s, v]) => [s, Object.fromEntries(CASES.map((k, i) => [k, r3(v[i])]))])),
     // Through the agent: one LOAD and one RUN of the model's kernel ops over the link.
     person_detect_instr_per_mac: r3(m.person.agentInstructions / m.person.agentMacs),
     person_detect_instructions: m.person.agentInstructions,
@@ -42,23 +42,10 @@ export function firmwareSummary(m: FirmwareMeasurements): Record<string, unknown
     // The same ops one by one through kernels.wasm (the per-op table).
     person_detect_ops_instr_per_mac: r3(m.person.opsInstructions / m.person.opsMacs),
     // Under wasm3 (absent when wasm3's source was not found); the ratio is over the boards' wasm2c build.
-    ...(m.wasm3 && {
-      wasm3_instr_per_mac_conv: r3(m.wasm3[0]),
-      wasm3_instr_per_mac_dw: r3(m.wasm3[1]),
-      wasm3_instr_per_mac_fc: r3(m.wasm3[2]),
-      wasm3_over_wasm2c_conv: r3(m.wasm3[0] / conv),
-      wasm3_over_wasm2c_dw: r3(m.wasm3[1] / dw),
-      wasm3_over_wasm2c_fc: r3(m.wasm3[2] / fc),
-    }),
+    ...(m.wasm3 && { ...perCase('wasm3_instr_per_mac_', '', (i) => m.wasm3![i]), ...perCase('wasm3_over_wasm2c_', '', (i) => m.wasm3![i] / board[i]) }),
     // The Cortex-M3 (no DSP instructions): the same cases on its own build.
-    m3_instr_per_mac_conv: r3(m.m3[0]),
-    m3_instr_per_mac_dw: r3(m.m3[1]),
-    m3_instr_per_mac_fc: r3(m.m3[2]),
-    ...(m.m3Wasm3 && {
-      m3_wasm3_instr_per_mac_conv: r3(m.m3Wasm3[0]),
-      m3_wasm3_instr_per_mac_dw: r3(m.m3Wasm3[1]),
-      m3_wasm3_instr_per_mac_fc: r3(m.m3Wasm3[2]),
-    }),
+    ...perCase('m3_instr_per_mac_', '', (i) => m.m3[i]),
+    ...(m.m3Wasm3 && perCase('m3_wasm3_instr_per_mac_', '', (i) => m.m3Wasm3![i])),
     // Keyed links on the M4 (boards' scheme): sealing costs ChaCha20 per byte, every tag HMAC per byte.
     chacha20_instr_per_byte: r3(m.crypto.chacha20.perByte),
     chacha20_instr_per_call: Math.round(m.crypto.chacha20.fixed),

@@ -9,7 +9,7 @@
 import { assemblePlan, infeasibleError, type PlanRequest } from '../assemble.ts';
 import { fragmentWork, timing } from '../cost.ts';
 import { hungarian } from '../hungarian.ts';
-import { DEVICE_OP_KINDS, macRate, type DeviceProfile } from '../profiles.ts';
+import { SPEED_KEYS, macRate, type DeviceProfile } from '../profiles.ts';
 import { overflow, type Option } from '../search.ts';
 import type { StageChoice } from '../stages.ts';
 import { searchMicrosplit } from './microsplit.ts';
@@ -45,7 +45,7 @@ export function groupDevice(devices: readonly DeviceProfile[], group: readonly n
   const min = (f: (d: DeviceProfile) => number) => Math.min(...ms.map(f));
   const sum = (f: (d: DeviceProfile) => number) => ms.reduce((s, d) => s + f(d), 0);
   const rates: Record<string, number> = { default: min((d) => d.macPerSec.default) };
-  for (const k of DEVICE_OP_KINDS) rates[k] = min((d) => macRate(d, k));
+  for (const k of SPEED_KEYS) rates[k] = min((d) => macRate(d, k));
   return {
     id: ms.map((d) => d.id).join('+'),
     kind: undefined,
