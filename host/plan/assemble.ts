@@ -1,7 +1,7 @@
 // Turns a strategy's chosen stages into a plan: schedule, memory maps, plan
 // file fields. Also checks the budgets and explains an infeasible request.
 import type { Graph } from '../model/ir.ts';
-import { activeEnergy, fragmentWork, makespanLowerBound, objectiveFor, scheduleDataflow } from './cost.ts';
+import { activeEnergy, fragmentWork, makespanLowerBound, objectiveFor, scheduleDataflow, type PlanTimes } from './cost.ts';
 import { dataflowUnits } from './dataflow.ts';
 import { deviceKinds, deviceMemory, InfeasibleError, worstShortfall, type PlacedFragment } from './memory.ts';
 import { fragmentActivationBytes, fragmentParamBytes } from './layout.ts';
@@ -29,19 +29,24 @@ export const DEFAULT_MAX_FUSE = 6;
 /** Longest chain a stage may run whole on one device (fewer round trips, bounded search). */
 export const DEFAULT_MAX_WHOLE = 12;
 
-export function assemblePlan(req: PlanRequest, strategy: string, stages: readonly StageChoice[]): Plan {
+/** The dataflow schedule of chosen stages on the request's devices: what the plan predicts and the executor follows. */
+export function predictStages(req: PlanRequest, stages: readonly StageChoice[]): PlanTimes {
   const { graph: g, devices } = req;
-  const o = objectiveFor(g, devices, req.lambda);
   const units = dataflowUnits(
     g,
     stages.map((s) => ({ ops: spanOps(s.span), gateway: s.span.gateway, fragments: s.fragments })),
   );
-  const times = scheduleDataflow(
+  return scheduleDataflow(
     devices,
     stages.map((s) => s.fragments.map((f) => ({ work: fragmentWork(g, f.ops), devices: f.devices }))),
     units,
-    o,
+    objectiveFor(g, devices, req.lambda),
   );
+}
+
+export function assemblePlan(req: PlanRequest, strategy: string, stages: readonly StageChoice[]): Plan {
+  const { graph: g, devices } = req;
+  const times = predictStages(req, stages);
   const held = devices.map((): PlacedFragment[] => []);
   const planStages: PlanStage[] = stages.map((s, si) => {
     const t = times.stages[si];

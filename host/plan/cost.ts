@@ -206,6 +206,11 @@ export function stageObjective(o: Objective, s: StageTimes): number {
   return ((1 - o.lambda) * duration) / o.norms.latencyS + (o.lambda * energy) / o.norms.energyJ;
 }
 
+/** A whole schedule's objective, normalized as stageObjective's: what plans are compared by once scheduled in dataflow. */
+export function scheduleObjective(o: Objective, t: { makespanS: number; energyJ: number }): number {
+  return ((1 - o.lambda) * t.makespanS) / o.norms.latencyS + (o.lambda * t.energyJ) / o.norms.energyJ;
+}
+
 export interface PlanTimes {
   stages: StageTimes[];
   makespanS: number;

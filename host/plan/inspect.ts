@@ -4,8 +4,8 @@
 import { DTYPE_BYTES, numElements, tensorBytes, type Graph } from '../model/ir.ts';
 import type { DeviceProfile } from './profiles.ts';
 import { opMacs } from './cost.ts';
-import { fullBox, fuseBackward, outputView, runsOnGateway } from './fragments.ts';
-import { fragmentParamBytes } from './layout.ts';
+import { fullBox, outputView, runsOnGateway } from './fragments.ts';
+import { modelParamBytes } from './layout.ts';
 import { maxLiveBytes, planOffsets, type Buffer } from './offsets.ts';
 import type { PlanRequest } from './assemble.ts';
 import { searchMicrosplit } from './strategies/microsplit.ts';
@@ -68,8 +68,7 @@ export function inspectModel(g: Graph): InspectReport {
       gateway: runsOnGateway(g, i),
     };
   });
-  const deviceOps = g.ops.flatMap((_, i) => (runsOnGateway(g, i) ? [] : [fuseBackward(g, [i], fullBox(outputView(g, i)))[0]]));
-  const paramBytes = deviceOps.length ? fragmentParamBytes(g, deviceOps) : 0;
+  const paramBytes = modelParamBytes(g);
   const activationBytes = planOffsets(buffers).highWater;
   const maxLive = maxLiveBytes(buffers);
   return {

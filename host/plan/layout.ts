@@ -11,7 +11,7 @@ import { DTYPE_BYTES, type Graph } from '../model/ir.ts';
 import { describe } from '../abi/ops/table.ts';
 import { recordBytes } from '../abi/record.ts';
 import { geometryOf } from '../model/ops/table.ts';
-import { boxVolume, type OpBox } from './fragments.ts';
+import { boxVolume, fullBox, fuseBackward, outputView, runsOnGateway, type OpBox } from './fragments.ts';
 import { planOffsets, type Buffer } from './offsets.ts';
 
 export interface FragmentLayout {
@@ -62,6 +62,15 @@ function weightSlice(g: Graph, ob: OpBox): [number, number] {
  */
 export function fragmentParamBytes(g: Graph, ops: readonly OpBox[]): number {
   return blobBytes(ops.map((ob) => recordBytes(...weightSlice(g, ob))));
+}
+
+/**
+ * What one device running every device op whole keeps resident: a lower
+ * bound on the parameter bytes of any plan (splits only add records).
+ */
+export function modelParamBytes(g: Graph): number {
+  const ops = g.ops.flatMap((_, i) => (runsOnGateway(g, i) ? [] : [fuseBackward(g, [i], fullBox(outputView(g, i)))[0]]));
+  return ops.length ? fragmentParamBytes(g, ops) : 0;
 }
 
 /** Activation bytes a fragment reserves (the agent rounds to 8). */

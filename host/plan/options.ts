@@ -42,10 +42,14 @@ export function deviceOrders(g: Graph, span: Span, devices: readonly DeviceProfi
   ];
 }
 
-/** Prefix sizes tried: every size up to 8 devices; beyond, 1..4 then doubling, always n. */
+/**
+ * Prefix sizes tried: every size up to 16 devices (so a set's first k
+ * devices offer the splits k devices alone would); beyond, 1..4 then
+ * doubling, always n.
+ */
 export function prefixSizes(n: number): number[] {
   const ks: number[] = [];
-  for (let k = 1; k <= n; k = n <= 8 || k < 4 ? k + 1 : k * 2) ks.push(k);
+  for (let k = 1; k <= n; k = n <= 16 || k < 4 ? k + 1 : k * 2) ks.push(k);
   if (ks[ks.length - 1] !== n) ks.push(n);
   return ks;
 }

@@ -141,3 +141,22 @@ export function macRate(d: DeviceProfile, key: SpeedKey): number {
 export function usableBytes(d: DeviceProfile): number {
   return d.budget - d.reservedBytes;
 }
+
+/**
+ * The device `inspect --budget` counts in: only its budget matters for
+ * whether a plan fits. The planner falls back on copies of it (with the
+ * smallest usable budget of a set) so that `inspect`'s count holds for any set.
+ */
+export function referenceDevice(budget: number, id = 'dev'): DeviceProfile {
+  return {
+    id,
+    kind: undefined,
+    budget,
+    reservedBytes: 0,
+    runOverheadS: 0,
+    macPerSec: { default: 10e6 },
+    link: { bytesPerSec: 1e6, latencyS: 0.001 },
+    energy: { joulesPerMac: 1e-9, joulesPerByteSent: 5e-8, joulesPerByteReceived: 3e-8, idleWatts: 0.01 },
+    failureProb: 0,
+  };
+}

@@ -113,6 +113,13 @@ export interface SearchResult {
 
 const sumOver = (over: readonly number[]) => over.reduce((s, v) => s + Math.max(0, v), 0);
 
+/** The largest fraction of a device's budget an option's parameters take. */
+function largestShare(o: Option, usable: readonly number[]): number {
+  let m = 0;
+  for (let i = 0; i < o.paramDevices.length; i++) m = Math.max(m, o.paramBytes[i] / usable[o.paramDevices[i]]);
+  return m;
+}
+
 /**
  * Minimizes Σ option objective over covers of the ops subject to every
  * device's budget. Options that do not fit their devices alone are dropped
@@ -169,9 +176,17 @@ export function searchStages(
     over.forEach((v, d) => (mu[d] = Math.max(0, mu[d] + (step * v) / usable[d])));
     step *= infeasible ? 1.5 : 0.7;
   }
-  // Last resort: spread parameters as thinly as the options allow.
-  if (!feasible)
-    consider(cheapestCover(n, spans, options, (o) => 1e-6 * o.j + o.params.reduce((s, [d, p]) => s + p / usable[d], 0)));
+  // Last resort: spread parameters as thinly as the options allow. A
+  // device's share of its budget summed over stages is at most the sum of
+  // each stage's largest share, an additive bound the cover can minimize
+  // (ties: the faster plan); then repair what activations still overflow.
+  if (!feasible) {
+    const spread = cheapestCover(n, spans, options, (o) => (1e-6 * o.j) / scale + largestShare(o, usable));
+    if (spread) {
+      consider(spread);
+      if (!feasible) consider(repair(devices, spans, options, spread));
+    }
+  }
   if (feasible) feasible = improveLocally(devices, spans, options, feasible);
   return { feasible, closest };
 }

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { loadModel } from '../../model/load.ts';
 import { fewestDevices, inspectModel, type InspectReport } from '../../plan/inspect.ts';
-import { parseBytes, type DeviceProfile } from '../../plan/profiles.ts';
+import { parseBytes, referenceDevice } from '../../plan/profiles.ts';
 import { printTable } from '../table.ts';
 
 interface InspectOptions {
@@ -16,21 +16,6 @@ interface InspectOptions {
 }
 
 const fmt = (n: number) => n.toLocaleString('en-US');
-
-/** The device assumed for --budget: only its budget matters for feasibility. */
-function deviceWithBudget(budget: number): DeviceProfile {
-  return {
-    id: 'dev',
-    kind: undefined,
-    budget,
-    reservedBytes: 0,
-    runOverheadS: 0,
-    macPerSec: { default: 10e6 },
-    link: { bytesPerSec: 1e6, latencyS: 0.001 },
-    energy: { joulesPerMac: 1e-9, joulesPerByteSent: 5e-8, joulesPerByteReceived: 3e-8, idleWatts: 0.01 },
-    failureProb: 0,
-  };
-}
 
 export function register(program: Command): void {
   program
@@ -49,7 +34,7 @@ export function register(program: Command): void {
       printReport(r);
       let extra = {};
       if (opts.budget !== undefined) {
-        const n = fewestDevices(graph, deviceWithBudget(opts.budget), r.paramBytes);
+        const n = fewestDevices(graph, referenceDevice(opts.budget), r.paramBytes);
         console.log(
           n === null
             ? `no plan found with up to 64 devices of ${fmt(opts.budget)} bytes`
