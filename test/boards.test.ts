@@ -17,6 +17,7 @@ import { boardAgentMemory, missingQemuToolchain, missingRiscvToolchain, QEMU_BOA
 import { missingWasm3 } from '../host/wasm3/build.ts';
 import { childPids, closeAndListLeftovers, PERSON_DETECT, personDetectInputs, oracleOutputs, bytes } from './e2e-fixture.ts';
 import { toolGate } from './tool-gate.ts';
+import { planDevices } from '../host/plan/plan-file.ts';
 
 const gate = toolGate(missingQemuToolchain() ?? missingRiscvToolchain());
 const CLI = 'bin/microsplit.js';
@@ -74,7 +75,7 @@ describe.skipIf(gate.skip)(`boards of real microcontrollers${gate.note}`, () => 
       const { plan, executor, deployment } = await deployModel(graph, open!, { log: (l) => log.push(l), execute: { timeoutSlackMs: 20_000 } });
       const planned = new Map(plan.devices.map((d) => [d.id, new Set(deployment.fragments.filter((f) => f.plan.devices.includes(d.id)).map((f) => f.num))]));
       // Split over every device: the boards and the simulated ones.
-      expect(plan.memory.filter((m) => m.peak > 0).map((m) => m.device).sort()).toEqual(['m3', 'rv32', 'sim-a', 'sim-b', 'stm32f405']);
+      expect(planDevices(plan).sort()).toEqual(['m3', 'rv32', 'sim-a', 'sim-b', 'stm32f405']);
       const results = await executor
         .inferMany(
           inputs.map((x) => [x]),

@@ -10,6 +10,7 @@ import { openTestbed, type OpenTestbed } from '../host/run/session.ts';
 import { missingSocat } from '../host/sim/pty.ts';
 import { toolGate } from './tool-gate.ts';
 import { childPids, closeAndListLeftovers, MNIST_L, mnistInputs, PERSON_DETECT, personDetectInputs, splitRun } from './e2e-fixture.ts';
+import { planDevices } from '../host/plan/plan-file.ts';
 
 const TESTBED = 'test/fixtures/e2e-four.json';
 const INPUTS = 50;
@@ -49,7 +50,7 @@ describe(`${TESTBED}: two devices on PTYs, two on loopback TCP, one model after 
 
       const reports = deviceReports(plan, executor);
       expect(memoryViolations(reports)).toEqual([]);
-      const planned = plan.memory.filter((m) => m.peak > 0).map((m) => m.device);
+      const planned = planDevices(plan);
       // The model really is split, and every device the plan uses ran and reported its arena.
       expect(planned.length).toBeGreaterThan(1);
       for (const r of reports.filter((r) => planned.includes(r.id))) {

@@ -6,7 +6,7 @@ import { objectiveFor } from '../host/plan/cost.ts';
 import { spanOptions } from '../host/plan/options.ts';
 import { graphHash } from '../host/plan/plan-file.ts';
 import { fitsAlone, overflow, type Option } from '../host/plan/search.ts';
-import { candidateSpans } from '../host/plan/stages.ts';
+import { candidateSpans, withChainTails } from '../host/plan/stages.ts';
 import { microsplit } from '../host/plan/strategies/microsplit.ts';
 import { optimal } from '../host/plan/strategies/optimal.ts';
 import { buildModel, syntheticDevices, type ModelSpec } from '../host/plan/synthetic.ts';
@@ -29,7 +29,7 @@ function exhaustive(req: PlanRequest): number {
   const g = req.graph;
   const o = objectiveFor(g, req.devices, req.lambda);
   const subsets = Array.from({ length: (1 << req.devices.length) - 1 }, (_, m) => req.devices.map((_, i) => i).filter((i) => (m + 1) & (1 << i)));
-  const spans = candidateSpans(g, DEFAULT_MAX_FUSE, DEFAULT_MAX_WHOLE);
+  const spans = withChainTails(g, candidateSpans(g, DEFAULT_MAX_FUSE, DEFAULT_MAX_WHOLE));
   const opts = new Map(spans.map((s) => [s, spanOptions(g, req.devices, o, s, subsets).filter((x) => fitsAlone(req.devices, x))]));
   let best = Infinity;
   const walk = (at: number, chosen: Option[]) => {

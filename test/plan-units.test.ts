@@ -8,7 +8,7 @@ import { fragmentActivationBytes, fragmentParamBytes } from '../host/plan/layout
 import { hungarian } from '../host/plan/hungarian.ts';
 import { deviceMemory, memoryDiagram } from '../host/plan/memory.ts';
 import { findOverlap, maxLiveBytes, planOffsets, type Buffer } from '../host/plan/offsets.ts';
-import { parseBytes, parseDevices } from '../host/plan/profiles.ts';
+import { parseBytes, parseDevices, referenceDevice } from '../host/plan/profiles.ts';
 import { graphHash } from '../host/plan/plan-file.ts';
 import { strategies } from '../host/plan/strategies/index.ts';
 import { followTheLeader } from '../host/plan/strategies/replicated.ts';
@@ -203,5 +203,26 @@ describe('replicated plans', () => {
     for (const f of fragments) expect(groups).toContain([...f.devices].sort().join());
     // Every replica holds its fragment: each group member's memory lists it.
     for (const f of fragments) for (const d of f.devices) expect(plan.memory.find((m) => m.device === d)!.regions.some((r) => r.fragment === f.id)).toBe(true);
+  });
+});
+
+describe('speed-sized tiles', () => {
+  it('a device twice as fast gets about twice the output of every split stage', async () => {
+    const graph = buildModel({ name: 's', seed: 4, input: [48, 48, 4], layers: [{ kind: 'conv', out: 16, k: 3 }, { kind: 'conv', out: 16, k: 3 }, { kind: 'conv', out: 16, k: 3 }] });
+    // Compute-bound: links so fast that a tile's transfer is a small part of its time.
+    const device = (id: string, macPerSec: number) => ({ ...referenceDevice(1024 * 1024, id), macPerSec: { default: macPerSec }, link: { bytesPerSec: 1e9, latencyS: 0 } });
+    const devices = [device('slow', 10e6), device('fast', 20e6)];
+    const plan = await strategies.microsplit.plan({ graph, model: { name: 's', sha256: graphHash(graph) }, devices, lambda: 0 });
+    const split = plan.stages.filter((s) => s.fragments.length === 2);
+    expect(split.length).toBeGreaterThan(0);
+    for (const s of split) {
+      const volume = (id: string) => {
+        const f = s.fragments.find((x) => x.devices.includes(id))!;
+        return f.output.box.end.reduce((v, e, i) => v * (e - f.output.box.start[i]), 1);
+      };
+      // Rounding to whole rows or channels and the halo's extra work keep it from exactly 2.
+      expect(volume('fast') / volume('slow')).toBeGreaterThan(1.7);
+      expect(volume('fast') / volume('slow')).toBeLessThan(2.3);
+    }
   });
 });

@@ -13,6 +13,7 @@ import { missingQemuToolchain, QEMU_RX_WINDOW } from '../host/sim/qemu.ts';
 import { missingWasm3 } from '../host/wasm3/build.ts';
 import { MNIST_S, mnistInputs, PERSON_DETECT, personDetectInputs, splitRun } from './e2e-fixture.ts';
 import { toolGate } from './tool-gate.ts';
+import { planDevices } from '../host/plan/plan-file.ts';
 
 const gate = toolGate(missingWasm3() ?? missingQemuToolchain());
 /** Nominal speeds: the gateway's RUN timeouts follow from them, so they stay below what a loaded 2-core machine gives. */
@@ -58,7 +59,7 @@ describe.skipIf(gate.skip)(`V8, wasm3 and wasm2c devices in one testbed${gate.no
       const { plan, executor, outputs, expected } = await splitRun(open, file, make, 2);
       expect(outputs).toEqual(expected);
       expect(memoryViolations(deviceReports(plan, executor))).toEqual([]);
-      const used = plan.memory.filter((m) => m.peak > 0).map((m) => m.device);
+      const used = planDevices(plan);
       expect(used.some((d) => d.startsWith('wasm3-')), `devices used: ${used}`).toBe(true);
       expect(used.length, `devices used: ${used}`).toBeGreaterThan(2);
       expect(executor.unhealthy.size).toBe(0);

@@ -26,7 +26,10 @@ export interface PlanRequest {
 }
 
 export const DEFAULT_MAX_FUSE = 6;
-/** Longest chain a stage may run whole on one device (fewer round trips, bounded search). */
+/**
+ * Longest chain the split search offers whole on one device besides each
+ * chain's whole tail (withChainTails): bounds its options. Baselines are not capped.
+ */
 export const DEFAULT_MAX_WHOLE = 12;
 
 /** The dataflow schedule of chosen stages on the request's devices: what the plan predicts and the executor follows. */

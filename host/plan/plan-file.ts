@@ -94,6 +94,12 @@ export type Plan = z.output<typeof PlanSchema>;
 export type PlanFragment = z.output<typeof FragmentSchema>;
 export type PlanStage = z.output<typeof StageSchema>;
 
+/** Ids of the devices that run some fragment of the plan, in the plan's device order (others stay idle). */
+export function planDevices(plan: Plan): string[] {
+  const used = new Set(plan.stages.flatMap((s) => s.fragments.flatMap((f) => f.devices)));
+  return plan.devices.map((d) => d.id).filter((id) => used.has(id));
+}
+
 export function parsePlan(json: unknown, where = 'plan'): Plan {
   const r = PlanSchema.safeParse(json);
   if (!r.success) throw new Error(zodLine(where, r.error));

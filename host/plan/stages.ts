@@ -67,8 +67,9 @@ function splitsOf(g: Graph, start: number, end: number, maxFuse: number): SplitM
 
 /**
  * Every candidate stage: each gateway op alone, and each run of chained device
- * ops. Runs longer than `maxFuse` (or mixing non-spatial ops) may only run
- * whole on one device; `maxWhole` caps those (for planners that need fewer).
+ * ops, however long unless `maxWhole` caps them (the `equal` baseline's one
+ * op per stage). Runs longer than `maxFuse` (or mixing non-spatial ops) may
+ * only run whole on one device.
  */
 export function candidateSpans(g: Graph, maxFuse: number, maxWhole = Infinity): Span[] {
   const spans: Span[] = [];
@@ -83,6 +84,24 @@ export function candidateSpans(g: Graph, maxFuse: number, maxWhole = Infinity): 
     }
   }
   return spans;
+}
+
+/**
+ * `spans` plus, from each op a capped chain stops short of, the whole rest
+ * of its chain: a device may still run everything up to the next exchange
+ * as one piece, as the uncapped baselines do.
+ */
+export function withChainTails(g: Graph, spans: readonly Span[]): Span[] {
+  const have = new Set(spans.map((s) => `${s.start}:${s.end}`));
+  const out = [...spans];
+  for (const s of spans) {
+    if (s.gateway || have.has(`${s.start}:tail`)) continue;
+    have.add(`${s.start}:tail`);
+    let end = s.start + 1;
+    while (chains(g, end - 1)) end++;
+    if (!have.has(`${s.start}:${end}`)) out.push({ start: s.start, end, gateway: false, splits: [] });
+  }
+  return out;
 }
 
 /** One fragment of a stage: its ops with boxes and tiles, and the devices (replicas) running it. */

@@ -15,6 +15,7 @@ import type { Graph, TensorData } from '../../model/ir.ts';
 import { loadModel } from '../../model/load.ts';
 import { oracle } from '../../model/oracle.ts';
 import type { DeviceProfile } from '../../plan/profiles.ts';
+import { planDevices } from '../../plan/plan-file.ts';
 import { bytesOnWire, deviceReports, memoryViolations, percentile, type DeviceReport } from '../../run/report.ts';
 import { deployModel, makePlan, openTestbed, type ModelDeployment, type OpenTestbed } from '../../run/session.ts';
 import { deployBars } from '../progress.ts';
@@ -69,7 +70,7 @@ function positiveInt(v: string, flag: string): number {
 async function singleDevice(graph: Graph, profiles: DeviceProfile[]): Promise<{ feasible: boolean; text: string; makespanS?: number }> {
   try {
     const plan = await makePlan(graph, profiles, { strategy: 'single' });
-    const d = plan.memory.find((m) => m.peak > 0)!;
+    const d = plan.memory.find((m) => m.device === planDevices(plan)[0])!;
     return { feasible: true, text: `${d.device} alone could hold it (peak ${kib(d.peak)})`, makespanS: plan.predicted.makespanS };
   } catch (e) {
     const largest = Math.max(...profiles.map((p) => p.budget));
@@ -100,7 +101,7 @@ async function personDetect(graph: Graph, tb: OpenTestbed, opts: DemoOptions, sa
   const single = await singleDevice(graph, tb.profiles);
   say(`  ${single.text}`);
   const dep = await deployWithBars(graph, tb, opts, say);
-  say(`  plan: ${dep.plan.stages.length} stages on ${dep.plan.memory.filter((m) => m.peak > 0).length} devices, predicted ${(dep.plan.predicted.makespanS * 1000).toFixed(0)} ms`);
+  say(`  plan: ${dep.plan.stages.length} stages on ${planDevices(dep.plan).length} devices, predicted ${(dep.plan.predicted.makespanS * 1000).toFixed(0)} ms`);
   const expected = JSON.parse(readFileSync(join(ROOT, 'models', 'person_detect', 'tflm-expected.json'), 'utf8')) as Record<string, number[]>;
   const rows: Record<string, unknown>[] = [];
   let matchesTflm = true;
@@ -135,7 +136,7 @@ async function mnistL(graph: Graph, tb: OpenTestbed, opts: DemoOptions, say: (s:
   const single = await singleDevice(graph, tb.profiles);
   say(`  ${single.text}`);
   const dep = await deployWithBars(graph, tb, opts, say);
-  say(`  plan: ${dep.plan.stages.length} stages on ${dep.plan.memory.filter((m) => m.peak > 0).length} devices, predicted ${(dep.plan.predicted.makespanS * 1000).toFixed(0)} ms per image`);
+  say(`  plan: ${dep.plan.stages.length} stages on ${planDevices(dep.plan).length} devices, predicted ${(dep.plan.predicted.makespanS * 1000).toFixed(0)} ms per image`);
   const inputs: TensorData[][] = Array.from({ length: n }, (_, i) => [image(data, i).slice()]);
   // One image at a time first: the latency the plan predicts (the pipelined run below adds queueing).
   const alone: number[] = [];

@@ -1,7 +1,7 @@
 // Baseline `layerwise` (Neurosurgeon-like): vertical cuts only. Each stage, a
 // run of layers, runs whole on one device; the cut points and devices are
 // chosen by the same search as microsplit, without horizontal splits.
-import { assemblePlan, DEFAULT_MAX_WHOLE, infeasibleError, type PlanRequest } from '../assemble.ts';
+import { assemblePlan, infeasibleError, type PlanRequest } from '../assemble.ts';
 import { objectiveFor } from '../cost.ts';
 import { spanOptions } from '../options.ts';
 import type { DeviceProfile } from '../profiles.ts';
@@ -12,7 +12,7 @@ import type { Strategy } from './types.ts';
 function searchLayerwise(req: PlanRequest, devices: readonly DeviceProfile[]): SearchResult {
   const g = req.graph;
   const o = objectiveFor(g, devices, req.lambda);
-  const spans = candidateSpans(g, 1, DEFAULT_MAX_WHOLE);
+  const spans = candidateSpans(g, 1);
   const singles = devices.map((_, d) => [d]);
   return searchStages(g.ops.length, devices, spans, spans.map((s) => spanOptions(g, devices, o, s, singles)));
 }

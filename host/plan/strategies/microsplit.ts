@@ -17,7 +17,7 @@ import { modelParamBytes } from '../layout.ts';
 import { deviceOrders, prefixSizes, spanOptions } from '../options.ts';
 import { referenceDevice, usableBytes, type DeviceProfile } from '../profiles.ts';
 import { evaluateOption, searchStages, type Option, type SearchResult } from '../search.ts';
-import { candidateSpans, type Span } from '../stages.ts';
+import { candidateSpans, withChainTails, type Span } from '../stages.ts';
 import type { Strategy } from './types.ts';
 
 const ALL_SINGLES_UP_TO = 16;
@@ -64,7 +64,7 @@ const devicesUsed = (chosen: readonly Option[]) => new Set(chosen.flatMap((o) =>
 function searchLadder(req: PlanRequest, devices: readonly DeviceProfile[]): { rungs: Option[][]; closest: Option[] | null } {
   const g = req.graph;
   const n = devices.length;
-  const spans = candidateSpans(g, req.maxFuse ?? DEFAULT_MAX_FUSE, DEFAULT_MAX_WHOLE);
+  const spans = withChainTails(g, candidateSpans(g, req.maxFuse ?? DEFAULT_MAX_FUSE, DEFAULT_MAX_WHOLE));
   const options = optionsOf(req, devices, spans);
   const order = ladderOrder(devices);
   const rank = new Array<number>(n);

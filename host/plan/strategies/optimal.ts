@@ -14,7 +14,7 @@ import { objectiveFor } from '../cost.ts';
 import { spanOptions } from '../options.ts';
 import { usableBytes, type DeviceProfile } from '../profiles.ts';
 import { fitsAlone, type Option } from '../search.ts';
-import { candidateSpans } from '../stages.ts';
+import { candidateSpans, withChainTails } from '../stages.ts';
 import { searchMicrosplit } from './microsplit.ts';
 import type { Strategy } from './types.ts';
 
@@ -72,7 +72,7 @@ function lpText(n: number, devices: readonly DeviceProfile[], spanOpts: Option[]
 async function solveOptimal(req: PlanRequest, devices: DeviceProfile[]): Promise<Option[] | null> {
   const g = req.graph;
   const o = objectiveFor(g, devices, req.lambda);
-  const spans = candidateSpans(g, req.maxFuse ?? DEFAULT_MAX_FUSE, DEFAULT_MAX_WHOLE);
+  const spans = withChainTails(g, candidateSpans(g, req.maxFuse ?? DEFAULT_MAX_FUSE, DEFAULT_MAX_WHOLE));
   const all = subsets(devices.length);
   const spanOpts = spans.map((s) => spanOptions(g, devices, o, s, all).filter((opt) => fitsAlone(devices, opt)));
   const { lp, vars } = lpText(g.ops.length, devices, spanOpts);

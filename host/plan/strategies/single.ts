@@ -1,6 +1,6 @@
 // Baseline `single`: the whole model on the one device that runs it best, or
 // infeasible when none holds it.
-import { assemblePlan, DEFAULT_MAX_WHOLE, infeasibleError, type PlanRequest } from '../assemble.ts';
+import { assemblePlan, infeasibleError, type PlanRequest } from '../assemble.ts';
 import { objectiveFor } from '../cost.ts';
 import { spanOptions } from '../options.ts';
 import type { DeviceProfile } from '../profiles.ts';
@@ -12,7 +12,7 @@ import type { Strategy } from './types.ts';
 function searchSingle(req: PlanRequest, devices: readonly DeviceProfile[]): { feasible: Option[] | null; closest: Option[] | null } {
   const g = req.graph;
   const o = objectiveFor(g, devices, req.lambda);
-  const spans = candidateSpans(g, 1, DEFAULT_MAX_WHOLE);
+  const spans = candidateSpans(g, 1);
   const excess = (x: Option[]) => overflow(devices, x).reduce((t, v) => t + Math.max(0, v), 0);
   let feasible: Option[] | null = null;
   let closest: Option[] | null = null;
