@@ -5,18 +5,20 @@
 // multiply-accumulates that read either half of a word, so no weight lane is
 // unpacked per pixel (on the M4: smlabb, smlatt).
 //
-// One pixel is one call of pixelLifted / pixelShared: a function with few live
-// values (the window's address, its two steps, four accumulators), so the C
-// compiler keeps them in registers and reloads each weight half from the
-// globals where it is used (one load), instead of spilling everything the
-// block holds (on the M4 about 13 registers are free; nine weight words are 18
-// halves).
+// An interior pixel is one call of pixelLifted / pixelShared: a function with
+// few live values (the window's address, its two steps, four accumulators),
+// so the C compiler keeps them in registers and reloads each weight half from
+// the globals where it is used (one load), instead of spilling everything the
+// block holds (on the M4 about 13 registers are free; nine weight words are
+// 18 halves).
 //
 // A pixel whose window crosses the input's edge takes the same arithmetic: its
 // nine input words are gathered into WINDOW, with the input zero point in
 // every lane of the taps outside the input. Such a tap then adds
 // (zp - zp) * w = 0 to Σ (x - zp) * w, which is what TFLM's skipping it means,
 // and the bias can fold all nine taps' zero-point terms as the interior does.
+// The arithmetic is inlined there, on WINDOW's constant addresses (no memory
+// checks).
 //
 // depth multiplier 1: the four channels read four input channels, one word;
 //   its lanes are moved to 0..255 (x + 128, an xor) so that a mask leaves
@@ -209,12 +211,14 @@ function edgePixel(plane: usize, y: i32, x: i32, o: usize, shared: bool, pad: i3
     iy += dh;
     row += rowStep;
   }
-  store<i32>(o, shared ? pixelShared(WINDOW, 4, 12) : pixelLifted(WINDOW, 4, 12, mask));
+  // Inlined here: WINDOW's taps are at constant addresses, which need no memory check.
+  store<i32>(o, shared ? sharedWindow(WINDOW, 4, 12) : liftedWindow(WINDOW, 4, 12, mask));
 }
 
 /** The block's packed output for the window at p (depth multiplier 1): taps
  * p + ky * rs + kx * cs, their lanes lifted to x + 128 (the bias took off 128 * Σw). */
-function pixelLifted(p: usize, cs: usize, rs: usize, mask: i32): i32 {
+// @ts-ignore: decorator
+@inline function liftedWindow(p: usize, cs: usize, rs: usize, mask: i32): i32 {
   let u = load<i32>(p) ^ 0x80808080;
   let ue = u & mask, uo = (u >> 8) & mask;
   let a0 = lo16(ue) * lo16(e0), a2 = hi16(ue) * hi16(e0), a1 = lo16(uo) * lo16(o0), a3 = hi16(uo) * hi16(o0);
@@ -248,7 +252,8 @@ function pixelLifted(p: usize, cs: usize, rs: usize, mask: i32): i32 {
 }
 
 /** The block's packed output for the window at p (depth multiplier a multiple of 4): one input value per tap feeds the four channels. */
-function pixelShared(p: usize, cs: usize, rs: usize): i32 {
+// @ts-ignore: decorator
+@inline function sharedWindow(p: usize, cs: usize, rs: usize): i32 {
   let v = <i32>load<i8>(p);
   let a0 = v * lo16(e0), a2 = v * hi16(e0), a1 = v * lo16(o0), a3 = v * hi16(o0);
   v = <i32>load<i8>(p + cs);
@@ -270,4 +275,15 @@ function pixelShared(p: usize, cs: usize, rs: usize): i32 {
   v = <i32>load<i8>(p + 2 * cs);
   a0 += v * lo16(e8); a2 += v * hi16(e8); a1 += v * lo16(o8); a3 += v * hi16(o8);
   return quadOut(a0, a1, a2, a3);
+}
+
+/** liftedWindow as a function: the interior loop calls it, so the C compiler
+ * allocates registers for one pixel, not for the loop around it. */
+function pixelLifted(p: usize, cs: usize, rs: usize, mask: i32): i32 {
+  return liftedWindow(p, cs, rs, mask);
+}
+
+/** sharedWindow as a function, for the interior loop. */
+function pixelShared(p: usize, cs: usize, rs: usize): i32 {
+  return sharedWindow(p, cs, rs);
 }
