@@ -46,7 +46,7 @@ describe('microsplit provision', () => {
     const file = fresh();
     const region = `${file}.region`;
     writeFileSync(bootCounterFile(file), '7\n');
-    expect(provision(file, { key: 'a1b2c3', region })).toBe(`provisioned: 3-byte key in ${file}; key region (7 boots so far) in ${region}`);
+    expect(provision(file, { key: 'a1b2c3', region })).toBe(`provisioned: 3-byte key in ${file}; key region (7 boots so far) in ${region} (STM32F405/407: flash it at 0x080E0000, erasing sector 11)`);
     const bytes = readFileSync(region);
     expect(bytes.length).toBe(KEY_REGION.bytes);
     expect([bytes.readUInt32LE(0), bytes.readUInt32LE(4), bytes.readUInt32LE(8)]).toEqual([0x314b534d, 7, 3]);

@@ -4,8 +4,9 @@
 // LOAD and RUN recorded before a reboot are refused as REPLAY after it. A
 // trap's report (the board's own ERROR TRAP) is tagged like every ERROR: the
 // genuine one is accepted, an unsigned, rewritten or replayed one refused.
-// The linux build reads the same key file (--key) and keeps the boot count
-// beside it: replay across a restart, rotation and un-keying on it.
+// The STM32F405 and rv32 boards: keyed boot, replay across a reboot, and
+// un-keying. The linux build reads the same key file (--key) and keeps the
+// boot count beside it: replay across a restart, rotation and un-keying on it.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ import { decodeRequest, ErrorCode } from '../host/link/messages.ts';
 import { openSerial } from '../host/link/serial.ts';
 import { agentOverhead } from '../host/sim/agent-host.ts';
 import { startBoardImage, type RunningBoard } from '../host/sim/board-image.ts';
-import { buildFirmware, FIRMWARE_BUILD, missingQemuToolchain, QEMU_RX_WINDOW, startQemuBoards, type QemuBoard } from '../host/sim/qemu.ts';
+import { agentImage, buildFirmware, FIRMWARE_BUILD, missingQemuToolchain, missingRiscvToolchain, QEMU_RX_WINDOW, startQemuBoards, type QemuBoard } from '../host/sim/qemu.ts';
 import { oneOpFragment } from './fixtures/link-fragments.ts';
 import { flipByte, manInTheMiddle, recording, replay } from './fixtures/mitm.ts';
 import { fullyConnectedModel, randomInputs } from './fixtures/small-models.ts';
@@ -127,6 +128,73 @@ describe.skipIf(qemu.skip)(`a keyed MPS2 M4 board${qemu.note}`, () => {
     }
   }, 300_000);
 });
+
+// The STM32F405 keeps its key region in its flash's last sector (loaded there by QEMU's loader; QEMU
+// models no flash interface, so the board's own flash write is not exercised), the rv32 in RAM past its
+// chip's: each boots keyed, refuses LOAD and RUN recorded before a reboot, and boots unkeyed without a key.
+for (const [name, gate] of [
+  ['qemu-netduinoplus2', qemu],
+  ['qemu-riscv32-virt', toolGate(missingQemuToolchain() ?? missingRiscvToolchain())],
+] as const) {
+  describe.skipIf(gate.skip)(`a keyed ${name} board${gate.note}`, () => {
+    const keyFile = join(mkdtempSync(join(tmpdir(), `microsplit-${name}-key-`)), 'board.key');
+    let board: QemuBoard | undefined;
+    const boot = async () => {
+      await board?.stop();
+      [board] = await startQemuBoards([{ id: name, board: name, keyFile }]);
+      return board.path;
+    };
+    beforeAll(() => {
+      gate.check();
+      buildFirmware([agentImage(name)]);
+      provision(keyFile, {});
+    }, 600_000);
+    afterAll(() => board?.stop());
+
+    test('boots keyed from its key region; after a reboot, recorded LOAD and RUN are refused as REPLAY; un-keyed, it boots unkeyed', async () => {
+      const key = readKeyFile(keyFile);
+      const { transport, frames } = recording(await openSerial(await boot()));
+      const c = await DeviceClient.connect(transport, { name, key, connectTimeoutMs: 30_000 });
+      try {
+        expect(c.info).toMatchObject({ keyed: 1, session: (1 << 16) | 1 });
+        await c.load(1, frag.blob, { arena: frag.arena, digest: frag.digest });
+        expect((await c.run(1, frag.input)).output).toEqual(frag.expected);
+        expect(c.stats.forgedReplies).toBe(0);
+      } finally {
+        await c.close();
+      }
+      const recorded = ['LOAD', 'RUN'].map((type) => frames.find((p) => {
+        const m = decodeRequest(p);
+        return m.type === type && 'offset' in m && m.offset === 0;
+      })!);
+
+      const path = await boot();
+      const again = await DeviceClient.connect(await openSerial(path), { name, key, connectTimeoutMs: 30_000 });
+      try {
+        expect(again.info).toMatchObject({ keyed: 1, session: (2 << 16) | 1, counter: 0 });
+      } finally {
+        await again.close();
+      }
+      const replies = await replay(path, recorded);
+      expect(replies.map((r) => r.type === 'ERROR' && [r.code, r.text])).toEqual([
+        [ErrorCode.REPLAY, `session ${(1 << 16) | 1} is not this boot's ${(2 << 16) | 1}`],
+        [ErrorCode.REPLAY, `session ${(1 << 16) | 1} is not this boot's ${(2 << 16) | 1}`],
+      ]);
+
+      provision(keyFile, { unkey: true });
+      const unkeyed = await boot();
+      await expect(DeviceClient.connect(await openSerial(unkeyed), { name, key, connectTimeoutMs: 30_000 })).rejects.toMatchObject({ code: 'NO_KEY' });
+      const plain = await DeviceClient.connect(await openSerial(unkeyed), { name, connectTimeoutMs: 30_000 });
+      try {
+        expect(plain.info).toMatchObject({ keyed: 0, session: 0 });
+        await plain.load(1, frag.blob, { arena: frag.arena, digest: frag.digest });
+        expect((await plain.run(1, frag.input)).output).toEqual(frag.expected);
+      } finally {
+        await plain.close();
+      }
+    }, 180_000);
+  });
+}
 
 describe.skipIf(qemu.skip)(`a keyed linux board (--key FILE)${qemu.note}`, () => {
   const keyFile = join(mkdtempSync(join(tmpdir(), 'microsplit-linux-key-')), 'linux.key');

@@ -4,7 +4,8 @@
 // treats them exactly like serial devices. Also builds the images on demand
 // (make is incremental, so a second call costs nothing).
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -27,23 +28,27 @@ interface QemuBoardInfo {
   noWasm3?: string;
   /** Where QEMU's loader places the settings word (memory QEMU has beyond the chip's); null: none. */
   configAddr: number | null;
+  /**
+   * The device key region (firmware/common/key_region.h; docs/firmware.md "Device keys"): its address, and
+   * for a board that keeps it in a flash sector, the sector's bytes (QEMU's flash reads 0 where nothing is
+   * loaded, so the launcher loads the whole sector, erased after the region, as a chip holds it).
+   */
+  keyRegion: { addr: number; flashSectorBytes?: number };
   /** The toolchain prefix of its firmware (objects read with its nm). */
   toolchain: string;
 }
 
 /** Boards QEMU emulates, with the machine, the chip the image is linked for and what the firmware builds for it. */
 export const QEMU_BOARDS = {
-  'qemu-mps2-an386': { qemu: 'qemu-system-arm', machine: 'mps2-an386', cpu: 'Cortex-M4', chip: 'a 256 KB-RAM Cortex-M4 such as the nRF52840 (1 MB flash, 256 KB RAM)', engines: ['wasm2c', 'wasm3'], configAddr: 0x21ffff00, toolchain: 'arm-none-eabi-' },
-  'qemu-mps2-an385': { qemu: 'qemu-system-arm', machine: 'mps2-an385', cpu: 'Cortex-M3', chip: 'a 128 KB-RAM Cortex-M3 such as the STM32F207 (1 MB flash, 128 KB RAM)', engines: ['wasm2c'], noWasm3: "agent-wasm3.wasm fully compiled takes 180 KB of wasm3's heap on a 32-bit core (wasm3_heap_bytes of the M4 and rv32 entries), more than the chip's 128 KB of RAM", configAddr: 0x21ffff00, toolchain: 'arm-none-eabi-' },
-  'qemu-netduinoplus2': { qemu: 'qemu-system-arm', machine: 'netduinoplus2', cpu: 'Cortex-M4', chip: 'STM32F405 (1 MB flash, 128 KB SRAM; its 64 KB CCM unused)', engines: ['wasm2c'], noWasm3: "agent-wasm3.wasm fully compiled takes 180 KB of wasm3's heap on a 32-bit core (wasm3_heap_bytes of the M4 and rv32 entries), more than the chip's 128 KB of SRAM; its 64 KB CCM, apart and unmodelled by QEMU, would not make up the difference", configAddr: null, toolchain: 'arm-none-eabi-' },
-  'qemu-riscv32-virt': { qemu: 'qemu-system-riscv32', machine: 'virt', cpu: 'RV32IMC', chip: 'a 400 KB-RAM RV32 part such as the ESP32-C3 (RAM limited to 400 KB by the linker script)', engines: ['wasm2c', 'wasm3'], configAddr: 0x80800000, toolchain: 'riscv64-unknown-elf-' },
+  'qemu-mps2-an386': { qemu: 'qemu-system-arm', machine: 'mps2-an386', cpu: 'Cortex-M4', chip: 'a 256 KB-RAM Cortex-M4 such as the nRF52840 (1 MB flash, 256 KB RAM)', engines: ['wasm2c', 'wasm3'], configAddr: 0x21ffff00, keyRegion: { addr: 0x21fffe00 }, toolchain: 'arm-none-eabi-' },
+  'qemu-mps2-an385': { qemu: 'qemu-system-arm', machine: 'mps2-an385', cpu: 'Cortex-M3', chip: 'a 128 KB-RAM Cortex-M3 such as the STM32F207 (1 MB flash, 128 KB RAM)', engines: ['wasm2c'], noWasm3: "agent-wasm3.wasm fully compiled takes 180 KB of wasm3's heap on a 32-bit core (wasm3_heap_bytes of the M4 and rv32 entries), more than the chip's 128 KB of RAM", configAddr: 0x21ffff00, keyRegion: { addr: 0x21fffe00 }, toolchain: 'arm-none-eabi-' },
+  'qemu-netduinoplus2': { qemu: 'qemu-system-arm', machine: 'netduinoplus2', cpu: 'Cortex-M4', chip: 'STM32F405 (1 MB flash, 128 KB SRAM; its 64 KB CCM unused)', engines: ['wasm2c'], noWasm3: "agent-wasm3.wasm fully compiled takes 180 KB of wasm3's heap on a 32-bit core (wasm3_heap_bytes of the M4 and rv32 entries), more than the chip's 128 KB of SRAM; its 64 KB CCM, apart and unmodelled by QEMU, would not make up the difference", configAddr: null, keyRegion: { addr: 0x080e0000, flashSectorBytes: 0x20000 }, toolchain: 'arm-none-eabi-' },
+  'qemu-riscv32-virt': { qemu: 'qemu-system-riscv32', machine: 'virt', cpu: 'RV32IMC', chip: 'a 400 KB-RAM RV32 part such as the ESP32-C3 (RAM limited to 400 KB by the linker script)', engines: ['wasm2c', 'wasm3'], configAddr: 0x80800000, keyRegion: { addr: 0x80800100 }, toolchain: 'riscv64-unknown-elf-' },
 } as const satisfies Record<string, QemuBoardInfo>;
 export type QemuBoardName = keyof typeof QEMU_BOARDS;
 
 /** Settings word the board reads at boot (firmware/boards/mps2/board.c, boards/riscv32/board.c): magic, then the agent's memory. */
 const CONFIG_MAGIC = 0x4643534d;
-/** The key region (firmware/boards/mps2/board.c KEY_REGION_ADDR, layout in firmware/common/key_region.h). */
-const KEY_REGION_ADDR = 0x21fffe00;
 /** The receive window the firmware is built with (firmware/Makefile RX_WINDOW). */
 export const QEMU_RX_WINDOW = 1024;
 
@@ -140,16 +145,26 @@ function loaderWord(addr: number, value: number): string[] {
 }
 
 /**
- * Loader words writing the key region before boot. The board advances the
- * boot count in it once per boot; QEMU's memory does not outlive the process,
- * so the count the board will reach is kept in the key file's boot counter
- * (as the flash sector would keep it) and loaded one below.
+ * Loader arguments writing the key region before boot. The board advances
+ * the boot count once per boot; QEMU's memory does not outlive the process
+ * (and its STM32 flash cannot be written by the board), so the count the
+ * board will reach is kept in the key file's boot counter and loaded one
+ * below. A region in RAM is written word by word; one in flash (ROM to QEMU,
+ * which the loader's words do not reach) from a sector image in `dir`, read
+ * by QEMU when it starts.
  */
-function keyRegionArgs(keyFile: string): string[] {
+function keyRegionArgs(keyFile: string, at: QemuBoardInfo['keyRegion'], dir: () => string): string[] {
   const region = keyRegionImage(readKeyFile(keyFile), nextBootSession(keyFile) - 1);
+  if (at.flashSectorBytes !== undefined) {
+    const sector = new Uint8Array(at.flashSectorBytes).fill(0xff);
+    sector.set(region);
+    const file = join(dir(), 'key-sector.bin');
+    writeFileSync(file, sector, { mode: 0o600 });
+    return ['-device', `loader,file=${file},addr=0x${at.addr.toString(16)},force-raw=on`];
+  }
   const view = new DataView(region.buffer);
   const args: string[] = [];
-  for (let at = 0; at < region.length; at += 4) args.push(...loaderWord(KEY_REGION_ADDR + at, view.getUint32(at, true)));
+  for (let i = 0; i < region.length; i += 4) args.push(...loaderWord(at.addr + i, view.getUint32(i, true)));
   return args;
 }
 
@@ -157,7 +172,8 @@ function startOne(spec: z.output<typeof qemuBoardSpec>, elf: string, timeoutMs: 
   const info: QemuBoardInfo = QEMU_BOARDS[spec.board];
   const args = qemuArgs(info.machine, elf, { icountShift: spec.icountShift, realTime: spec.realTime, serial: 'pty' });
   if (spec.memory !== undefined && info.configAddr !== null) args.push(...loaderWord(info.configAddr, CONFIG_MAGIC), ...loaderWord(info.configAddr + 4, spec.memory));
-  if (spec.keyFile && existsSync(spec.keyFile)) args.push(...keyRegionArgs(spec.keyFile));
+  let tmp: string | undefined;
+  if (spec.keyFile && existsSync(spec.keyFile)) args.push(...keyRegionArgs(spec.keyFile, info.keyRegion, () => (tmp = mkdtempSync(join(tmpdir(), 'microsplit-key-')))));
   // QEMU 7.2 announces the PTY on stdout, errors on stderr: read both.
   const proc = spawn(info.qemu, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
@@ -165,7 +181,9 @@ function startOne(spec: z.output<typeof qemuBoardSpec>, elf: string, timeoutMs: 
     s.setEncoding('utf8');
     s.on('data', (d: string) => (err += d));
   }
+  // The key sector holds the key (its directory is the owner's only): removed when QEMU exits.
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  void exited.then(() => tmp && rmSync(tmp, { recursive: true, force: true }));
   return new Promise((resolve, reject) => {
     const fail = (why: string) => {
       clearTimeout(timer);

@@ -115,5 +115,11 @@ void board_log(const uint8_t* p, uint32_t n) {
   (void)n;
 }
 
-/* No device key region: the board is unkeyed (the key region lives in memory QEMU has beyond the MPS2 chips' RAM). */
-ms_key_region* board_key_region(void) { return 0; }
+/* The device key region (common/key_region.h), 256 bytes past the settings,
+ * in QEMU RAM the image never touches (link.ld). It stands for a flash
+ * sector, as on the MPS2 boards: QEMU's loader writes it from the device's
+ * key file before boot (host/sim/qemu.ts), the board advances its boot count
+ * in place; zero (not keyed) when nothing was loaded. */
+#define KEY_REGION_ADDR 0x80800100u
+
+ms_key_region* board_key_region(void) { return (ms_key_region*)KEY_REGION_ADDR; }

@@ -100,5 +100,97 @@ void board_log(const uint8_t* p, uint32_t n) {
   (void)n;
 }
 
-/* No device key region: the board is unkeyed (the key region lives in memory QEMU has beyond the MPS2 chips' RAM). */
-ms_key_region* board_key_region(void) { return 0; }
+/* The device key region (common/key_region.h) is at the start of the flash's
+ * last sector, sector 11 (128 KB at 0x080E0000): the image never reaches it
+ * (link.ld), and the only smaller sectors, the 16 KB ones, lie at the start
+ * of flash where the vector table must be. Flash bits can only be cleared
+ * without erasing the sector, so the boot count is the region's `boots` plus
+ * a tally: the words after the region, one cleared per boot (one write per
+ * boot, no erase). When the tally is full the sector is erased and the
+ * region written again with the count folded in, once per 32,749 boots (a
+ * power cut in between leaves the device unkeyed: the gateway holding the
+ * key then refuses it as NO_KEY, never accepts a repeated session). */
+#define KEY_SECTOR 11u
+#define KEY_SECTOR_ADDR 0x080E0000u
+#define KEY_SECTOR_BYTES 0x20000u
+#define ERASED 0xFFFFFFFFu
+#define TALLY ((volatile uint32_t*)(KEY_SECTOR_ADDR + sizeof(ms_key_region)))
+#define TALLY_WORDS ((KEY_SECTOR_BYTES - sizeof(ms_key_region)) / 4u)
+
+/* The flash interface (RM0090 section 3.9); x32 parallelism needs a 2.7 to
+ * 3.6 V supply, which every board named in docs/firmware.md has. */
+#define FLASH_BASE 0x40023C00u
+#define FLASH_KEYR (*(volatile uint32_t*)(FLASH_BASE + 0x04))
+#define FLASH_SR (*(volatile uint32_t*)(FLASH_BASE + 0x0C))
+#define FLASH_CR (*(volatile uint32_t*)(FLASH_BASE + 0x10))
+#define FLASH_KEY1 0x45670123u
+#define FLASH_KEY2 0xCDEF89ABu
+#define SR_BSY (1u << 16)
+#define SR_ERRORS 0xF2u /* PGSERR, PGPERR, PGAERR, WRPERR, OPERR */
+#define CR_PG (1u << 0)
+#define CR_SER (1u << 1)
+#define CR_SNB(n) ((n) << 3)
+#define CR_PSIZE_X32 (2u << 8)
+#define CR_STRT (1u << 16)
+#define CR_LOCK (1u << 31)
+
+/* Runs one program or erase operation (CR's operation bits `op`), with the
+ * word `value` written to `addr` for a program; 0 when the chip reports no
+ * error. The core stalls on flash reads while the operation runs (a
+ * different sector from the code's), so this code may stay in flash. */
+static int flash_op(uint32_t op, volatile uint32_t* addr, uint32_t value) {
+  if (FLASH_CR & CR_LOCK) {
+    FLASH_KEYR = FLASH_KEY1;
+    FLASH_KEYR = FLASH_KEY2;
+  }
+  while (FLASH_SR & SR_BSY) {
+  }
+  FLASH_SR = SR_ERRORS; /* clear earlier errors (write 1 to clear) */
+  FLASH_CR = CR_PSIZE_X32 | op;
+  if (op & CR_PG) *addr = value;
+  else FLASH_CR = CR_PSIZE_X32 | op | CR_STRT;
+  while (FLASH_SR & SR_BSY) {
+  }
+  int failed = (FLASH_SR & SR_ERRORS) != 0;
+  FLASH_CR = CR_LOCK;
+  return failed;
+}
+
+static int flash_program(volatile uint32_t* addr, uint32_t value) { return flash_op(CR_PG, addr, value) || *addr != value; }
+
+/* Counts this boot in the sector: clears the next tally word or, with the
+ * tally full, erases the sector and writes `r` back with the boots folded
+ * in. 0 when the flash took the write and reads back as written. */
+static int count_boot_in_flash(const ms_key_region* r, uint32_t tally) {
+  if (tally < TALLY_WORDS) return flash_program(&TALLY[tally], 0);
+  if (flash_op(CR_SER | CR_SNB(KEY_SECTOR), 0, 0)) return 1;
+  const uint32_t* words = (const uint32_t*)r;
+  volatile uint32_t* region = (volatile uint32_t*)KEY_SECTOR_ADDR;
+  for (uint32_t i = sizeof *r / 4u; i-- > 0;) /* the magic last: a cut leaves no half region */
+    if (flash_program(&region[i], i == 1 ? r->boots + 1u : words[i])) return 1;
+  return 0;
+}
+
+/* The region as the rest of the firmware uses it: a RAM copy read at the
+ * first start, with `boots` the boots before this one; this one is counted
+ * in flash before the agent starts (the firmware then advances the copy to
+ * the same number); restarts after a trap reuse the copy. QEMU 7.2 models
+ * no flash interface (its flash is ROM, the interface unimplemented): there
+ * the launcher keeps the count in <keyFile>.boot and loads the region with
+ * the boots before this one, as on the MPS2 boards, and nothing is written.
+ * A write the chip refuses leaves the device unkeyed (a session could
+ * repeat); the gateway holding the key then refuses the device. */
+ms_key_region* board_key_region(void) {
+  static ms_key_region region;
+  static int loaded;
+  if (loaded) return &region;
+  const ms_key_region* flash = (const ms_key_region*)KEY_SECTOR_ADDR;
+  if (flash->magic != MS_KEY_REGION_MAGIC) return 0;
+  region = *flash;
+  uint32_t tally = 0;
+  while (tally < TALLY_WORDS && TALLY[tally] != ERASED) tally++;
+  region.boots += tally;
+  if (core_hz != QEMU_SYSCLK_HZ && count_boot_in_flash(&region, tally)) return 0;
+  loaded = 1;
+  return &region;
+}

@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { QEMU_BOARDS } from '../../sim/qemu.ts';
 import { bootCounterFile, esp32KeyCsv, keyRegionImage, parseKeyHex, readBootCount, readKeyFile, removeKeyFile, writeKeyFile } from '../../link/key-file.ts';
 
 interface ProvisionOptions {
@@ -20,6 +21,8 @@ interface ProvisionOptions {
 }
 
 const KEY_BYTES = 32;
+/** Where a real STM32F405/407 reads the region: the start of its flash's last sector (firmware/boards/stm32f4/board.c). */
+const STM32F4_KEY_ADDR = `0x${QEMU_BOARDS['qemu-netduinoplus2'].keyRegion.addr.toString(16).padStart(8, '0').toUpperCase()}`;
 
 export function register(program: Command): void {
   program
@@ -29,7 +32,7 @@ export function register(program: Command): void {
     .option('--key <hex>', `the key (1..64 bytes); default: ${KEY_BYTES} random bytes`)
     .option('--rotate', 'replace the key the file holds')
     .option('--unkey', 'remove the key: the device starts unkeyed at its next start')
-    .option('--region <file>', "also write the board's key region (76 bytes) to flash at its key-region address")
+    .option('--region <file>', `also write the board's key region (76 bytes) to flash at its key-region address (STM32F405/407: ${STM32F4_KEY_ADDR}, sector 11; docs/firmware.md "Device keys")`)
     .option('--nvs <file>', "also write the ESP32's key partition (mskey) as a CSV for ESP-IDF's nvs_partition_gen.py")
     .action((file: string, opts: ProvisionOptions) => {
       console.log(provision(file, opts));
@@ -54,7 +57,7 @@ export function provision(file: string, opts: ProvisionOptions): string {
   if (opts.region) {
     const boots = readBootCount(file);
     writeFileSync(opts.region, keyRegionImage(key, boots), { mode: 0o600 });
-    line += `; key region (${boots} boots so far) in ${opts.region}`;
+    line += `; key region (${boots} boots so far) in ${opts.region} (STM32F405/407: flash it at ${STM32F4_KEY_ADDR}, erasing sector 11)`;
   }
   if (opts.nvs) {
     writeFileSync(opts.nvs, esp32KeyCsv(key), { mode: 0o600 });
