@@ -123,7 +123,7 @@ describe.skipIf(qemu.skip)(`agent firmware over PTYs${qemu.note}`, () => {
       buildFirmware(['wasm3']);
       devices.push(await startLinux(join(FIRMWARE_BUILD, 'linux/agent-wasm3'), MEMORY, 'linux-wasm3', 'wasm3'));
       // No wasm3 agent image for the M3: its 128 KB chip cannot hold wasm3's heap for the agent (docs/firmware.md).
-      // The M4's 256 KB chip leaves an arena of about 56 KB beside it, more than BUDGET.
+      // The M4's 256 KB chip leaves an arena of about 60 KB beside it, more than BUDGET.
       const w3 = await startQemuBoards([{ id: 'm4-wasm3', board: 'qemu-mps2-an386', memory: MEMORY, engine: 'wasm3' }]);
       devices.push(...w3.map((b) => qemuDevice(b, 'wasm3')));
     }

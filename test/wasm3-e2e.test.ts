@@ -26,7 +26,7 @@ const link = (kind: 'pty' | 'tcp') => ({ kind, rate: 2_000_000 });
  * device, so that plans split it; each device's memory adds the agent's
  * overhead for its window.
  */
-/** The wasm3 M4 image's arena is about 56 KB (docs/firmware.md: its 256 KB chip less wasm3's own heap use, which grows with agent-wasm3.wasm): stay well within. */
+/** The wasm3 M4 image's arena is about 60 KB (docs/firmware.md: its 256 KB chip less wasm3's own heap use, which grows with agent-wasm3.wasm): stay well within. */
 const WASM3_BOARD_ARENA = 32 * 1024;
 const testbed = (arena: number) => ({
   name: `mixed engines, arenas of ${arena} bytes`,
