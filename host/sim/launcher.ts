@@ -163,9 +163,9 @@ export async function startTestbed(source: string | unknown, opts: StartOptions 
     // must not run down a simulated device's ready timeout (it did, on a first run under load).
     const readyMs = opts.readyTimeoutMs ?? 30_000;
     const started = new Map(
-      (await Promise.all(testbed.devices.filter((d) => d.board).map((spec) => startBoard(spec, boards, stoppers, outputs, warn)))).map((b) => [b.id, b]),
+      (await allStarted(testbed.devices.filter((d) => d.board).map((spec) => startBoard(spec, boards, stoppers, outputs, warn)))).map((b) => [b.id, b]),
     );
-    const devices = await Promise.all(
+    const devices = await allStarted(
       testbed.devices.map(async (spec) => {
         const board = started.get(spec.id);
         const device = await startNodeDevice(spec, testbed.seed, socat, children, ptys, readyMs, board?.path);
@@ -187,6 +187,18 @@ export async function startTestbed(source: string | unknown, opts: StartOptions 
     await stop();
     throw e;
   }
+}
+
+/**
+ * Every start settled, then the first failure thrown: a start still running
+ * when another fails would register its process after stop() ran and be left
+ * behind (a QEMU board was, when a device process beside it failed to start).
+ */
+async function allStarted<T>(starts: Promise<T>[]): Promise<T[]> {
+  const all = await Promise.allSettled(starts);
+  const failed = all.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return all.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
 async function startNodeDevice(

@@ -2,6 +2,7 @@
 // devices (testbeds/boards-timed.json): the plan's predicted latency beside
 // the median of N measured inferences (after one warm-up), every output
 // checked against the oracle. bench:e2e reports it as prediction_error_boards.
+import { printTable } from '../../host/cli/table.ts';
 import { readInput } from '../../host/model/inputs.ts';
 import { runGraph } from '../../host/model/engine.ts';
 import type { Graph, TensorData } from '../../host/model/ir.ts';
@@ -51,4 +52,26 @@ export async function boardsPrediction(graph: Graph, inputFiles: string[], n: nu
   } finally {
     await open.close();
   }
+}
+
+const ms = (x: number) => x.toFixed(0);
+
+/** The boards section of bench:e2e and bench:boards: one table row, the links the plan took, and a warning per board that fell behind. */
+export function printBoardsPrediction(r: BoardsPrediction): void {
+  console.log(`\nperson_detect on ${r.testbed} (QEMU -icount align, clocks as stated, UARTs paced; devices used: ${r.devicesUsed.join(', ')})`);
+  printTable(['predicted ms', 'measured ms (median)', '|error|', 'each measured ms'], [[ms(r.predictedMs), ms(r.measuredMs), `${(r.error * 100).toFixed(1)}%`, r.latenciesMs.map(ms).join(' ')]]);
+  console.log(`links in the plan, bytes/s: ${Object.entries(r.linkBytesPerSec).map(([id, rate]) => `${id} ${rate}`).join(', ')}`);
+  for (const line of r.behind) console.log(`warning: ${line}`);
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+/** Its keys in the JSON line of bench:e2e and bench:boards; boards_behind lists boards the host could not keep at their clock. */
+export function boardsJson(r: BoardsPrediction | undefined): Record<string, unknown> {
+  return {
+    prediction_error_boards: r ? round(r.error) : null,
+    boards_predicted_ms: r ? round(r.predictedMs) : null,
+    boards_measured_ms: r ? round(r.measuredMs) : null,
+    boards_behind: r?.behind ?? null,
+  };
 }

@@ -43,7 +43,7 @@ import { deployModel, makePlan, openTestbed, type OpenTestbed, type PlanChoice, 
 import { loadTestbed, type FaultSpec, type Testbed } from '../../host/sim/testbed.ts';
 import { printTable } from '../../host/cli/table.ts';
 import { missingQemuToolchain } from '../../host/sim/qemu.ts';
-import { boardsPrediction } from './boards-prediction.ts';
+import { boardsJson, boardsPrediction, printBoardsPrediction } from './boards-prediction.ts';
 
 const MODEL = 'test/fixtures/person_detect/person_detect.tflite';
 const IMAGES = ['test/fixtures/person_detect/person_input_int8.bin', 'test/fixtures/person_detect/no_person_input_int8.bin'];
@@ -407,14 +407,7 @@ console.log(
 const noQemu = missingQemuToolchain();
 const boards = noQemu ? undefined : await boardsPrediction(graph, IMAGES, N);
 if (!boards) console.log(`\nboards not measured: ${noQemu}`);
-else {
-  console.log(`\nperson_detect on ${boards.testbed} (QEMU -icount align, clocks as stated; devices used: ${boards.devicesUsed.join(', ')})`);
-  printTable(
-    ['predicted ms', 'measured ms (median)', '|error|', 'each measured ms'],
-    [[ms(boards.predictedMs), ms(boards.measuredMs), `${(boards.error * 100).toFixed(0)}%`, boards.latenciesMs.map(ms).join(' ')]],
-  );
-  for (const line of boards.behind) console.log(`warning: ${line}`);
-}
+else printBoardsPrediction(boards);
 console.log(`total ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 
 if (json) {
@@ -445,11 +438,8 @@ if (json) {
       floor_1000x_ms: round(floor.measuredMs),
       wire_bytes_per_inference: Math.round(withLat.wireBytes),
       model_bytes_per_inference: withLat.modelBytes,
-      // null when QEMU or the ARM toolchain is missing; boards_behind lists boards the host could not keep at their clock.
-      prediction_error_boards: round(boards?.error),
-      boards_predicted_ms: round(boards?.predictedMs),
-      boards_measured_ms: round(boards?.measuredMs),
-      boards_behind: boards?.behind ?? null,
+      // null when QEMU or the ARM toolchain is missing.
+      ...boardsJson(boards),
     }),
   );
 }
