@@ -120,7 +120,7 @@ describe.skipIf(qemu.skip)(`agent firmware over PTYs${qemu.note}`, () => {
     devices.push(...boards.map((b) => qemuDevice(b)));
     if (!wasm3.skip) {
       wasm3.check();
-      buildFirmware(['wasm3']);
+      buildFirmware(['build/linux/agent-wasm3']); // the M4's wasm3 image: startQemuBoards builds it
       devices.push(await startLinux(join(FIRMWARE_BUILD, 'linux/agent-wasm3'), MEMORY, 'linux-wasm3', 'wasm3'));
       // No wasm3 agent image for the M3: its 128 KB chip cannot hold wasm3's heap for the agent (docs/firmware.md).
       // The M4's 256 KB chip leaves an arena of about 60 KB beside it, more than BUDGET.
