@@ -91,67 +91,61 @@ let curRowStride = 0;
   return <i8>requantize(acc, load<i32>(mult + (ci << 2)), load<i32>(shift + (ci << 2)), outZp, lo, hi);
 }
 
-// Accumulators of conv8: two pixels (a, b) by four channels.
-let accB0 = 0;
-let accB1 = 0;
-let accB2 = 0;
-let accB3 = 0;
-
 /** Four lanes of x times four lanes of w, summed. */
 // @ts-ignore: decorator
 @inline function dot4(x0: i32, x1: i32, x2: i32, x3: i32, w: i32): i32 {
   return x0 * lane0(w) + x1 * lane1(w) + x2 * lane2(w) + x3 * lane3(w);
 }
 
-/** Σ x * w over the windows at p and p + pixStride for four channels (weights
- * at w, taps apart), into acc0..acc3 and accB0..accB3. Each weight word is
- * loaded and unpacked once for both pixels, each input word once for the four
- * channels; an accumulator takes one add per word of each pixel. */
-function conv8(p: usize, pixStride: usize, w: usize, taps: usize): void {
-  let a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+/** `pairs` pairs of adjacent output pixels of one row, four channels (weights
+ * at w, taps apart): the windows at p and p + pixStride, their packed outputs
+ * at o and o + bc, then the next pair. Each weight word is loaded and
+ * unpacked once for both pixels, each input word once for the four
+ * channels; an accumulator takes one add per word of each pixel. One call per
+ * row, not per pair: the call and the accumulators' way out cost less. */
+function convPairs(p: usize, pixStride: usize, w: usize, taps: usize, o: usize, bc: usize, pairs: i32): void {
   const len = <usize>segLen;
   const words = len & ~3;
-  for (let s = 0; s < segCount; s++) {
-    let xp = p + segIn(s);
-    let wp = w + <usize>s * len;
-    const end = xp + words;
-    while (xp < end) {
-      const xv = load<i32>(xp), yv = load<i32>(xp + pixStride);
-      const x0 = lane0(xv), x1 = lane1(xv), x2 = lane2(xv), x3 = lane3(xv);
-      const y0 = lane0(yv), y1 = lane1(yv), y2 = lane2(yv), y3 = lane3(yv);
-      let v = load<i32>(wp);
-      a0 += dot4(x0, x1, x2, x3, v);
-      b0 += dot4(y0, y1, y2, y3, v);
-      v = load<i32>(wp + taps);
-      a1 += dot4(x0, x1, x2, x3, v);
-      b1 += dot4(y0, y1, y2, y3, v);
-      v = load<i32>(wp + 2 * taps);
-      a2 += dot4(x0, x1, x2, x3, v);
-      b2 += dot4(y0, y1, y2, y3, v);
-      v = load<i32>(wp + 3 * taps);
-      a3 += dot4(x0, x1, x2, x3, v);
-      b3 += dot4(y0, y1, y2, y3, v);
-      xp += 4;
-      wp += 4;
+  for (let k = 0; k < pairs; k++) {
+    let a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+    for (let s = 0; s < segCount; s++) {
+      let xp = p + segIn(s);
+      let wp = w + <usize>s * len;
+      const end = xp + words;
+      while (xp < end) {
+        const xv = load<i32>(xp), yv = load<i32>(xp + pixStride);
+        const x0 = lane0(xv), x1 = lane1(xv), x2 = lane2(xv), x3 = lane3(xv);
+        const y0 = lane0(yv), y1 = lane1(yv), y2 = lane2(yv), y3 = lane3(yv);
+        let v = load<i32>(wp);
+        a0 += dot4(x0, x1, x2, x3, v);
+        b0 += dot4(y0, y1, y2, y3, v);
+        v = load<i32>(wp + taps);
+        a1 += dot4(x0, x1, x2, x3, v);
+        b1 += dot4(y0, y1, y2, y3, v);
+        v = load<i32>(wp + 2 * taps);
+        a2 += dot4(x0, x1, x2, x3, v);
+        b2 += dot4(y0, y1, y2, y3, v);
+        v = load<i32>(wp + 3 * taps);
+        a3 += dot4(x0, x1, x2, x3, v);
+        b3 += dot4(y0, y1, y2, y3, v);
+        xp += 4;
+        wp += 4;
+      }
+      for (let i = words; i < len; i++) {
+        const x = <i32>load<i8>(xp), y = <i32>load<i8>(xp + pixStride);
+        const v0 = <i32>load<i8>(wp), v1 = <i32>load<i8>(wp + taps);
+        const v2 = <i32>load<i8>(wp + 2 * taps), v3 = <i32>load<i8>(wp + 3 * taps);
+        a0 += x * v0; a1 += x * v1; a2 += x * v2; a3 += x * v3;
+        b0 += y * v0; b1 += y * v1; b2 += y * v2; b3 += y * v3;
+        xp++;
+        wp++;
+      }
     }
-    for (let i = words; i < len; i++) {
-      const x = <i32>load<i8>(xp), y = <i32>load<i8>(xp + pixStride);
-      const v0 = <i32>load<i8>(wp), v1 = <i32>load<i8>(wp + taps);
-      const v2 = <i32>load<i8>(wp + 2 * taps), v3 = <i32>load<i8>(wp + 3 * taps);
-      a0 += x * v0; a1 += x * v1; a2 += x * v2; a3 += x * v3;
-      b0 += y * v0; b1 += y * v1; b2 += y * v2; b3 += y * v3;
-      xp++;
-      wp++;
-    }
+    store<i32>(o, quadOut(a0, a1, a2, a3));
+    store<i32>(o + bc, quadOut(b0, b1, b2, b3));
+    p += pixStride << 1;
+    o += bc << 1;
   }
-  acc0 = a0;
-  acc1 = a1;
-  acc2 = a2;
-  acc3 = a3;
-  accB0 = b0;
-  accB1 = b1;
-  accB2 = b2;
-  accB3 = b3;
 }
 
 /** Σ x * w over the window at p for four channels, into acc0..acc3. */
@@ -266,15 +260,11 @@ function convBox(rec: usize, call: usize): void {
           const winRow = plane + <usize>(y * sh - pt - ty) * <usize>rowStride;
           let o = out + <usize>((n - n0) * (y1 - y0) + (y - y0)) * rowOutStride + <usize>(xa - x0) * bc + <usize>(c - c0);
           let p = winRow + <usize>((xa * sw - pl - tx) * inC);
-          let x = xa;
-          for (; x + 2 <= xb; x += 2) {
-            conv8(p, pixStride, wc, <usize>taps);
-            store<i32>(o, quadOut(acc0, acc1, acc2, acc3));
-            store<i32>(o + bc, quadOut(accB0, accB1, accB2, accB3));
-            p += pixStride << 1;
-            o += bc << 1;
-          }
-          if (x < xb) {
+          const pairs = (xb - xa) >> 1;
+          convPairs(p, pixStride, wc, <usize>taps, o, bc, pairs);
+          if (xa + 2 * pairs < xb) {
+            p += <usize>pairs * (pixStride << 1);
+            o += <usize>pairs * (bc << 1);
             conv4(p, wc, <usize>taps);
             store<i32>(o, quadOut(acc0, acc1, acc2, acc3));
           }
