@@ -2,9 +2,10 @@
 // serial device: the linux build and QEMU Cortex-M4 and M3 boards answer
 // HELLO, compute LOADed fragments bit-exact with the oracle, refuse a LOAD
 // over their budget with the same ERROR the simulated (Node) device gives, and
-// report an out-of-bounds access inside the module instead of going on. The
-// TFLM vectors run on each through the device engine (conformance --device).
-// The same, with agent.wasm parsed at boot by wasm3, on the wasm3 images.
+// report an out-of-bounds access inside the module instead of going on (the
+// rv32 board too). The TFLM vectors run on each through the device engine
+// (conformance --device). The same, with the agent parsed at boot by wasm3,
+// on the wasm3 images.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fc from 'fast-check';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ import { chunks, type Transport } from '../host/link/transport.ts';
 import { runConformance } from '../host/cli/conformance.ts';
 import { deviceEngine } from '../host/run/device-engine.ts';
 import { KERNEL_ABI_HASH } from '../host/abi/kernel-abi.ts';
-import { buildFirmware, FIRMWARE_BUILD, missingQemuToolchain, QEMU_RX_WINDOW, startQemuBoards, type QemuBoard } from '../host/sim/qemu.ts';
+import { buildFirmware, FIRMWARE_BUILD, missingQemuToolchain, missingRiscvToolchain, QEMU_RX_WINDOW, startQemuBoards, type QemuBoard } from '../host/sim/qemu.ts';
 import { agentOverhead } from '../host/sim/agent-host.ts';
 import { missingWasm3 } from '../host/wasm3/build.ts';
 import { expectReply, TestGateway } from './agent-fixture.ts';
@@ -33,6 +34,8 @@ const TRAP_ERROR_CODE = ErrorCode.TRAP; // sent by firmware/common/trap_frame.c
 const missing = missingQemuToolchain();
 const qemu = toolGate(missing);
 const wasm3 = toolGate(missing ?? missingWasm3());
+const rv32 = toolGate(missing ?? missingRiscvToolchain());
+const rv32Wasm3 = toolGate(missing ?? missingRiscvToolchain() ?? missingWasm3());
 
 interface Device {
   name: string;
@@ -199,29 +202,33 @@ describe.skipIf(qemu.skip)(`a trap inside the module${qemu.note}`, () => {
   const outside = Buffer.from([0xf0, 0xff, 0xff, 0xff]); // 0xfffffff0, past any board's memory
   const inside = Buffer.from([0x10, 0x00, 0x00, 0x00]);
 
-  beforeAll(() => buildFirmware(['fixture-oob', ...(wasm3.skip ? [] : ['fixture-oob-wasm3'])]), 900_000);
+  beforeAll(
+    () =>
+      buildFirmware([
+        'fixture-oob',
+        ...(wasm3.skip ? [] : ['fixture-oob-wasm3']),
+        ...(rv32.skip ? [] : ['fixture-oob-rv32']),
+        ...(rv32Wasm3.skip ? [] : ['fixture-oob-rv32-wasm3']),
+      ]),
+    900_000,
+  );
+  /** The fixture's image of a QEMU board. */
+  const fixtureBoard = (board: 'qemu-mps2-an386' | 'qemu-riscv32-virt', engine: 'wasm2c' | 'wasm3') => async () => {
+    const elf = join(FIRMWARE_BUILD, `fixture-oob/${board}/agent${engine === 'wasm3' ? '-wasm3' : ''}.elf`);
+    return qemuDevice((await startQemuBoards([{ id: `oob-${engine}`, board }], { image: () => elf }))[0], engine);
+  };
 
   const images = [
     { name: 'linux', start: () => startLinux(join(FIRMWARE_BUILD, 'fixture-oob/linux/agent'), BUDGET) },
-    {
-      name: 'qemu-mps2-an386',
-      start: async () => {
-        const elf = join(FIRMWARE_BUILD, 'fixture-oob/qemu-mps2-an386/agent.elf');
-        return qemuDevice((await startQemuBoards([{ id: 'oob', board: 'qemu-mps2-an386' }], { image: () => elf }))[0]);
-      },
-    },
+    { name: 'qemu-mps2-an386', start: fixtureBoard('qemu-mps2-an386', 'wasm2c') },
     ...(wasm3.skip
       ? []
       : [
           { name: 'linux-wasm3', start: () => startLinux(join(FIRMWARE_BUILD, 'fixture-oob/linux/agent-wasm3'), BUDGET, 'linux-wasm3', 'wasm3') },
-          {
-            name: 'qemu-mps2-an386-wasm3',
-            start: async () => {
-              const elf = join(FIRMWARE_BUILD, 'fixture-oob/qemu-mps2-an386/agent-wasm3.elf');
-              return qemuDevice((await startQemuBoards([{ id: 'oob-wasm3', board: 'qemu-mps2-an386' }], { image: () => elf }))[0], 'wasm3');
-            },
-          },
+          { name: 'qemu-mps2-an386-wasm3', start: fixtureBoard('qemu-mps2-an386', 'wasm3') },
         ]),
+    ...(rv32.skip ? [] : [{ name: 'qemu-riscv32-virt', start: fixtureBoard('qemu-riscv32-virt', 'wasm2c') }]),
+    ...(rv32Wasm3.skip ? [] : [{ name: 'qemu-riscv32-virt-wasm3', start: fixtureBoard('qemu-riscv32-virt', 'wasm3') }]),
   ];
 
   it.each(images)('$name reports an out-of-bounds load as an ERROR frame, then restarts the module', async ({ start }) => {
