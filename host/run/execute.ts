@@ -5,9 +5,17 @@
 // losers are cancelled (RoCoIn). A device whose link ends is marked at once;
 // one that stays silent past a RUN's expected time (no byte, no PING answer)
 // is suspected, and a healthy device that holds the fragment or has room to
-// load it joins the race (devices do not pull work themselves). A result is
-// used only when its size is right; what cannot complete fails in bounded
-// time, naming the fragment and the device.
+// load it joins the race. Slow but healthy devices lose work to free ones
+// (DeepThings' pull-based stealing): a device whose lane runs dry pulls the
+// oldest unfinished fragment it holds (its own, a replica, a standby, or one
+// loaded to take over) whose devices are expected to finish it STEAL_MARGIN
+// times later than it would alone, and a fragment becoming ready goes to such
+// a free holder instead of its busy or slow assigned device. Expected times
+// come from the cost model times each device's measured slowness, so a
+// fault-free run with no spare copies runs as planned. A result is used only
+// when its size is right, and is stitched by its box whichever device
+// computed it; what cannot complete fails in bounded time, naming the
+// fragment and the device.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeviceError, type DeviceClient } from '../link/client.ts';
 import { DTYPE_BYTES, numElements, type DType, type Graph, type TensorData } from '../model/ir.ts';
@@ -36,6 +44,27 @@ export interface ExecuteOptions {
   trace?: Trace;
   /** One line per notable event (a device marked unhealthy, a re-dispatch). */
   log?: (line: string) => void;
+}
+
+/**
+ * How much sooner a free device must be expected to finish a fragment than
+ * the devices it is queued on or running on, to take it: enough that the
+ * noise of measured times does not move work around in a fault-free run.
+ */
+const STEAL_MARGIN = 1.5;
+
+/** A RUN queued in or running on a device's lane (begun once running: performance.now()). */
+interface LaneEntry {
+  f: DeployedFragment;
+  begun?: number;
+}
+
+/** A fragment of a running inference with no result yet: the devices on it and a way to add one. */
+interface Race {
+  f: DeployedFragment;
+  tried: Set<string>;
+  live: Map<string, LaneEntry>;
+  join(id: string): void;
 }
 
 export class RunError extends Error {
@@ -81,12 +110,20 @@ export class Executor {
   private readonly extra = new Map<string, { params: number; act: number }>();
   private readonly log: (line: string) => void;
   private readonly lanes = new Map<string, Promise<unknown>>();
+  /** What each device's lane holds, in order, for its expected backlog. */
+  private readonly laneWork = new Map<string, LaneEntry[]>();
+  /** Fragments not finished yet, oldest first: what a free device may pull. */
+  private readonly races = new Set<Race>();
   /** Devices being PINGed after a silent cancelled run. */
   private readonly checking = new Set<string>();
   /** Devices silent past a RUN's expected end: given no new work until they show life. */
   private readonly suspected = new Set<string>();
-  /** Each device's measured time over its profile's (1 or more), and each fragment's work, for expected RUN times. */
-  private readonly slowness = new Map<string, number>();
+  /**
+   * Per device, moving sums of its measured and its profile's RUN times, ms:
+   * their ratio is its slowness (1 or more). Long RUNs weigh more than short
+   * ones, whose time is mostly fixed cost. With each fragment's work, for expected RUN times.
+   */
+  private readonly paced = new Map<string, { measured: number; expected: number }>();
   private readonly work = new Map<number, Work>();
 
   /** The plan's units in dataflow order, and its deployed fragments by stage and index. */
@@ -219,12 +256,23 @@ export class Executor {
    * profile the device has measured so far.
    */
   private expectedMs(id: string, f: DeployedFragment): number {
+    return this.profileMs(id, f) * this.slowness(id);
+  }
+
+  /** What one RUN of `f` takes on device `id` by its profile, ms (the plan's prediction on a device it does not know). */
+  private profileMs(id: string, f: DeployedFragment): number {
     const profile = this.plan.devices.find((d) => d.id === id);
     if (!profile) return (f.plan.predicted.end - f.plan.predicted.start) * 1000;
     let work = this.work.get(f.num);
     if (!work) this.work.set(f.num, (work = fragmentWork(this.graph, f.plan.ops)));
     const t = timing(profile, work);
-    return (t.sendS + t.computeS + t.returnS) * 1000 * (this.slowness.get(id) ?? 1);
+    return (t.sendS + t.computeS + t.returnS) * 1000;
+  }
+
+  /** Measured over profile RUN time of the device (1 until measured; never below 1). */
+  private slowness(id: string): number {
+    const p = this.paced.get(id);
+    return p && p.expected > 0 ? Math.max(1, p.measured / p.expected) : 1;
   }
 
   /** The hard deadline of a RUN, counted from when its device is free: a live device that never answers. */
@@ -244,11 +292,66 @@ export class Executor {
     return Math.ceil(1000 * (2 * profile.link.latencyS + (2 * window) / profile.link.bytesPerSec) + 100);
   }
 
-  /** Folds one measured RUN into the device's slowness (measured over expected, never below 1). */
+  /** Folds one measured RUN into the device's slowness. */
   private measured(id: string, f: DeployedFragment, ms: number): void {
-    const before = this.slowness.get(id) ?? 1;
-    const ratio = ms / (this.expectedMs(id, f) / before);
-    this.slowness.set(id, Math.max(1, 0.7 * before + 0.3 * ratio));
+    const p = this.paced.get(id) ?? { measured: 0, expected: 0 };
+    this.paced.set(id, { measured: 0.7 * p.measured + 0.3 * ms, expected: 0.7 * p.expected + 0.3 * this.profileMs(id, f) });
+  }
+
+  private holds(id: string, f: DeployedFragment): boolean {
+    return this.dep.holds.get(id)?.has(f.num) === true;
+  }
+
+  /**
+   * Whether the device may take more work now: nothing waits in or runs on
+   * its lane, it is neither marked nor suspected, and its link is up (only
+   * looked at: a pull after the session closed marks nobody).
+   */
+  private isIdle(id: string): boolean {
+    const usable = !this.unhealthy.has(id) && !this.suspected.has(id) && this.dep.clients.get(id)?.isOpen === true;
+    return usable && (this.laneWork.get(id)?.length ?? 0) === 0;
+  }
+
+  /**
+   * When the device is expected to finish `entry`, ms from now: what runs
+   * before it in its lane, then its own RUN (the device's whole backlog when
+   * `entry` is not in it).
+   */
+  private finishMs(id: string, entry?: LaneEntry): number {
+    const now = performance.now();
+    let ms = 0;
+    for (const e of this.laneWork.get(id) ?? []) {
+      ms += e.begun === undefined ? this.expectedMs(id, e.f) : Math.max(0, e.begun + this.expectedMs(id, e.f) - now);
+      if (e === entry) break;
+    }
+    return ms;
+  }
+
+  /**
+   * A free healthy device, not in `exclude`, holding `f` and expected to
+   * finish it STEAL_MARGIN times sooner than `finishMs` from now; the soonest.
+   */
+  private freeHolder(f: DeployedFragment, exclude: Set<string>, finishMs: number): string | undefined {
+    const free = [...this.dep.clients.keys()].filter((id) => !exclude.has(id) && this.holds(id, f) && this.isIdle(id));
+    const best = free.sort((a, b) => this.expectedMs(a, f) - this.expectedMs(b, f))[0];
+    return best !== undefined && STEAL_MARGIN * this.expectedMs(best, f) < finishMs ? best : undefined;
+  }
+
+  /**
+   * A device whose lane ran dry takes the oldest unfinished fragment it holds
+   * whose devices are expected to finish it STEAL_MARGIN times later than it
+   * would: it joins that race, and whichever result comes first is used.
+   */
+  private pull(id: string): void {
+    if (!this.isIdle(id)) return;
+    for (const r of this.races) {
+      if (r.tried.has(id) || r.live.size === 0 || !this.holds(id, r.f)) continue;
+      const theirs = Math.min(...[...r.live].map(([d, e]) => this.finishMs(d, e)));
+      if (STEAL_MARGIN * this.expectedMs(id, r.f) >= theirs) continue;
+      this.log(`fragment ${r.f.plan.id} pulled by ${id} from ${[...r.live.keys()].join('+')}`);
+      r.join(id);
+      return;
+    }
   }
 
   /**
@@ -304,19 +407,22 @@ export class Executor {
 
   /**
    * Runs `f` on its devices until one valid result arrives. The assigned
-   * devices race (replicas); when every device still working on it is lost
-   * or suspected (silent past its expected time), a healthy device that
-   * holds it or has room to load it joins the race. A suspect keeps running:
-   * a device that was only slow to answer costs duplicate work, not a
-   * device. An error other than a lost device ends the fragment once no
-   * attempt is left, since it would fail the same way elsewhere.
+   * devices race (replicas), except that one expected to finish it
+   * STEAL_MARGIN times later than a free holder leaves it to that holder;
+   * a device whose lane runs dry may join (see pull). When every device
+   * still working on it is lost or suspected (silent past its expected
+   * time), a healthy device that holds it or has room to load it joins the
+   * race. A suspect keeps running: a device that was only slow to answer
+   * costs duplicate work, not a device. An error other than a lost device
+   * ends the fragment once no attempt is left, since it would fail the same
+   * way elsewhere.
    */
   private runFragment(f: DeployedFragment, values: (TensorData | undefined)[], index: number): Promise<void> {
     const input = this.inputBytes(f, values);
     return new Promise<void>((resolve, reject) => {
       const abort = new AbortController();
       const tried = new Set<string>();
-      const live = new Set<string>();
+      const live = new Map<string, LaneEntry>();
       const suspects = new Set<string>();
       let done = false;
       let finding = false;
@@ -326,20 +432,23 @@ export class Executor {
       const fail = (e: unknown) => {
         if (done) return;
         done = true;
+        this.races.delete(race);
         abort.abort();
         reject(e);
       };
       const launch = (id: string) => {
+        const entry: LaneEntry = { f };
         tried.add(id);
-        live.add(id);
+        live.set(id, entry);
         const suspect = () => {
           suspects.add(id);
           void backup(true);
         };
-        this.attempt(f, id, input, index, abort.signal, suspect).then(
+        this.attempt(f, id, entry, input, index, abort.signal, suspect).then(
           (bytes) => {
             if (done) return;
             done = true;
+            this.races.delete(race);
             abort.abort();
             this.store(f, values, bytes);
             resolve();
@@ -384,9 +493,15 @@ export class Executor {
         if (live.size === 0)
           fail(new RunError(f.plan.id, lastDevice, `${lastError || 'every assigned device is unhealthy'}; no healthy device holds the fragment or has room to load it`));
       };
+      const race: Race = { f, tried, live, join: launch };
+      this.races.add(race);
       const group = f.plan.devices.filter((d) => this.isHealthy(d));
       if (group.length === 0) void backup();
-      else group.forEach(launch);
+      for (const d of group) {
+        const to = this.freeHolder(f, new Set([...group, ...tried]), this.finishMs(d) + this.expectedMs(d, f));
+        if (to) this.log(`fragment ${f.plan.id} pulled by ${to} from ${d}`);
+        launch(to ?? d);
+      }
     });
   }
 
@@ -414,13 +529,24 @@ export class Executor {
    * One RUN at a time per device, queued here rather than in the client, so
    * that a RUN's deadline counts from when its device is free: with several
    * inferences in flight, a fragment may wait behind others on a slow device.
+   * `entry` stands in the device's lane until the RUN ends; a lane left empty
+   * pulls work (once the results just in have released what depends on them).
    */
-  private inLane<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const next = (this.lanes.get(id) ?? Promise.resolve()).then(fn, fn);
-    this.lanes.set(
-      id,
-      next.catch(() => undefined),
-    );
+  private inLane<T>(id: string, entry: LaneEntry, fn: () => Promise<T>): Promise<T> {
+    const work = this.laneWork.get(id) ?? this.laneWork.set(id, []).get(id)!;
+    work.push(entry);
+    const run = () => {
+      entry.begun = performance.now();
+      return fn();
+    };
+    const next = (this.lanes.get(id) ?? Promise.resolve()).then(run, run);
+    const settled = next
+      .catch(() => undefined)
+      .then(() => {
+        work.splice(work.indexOf(entry), 1);
+        if (work.length === 0) setImmediate(() => this.pull(id));
+      });
+    this.lanes.set(id, settled);
     return next;
   }
 
@@ -432,7 +558,7 @@ export class Executor {
    * frame, or a PING answer); if not, `suspect()` is called, and a PING that
    * fails for good marks it unhealthy and ends the RUN as a lost device.
    */
-  private attempt(f: DeployedFragment, id: string, input: Uint8Array, index: number, signal: AbortSignal, suspect: () => void): Promise<Uint8Array> {
+  private attempt(f: DeployedFragment, id: string, entry: LaneEntry, input: Uint8Array, index: number, signal: AbortSignal, suspect: () => void): Promise<Uint8Array> {
     const client: DeviceClient = this.dep.clients.get(id)!;
     const predictedMs = (f.plan.predicted.end - f.plan.predicted.start) * 1000;
     const start = performance.now() - this.t0;
@@ -454,7 +580,7 @@ export class Executor {
         detail,
       });
     const timeoutMs = this.timeoutMs(id, f);
-    const run = this.inLane(id, async () => {
+    const run = this.inLane(id, entry, async () => {
       const begun = performance.now();
       const stop = new AbortController();
       const cancel = () => stop.abort();
