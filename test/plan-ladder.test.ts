@@ -14,6 +14,7 @@ import { fewestDevices, inspectModel } from '../host/plan/inspect.ts';
 import { InfeasibleError } from '../host/plan/memory.ts';
 import { graphHash, planDevices, type Plan } from '../host/plan/plan-file.ts';
 import { referenceDevice, type DeviceProfile } from '../host/plan/profiles.ts';
+import { strategies } from '../host/plan/strategies/index.ts';
 import { FEWER_DEVICES_TOLERANCE, microsplit } from '../host/plan/strategies/microsplit.ts';
 import { buildModel, randomModelSpec, syntheticDevices, type LayerSpec, type LinkClass, type ModelSpec } from '../host/plan/synthetic.ts';
 import { seededRandom } from '../host/random.ts';
@@ -146,6 +147,29 @@ describe('one more device on random models and devices', () => {
         expect(after!.predicted.makespanS).toBeLessThanOrEqual(before.predicted.makespanS * (1 + FEWER_DEVICES_TOLERANCE) + 1e-12);
       }),
       { numRuns: 30, seed: 7 },
+    );
+    expect(compared).toBeGreaterThan(10);
+  });
+
+  it('is never predicted slower than the single or layerwise baseline beyond the tolerance', async () => {
+    let compared = 0;
+    await fc.assert(
+      fc.asyncProperty(drawn, async (r) => {
+        const g = buildModel(randomModelSpec(r.model, 6));
+        const devices = syntheticDevices(r.devices, r.level, r.link, r.seed).map((d) => ({ ...d, budget: Math.max(1024, Math.round(d.budget * r.budgetScale)) }));
+        const ours = await planOrNull(requestFor(g, devices));
+        for (const name of ['single', 'layerwise']) {
+          const base = await strategies[name].plan(requestFor(g, devices)).catch((e: unknown) => {
+            if (e instanceof InfeasibleError) return null;
+            throw e;
+          });
+          if (!base) continue;
+          compared++;
+          expect(ours, `${name} fits`).not.toBeNull();
+          expect(ours!.predicted.makespanS).toBeLessThanOrEqual(base.predicted.makespanS * (1 + FEWER_DEVICES_TOLERANCE) + 1e-12);
+        }
+      }),
+      { numRuns: 30, seed: 11 },
     );
     expect(compared).toBeGreaterThan(10);
   });

@@ -72,7 +72,10 @@ async function runLinkRate(p: DeviceProfile, client: DeviceClient, emptyMs: numb
   return ms > 0 ? (wireBytes * 1000) / ms : p.link.bytesPerSec;
 }
 
-export async function measuredProfiles(profiles: DeviceProfile[], clients: Map<string, DeviceClient>, pings = 5, rateMeasured: ReadonlySet<string> = new Set()): Promise<DeviceProfile[]> {
+/** PINGs and empty RUNs per device when a testbed's links are measured (the RUNs count as the device's runs). */
+export const PROBES = 5;
+
+export async function measuredProfiles(profiles: DeviceProfile[], clients: Map<string, DeviceClient>, pings = PROBES, rateMeasured: ReadonlySet<string> = new Set()): Promise<DeviceProfile[]> {
   return Promise.all(
     profiles.map(async (p) => {
       const client = clients.get(p.id);

@@ -14,7 +14,7 @@ import { loadTestbed, parseTestbed, type DeviceSpec, type Testbed } from '../sim
 import { connectAll } from './connect.ts';
 import { deploy, type DeployOptions, type Deployment } from './deploy.ts';
 import { Executor, type ExecuteOptions } from './execute.ts';
-import { measuredProfiles } from './measure-links.ts';
+import { measuredProfiles, PROBES } from './measure-links.ts';
 import { helloProfiles, sameMemory, testbedProfiles } from './testbed-profiles.ts';
 
 export interface PlanChoice {
@@ -85,7 +85,7 @@ export async function openTestbed(testbed: string | Testbed, log?: (line: string
     const nominal = helloProfiles(testbedProfiles(tb), clients);
     // A board's UART is paced to its stated rate, but a board too slow to take bytes that fast moves fewer: its measured rate holds.
     const boards = new Set(running.devices.filter((d) => d.engine === 'qemu').map((d) => d.id));
-    return { testbed: running, profiles: measureLinks ? await measuredProfiles(nominal, clients, 5, boards) : nominal, clients, close };
+    return { testbed: running, profiles: measureLinks ? await measuredProfiles(nominal, clients, PROBES, boards) : nominal, clients, close };
   } catch (e) {
     await close();
     throw e;

@@ -47,11 +47,28 @@ function optionsOf(req: PlanRequest, devices: readonly DeviceProfile[], spans: r
   return spans.map((span) => {
     const orders = deviceOrders(g, span, devices);
     const subsets = orders.flatMap((order) => ks.map((k) => order.slice(0, k)));
-    // Devices alone (the vertical-only plans): all of them when few, else the
-    // fastest and the roomiest few, enough alternatives for the memory search.
-    subsets.push(...(devices.length <= ALL_SINGLES_UP_TO ? devices.map((_, d) => [d]) : orders.flatMap((o) => o.slice(0, SINGLES_PER_ORDER).map((d) => [d]))));
-    return spanOptions(g, devices, o, span, subsets);
+    return spanOptions(g, devices, o, span, [...subsets, ...singles(devices, orders)]);
   });
+}
+
+/**
+ * Devices alone (the vertical-only plans): all of them when few, else the
+ * fastest and the roomiest few, enough alternatives for the memory search.
+ */
+function singles(devices: readonly DeviceProfile[], orders: readonly number[][]): number[][] {
+  return devices.length <= ALL_SINGLES_UP_TO ? devices.map((_, d) => [d]) : orders.flatMap((o) => o.slice(0, SINGLES_PER_ORDER).map((d) => [d]));
+}
+
+/** The best vertical-only plan over chains of any length (the layerwise baseline's space; the ladder caps the chains it offers whole). */
+function verticalAnyLength(req: PlanRequest, devices: readonly DeviceProfile[]): Option[] | null {
+  const g = req.graph;
+  const o = objectiveFor(g, devices, req.lambda);
+  const spans = candidateSpans(g, 1);
+  // One pair of orders for every span (fastest by MAC rate, roomiest): long chains are many.
+  const byMemory = devices.map((_, i) => i).sort((a, b) => usableBytes(devices[b]) - usableBytes(devices[a]) || a - b);
+  const alone = singles(devices, [ladderOrder(devices), byMemory]);
+  const options = spans.map((span) => spanOptions(g, devices, o, span, alone));
+  return searchStages(g.ops.length, devices, spans, options).feasible;
 }
 
 const devicesUsed = (chosen: readonly Option[]) => new Set(chosen.flatMap((o) => o.choice.fragments.flatMap((f) => f.devices))).size;
@@ -126,7 +143,9 @@ function onReferenceCopies(req: PlanRequest, devices: readonly DeviceProfile[]):
 export function searchMicrosplit(req: PlanRequest, devices: readonly DeviceProfile[]): SearchResult {
   const r = { ...req, devices: [...devices] };
   const { rungs, closest } = searchLadder(r, devices);
-  const plans = rungs.length ? rungs : onReferenceCopies(r, devices);
+  const vertical = verticalAnyLength(r, devices);
+  const found = vertical ? [...rungs, vertical] : rungs;
+  const plans = found.length ? found : onReferenceCopies(r, devices);
   return { feasible: plans.length ? fewestWithinTolerance(r, plans) : null, closest };
 }
 
