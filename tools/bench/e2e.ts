@@ -14,7 +14,8 @@
 //    after its process exited, over the same plan's clean median, without
 //    replication (the executor's watchdog suspects the silent device and
 //    re-dispatches to a standby loaded after deploy) and with 2 replicas.
-//    A straggler: the same device computing 4x slower, median over clean.
+//    A straggler: the same device computing 4x slower, standbys loaded after
+//    deploy (free devices holding its fragments pull them), median over clean.
 // 3c. Scaling: person_detect by microsplit on N identical compute-bound
 //    devices (20 M MAC/s, 512 KB, TCP at 10 MB/s and 1 MB/s, 0.5 ms), N = 1,
 //    2, 4, 8 (1 and 8 at 1 MB/s; with --curve every N from 1 to 8 at both);
@@ -342,14 +343,18 @@ printTable(
 );
 
 // --- 3b: one straggler ---------------------------------------------------------
-/** The same plan with `device` computing 4x slower from the start (testbed `slowdown` fault): median latency. */
+/**
+ * The same plan with `device` computing 4x slower from the start (testbed
+ * `slowdown` fault) and a standby copy of each fragment loaded where there is
+ * room, which free devices pull from the slow one: median latency.
+ */
 async function stragglerMs(plan: Plan, device: string): Promise<number> {
   const faults: FaultSpec = { dropP: 0, corruptP: 0, slowdown: { atMs: 0, factor: 4 } };
   const testbed: Testbed = { ...roomy, devices: roomy.devices.map((d) => (d.id === device ? { ...d, faults } : d)) };
-  return withTestbed(testbed, async (open) => median((await measure(open, plan, N)).latencies));
+  return withTestbed(testbed, async (open) => median((await measure(open, plan, N, undefined, N, undefined, { standbys: true })).latencies));
 }
 const straggler = await stragglerMs(roomyMicro.run!.plan, victim);
-console.log(`\none straggler on ${roomy.name}: ${victim} computes 4x slower: ${ms(straggler)} ms, ${(straggler / roomyMicro.measuredMs!).toFixed(2)}x clean`);
+console.log(`\none straggler on ${roomy.name}: ${victim} computes 4x slower, standbys loaded: ${ms(straggler)} ms, ${(straggler / roomyMicro.measuredMs!).toFixed(2)}x clean`);
 
 // --- 3c: compute-bound testbeds of N identical devices ----------------------------
 /** N devices of 20 M MAC/s and 512 KB on loopback TCP at `rate` bytes/s and 0.5 ms. */
