@@ -33,7 +33,8 @@ describe('mnist-s on three devices, one 4x slower than its profile, standbys loa
     expected = await oracleOutputs(graph, inputs);
   });
 
-  it('free devices pull the slow one’s tiles: every output bit-exact, the slow device computes fewer tiles than planned', async () => {
+  // One inference at a time, then two in flight (a device's lane then holds the next inference's tiles behind the current ones).
+  it.each([1, 2])('%i in flight: free devices pull the slow one’s tiles, every output bit-exact, the slow device computes fewer tiles than planned', async (inFlight) => {
     const childrenBefore = childPids();
     const open = await openTestbed(TESTBED);
     const log: string[] = [];
@@ -44,9 +45,11 @@ describe('mnist-s on three devices, one 4x slower than its profile, standbys loa
       expect(plan.stages.some((s) => s.fragments.length > 1)).toBe(true);
       expect(planned).toBeGreaterThan(1);
 
-      const outputs: Buffer[] = [];
-      for (const [i, x] of inputs.entries()) outputs.push(bytes((await executor.infer([x], i)).outputs[0]));
-      expect(outputs).toEqual(expected);
+      const results = await executor.inferMany(
+        inputs.map((x) => [x]),
+        inFlight,
+      );
+      expect(results.map((r) => bytes(r.outputs[0]))).toEqual(expected);
 
       const computed = (id: string) => executor.trace.records.filter((r) => r.device === id && r.outcome === 'ok').length;
       expect(computed(SLOW), log.join('\n')).toBeLessThan(planned * INPUTS);
