@@ -1,12 +1,13 @@
 // `microsplit provision`: writes, rotates and removes a device key file, and
-// the board key region (firmware/common/key_region.h); one clear error for
-// each misuse.
+// the board key region (firmware/common/key_region.h) and the flash sector
+// holding it with its tally (common/key_flash.h); one clear error for each
+// misuse.
 import { mkdtempSync, readFileSync, statSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { provision } from '../host/cli/commands/provision.ts';
-import { bootCounterFile, KEY_REGION, nextBootSession, readKeyFile } from '../host/link/key-file.ts';
+import { bootCounterFile, KEY_REGION, keySectorImage, nextBootSession, readKeyFile } from '../host/link/key-file.ts';
 
 const fresh = () => join(mkdtempSync(join(tmpdir(), 'microsplit-provision-')), 'dev.key');
 
@@ -51,6 +52,23 @@ describe('microsplit provision', () => {
     expect(bytes.length).toBe(KEY_REGION.bytes);
     expect([bytes.readUInt32LE(0), bytes.readUInt32LE(4), bytes.readUInt32LE(8)]).toEqual([0x314b534d, 7, 3]);
     expect([...bytes.subarray(12, 16)]).toEqual([0xa1, 0xb2, 0xc3, 0]);
+  });
+
+  test('a key flash sector after n boots: the region holds the count at the last rewrite, the tally the boots since', () => {
+    const key = Uint8Array.of(0xa1, 0xb2);
+    const bytes = 256;
+    const tallyWords = (bytes - KEY_REGION.bytes) / 4; // 45
+    const view = (boots: number) => {
+      const sector = Buffer.from(keySectorImage(key, boots, bytes));
+      const tally = Array.from({ length: tallyWords }, (_, i) => sector.readUInt32LE(KEY_REGION.bytes + 4 * i));
+      return { magic: sector.readUInt32LE(0), base: sector.readUInt32LE(4), programmed: tally.filter((w) => w === 0).length, firstErased: tally.indexOf(0xffffffff) };
+    };
+    expect(view(0)).toEqual({ magic: KEY_REGION.magic, base: 0, programmed: 0, firstErased: 0 });
+    expect(view(7)).toEqual({ magic: KEY_REGION.magic, base: 0, programmed: 7, firstErased: 7 });
+    expect(view(tallyWords)).toEqual({ magic: KEY_REGION.magic, base: 0, programmed: tallyWords, firstErased: -1 });
+    // The boot after a full tally erased the sector and wrote the region with its count.
+    expect(view(tallyWords + 1)).toEqual({ magic: KEY_REGION.magic, base: tallyWords + 1, programmed: 0, firstErased: 0 });
+    expect(view(2 * (tallyWords + 1) + 3)).toEqual({ magic: KEY_REGION.magic, base: 2 * (tallyWords + 1), programmed: 3, firstErased: 3 });
   });
 
   test("writes the ESP32's key partition as a CSV for nvs_partition_gen.py: the key blob only, no boot count", () => {

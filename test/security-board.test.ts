@@ -7,19 +7,19 @@
 // The STM32F405 and rv32 boards: keyed boot, replay across a reboot, and
 // un-keying. The linux build reads the same key file (--key) and keeps the
 // boot count beside it: replay across a restart, rotation and un-keying on it.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { provision } from '../host/cli/commands/provision.ts';
 import { DeviceClient } from '../host/link/client.ts';
 import { encodeReply, type ReplyOf } from '../host/link/messages.ts';
-import { readKeyFile } from '../host/link/key-file.ts';
+import { bootCounterFile, KEY_REGION, readKeyFile } from '../host/link/key-file.ts';
 import { decodeRequest, ErrorCode } from '../host/link/messages.ts';
 import { openSerial } from '../host/link/serial.ts';
 import { agentOverhead } from '../host/sim/agent-host.ts';
 import { startBoardImage, type RunningBoard } from '../host/sim/board-image.ts';
-import { agentImage, buildFirmware, FIRMWARE_BUILD, missingQemuToolchain, missingRiscvToolchain, QEMU_RX_WINDOW, startQemuBoards, type QemuBoard } from '../host/sim/qemu.ts';
+import { agentImage, buildFirmware, FIRMWARE_BUILD, missingQemuToolchain, missingRiscvToolchain, QEMU_BOARDS, QEMU_RX_WINDOW, startQemuBoards, type QemuBoard } from '../host/sim/qemu.ts';
 import { oneOpFragment } from './fixtures/link-fragments.ts';
 import { flipByte, manInTheMiddle, recording, replay } from './fixtures/mitm.ts';
 import { fullyConnectedModel, randomInputs } from './fixtures/small-models.ts';
@@ -130,8 +130,9 @@ describe.skipIf(qemu.skip)(`a keyed MPS2 M4 board${qemu.note}`, () => {
 });
 
 // The STM32F405 keeps its key region in its flash's last sector (loaded there by QEMU's loader; QEMU
-// models no flash interface, so the board's own flash write is not exercised), the rv32 in RAM past its
-// chip's: each boots keyed, refuses LOAD and RUN recorded before a reboot, and boots unkeyed without a key.
+// models no flash interface, so the board's own flash write is not exercised), the rv32 in a sector of
+// virt's CFI flash, which QEMU does emulate: each boots keyed, refuses LOAD and RUN recorded before a
+// reboot, boots unkeyed without a key, and reads its boot count from its sector's tally.
 for (const [name, gate] of [
   ['qemu-netduinoplus2', qemu],
   ['qemu-riscv32-virt', toolGate(missingQemuToolchain() ?? missingRiscvToolchain())],
@@ -193,6 +194,28 @@ for (const [name, gate] of [
         await plain.close();
       }
     }, 180_000);
+
+    // The launcher loads the sector as a chip holds it after that many boots; the rv32 then programs its tally
+    // (or, with the tally full, erases and rewrites the sector) in QEMU's CFI flash model, and is keyed only
+    // if that write reads back; the STM32 reads the tally, QEMU giving it no flash interface to write.
+    test("counts boots through its flash sector's tally: a partly filled tally, and a full one", async () => {
+      const at = QEMU_BOARDS[name].keyRegion;
+      const tallyWords = (at.sectorBytes - KEY_REGION.bytes) / 4;
+      const tallyFile = join(keyFile, '..', 'tally.key');
+      provision(tallyFile, {});
+      const key = readKeyFile(tallyFile);
+      for (const before of [1000, tallyWords]) {
+        writeFileSync(bootCounterFile(tallyFile), `${before}\n`);
+        await board?.stop();
+        [board] = await startQemuBoards([{ id: name, board: name, keyFile: tallyFile }]);
+        const c = await DeviceClient.connect(await openSerial(board.path), { name, key, connectTimeoutMs: 30_000 });
+        try {
+          expect(c.info).toMatchObject({ keyed: 1, session: (before + 1) * 0x10000 + 1 }); // past 2^31: no << here
+        } finally {
+          await c.close();
+        }
+      }
+    }, 120_000);
   });
 }
 

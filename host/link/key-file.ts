@@ -68,6 +68,23 @@ export function keyRegionImage(key: Uint8Array, boots: number): Uint8Array {
 }
 
 /**
+ * A flash sector holding the key region and its tally of boots
+ * (firmware/common/key_flash.h) as a board leaves it after `boots` boots
+ * counted from a region written with 0: one tally word programmed to 0 per
+ * boot, and each time the tally was full, the sector erased and the region
+ * written again with the count in it. The QEMU launcher loads it, so a board
+ * reads its count as it would on a chip.
+ */
+export function keySectorImage(key: Uint8Array, boots: number, sectorBytes: number): Uint8Array {
+  const tallyWords = Math.floor((sectorBytes - KEY_REGION.bytes) / 4);
+  const tally = boots % (tallyWords + 1);
+  const sector = new Uint8Array(sectorBytes).fill(0xff);
+  sector.set(keyRegionImage(key, boots - tally));
+  sector.fill(0, KEY_REGION.bytes, KEY_REGION.bytes + 4 * tally);
+  return sector;
+}
+
+/**
  * The ESP32's key partition (firmware/boards/esp32/partitions.csv: mskey, an
  * NVS partition) as the CSV ESP-IDF's nvs_partition_gen.py turns into its
  * image: the key as the blob "key" in namespace "microsplit". The boot count

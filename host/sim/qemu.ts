@@ -4,12 +4,12 @@
 // treats them exactly like serial devices. Also builds the images on demand
 // (make is incremental, so a second call costs nothing).
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { keyRegionImage, nextBootSession, readKeyFile } from '../link/key-file.ts';
+import { keyRegionImage, keySectorImage, nextBootSession, readKeyFile } from '../link/key-file.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const FIRMWARE_DIR = join(ROOT, 'firmware');
@@ -29,21 +29,22 @@ interface QemuBoardInfo {
   /** Where QEMU's loader places the settings word (memory QEMU has beyond the chip's); null: none. */
   configAddr: number | null;
   /**
-   * The device key region (firmware/common/key_region.h; docs/firmware.md "Device keys"): its address, and
-   * for a board that keeps it in a flash sector, the sector's bytes (QEMU's flash reads 0 where nothing is
-   * loaded, so the launcher loads the whole sector, erased after the region, as a chip holds it).
+   * The device key region (docs/firmware.md "Device keys"): RAM standing for flash at `addr`
+   * (firmware/common/key_region.h), or a flash sector with a tally of boots (common/key_flash.h): in the
+   * chip's flash (ROM to QEMU, loaded from a file) or in a CFI flash bank QEMU emulates, programs and keeps
+   * in a -drive file of the bank's size.
    */
-  keyRegion: { addr: number; flashSectorBytes?: number };
+  keyRegion: { ram: number } | { rom: number; sectorBytes: number } | { pflash0: number; sectorBytes: number; bankBytes: number };
   /** The toolchain prefix of its firmware (objects read with its nm). */
   toolchain: string;
 }
 
 /** Boards QEMU emulates, with the machine, the chip the image is linked for and what the firmware builds for it. */
 export const QEMU_BOARDS = {
-  'qemu-mps2-an386': { qemu: 'qemu-system-arm', machine: 'mps2-an386', cpu: 'Cortex-M4', chip: 'a 256 KB-RAM Cortex-M4 such as the nRF52840 (1 MB flash, 256 KB RAM)', engines: ['wasm2c', 'wasm3'], configAddr: 0x21ffff00, keyRegion: { addr: 0x21fffe00 }, toolchain: 'arm-none-eabi-' },
-  'qemu-mps2-an385': { qemu: 'qemu-system-arm', machine: 'mps2-an385', cpu: 'Cortex-M3', chip: 'a 128 KB-RAM Cortex-M3 such as the STM32F207 (1 MB flash, 128 KB RAM)', engines: ['wasm2c'], noWasm3: "agent-wasm3.wasm fully compiled takes 176 KB of wasm3's heap on a 32-bit core (wasm3_heap_bytes of the M4 and rv32 entries), more than the chip's 128 KB of RAM", configAddr: 0x21ffff00, keyRegion: { addr: 0x21fffe00 }, toolchain: 'arm-none-eabi-' },
-  'qemu-netduinoplus2': { qemu: 'qemu-system-arm', machine: 'netduinoplus2', cpu: 'Cortex-M4', chip: 'STM32F405 (1 MB flash, 128 KB SRAM; its 64 KB CCM unused)', engines: ['wasm2c'], noWasm3: "agent-wasm3.wasm fully compiled takes 176 KB of wasm3's heap on a 32-bit core (wasm3_heap_bytes of the M4 and rv32 entries), more than the chip's 128 KB of SRAM; its 64 KB CCM, apart and unmodelled by QEMU, would not make up the difference", configAddr: null, keyRegion: { addr: 0x080e0000, flashSectorBytes: 0x20000 }, toolchain: 'arm-none-eabi-' },
-  'qemu-riscv32-virt': { qemu: 'qemu-system-riscv32', machine: 'virt', cpu: 'RV32IMC', chip: 'a 400 KB-RAM RV32 part such as the ESP32-C3 (RAM limited to 400 KB by the linker script)', engines: ['wasm2c', 'wasm3'], configAddr: 0x80800000, keyRegion: { addr: 0x80800100 }, toolchain: 'riscv64-unknown-elf-' },
+  'qemu-mps2-an386': { qemu: 'qemu-system-arm', machine: 'mps2-an386', cpu: 'Cortex-M4', chip: 'a 256 KB-RAM Cortex-M4 such as the nRF52840 (1 MB flash, 256 KB RAM)', engines: ['wasm2c', 'wasm3'], configAddr: 0x21ffff00, keyRegion: { ram: 0x21fffe00 }, toolchain: 'arm-none-eabi-' },
+  'qemu-mps2-an385': { qemu: 'qemu-system-arm', machine: 'mps2-an385', cpu: 'Cortex-M3', chip: 'a 128 KB-RAM Cortex-M3 such as the STM32F207 (1 MB flash, 128 KB RAM)', engines: ['wasm2c'], noWasm3: "agent-wasm3.wasm fully compiled takes 176 KB of wasm3's heap on a 32-bit core (wasm3_heap_bytes of the M4 and rv32 entries), more than the chip's 128 KB of RAM", configAddr: 0x21ffff00, keyRegion: { ram: 0x21fffe00 }, toolchain: 'arm-none-eabi-' },
+  'qemu-netduinoplus2': { qemu: 'qemu-system-arm', machine: 'netduinoplus2', cpu: 'Cortex-M4', chip: 'STM32F405 (1 MB flash, 128 KB SRAM; its 64 KB CCM unused)', engines: ['wasm2c'], noWasm3: "agent-wasm3.wasm fully compiled takes 176 KB of wasm3's heap on a 32-bit core (wasm3_heap_bytes of the M4 and rv32 entries), more than the chip's 128 KB of SRAM; its 64 KB CCM, apart and unmodelled by QEMU, would not make up the difference", configAddr: null, keyRegion: { rom: 0x080e0000, sectorBytes: 0x20000 }, toolchain: 'arm-none-eabi-' },
+  'qemu-riscv32-virt': { qemu: 'qemu-system-riscv32', machine: 'virt', cpu: 'RV32IMC', chip: 'a 400 KB-RAM RV32 part such as the ESP32-C3 (RAM limited to 400 KB by the linker script)', engines: ['wasm2c', 'wasm3'], configAddr: 0x80800000, keyRegion: { pflash0: 0x40000, sectorBytes: 0x40000, bankBytes: 0x2000000 }, toolchain: 'riscv64-unknown-elf-' },
 } as const satisfies Record<string, QemuBoardInfo>;
 export type QemuBoardName = keyof typeof QEMU_BOARDS;
 
@@ -145,27 +146,37 @@ function loaderWord(addr: number, value: number): string[] {
 }
 
 /**
- * Loader arguments writing the key region before boot. The board advances
- * the boot count once per boot; QEMU's memory does not outlive the process
- * (and its STM32 flash cannot be written by the board), so the count the
- * board will reach is kept in the key file's boot counter and loaded one
- * below. A region in RAM is written word by word; one in flash (ROM to QEMU,
- * which the loader's words do not reach) from a sector image in `dir`, read
- * by QEMU when it starts.
+ * QEMU arguments placing the key region before boot. QEMU's memory does not
+ * outlive the process, so the boots so far are kept in the key file's boot
+ * counter (one more counted now) and loaded as the board would hold them;
+ * the board counts this boot. RAM is written word by word by the loader; a
+ * sector of the chip's flash (ROM to QEMU, where the loader's words do not
+ * reach, and which the board does not write under QEMU) from an image file;
+ * a sector of virt's first CFI bank from a -drive file the board then
+ * programs. Files go in `dir`.
  */
 function keyRegionArgs(keyFile: string, at: QemuBoardInfo['keyRegion'], dir: () => string): string[] {
-  const region = keyRegionImage(readKeyFile(keyFile), nextBootSession(keyFile) - 1);
-  if (at.flashSectorBytes !== undefined) {
-    const sector = new Uint8Array(at.flashSectorBytes).fill(0xff);
-    sector.set(region);
-    const file = join(dir(), 'key-sector.bin');
-    writeFileSync(file, sector, { mode: 0o600 });
-    return ['-device', `loader,file=${file},addr=0x${at.addr.toString(16)},force-raw=on`];
+  const key = readKeyFile(keyFile);
+  const boots = nextBootSession(keyFile) - 1;
+  if ('ram' in at) {
+    const view = new DataView(keyRegionImage(key, boots).buffer);
+    return Array.from({ length: view.byteLength / 4 }, (_, i) => loaderWord(at.ram + 4 * i, view.getUint32(4 * i, true))).flat();
   }
-  const view = new DataView(region.buffer);
-  const args: string[] = [];
-  for (let i = 0; i < region.length; i += 4) args.push(...loaderWord(at.addr + i, view.getUint32(i, true)));
-  return args;
+  const file = join(dir(), 'key-flash.bin');
+  const sector = keySectorImage(key, boots, at.sectorBytes);
+  if ('rom' in at) {
+    writeFileSync(file, sector, { mode: 0o600 });
+    return ['-device', `loader,file=${file},addr=0x${at.rom.toString(16)},force-raw=on`];
+  }
+  // Given a first bank, virt starts there instead of at the image (and it treats a second bank as
+  // firmware that loads the image itself): the bank begins with a jump to the image, 0x80000000.
+  const bank = new Uint8Array(at.pflash0 + at.sectorBytes);
+  new DataView(bank.buffer).setUint32(0, 0x800002b7, true); // lui t0, 0x80000
+  new DataView(bank.buffer).setUint32(4, 0x00028067, true); // jr t0
+  bank.set(sector, at.pflash0);
+  writeFileSync(file, bank, { mode: 0o600 });
+  truncateSync(file, at.bankBytes);
+  return ['-drive', `if=pflash,unit=0,format=raw,file=${file}`];
 }
 
 function startOne(spec: z.output<typeof qemuBoardSpec>, elf: string, timeoutMs: number): Promise<QemuBoard> {
@@ -181,7 +192,7 @@ function startOne(spec: z.output<typeof qemuBoardSpec>, elf: string, timeoutMs: 
     s.setEncoding('utf8');
     s.on('data', (d: string) => (err += d));
   }
-  // The key sector holds the key (its directory is the owner's only): removed when QEMU exits.
+  // The key's flash file holds the key (its directory is the owner's only): removed when QEMU exits.
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   void exited.then(() => tmp && rmSync(tmp, { recursive: true, force: true }));
   return new Promise((resolve, reject) => {

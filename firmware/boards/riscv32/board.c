@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "board.h"
+#include "key_flash.h"
 
 #define UART_BASE 0x10000000u
 #define UART_RBR (*(volatile uint8_t*)(UART_BASE + 0))
@@ -115,11 +116,42 @@ void board_log(const uint8_t* p, uint32_t n) {
   (void)n;
 }
 
-/* The device key region (common/key_region.h), 256 bytes past the settings,
- * in QEMU RAM the image never touches (link.ld). It stands for a flash
- * sector, as on the MPS2 boards: QEMU's loader writes it from the device's
- * key file before boot (host/sim/qemu.ts), the board advances its boot count
- * in place; zero (not keyed) when nothing was loaded. */
-#define KEY_REGION_ADDR 0x80800100u
+/* The device key region (common/key_flash.h: the region, then a tally of
+ * boots) is the second 256 KiB sector of virt's first CFI flash bank
+ * (pflash0 at 0x20000000; QEMU keeps it in the file given with -drive
+ * if=pflash,unit=0, whose first sector holds the jump QEMU then boots
+ * through). The bank is two x16 Intel-command-set chips side by side on the
+ * 32-bit bus, so every command goes to both halves of the word. */
+#define KEY_SECTOR_ADDR 0x20040000u
+#define KEY_SECTOR_BYTES 0x40000u
+#define CFI_PROGRAM 0x00400040u
+#define CFI_ERASE 0x00200020u
+#define CFI_CONFIRM 0x00D000D0u
+#define CFI_CLEAR_STATUS 0x00500050u
+#define CFI_READ_ARRAY 0x00FF00FFu
+#define CFI_READY 0x00800080u
+#define CFI_ERRORS 0x003A003Au /* erase, program, VPP and lock errors */
 
-ms_key_region* board_key_region(void) { return (ms_key_region*)KEY_REGION_ADDR; }
+/* Waits for both chips, returns to reading data; 0 when neither reports an error. */
+static int cfi_finish(volatile uint32_t* at) {
+  uint32_t status;
+  while (((status = *at) & CFI_READY) != CFI_READY) {
+  }
+  *at = CFI_CLEAR_STATUS;
+  *at = CFI_READ_ARRAY;
+  return (status & CFI_ERRORS) != 0;
+}
+
+int board_flash_program(volatile uint32_t* addr, uint32_t value) {
+  *addr = CFI_PROGRAM;
+  *addr = value;
+  return cfi_finish(addr) || *addr != value;
+}
+
+int board_flash_erase(volatile uint32_t* sector) {
+  *sector = CFI_ERASE;
+  *sector = CFI_CONFIRM;
+  return cfi_finish(sector);
+}
+
+ms_key_region* board_key_region(void) { return ms_key_region_in_flash(KEY_SECTOR_ADDR, KEY_SECTOR_BYTES, 1); }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "board.h"
+#include "key_flash.h"
 #include "rx_ring.h"
 #include "systick.h"
 
@@ -100,22 +101,13 @@ void board_log(const uint8_t* p, uint32_t n) {
   (void)n;
 }
 
-/* The device key region (common/key_region.h) is at the start of the flash's
- * last sector, sector 11 (128 KB at 0x080E0000): the image never reaches it
- * (link.ld), and the only smaller sectors, the 16 KB ones, lie at the start
- * of flash where the vector table must be. Flash bits can only be cleared
- * without erasing the sector, so the boot count is the region's `boots` plus
- * a tally: the words after the region, one cleared per boot (one write per
- * boot, no erase). When the tally is full the sector is erased and the
- * region written again with the count folded in, once per 32,749 boots (a
- * power cut in between leaves the device unkeyed: the gateway holding the
- * key then refuses it as NO_KEY, never accepts a repeated session). */
+/* The device key region (common/key_flash.h: the region, then a tally of
+ * boots) is flash sector 11, the last (128 KB at 0x080E0000): the image
+ * never reaches it (link.ld), and the only smaller sectors, the 16 KB ones,
+ * lie at the start of flash where the vector table must be. */
 #define KEY_SECTOR 11u
 #define KEY_SECTOR_ADDR 0x080E0000u
 #define KEY_SECTOR_BYTES 0x20000u
-#define ERASED 0xFFFFFFFFu
-#define TALLY ((volatile uint32_t*)(KEY_SECTOR_ADDR + sizeof(ms_key_region)))
-#define TALLY_WORDS ((KEY_SECTOR_BYTES - sizeof(ms_key_region)) / 4u)
 
 /* The flash interface (RM0090 section 3.9); x32 parallelism needs a 2.7 to
  * 3.6 V supply, which every board named in docs/firmware.md has. */
@@ -156,41 +148,15 @@ static int flash_op(uint32_t op, volatile uint32_t* addr, uint32_t value) {
   return failed;
 }
 
-static int flash_program(volatile uint32_t* addr, uint32_t value) { return flash_op(CR_PG, addr, value) || *addr != value; }
+int board_flash_program(volatile uint32_t* addr, uint32_t value) { return flash_op(CR_PG, addr, value) || *addr != value; }
 
-/* Counts this boot in the sector: clears the next tally word or, with the
- * tally full, erases the sector and writes `r` back with the boots folded
- * in. 0 when the flash took the write and reads back as written. */
-static int count_boot_in_flash(const ms_key_region* r, uint32_t tally) {
-  if (tally < TALLY_WORDS) return flash_program(&TALLY[tally], 0);
-  if (flash_op(CR_SER | CR_SNB(KEY_SECTOR), 0, 0)) return 1;
-  const uint32_t* words = (const uint32_t*)r;
-  volatile uint32_t* region = (volatile uint32_t*)KEY_SECTOR_ADDR;
-  for (uint32_t i = sizeof *r / 4u; i-- > 0;) /* the magic last: a cut leaves no half region */
-    if (flash_program(&region[i], i == 1 ? r->boots + 1u : words[i])) return 1;
-  return 0;
+int board_flash_erase(volatile uint32_t* sector) {
+  (void)sector; /* the key's sector is the only one the board erases */
+  return flash_op(CR_SER | CR_SNB(KEY_SECTOR), 0, 0);
 }
 
-/* The region as the rest of the firmware uses it: a RAM copy read at the
- * first start, with `boots` the boots before this one; this one is counted
- * in flash before the agent starts (the firmware then advances the copy to
- * the same number); restarts after a trap reuse the copy. QEMU 7.2 models
- * no flash interface (its flash is ROM, the interface unimplemented): there
- * the launcher keeps the count in <keyFile>.boot and loads the region with
- * the boots before this one, as on the MPS2 boards, and nothing is written.
- * A write the chip refuses leaves the device unkeyed (a session could
- * repeat); the gateway holding the key then refuses the device. */
-ms_key_region* board_key_region(void) {
-  static ms_key_region region;
-  static int loaded;
-  if (loaded) return &region;
-  const ms_key_region* flash = (const ms_key_region*)KEY_SECTOR_ADDR;
-  if (flash->magic != MS_KEY_REGION_MAGIC) return 0;
-  region = *flash;
-  uint32_t tally = 0;
-  while (tally < TALLY_WORDS && TALLY[tally] != ERASED) tally++;
-  region.boots += tally;
-  if (core_hz != QEMU_SYSCLK_HZ && count_boot_in_flash(&region, tally)) return 0;
-  loaded = 1;
-  return &region;
-}
+/* QEMU 7.2 models no flash interface (its flash is ROM, the interface
+ * unimplemented): there the board writes nothing, and the launcher keeps the
+ * count in <keyFile>.boot and loads the region with the boots before this
+ * one, as on the MPS2 boards. So the flash writes above have run on no chip. */
+ms_key_region* board_key_region(void) { return ms_key_region_in_flash(KEY_SECTOR_ADDR, KEY_SECTOR_BYTES, core_hz != QEMU_SYSCLK_HZ); }

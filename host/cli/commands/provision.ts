@@ -22,7 +22,7 @@ interface ProvisionOptions {
 
 const KEY_BYTES = 32;
 /** Where a real STM32F405/407 reads the region: the start of its flash's last sector (firmware/boards/stm32f4/board.c). */
-const STM32F4_KEY_ADDR = `0x${QEMU_BOARDS['qemu-netduinoplus2'].keyRegion.addr.toString(16).padStart(8, '0').toUpperCase()}`;
+const STM32F4_KEY_ADDR = `0x${QEMU_BOARDS['qemu-netduinoplus2'].keyRegion.rom.toString(16).padStart(8, '0').toUpperCase()}`;
 
 export function register(program: Command): void {
   program
