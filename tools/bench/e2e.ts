@@ -1,4 +1,4 @@
-// `npm run bench:e2e [-- --json] [-- --inferences N]`: the gateway end to end,
+// `npm run bench:e2e [-- --json] [-- --inferences N] [-- --straggler]`: the gateway end to end,
 // person_detect on the simulated devices of testbeds/demo.json, everything
 // measured in this one run (outputs checked against the oracle every time).
 //
@@ -16,6 +16,7 @@
 //    re-dispatches to a standby loaded after deploy) and with 2 replicas.
 //    A straggler: the same device computing 4x slower, standbys loaded after
 //    deploy (free devices holding its fragments pull them), median over clean.
+//    `--straggler` runs only this case and the clean run it is measured against.
 // 3c. Scaling: person_detect by microsplit on N identical compute-bound
 //    devices (20 M MAC/s, 512 KB, TCP at 10 MB/s and 1 MB/s, 0.5 ms), N = 1,
 //    2, 4, 8 (1 and 8 at 1 MB/s; with --curve every N from 1 to 8 at both);
@@ -291,6 +292,21 @@ function gapOf(run: Run, graph: Graph): Gap {
   };
 }
 
+/** The device running the most fragments per inference under `plan` (ties by name): the one the failure and straggler cases hit. */
+function busiest(plan: Plan): string {
+  return [...fragmentsPerDevice(plan)].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0][0];
+}
+
+if (process.argv.includes('--straggler')) {
+  const [clean] = await cleanRuns(roomy, ['microsplit']);
+  const device = busiest(clean.run!.plan);
+  const slowMs = await stragglerMs(clean.run!.plan, device);
+  const ratio = slowMs / clean.measuredMs!;
+  console.log(`${roomy.name}, microsplit: clean ${ms(clean.measuredMs!)} ms; ${device} computing 4x slower, standbys loaded: ${ms(slowMs)} ms, ${ratio.toFixed(2)}x clean`);
+  if (json) console.log(JSON.stringify({ inferences: N, straggler_latency_over_clean: Math.round(ratio * 1000) / 1000 }));
+  process.exit(0);
+}
+
 // --- 1 and 2: clean runs -------------------------------------------------------
 const t0 = performance.now();
 const demoRows = await cleanRuns(demo, ['microsplit', ...BASELINES]);
@@ -322,9 +338,8 @@ printTable(
 // --- 3: one failure -------------------------------------------------------------
 const roomyMicro = find(roomyRows, 'microsplit');
 const roomyRepl = find(roomyRows, 'replicated');
-const perDevice = fragmentsPerDevice(roomyMicro.run!.plan);
-const victim = [...perDevice].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0][0];
-const k = perDevice.get(victim)!;
+const victim = busiest(roomyMicro.run!.plan);
+const k = fragmentsPerDevice(roomyMicro.run!.plan).get(victim)!;
 // Unreplicated RESULTs are counted exactly: after the link probes' empty RUNs
 // and the warm-up, the crash comes halfway through the first measured inference.
 const unreplicated = await failureRun(roomyMicro.run!.plan, victim, PROBES + k + Math.ceil(k / 2), roomyMicro.measuredMs!);
