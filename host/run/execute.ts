@@ -121,9 +121,10 @@ export class Executor {
   /**
    * Per device, moving sums of its measured and its profile's RUN times, ms:
    * their ratio is its slowness (1 or more). Long RUNs weigh more than short
-   * ones, whose time is mostly fixed cost. With each fragment's work, for expected RUN times.
+   * ones, whose time is mostly fixed cost.
    */
   private readonly paced = new Map<string, { measured: number; expected: number }>();
+  /** Each fragment's work, for its expected RUN times. */
   private readonly work = new Map<number, Work>();
 
   /** The plan's units in dataflow order, and its deployed fragments by stage and index. */
