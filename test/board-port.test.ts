@@ -62,4 +62,18 @@ describe('a board behind a paced line', () => {
     await answered;
     device.stop();
   });
+
+  it("says the board went away when its UART closes, with the firmware's last words when it printed any", async () => {
+    vi.useRealTimers();
+    const quiet = mockPair();
+    const gone = new Promise<string>((r) => boardPort(quiet.a, () => undefined, r));
+    await quiet.b.close();
+    expect(await gone).toBe('mock://a: disconnected: peer closed');
+
+    const faulted = mockPair();
+    const words = new Promise<string>((r) => boardPort(faulted.a, () => undefined, r));
+    await faulted.b.write(new TextEncoder().encode('\0microsplit: HARDFAULT pc=0x00001234 lr=0x00005679\r\n'));
+    await faulted.b.close();
+    expect(await words).toBe('microsplit: HARDFAULT pc=0x00001234 lr=0x00005679');
+  });
 });
