@@ -80,10 +80,14 @@ export async function measuredProfiles(profiles: DeviceProfile[], clients: Map<s
     profiles.map(async (p) => {
       const client = clients.get(p.id);
       if (!client) return p;
-      const latencyS = Math.max(p.link.latencyS, (await pingMs(client, pings)) / 2000);
+      const pingS = (await pingMs(client, pings)) / 1000;
       const emptyMs = await fastestRunMs(client, probeFragment, pings);
       const bytesPerSec = rateMeasured.has(p.id) ? Math.min(p.link.bytesPerSec, await runLinkRate(p, client, emptyMs, pings)) : p.link.bytesPerSec;
       const wireS = (2 * probeFragment.inputs[0].bytes) / bytesPerSec;
+      // PINGs and empty RUNs are timed at different moments of a shared
+      // machine: a round trip is at most what the fastest empty RUN took, or
+      // the model would charge every RUN more than an empty one costs.
+      const latencyS = Math.max(p.link.latencyS, Math.min(pingS, emptyMs / 1000 - wireS) / 2);
       const runOverheadS = Math.max(p.runOverheadS, emptyMs / 1000 - 2 * latencyS - wireS);
       return { ...p, runOverheadS, link: { ...p.link, latencyS, bytesPerSec } };
     }),
