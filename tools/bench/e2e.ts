@@ -41,7 +41,6 @@ import { fragmentWork } from '../../host/plan/cost.ts';
 import type { Plan } from '../../host/plan/plan-file.ts';
 import type { DeviceProfile } from '../../host/plan/profiles.ts';
 import type { Executor } from '../../host/run/execute.ts';
-import { PROBES } from '../../host/run/measure-links.ts';
 import { deployModel, makePlan, openTestbed, type OpenTestbed, type PlanChoice, type SessionOptions } from '../../host/run/session.ts';
 import { loadTestbed, type FaultSpec, type Testbed } from '../../host/sim/testbed.ts';
 import { printTable } from '../../host/cli/table.ts';
@@ -342,12 +341,11 @@ const roomyMicro = find(roomyRows, 'microsplit');
 const roomyRepl = find(roomyRows, 'replicated');
 const victim = busiest(roomyMicro.run!.plan);
 const k = fragmentsPerDevice(roomyMicro.run!.plan).get(victim)!;
-// Unreplicated RESULTs are counted exactly: after the link probes' empty RUNs
-// and the warm-up, the crash comes halfway through the first measured inference.
-const unreplicated = await failureRun(roomyMicro.run!.plan, victim, PROBES + k + Math.ceil(k / 2), roomyMicro.measuredMs!);
+// Unreplicated RESULTs are counted exactly: the crash comes halfway through the first measured inference.
+const unreplicated = await failureRun(roomyMicro.run!.plan, victim, k + Math.ceil(k / 2), roomyMicro.measuredMs!);
 const kRep = roomyRepl.run ? (fragmentsPerDevice(roomyRepl.run.plan).get(victim) ?? 0) : 0;
 // A replica's RESULTs count only when it answers before its rival: it crashes within a few inferences.
-const replicated = roomyRepl.run && kRep > 0 ? await failureRun(roomyRepl.run.plan, victim, PROBES + kRep + Math.ceil(kRep / 2), roomyRepl.measuredMs!) : undefined;
+const replicated = roomyRepl.run && kRep > 0 ? await failureRun(roomyRepl.run.plan, victim, kRep + Math.ceil(kRep / 2), roomyRepl.measuredMs!) : undefined;
 
 console.log(`\none crash on ${roomy.name}: ${victim} (${k} microsplit fragments per inference) exits mid-run`);
 printTable(
