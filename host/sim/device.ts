@@ -14,7 +14,7 @@ import { decodeReply, decodeRequest, type Reply, type Request } from '../link/me
 import { chunks, type Transport } from '../link/transport.ts';
 import { seededRandom } from '../random.ts';
 import { FrameFaults, type FrameFaultCounts } from './faults.ts';
-import { PacedLine, preciseWake, sleepUntil, type WakeAt } from './line.ts';
+import { PacedLine, realTimeWake, sleepUntil, type WakeAt } from './line.ts';
 import { FrameSplitter } from './splitter.ts';
 import { macRate, type DeviceSpec } from './testbed.ts';
 import { fragmentWork, type OpWork } from './work.ts';
@@ -35,7 +35,7 @@ export interface SimDeviceOptions {
   createAgent(write: (bytes: Uint8Array) => void): AgentPort;
   /** A crash fault fired: the device has stopped; a process host should exit. */
   onCrash?(reason: string): void;
-  /** How the device waits for a time: precise real-time wake-ups by default; the virtual clock passes its timers. */
+  /** How the device waits for a time: real-time wake-ups by default; the virtual clock passes its exact timers. */
   wake?: WakeAt;
 }
 
@@ -80,7 +80,7 @@ export class SimDevice {
 
   constructor(private readonly opts: SimDeviceOptions) {
     this.spec = opts.spec;
-    this.wake = opts.wake ?? preciseWake;
+    this.wake = opts.wake ?? realTimeWake;
     this.rxLine = new PacedLine(this.spec.link.rate, this.spec.link.latencyMs);
     this.txLine = new PacedLine(this.spec.link.rate, this.spec.link.latencyMs);
     const f = this.spec.faults;
