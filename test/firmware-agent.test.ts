@@ -257,12 +257,13 @@ describe.skipIf(qemu.skip)(`a trap inside the module${qemu.note}`, () => {
       // wasm2c says "out-of-bounds memory access", wasm3 "[trap] out of bounds memory access".
       expect(err.text).toMatch(/^agent trapped: (\[trap\] )?out.of.bounds memory access/);
 
-      // The restarted module answers again.
+      // The restarted module answers again. Under wasm3 a restart parses and
+      // compiles the whole agent again: seconds under QEMU on a busy machine.
       await t.write(inside);
-      expect(await rx.until((b) => b.includes(inside), 10_000)).toBe(true);
+      expect(await rx.until((b) => b.includes(inside), 60_000)).toBe(true);
     } finally {
       await t.close();
       await d.stop();
     }
-  });
+  }, 180_000);
 });
