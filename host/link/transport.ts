@@ -60,11 +60,8 @@ export async function* chunks(t: Transport): AsyncGenerator<Uint8Array> {
   }
 }
 
-/**
- * `t` with every received chunk passed through `map` (a tap or a filter, for
- * tools and tests); an empty result is not delivered, the next chunk is read.
- */
-export function mapReads(t: Transport, map: (chunk: Uint8Array) => Uint8Array): Transport {
+/** `t` with some of its methods replaced; address, write size and open state stay `t`'s. */
+export function overlay(t: Transport, methods: Partial<Pick<Transport, 'write' | 'read' | 'close'>>): Transport {
   return {
     get address() {
       return t.address;
@@ -76,12 +73,23 @@ export function mapReads(t: Transport, map: (chunk: Uint8Array) => Uint8Array): 
       return t.isOpen;
     },
     write: (bytes) => t.write(bytes),
+    read: () => t.read(),
     close: () => t.close(),
+    ...methods,
+  };
+}
+
+/**
+ * `t` with every received chunk passed through `map` (a tap or a filter, for
+ * tools and tests); an empty result is not delivered, the next chunk is read.
+ */
+export function mapReads(t: Transport, map: (chunk: Uint8Array) => Uint8Array): Transport {
+  return overlay(t, {
     async read() {
       for (;;) {
         const out = map(await t.read());
         if (out.length > 0) return out;
       }
     },
-  };
+  });
 }
