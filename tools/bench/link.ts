@@ -57,6 +57,19 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
+/** Loads `f` on `client`, then the fastest of REPEATS RUNs of it, in seconds; a wrong RESULT is an error naming `what`. */
+async function bestRunSeconds(client: DeviceClient, f: ReturnType<typeof transferFragment>, what: string): Promise<number> {
+  await client.load(1, f.blob, { arena: f.arena, digest: f.digest });
+  let best = Infinity;
+  for (let i = 0; i < REPEATS; i++) {
+    const t0 = performance.now();
+    const r = await client.run(1, f.input);
+    best = Math.min(best, (performance.now() - t0) / 1000);
+    if (!sameBytes(r.output, f.expected)) throw new Error(`${what}: wrong RESULT`);
+  }
+  return best;
+}
+
 function round(x: number): number {
   return Math.round(x * 10000) / 10000;
 }
@@ -126,14 +139,7 @@ try {
     const n = GOODPUT_BYTES[baud];
     const client = clients.get(`baud-${runId(run)}`)!;
     const f = transferFragment(n);
-    await client.load(1, f.blob, { arena: f.arena, digest: f.digest });
-    let best = Infinity;
-    for (let i = 0; i < REPEATS; i++) {
-      const t0 = performance.now();
-      const r = await client.run(1, f.input);
-      best = Math.min(best, (performance.now() - t0) / 1000);
-      if (!sameBytes(r.output, f.expected)) throw new Error(`${baud} baud: wrong RESULT`);
-    }
+    const best = await bestRunSeconds(client, f, `${baud} baud`);
     const goodput = n / best;
     const key = `goodput_${runId(run)}`;
     results[key] = round(goodput / (baud / 10));
@@ -150,15 +156,7 @@ try {
     const goodput: Record<string, number> = {};
     for (const mode of MODES) {
       const client = clients.get(`${mode}-${rate}`)!;
-      await client.load(1, f.blob, { arena: f.arena, digest: f.digest });
-      let best = Infinity;
-      for (let i = 0; i < REPEATS; i++) {
-        const t0 = performance.now();
-        const r = await client.run(1, f.input);
-        best = Math.min(best, (performance.now() - t0) / 1000);
-        if (!sameBytes(r.output, f.expected)) throw new Error(`${mode} at ${rate} B/s: wrong RESULT`);
-      }
-      goodput[mode] = n / best;
+      goodput[mode] = n / (await bestRunSeconds(client, f, `${mode} at ${rate} B/s`));
     }
     const label = rate >= 1e9 ? 'unpaced' : String(rate);
     results[`keyed_goodput_${label}`] = Math.round(goodput.unkeyed);
