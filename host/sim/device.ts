@@ -74,7 +74,7 @@ export class SimDevice {
   private rxChain: Promise<void> = Promise.resolve();
   private txChain: Promise<void> = Promise.resolve();
   private stopped = false;
-  /** When the frame being processed was handed to the agent: a RESULT's compute starts there. */
+  /** When the last frame handed to the agent was complete on the line: a RESULT's compute starts there. */
   private fedAt = 0;
   readonly stats: SimDeviceStats = { framesIn: 0, framesOut: 0, runs: 0 };
 
@@ -133,7 +133,9 @@ export class SimDevice {
           this.stats.framesIn++;
           for (const p of this.seenIn.push(frame)) this.observeRequest(p);
           if (this.stopped) return; // a crash fault fired on this frame
-          this.fedAt = performance.now();
+          // The input was complete when its last piece arrived on the line,
+          // however late this process woke to see it.
+          this.fedAt = piece.arrives;
         }
         this.agent.feed(frame.subarray(piece.start, piece.end));
         while (this.agent.poll()) {
@@ -208,19 +210,24 @@ export class SimDevice {
   /**
    * Sends a RESULT once the fragment's MACs would have been computed at this
    * device's speed, counted from when its input was complete (the agent's
-   * own time in Node is part of it, not added to it).
+   * own time in Node is part of it, not added to it). The line carries it
+   * from that time on, not from when this process woke or the agent
+   * finished: a simulated device's timing is the model's, and the host's
+   * lateness is caught up where it can be. A board's RESULT leaves when the
+   * board sends it.
    */
   private holdResult(frag: number, frame: Uint8Array): void {
     const at = this.fedAt + this.computeMs(frag);
+    const offered = this.spec.board ? performance.now() : at;
     this.held.get(frag)?.();
     if (at <= performance.now()) {
       this.held.delete(frag);
-      this.transmit(frame, true);
+      this.transmit(frame, true, offered);
       return;
     }
     const cancel = this.wake(at, () => {
       this.held.delete(frag);
-      this.transmit(frame, true);
+      this.transmit(frame, true, offered);
     });
     this.held.set(frag, cancel);
   }
@@ -236,9 +243,10 @@ export class SimDevice {
     return seconds * 1000 * factor;
   }
 
-  private transmit(frame: Uint8Array, isResult = false): void {
+  /** Puts a frame on the line towards the gateway, offered to it at `offered` (ms). */
+  private transmit(frame: Uint8Array, isResult = false, offered = performance.now()): void {
     const sent = this.faultsOut.apply(frame);
-    const pieces = sent ? this.txLine.pieces(sent.length, performance.now()) : [];
+    const pieces = sent ? this.txLine.pieces(sent.length, offered) : [];
     this.txChain = this.txChain.then(async () => {
       if (sent && !this.stopped && !this.hung) {
         for (const { start, end, arrives } of pieces) {
