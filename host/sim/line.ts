@@ -60,18 +60,43 @@ export const timerWake: WakeAt = (time, fn) => {
   return () => clearTimeout(t);
 };
 
-/** Node's timers fire 0.2-1.3 ms late, about 0.7 ms on average (measured on an idle 2-core machine). */
-const TIMER_LEAD_MS = 0.7;
+/**
+ * Node's timers count whole milliseconds of the event loop's clock: a delay
+ * under 1 ms fires after about 1.1 ms, and 1.5 ms after about 1.1 ms too
+ * (measured on the 2-core machine), so a 0.5 ms link latency paced by a
+ * timer alone became 1.1 ms or more at every hop.
+ */
+const TIMER_FLOOR_MS = 1.2;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Blocks the thread until `time` (sub-millisecond, without spinning): at most TIMER_FLOOR_MS when woken as below. */
+function blockUntil(time: number): void {
+  const ms = time - performance.now();
+  if (ms > 0) Atomics.wait(sleeper, 0, 0, ms);
+}
 
 /**
- * Wakes in real time on a timer set TIMER_LEAD_MS early, so a wake-up is as
- * likely early as late; arrival times are absolute, so neither accumulates.
- * Waking exactly (turning the event loop for the last milliseconds) cost
- * more than it saved once several device processes shared two cores.
+ * Wakes in real time: a timer of whole milliseconds brings the wake-up
+ * within TIMER_FLOOR_MS of `time` (never past it unless the process was
+ * descheduled), and the thread then sleeps out the rest (Atomics.wait,
+ * no CPU). A device's event loop pauses for that rest; bytes arriving
+ * meanwhile wait in the socket. Turning the event loop instead cost more
+ * than it saved once several device processes shared two cores.
  */
 export const realTimeWake: WakeAt = (time, fn) => {
-  const t = setTimeout(fn, Math.max(0, time - performance.now() - TIMER_LEAD_MS));
-  return () => clearTimeout(t);
+  let live = true;
+  const finish = () => {
+    if (!live) return;
+    blockUntil(time);
+    fn();
+  };
+  const ahead = Math.floor(time - performance.now() - TIMER_FLOOR_MS + 1);
+  if (ahead >= 1) {
+    const t = setTimeout(finish, ahead);
+    return () => ((live = false), clearTimeout(t));
+  }
+  const t = setImmediate(finish);
+  return () => ((live = false), clearImmediate(t));
 };
 
 /** Resolves at `time` (ms, performance.now() clock), woken by `wake`. */
