@@ -1,8 +1,11 @@
 // QEMU boards of a known clock in a testbed: QEMU gets the icount settings the
 // stated clock asks for (and a rounded clock is said), and person_detect on
-// the boards testbed is exact and reports both the plan's prediction and the
-// measured latency (how close they are is bench:e2e's prediction_error_boards:
-// a timed bound does not belong in a test on a shared machine).
+// the boards testbed is exact, with the plan's prediction and the measured
+// latency in loose agreement. How close they are is bench:e2e's
+// prediction_error_boards (within 3% on a quiet host); the bound here is only
+// what tells a board held to its clock from one running at the host's speed
+// (3.2x off before clocks were held), and it holds only while the host keeps
+// the boards at their clock, which the run reports when it cannot.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel } from '../host/model/load.ts';
@@ -42,14 +45,19 @@ describe.skipIf(qemu.skip)(`boards of a known clock${qemu.note}`, () => {
 
 describe.skipIf(qemu.skip)(`person_detect on the boards testbed${qemu.note}`, () => {
   beforeAll(() => qemu.check());
-  it('every output equals the oracle, and the prediction and the measurement are both reported', async () => {
+  it('every output equals the oracle, and the measured latency is within half the prediction of it while the boards keep their clock', async () => {
     const graph = await loadModel(PERSON);
     // boardsPrediction throws when an output differs from the oracle's.
     const r = await boardsPrediction(graph, [INPUT], 1);
     expect(r.latenciesMs).toHaveLength(1);
     expect(r.measuredMs).toBe(r.latenciesMs[0]);
-    expect(r.predictedMs).toBeGreaterThan(0);
-    expect(Number.isFinite(r.error)).toBe(true);
     expect(r.devicesUsed.some((d) => d.startsWith('m4') || d.startsWith('m3'))).toBe(true);
+    if (r.behind.length > 0) {
+      // A starved host: the run says which board fell behind and by how much; its time is not the chip's.
+      console.warn(`boards behind their clock, bound not applied (predicted ${r.predictedMs.toFixed(0)} ms, measured ${r.measuredMs.toFixed(0)} ms): ${r.behind.join('; ')}`);
+      for (const line of r.behind) expect(line).toMatch(/^board \S+: the host could not keep up with its [\d.]+ MHz clock/);
+      return;
+    }
+    expect(Math.abs(r.measuredMs - r.predictedMs)).toBeLessThanOrEqual(0.5 * r.predictedMs);
   }, 900_000);
 });
