@@ -3,6 +3,7 @@
 import type { Graph } from '../model/ir.ts';
 import { activeEnergy, fragmentWork, makespanLowerBound, objectiveFor, scheduleDataflow, type PlanTimes } from './cost.ts';
 import { dataflowUnits } from './dataflow.ts';
+import { planRoutes, type Route } from './routes.ts';
 import { deviceKinds, deviceMemory, InfeasibleError, worstShortfall, type PlacedFragment } from './memory.ts';
 import { fragmentActivationBytes, fragmentParamBytes } from './layout.ts';
 import { PLAN_FORMAT, PLAN_VERSION, type Plan, type PlanStage } from './plan-file.ts';
@@ -44,12 +45,23 @@ export function predictStages(req: PlanRequest, stages: readonly StageChoice[]):
     stages.map((s) => s.fragments.map((f) => ({ work: fragmentWork(g, f.ops), devices: f.devices }))),
     units,
     objectiveFor(g, devices, req.lambda),
+    stageRoutes(req, stages),
+  );
+}
+
+/** The direct routes of the chosen stages' output boxes (host/plan/routes.ts). */
+function stageRoutes(req: PlanRequest, stages: readonly StageChoice[]): Route[][][] {
+  return planRoutes(
+    req.graph,
+    stages.map((s) => ({ gateway: s.span.gateway, fragments: s.fragments })),
+    req.devices,
   );
 }
 
 export function assemblePlan(req: PlanRequest, strategy: string, stages: readonly StageChoice[]): Plan {
   const { graph: g, devices } = req;
   const times = predictStages(req, stages);
+  const routes = stageRoutes(req, stages);
   const held = devices.map((): PlacedFragment[] => []);
   const planStages: PlanStage[] = stages.map((s, si) => {
     const t = times.stages[si];
@@ -72,6 +84,7 @@ export function assemblePlan(req: PlanRequest, strategy: string, stages: readonl
           inputs: f.ops[0].tiles.flatMap((box, k) => (box ? [{ tensor: first.inputs[k], box }] : [])),
           output: { tensor: g.ops[last.op].outputs[0], box: last.out },
           devices: f.devices.map((d) => devices[d].id),
+          forwards: routes[si][fi].map((r) => ({ to: `s${r.stage}f${r.fragment}`, outOffset: r.outOffset, bytes: r.bytes, inOffset: r.inOffset })),
           macs: work.totalMacs,
           paramBytes: fragmentParamBytes(g, f.ops),
           activationBytes: fragmentActivationBytes(g, f.ops),

@@ -9,6 +9,11 @@
 // the receive window may lower); every RUN pays the device's fixed overhead.
 // Plans are predicted by scheduleDataflow, as the executor runs them: each
 // fragment once the boxes it reads are back, one RUN per device at a time.
+// Where the plan routes part of a fragment's input straight from its
+// producer's device (DISNET's mesh, host/plan/routes.ts), that part leaves
+// the producer once computed and crosses the pair's direct link (no link on
+// the same device); the gateway sends only the rest and still receives every
+// output box. The search itself compares plans without routes.
 // The search compares stages by scheduleStage's rules: a device computes one
 // fragment at a time and its link carries one transfer at a time; a stage starts when
 // the previous stage has finished (the gateway stitches whole tensors between
@@ -18,6 +23,7 @@ import { boxMacs } from '../abi/ops/table.ts';
 import { geometryOf } from '../model/ops/table.ts';
 import { DTYPE_BYTES, type Graph } from '../model/ir.ts';
 import type { Unit } from './dataflow.ts';
+import type { Route } from './routes.ts';
 import { boxVolume, fullBox, outputView, runsOnGateway, type OpBox } from './fragments.ts';
 import { macRate, speedKey, type DeviceProfile, type SpeedKey } from './profiles.ts';
 
@@ -241,8 +247,17 @@ export function schedulePlan(devices: readonly DeviceProfile[], stages: readonly
  * idle power outside each device's busy time. `objective` is the search's
  * (stages in sequence, schedulePlan), the figure plans are chosen by.
  */
-export function scheduleDataflow(devices: readonly DeviceProfile[], stages: readonly (readonly ScheduledFragment[])[], units: readonly Unit[], o: Objective): PlanTimes {
+export function scheduleDataflow(
+  devices: readonly DeviceProfile[],
+  stages: readonly (readonly ScheduledFragment[])[],
+  units: readonly Unit[],
+  o: Objective,
+  routes?: readonly (readonly (readonly Route[])[])[],
+): PlanTimes {
   const end: number[] = [];
+  /** When each fragment unit's first result was computed: a forward leaves its device then. */
+  const computed: number[] = [];
+  const incoming = forwardsInto(units, routes);
   const deviceFree = new Map<number, number>();
   const frags: FragmentTimes[][] = stages.map(() => []);
   const bounds = stages.map(() => ({ start: Infinity, end: 0, activeJ: 0, busyIdle: 0 }));
@@ -256,11 +271,19 @@ export function scheduleDataflow(devices: readonly DeviceProfile[], stages: read
       return;
     }
     const f = stages[u.stage][u.fragment];
+    const into = incoming.get(i) ?? [];
+    const forwarded = into.reduce((a, r) => a + r.bytes, 0);
+    let computedAt = Infinity;
     const replicas = f.devices.map((di): ReplicaTimes => {
-      const t = timing(devices[di], f.work);
+      const d = devices[di];
+      const t = timing(d, { ...f.work, inBytes: f.work.inBytes - forwarded });
       const start = Math.max(ready, deviceFree.get(di) ?? 0);
-      return { device: di, start, end: start + t.sendS + t.computeS + t.returnS };
+      // Forwarded ranges leave their producer's device when it has computed them, over the direct link.
+      const arrived = into.reduce((a, r) => Math.max(a, computed[r.unit] + r.link.latencyS + r.bytes / r.link.bytesPerSec), start + t.sendS);
+      computedAt = Math.min(computedAt, arrived + t.computeS);
+      return { device: di, start, end: arrived + t.computeS + t.returnS };
     });
+    computed[i] = computedAt;
     const first = Math.min(...replicas.map((r) => r.end));
     for (const r of replicas) {
       const stop = Math.max(r.start, Math.min(r.end, first));
@@ -280,4 +303,24 @@ export function scheduleDataflow(devices: readonly DeviceProfile[], stages: read
   const active = times.reduce((e, s) => e + s.activeJ, 0);
   const busyIdle = times.reduce((e, s) => e + s.busyIdleWattSeconds, 0);
   return { stages: times, makespanS, energyJ: active + makespanS * o.idleWatts - busyIdle, objective: schedulePlan(devices, stages, o).objective };
+}
+
+/** Forwarded ranges into each fragment unit: from which unit, how many bytes, over which direct link. */
+function forwardsInto(
+  units: readonly Unit[],
+  routes?: readonly (readonly (readonly Route[])[])[],
+): Map<number, { unit: number; bytes: number; link: { bytesPerSec: number; latencyS: number } }[]> {
+  const into = new Map<number, { unit: number; bytes: number; link: { bytesPerSec: number; latencyS: number } }[]>();
+  if (!routes) return into;
+  const unitOf = new Map<string, number>();
+  units.forEach((u, i) => u.fragment !== undefined && unitOf.set(`${u.stage}/${u.fragment}`, i));
+  routes.forEach((stage, si) =>
+    stage.forEach((list, fi) =>
+      list.forEach((r) => {
+        const to = unitOf.get(`${r.stage}/${r.fragment}`)!;
+        into.set(to, [...(into.get(to) ?? []), { unit: unitOf.get(`${si}/${fi}`)!, bytes: r.bytes, link: r.link }]);
+      }),
+    ),
+  );
+  return into;
 }

@@ -33,6 +33,13 @@ export const FragmentSchema = z.strictObject({
   output: TensorBoxSchema,
   /** Device ids running it: more than one = replicas, the first valid result wins. */
   devices: z.array(z.string()).min(1),
+  /**
+   * Routes of its output box (DISNET's mesh, host/plan/routes.ts): bytes
+   * [outOffset, outOffset + bytes) of the box go straight to the device of
+   * fragment `to`, at `inOffset` of that fragment's input. Whatever no route
+   * carries travels through the gateway; the gateway always gets the box too.
+   */
+  forwards: z.array(z.strictObject({ to: z.string().min(1), outOffset: int, bytes: z.number().int().positive(), inOffset: int })).default([]),
   macs: int,
   paramBytes: int,
   activationBytes: int,
@@ -85,6 +92,14 @@ export const PlanSchema = z
       s.fragments.forEach((f, fi) =>
         f.devices.forEach((d) => {
           if (!ids.has(d)) ctx.addIssue({ code: 'custom', path: ['stages', si, 'fragments', fi, 'devices'], message: `unknown device "${d}"` });
+        }),
+      ),
+    );
+    const fragments = new Set(p.stages.flatMap((s) => s.fragments.map((f) => f.id)));
+    p.stages.forEach((s, si) =>
+      s.fragments.forEach((f, fi) =>
+        f.forwards.forEach((r, ri) => {
+          if (!fragments.has(r.to)) ctx.addIssue({ code: 'custom', path: ['stages', si, 'fragments', fi, 'forwards', ri, 'to'], message: `unknown fragment "${r.to}"` });
         }),
       ),
     );

@@ -76,6 +76,12 @@ export const DeviceProfileSchema = z.strictObject({
     windowBytes: z.number().int().positive().optional(),
   }),
   /**
+   * Direct links to other devices (DISNET's mesh), by device id: the rate
+   * and latency of a forward from this device to that one. A pair not listed
+   * talks through the gateway (two hops on the devices' own links).
+   */
+  peers: z.record(z.string(), z.strictObject({ bytesPerSec: positive, latencyS: nonNegative })).optional(),
+  /**
    * Fixed seconds of every RUN beyond its bytes and MACs: the gateway's and
    * the device's handling of the request and its RESULT (measured by an empty
    * RUN, host/run/measure-links.ts).
@@ -98,6 +104,9 @@ export const DeviceSetSchema = z
     s.devices.forEach((d, i) => {
       if (seen.has(d.id)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `duplicate device id "${d.id}"` });
       seen.add(d.id);
+      for (const peer of Object.keys(d.peers ?? {}))
+        if (!s.devices.some((o) => o.id === peer && o.id !== d.id))
+          ctx.addIssue({ code: 'custom', path: ['devices', i, 'peers', peer], message: `a direct link to "${peer}", which is not another device of this set` });
       for (const k of Object.keys(d.macPerSec))
         if (k !== 'default' && !(SPEED_KEYS as readonly string[]).includes(k))
           ctx.addIssue({ code: 'custom', path: ['devices', i, 'macPerSec', k], message: `unknown op kind "${k}" (speed keys: ${SPEED_KEYS.join(', ')})` });

@@ -87,6 +87,7 @@ export function wholeOpsFragment(g: Graph, ops: readonly number[], device: strin
     inputs: [],
     output: { tensor: out, box: fullBox(g.tensors[out].shape) },
     devices: [device],
+    forwards: [],
     macs: 0,
     paramBytes: 0,
     activationBytes: 0,

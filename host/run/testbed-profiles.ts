@@ -3,12 +3,14 @@
 import type { DeviceClient } from '../link/client.ts';
 import { DeviceProfileSchema, type DeviceProfile } from '../plan/profiles.ts';
 import { agentOverhead } from '../sim/agent-host.ts';
-import { deviceSpeed, deviceWindow, type DeviceSpec, type Testbed } from '../sim/testbed.ts';
+import { deviceSpeed, deviceWindow, meshOf, type DeviceSpec, type Testbed } from '../sim/testbed.ts';
 
 /** nJ -> J, without binary noise in the written profile. */
 const nano = (nj = 0) => Number((nj * 1e-9).toPrecision(12));
 
-export function profileOf(d: DeviceSpec): DeviceProfile {
+/** A testbed device as a profile; with its testbed, its direct links (the testbed's mesh) too. */
+export function profileOf(d: DeviceSpec, t?: Pick<Testbed, 'mesh'>): DeviceProfile {
+  const mesh = t && meshOf(t, d.id);
   const { default: def, ...perKind } = deviceSpeed(d);
   const macPerSec: Record<string, number> = { default: def };
   for (const [k, v] of Object.entries(perKind)) if (v !== undefined) macPerSec[k] = v;
@@ -21,6 +23,7 @@ export function profileOf(d: DeviceSpec): DeviceProfile {
     reservedBytes: agentOverhead(deviceWindow(d)),
     macPerSec,
     link: { bytesPerSec: d.link.rate, latencyS: d.link.latencyMs / 1000, windowBytes: deviceWindow(d) },
+    ...(mesh && { peers: Object.fromEntries(mesh.peers.map((p) => [p, { bytesPerSec: mesh.rate, latencyS: mesh.latencyMs / 1000 }])) }),
     energy: {
       joulesPerMac: nano(d.energy?.nJPerMac),
       joulesPerByteSent: nano(d.energy?.nJPerByte),
@@ -31,7 +34,7 @@ export function profileOf(d: DeviceSpec): DeviceProfile {
 }
 
 export function testbedProfiles(t: Testbed): DeviceProfile[] {
-  return t.devices.map(profileOf);
+  return t.devices.map((d) => profileOf(d, t));
 }
 
 /**

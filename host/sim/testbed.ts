@@ -141,8 +141,31 @@ export const testbedSchema = z
     /** Seed for the failure-injection random numbers, so runs repeat. */
     seed: z.number().int().default(1),
     devices: z.array(device).min(1),
+    /**
+     * Direct links between devices (DISNET's mesh): each group's devices
+     * reach each other at `rate` bytes/s and `latencyMs` one way, and forward
+     * output boxes to each other over loopback TCP. Pairs in no group talk
+     * through the gateway. Only unkeyed simulated TCP devices, each in one group.
+     */
+    mesh: z
+      .array(z.object({ devices: z.array(z.string()).min(2), rate, latencyMs: z.number().nonnegative().default(0) }).strict())
+      .optional(),
   })
   .strict()
+  .superRefine((t, ctx) => {
+    const grouped = new Set<string>();
+    t.mesh?.forEach((m, gi) =>
+      m.devices.forEach((id, k) => {
+        const issue = (message: string) => ctx.addIssue({ code: 'custom', path: ['mesh', gi, 'devices', k], message });
+        const d = t.devices.find((x) => x.id === id);
+        if (!d) return issue(`unknown device ${id}`);
+        if (grouped.has(id)) return issue(`device ${id} is in two mesh groups`);
+        grouped.add(id);
+        if (d.link.kind !== 'tcp' || d.board) return issue(`device ${id} is not a simulated TCP device: serial links and boards stay star`);
+        if (d.keyHex || d.keyFile) issue(`device ${id} is keyed: forwarding between keyed devices is not supported, keyed devices stay star`);
+      }),
+    );
+  })
   .superRefine((t, ctx) => {
     const seen = new Set<string>();
     t.devices.forEach((d, i) => {
@@ -158,6 +181,12 @@ export const testbedSchema = z
 export type Testbed = z.output<typeof testbedSchema>;
 export type DeviceSpec = Testbed['devices'][number];
 export type FaultSpec = NonNullable<DeviceSpec['faults']>;
+
+/** The mesh group of device `id`: the direct link it forwards over, and its peers. */
+export function meshOf(t: Pick<Testbed, 'mesh'>, id: string): { rate: number; latencyMs: number; peers: string[] } | undefined {
+  const m = t.mesh?.find((x) => x.devices.includes(id));
+  return m && { rate: m.rate, latencyMs: m.latencyMs, peers: m.devices.filter((x) => x !== id) };
+}
 
 /** The receive window the device's agent is given: a board's is built into its firmware. */
 export function deviceWindow(spec: DeviceSpec): number {
