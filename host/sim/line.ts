@@ -75,28 +75,65 @@ function blockUntil(time: number): void {
   if (ms > 0) Atomics.wait(sleeper, 0, 0, ms);
 }
 
+interface Wake {
+  time: number;
+  fn: () => void;
+  live: boolean;
+}
+
+/** The process's pending real-time wake-ups, earliest first, and what is armed to serve the first. */
+const wakes: Wake[] = [];
+let armed: { cancel(): void } | undefined;
+
+/** Arms a timer (whole milliseconds) or an immediate for the earliest wake-up. */
+function arm(): void {
+  armed?.cancel();
+  armed = undefined;
+  while (wakes.length && !wakes[0].live) wakes.shift();
+  if (!wakes.length) return;
+  const ahead = Math.floor(wakes[0].time - performance.now() - TIMER_FLOOR_MS + 1);
+  if (ahead >= 1) {
+    const t = setTimeout(serveFirst, ahead);
+    armed = { cancel: () => clearTimeout(t) };
+  } else {
+    const t = setImmediate(serveFirst);
+    armed = { cancel: () => clearImmediate(t) };
+  }
+}
+
 /**
- * Wakes in real time: a timer of whole milliseconds brings the wake-up
- * within TIMER_FLOOR_MS of `time` (never past it unless the process was
- * descheduled), and the thread then sleeps out the rest (Atomics.wait,
- * no CPU). A device's event loop pauses for that rest; bytes arriving
- * meanwhile wait in the socket. Turning the event loop instead cost more
- * than it saved once several device processes shared two cores.
+ * Serves the earliest wake-up, one per turn of the event loop so that what
+ * it resumes (promise continuations) runs before the thread sleeps for the
+ * next, and bytes that arrived meanwhile are read.
+ */
+function serveFirst(): void {
+  armed = undefined;
+  const w = wakes.shift();
+  if (w?.live) {
+    blockUntil(w.time);
+    w.fn();
+  }
+  arm();
+}
+
+/**
+ * Wakes in real time, in time order: a timer of whole milliseconds brings
+ * the process within TIMER_FLOOR_MS of the earliest wake-up, and the thread
+ * sleeps out the rest (Atomics.wait, no CPU). The event loop pauses for that
+ * rest; bytes arriving meanwhile wait in the socket. One queue per process,
+ * so a wake-up never sleeps past an earlier one. Turning the event loop
+ * instead cost more than it saved once several device processes shared two
+ * cores.
  */
 export const realTimeWake: WakeAt = (time, fn) => {
-  let live = true;
-  const finish = () => {
-    if (!live) return;
-    blockUntil(time);
-    fn();
+  const w: Wake = { time, fn, live: true };
+  let i = wakes.length;
+  while (i > 0 && wakes[i - 1].time > time) i--;
+  wakes.splice(i, 0, w);
+  if (i === 0) arm();
+  return () => {
+    w.live = false;
   };
-  const ahead = Math.floor(time - performance.now() - TIMER_FLOOR_MS + 1);
-  if (ahead >= 1) {
-    const t = setTimeout(finish, ahead);
-    return () => ((live = false), clearTimeout(t));
-  }
-  const t = setImmediate(finish);
-  return () => ((live = false), clearImmediate(t));
 };
 
 /** Resolves at `time` (ms, performance.now() clock), woken by `wake`. */
