@@ -103,7 +103,8 @@ export class Executor {
   readonly unhealthy = new Set<string>();
   /** Highest arena high-water mark each device reported. */
   readonly highWater = new Map<string, number>();
-  private readonly t0 = performance.now();
+  /** performance.now() when the executor was made: the origin of its trace's times. */
+  readonly t0 = performance.now();
   private readonly margin: number;
   private readonly slackMs: number;
   /** Extra fragments devices loaded to take over work, with their bytes. */
@@ -573,6 +574,7 @@ export class Executor {
         device: id,
         start,
         end: performance.now() - this.t0,
+        begun: entry.begun === undefined ? undefined : entry.begun - this.t0,
         bytesIn: input.length,
         bytesOut,
         retries: client.stats.retransmits - retransmitsBefore,

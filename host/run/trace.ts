@@ -8,9 +8,11 @@ export interface TraceRecord {
   stage: number;
   fragment: string;
   device: string;
-  /** Milliseconds since the run started. */
+  /** Milliseconds since the run started: when the fragment's inputs were ready and cut, and when this RUN ended. */
   start: number;
   end: number;
+  /** When its device began the RUN (after what ran before it on that device); absent if it never began. */
+  begun?: number;
   bytesIn: number;
   bytesOut: number;
   retries: number;

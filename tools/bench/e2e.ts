@@ -20,7 +20,9 @@
 // 3c. Scaling: person_detect by microsplit on N identical compute-bound
 //    devices (20 M MAC/s, 512 KB, TCP at 10 MB/s and 1 MB/s, 0.5 ms), N = 1,
 //    2, 4, 8 (1 and 8 at 1 MB/s; with --curve every N from 1 to 8 at both);
-//    speedup = measured latency at N=1 over N.
+//    speedup = measured latency at N=1 over N. At 10 MB/s, where each
+//    inference's time goes along its chain of RUNs, measured and predicted
+//    (tools/bench/critical-path.ts). `--only scaling` runs only this section.
 // 4. Where microsplit's gap on demo.json goes, from the executor's trace:
 //    time between stages (gateway), per-stage excess over the prediction,
 //    the agents' own compute time (the simulator holds a RESULT for the
@@ -44,6 +46,9 @@ import type { Executor } from '../../host/run/execute.ts';
 import { deployModel, makePlan, openTestbed, type OpenTestbed, type PlanChoice, type SessionOptions } from '../../host/run/session.ts';
 import { loadTestbed, type FaultSpec, type Testbed } from '../../host/sim/testbed.ts';
 import { printTable } from '../../host/cli/table.ts';
+import { testbedProfiles } from '../../host/run/testbed-profiles.ts';
+import { BUCKETS, measuredBreakdown, predictedBreakdown, type Breakdown } from './critical-path.ts';
+import { loadavg } from 'node:os';
 import { missingQemuToolchain } from '../../host/sim/qemu.ts';
 import { boardsJson, boardsPrediction, printBoardsPrediction } from './boards-prediction.ts';
 
@@ -87,6 +92,8 @@ interface Run {
   latencies: number[];
   /** When each of those inferences ended (performance.now()). */
   ends: number[];
+  /** Each of those inferences' index, start and end on the executor's trace clock (ms). */
+  spans: { index: number; begin: number; finish: number }[];
   /** The agents' own compute time per inference, ms, summed over devices. */
   agentComputeMs: number;
   /** Wire bytes and frames both ways per measured inference, over all devices. */
@@ -148,14 +155,17 @@ async function measure(
   const computeBefore = compute.us;
   const latencies: number[] = [];
   const ends: number[] = [];
+  const spans: Run['spans'] = [];
   onEnds?.(ends);
   for (let i = 1; i <= limit && (i <= count || !stop(executor)); i++) {
+    const begin = performance.now() - executor.t0;
     latencies.push(await inferChecked(executor, i));
     ends.push(performance.now());
+    spans.push({ index: i, begin, finish: ends[ends.length - 1] - executor.t0 });
   }
   const after = wire(open);
   const n = latencies.length;
-  return { plan, executor, latencies, ends, agentComputeMs: (compute.us - computeBefore) / 1000 / n, wireBytes: (after.bytes - before.bytes) / n, frames: (after.frames - before.frames) / n };
+  return { plan, executor, latencies, ends, spans, agentComputeMs: (compute.us - computeBefore) / 1000 / n, wireBytes: (after.bytes - before.bytes) / n, frames: (after.frames - before.frames) / n };
 }
 
 async function planOrWhy(profiles: DeviceProfile[], choice: PlanChoice): Promise<Plan | string> {
@@ -298,6 +308,97 @@ function busiest(plan: Plan): string {
   return [...fragmentsPerDevice(plan)].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0][0];
 }
 
+// --- 3c: compute-bound testbeds of N identical devices ----------------------------
+/** N devices of 20 M MAC/s and 512 KB on loopback TCP at `rate` bytes/s and 0.5 ms. */
+function identical(n: number, rate: number): Testbed {
+  const device = (i: number) => ({ id: `n${i}`, memory: 512 * 1024, speed: { default: 20e6 }, link: { kind: 'tcp' as const, rate, latencyMs: 0.5 } });
+  return { name: `${n} x 20 M MAC/s, ${rate / 1e6} MB/s`, seed: 1, devices: Array.from({ length: n }, (_, i) => device(i)) };
+}
+
+/** Mean over a run's measured inferences of where each one's latency went (tools/bench/critical-path.ts), and the model's figures for the plan. */
+function breakdownOf(run: Run, testbed: Testbed): { measured: Breakdown; predicted: Breakdown } {
+  const nominals = new Map(testbedProfiles(testbed).map((p) => [p.id, p]));
+  const each = run.spans.map((s) => measuredBreakdown(graph, run.plan, run.executor.trace.records, s.index, s.begin, s.finish, nominals));
+  const mean = Object.fromEntries(Object.keys(each[0]).map((k) => [k, each.reduce((a, b) => a + b[k as keyof Breakdown], 0) / each.length])) as unknown as Breakdown;
+  return { measured: mean, predicted: predictedBreakdown(graph, run.plan, nominals) };
+}
+
+/**
+ * person_detect by microsplit on N identical devices, N = 1, 2, 4, 8 at
+ * 10 MB/s and N = 1, 8 at 1 MB/s (every N from 1 to 8 at both with
+ * `--curve`): the table, and where each 10 MB/s inference's time goes.
+ */
+async function scalingSection() {
+  const curve = process.argv.includes('--curve');
+  const sizes = curve ? [1, 2, 3, 4, 5, 6, 7, 8] : [1, 2, 4, 8];
+  const scaling: { n: number; rate: number; testbed: Testbed; row: Row }[] = [];
+  for (const rate of [10e6, 1e6])
+    for (const n of curve || rate === 10e6 ? sizes : [1, 8]) {
+      const testbed = identical(n, rate);
+      scaling.push({ n, rate, testbed, row: (await cleanRuns(testbed, ['microsplit']))[0] });
+    }
+  const latencyOf = (n: number, rate: number) => scaling.find((x) => x.n === n && x.rate === rate)?.row.measuredMs;
+  const speedupN = (n: number, rate = 10e6) => {
+    const one = latencyOf(1, rate);
+    const many = latencyOf(n, rate);
+    return one === undefined || many === undefined ? null : one / many;
+  };
+  console.log(`\nperson_detect, microsplit, on N identical devices (20 M MAC/s, 512 KB, loopback TCP, 0.5 ms); ${loadNow()}`);
+  printTable(
+    ['devices', 'predicted ms', 'measured ms', 'speedup over N=1 (measured)', 'stages', 'fragments'],
+    scaling.map(({ n, rate, row }) =>
+      row.run
+        ? [row.set, ms(row.predictedMs!), ms(row.measuredMs!), speedupN(n, rate)!.toFixed(2), String(row.run.plan.stages.length), String(row.run.plan.stages.reduce((a, s) => a + s.fragments.length, 0))]
+        : [row.set, 'does not fit', '', '', '', row.why!.slice(0, 60)],
+    ),
+  );
+  const broken = scaling.filter((x) => x.rate === 10e6 && x.row.run).map((x) => ({ n: x.n, ...breakdownOf(x.row.run!, x.testbed) }));
+  console.log('\nwhere each inference goes at 10 MB/s, ms along the chain of RUNs that ended last, measured (mean) / predicted (tools/bench/critical-path.ts)');
+  printTable(
+    ['N', 'total', ...BUCKETS, 'RUNs on the chain (waiting for their device)', 'devices idle'],
+    broken.map(({ n, measured: m, predicted: p }) => [
+      String(n),
+      `${ms(m.total)} / ${ms(p.total)}`,
+      ...BUCKETS.map((k) => `${ms(m[k])} / ${ms(p[k])}`),
+      `${m.runs.toFixed(1)} (${m.laneBound.toFixed(1)}) / ${p.runs} (${p.laneBound})`,
+      `${(m.idle * 100).toFixed(0)}% / ${(p.idle * 100).toFixed(0)}%`,
+    ]),
+  );
+  const round = (x: number) => Math.round(x * 1000) / 1000;
+  return {
+    speedupN,
+    json: {
+      scaling_breakdown_ms: Object.fromEntries(
+        broken.map(({ n, measured, predicted }) => [`n${n}`, { measured: Object.fromEntries(Object.entries(measured).map(([k, v]) => [k, round(v)])), predicted: Object.fromEntries(Object.entries(predicted).map(([k, v]) => [k, round(v)])) }]),
+      ),
+    },
+  };
+}
+
+/** The load average now, to print beside real-time figures. */
+function loadNow(): string {
+  return `load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`;
+}
+
+if (process.argv.includes('--only')) {
+  const what = process.argv[process.argv.indexOf('--only') + 1];
+  if (what !== 'scaling') throw new Error(`--only takes "scaling", got ${what}`);
+  const { speedupN, json: extra } = await scalingSection();
+  if (json)
+    console.log(
+      JSON.stringify({
+        inferences: N,
+        speedup_vs_single_n2: speedupN(2),
+        speedup_vs_single_n4: speedupN(4),
+        speedup_vs_single_n8: speedupN(8),
+        speedup_vs_single_n8_1mbs: speedupN(8, 1e6),
+        load_average: loadavg(),
+        ...extra,
+      }),
+    );
+  process.exit(0);
+}
+
 if (process.argv.includes('--straggler')) {
   const [clean] = await cleanRuns(roomy, ['microsplit']);
   const device = busiest(clean.run!.plan);
@@ -371,33 +472,8 @@ async function stragglerMs(plan: Plan, device: string): Promise<number> {
 const straggler = await stragglerMs(roomyMicro.run!.plan, victim);
 console.log(`\none straggler on ${roomy.name}: ${victim} computes 4x slower, standbys loaded: ${ms(straggler)} ms, ${(straggler / roomyMicro.measuredMs!).toFixed(2)}x clean`);
 
-// --- 3c: compute-bound testbeds of N identical devices ----------------------------
-/** N devices of 20 M MAC/s and 512 KB on loopback TCP at `rate` bytes/s and 0.5 ms. */
-function identical(n: number, rate: number): Testbed {
-  const device = (i: number) => ({ id: `n${i}`, memory: 512 * 1024, speed: { default: 20e6 }, link: { kind: 'tcp' as const, rate, latencyMs: 0.5 } });
-  return { name: `${n} x 20 M MAC/s, ${rate / 1e6} MB/s`, seed: 1, devices: Array.from({ length: n }, (_, i) => device(i)) };
-}
-const curve = process.argv.includes('--curve');
-const sizes = curve ? [1, 2, 3, 4, 5, 6, 7, 8] : [1, 2, 4, 8];
-const rates = [10e6, 1e6];
-const scaling: { n: number; rate: number; row: Row }[] = [];
-for (const rate of rates)
-  for (const n of curve || rate === 10e6 ? sizes : [1, 8]) scaling.push({ n, rate, row: (await cleanRuns(identical(n, rate), ['microsplit']))[0] });
-const latencyOf = (n: number, rate: number) => scaling.find((x) => x.n === n && x.rate === rate)?.row.measuredMs;
-const speedupN = (n: number, rate = 10e6) => {
-  const one = latencyOf(1, rate);
-  const many = latencyOf(n, rate);
-  return one === undefined || many === undefined ? null : one / many;
-};
-console.log('\nperson_detect, microsplit, on N identical devices (20 M MAC/s, 512 KB, loopback TCP, 0.5 ms)');
-printTable(
-  ['devices', 'predicted ms', 'measured ms', 'speedup over N=1 (measured)', 'stages', 'fragments'],
-  scaling.map(({ n, rate, row }) =>
-    row.run
-      ? [row.set, ms(row.predictedMs!), ms(row.measuredMs!), speedupN(n, rate)!.toFixed(2), String(row.run.plan.stages.length), String(row.run.plan.stages.reduce((a, s) => a + s.fragments.length, 0))]
-      : [row.set, 'does not fit', '', '', '', row.why!.slice(0, 60)],
-  ),
-);
+// --- 3c ---------------------------------------------------------------------------
+const { speedupN, json: scalingJson } = await scalingSection();
 
 // --- 4: where the gap goes ------------------------------------------------------
 const gaps = [find(demoRows, 'microsplit'), ...variantRows].map((r) => ({ set: r.set, gap: gapOf(r.run!, graph) }));
@@ -453,6 +529,7 @@ if (json) {
       speedup_vs_single_n4: round(speedupN(4)),
       speedup_vs_single_n8: round(speedupN(8)),
       speedup_vs_single_n8_1mbs: round(speedupN(8, 1e6)),
+      ...scalingJson,
       gap_between_stages_ms: round(withLat.betweenStagesMs),
       gap_in_stages_ms: round(withLat.stageExcessMs),
       gap_in_stages_latency0_ms: round(zeroLat.stageExcessMs),
