@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame } from '../host/link/frame.ts';
-import { ErrorCode, PROTOCOL_VERSION } from '../host/link/messages.ts';
+import { ErrorCode, PROTOCOL_VERSION, type Reply, type ReplyOf } from '../host/link/messages.ts';
 import { blobBytes, fragmentDigest } from '../host/abi/fragment-blob.ts';
 import { C, KERNEL_ABI_HASH } from '../host/abi/kernel-abi.ts';
 import { AgentHost, agentOverhead } from '../host/sim/agent-host.ts';
@@ -145,6 +145,56 @@ describe('transfers', () => {
       expect(ack.next).toBe(Math.min(f.blob.length, offset + 500));
     }
     expect(gateway.hello().fragments).toEqual([4]);
+  });
+
+  test('an input from several senders (a run) completes in any interleaving, each sender go-back-N from its own start', ({ gateway }) => {
+    const f = convBoxFragment();
+    gateway.load(2, f.blob, f.arena);
+    const n = f.input.length;
+    // Three senders: [0, a) the gateway, [a, b) and [b, n) two forwarding devices.
+    const a = Math.floor(n / 3);
+    const b = Math.floor((2 * n) / 3);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 60, maxLength: 60 }), fc.integer({ min: 1, max: 1 << 30 }), (order, run) => {
+        const ranges = [
+          [0, a],
+          [a, b],
+          [b, n],
+        ];
+        const sent = ranges.map(([s]) => s);
+        const replies: Reply[] = [];
+        const step = (k: number) => {
+          const [from, end] = ranges[k];
+          if (sent[k] >= end) return;
+          const data = f.input.subarray(sent[k], Math.min(end, sent[k] + 40));
+          const got = gateway.send('RUN', { frag: 2, offset: sent[k], data, total: n, from, run });
+          replies.push(...got);
+          sent[k] += data.length;
+          // The ACK counts from the sender's own start: its bytes so far, and beyond its end only what others sent.
+          const ack = expectReply(got[0], 'ACK');
+          if (sent[k] < end) expect(ack.next).toBe(sent[k]);
+          else expect(ack.next).toBeGreaterThanOrEqual(end);
+        };
+        order.forEach(step);
+        while (sent.some((x, k) => x < ranges[k][1])) [0, 1, 2].forEach(step);
+        const result = expectReply(replies.at(-1)!, 'RESULT');
+        expect(Buffer.from(result.data).equals(Buffer.from(f.expected))).toBe(true);
+        expect(replies.filter((r) => r.type === 'RESULT')).toHaveLength(1);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  test('a run chunk that skips ahead of its sender is not stored; a chunk of another run with total opens a new input', ({ gateway }) => {
+    const f = fcFragment();
+    gateway.load(5, f.blob, f.arena);
+    const ack = (r: Reply) => expectReply(r, 'ACK');
+    expect(ack(gateway.ask('RUN', { frag: 5, offset: 40, data: f.input.subarray(40, 50), total: 64, from: 32, run: 7 }))).toMatchObject({ next: 32, done: 0 });
+    expect(ack(gateway.ask('RUN', { frag: 5, offset: 32, data: f.input.subarray(32), total: 64, from: 32, run: 7 }))).toMatchObject({ next: 64, done: 0 });
+    // Run 8 opens anew: run 7's bytes no longer count.
+    expect(ack(gateway.ask('RUN', { frag: 5, offset: 0, data: f.input.subarray(0, 32), total: 64, run: 8 }))).toMatchObject({ next: 32, done: 0 });
+    const replies = gateway.send('RUN', { frag: 5, offset: 32, data: f.input.subarray(32), total: 64, from: 32, run: 8 });
+    expect(Buffer.from(expectReply(replies.at(-1)!, 'RESULT').data).equals(Buffer.from(f.expected))).toBe(true);
   });
 
   test('a blob whose digest differs is discarded, never committed', ({ gateway }) => {

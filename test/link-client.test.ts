@@ -313,8 +313,8 @@ describe('a device still computing when the RUN is resent', () => {
   test('answers BUSY to the resend; the first attempt\'s RESULT is taken', async () => {
     const { a, b } = mockPair();
     const hello = {
-      version: 2, budget: 65536, engine: 'node', abi: 0, window: 1024, clockHz: 1e6,
-      keyed: 0, authFailures: 0, counter: 0, badFrames: 0, used: 0, highWater: 0, fragments: [7], overhead: 0, session: 0,
+      version: 3, budget: 65536, engine: 'node', abi: 0, window: 1024, clockHz: 1e6,
+      keyed: 0, authFailures: 0, counter: 0, badFrames: 0, used: 0, highWater: 0, fragments: [7], overhead: 0, mesh: 0, session: 0,
     };
     // A scripted device: acknowledges the first RUN, is still computing when
     // the gateway gives up waiting and resends, then delivers the RESULT.
@@ -439,23 +439,23 @@ describe('keyed devices', () => {
 describe('protocol version', () => {
   test('refuses an old agent, naming both versions', async () => {
     const { a, b } = mockPair();
-    // An agent of protocol version 1 (no sessions): answers every HELLO with a version-1 frame.
+    // An agent of protocol version 2 (no forwarded inputs): answers every HELLO with a version-2 frame.
     const fake = (async () => {
       const dec = new FrameDecoder({ maxPayload: 4096 });
       for await (const bytes of chunks(b)) {
         for (const p of dec.push(bytes)) {
           const req = decodeRequest(p);
           const reply = encodeReply({
-            type: 'HELLO', seq: req.seq, version: 1, budget: 1, engine: 'node', abi: 0, window: 1024, clockHz: 1e6,
-            keyed: 0, authFailures: 0, counter: 0, badFrames: 0, used: 0, highWater: 0, fragments: [], overhead: 0, session: 0,
+            type: 'HELLO', seq: req.seq, version: 2, budget: 1, engine: 'node', abi: 0, window: 1024, clockHz: 1e6,
+            keyed: 0, authFailures: 0, counter: 0, badFrames: 0, used: 0, highWater: 0, fragments: [], overhead: 0, mesh: 0, session: 0,
           });
-          reply[0] = 1;
+          reply[0] = 2;
           await b.write(encodeFrame(reply));
         }
       }
     })().catch(() => undefined); // ends when the client hangs up
     await expect(DeviceClient.connect(a, { name: 'old' })).rejects.toThrow(
-      'old: device speaks protocol version 1; this side speaks version 2 (the device is older: rebuild its agent and reflash it)',
+      'old: device speaks protocol version 2; this side speaks version 3 (the device is older: rebuild its agent and reflash it)',
     );
     await fake;
   });

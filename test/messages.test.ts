@@ -24,8 +24,8 @@ const REQUESTS: [string, Request][] = [
 
 const REPLIES: [string, Reply][] = [
   ['HELLO', {
-    type: 'HELLO', seq: 1, version: 2, budget: 65536, engine: 'wasm2c', abi: 0xdeadbeef, window: 1024, clockHz: 1e6, keyed: 1,
-    authFailures: 2, counter: 77, badFrames: 3, used: 100, highWater: 200, fragments: [1, 2], overhead: 5000, session: 9,
+    type: 'HELLO', seq: 1, version: 3, budget: 65536, engine: 'wasm2c', abi: 0xdeadbeef, window: 1024, clockHz: 1e6, keyed: 1,
+    authFailures: 2, counter: 77, badFrames: 3, used: 100, highWater: 200, fragments: [1, 2], overhead: 5000, mesh: 0, session: 9,
   }],
   ['PING', { type: 'PING', seq: 2, clock: 123456789 }],
   ['PROFILE', { type: 'PROFILE', seq: 3, rates: { conv: 1, depthwise: 2, fc: 3, pool: 4, add: 5, softmax: 6 } }],

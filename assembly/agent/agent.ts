@@ -26,7 +26,7 @@ import {
   R_ERROR_CODE, R_ERROR_TEXT, R_ERROR_FIELDS, R_ERROR_TAG, R_RESULT_TAG, R_HELLO_TAG, R_ACK_FRAG, R_ACK_NEXT, R_ACK_DONE, R_RESULT_FRAG, R_RESULT_DATA, R_RESULT_HIGH_WATER,
   R_RESULT_COMPUTE_US, R_RESULT_SEALED, R_RESULT_FIELDS, R_HELLO_FIELDS, R_HELLO_VERSION, R_HELLO_BUDGET, R_HELLO_ENGINE, R_HELLO_ABI,
   R_HELLO_WINDOW, R_HELLO_CLOCK_HZ, R_HELLO_KEYED, R_HELLO_AUTH_FAILURES, R_HELLO_COUNTER, R_HELLO_BAD_FRAMES,
-  R_HELLO_USED, R_HELLO_HIGH_WATER, R_HELLO_FRAGMENTS, R_HELLO_OVERHEAD, R_HELLO_SESSION, R_PING_CLOCK, R_PROFILE_RATES,
+  R_HELLO_USED, R_HELLO_HIGH_WATER, R_HELLO_FRAGMENTS, R_HELLO_OVERHEAD, R_HELLO_MESH, R_HELLO_SESSION, R_PING_CLOCK, R_PROFILE_RATES,
   E_BAD_MESSAGE, E_BAD_VERSION, E_UNKNOWN_TYPE, E_TOO_LARGE, E_NO_MEMORY, E_AUTH, E_REPLAY, E_NO_FRAGMENT, E_BUSY, E_KERNEL,
 } from "./protocol.generated";
 
@@ -108,6 +108,16 @@ export function init(memoryBytes: u32, windowBytes: u32, engineCode: u32): u32 {
 /** Linear-memory bytes below the arena (static data and both buffers), as HELLO reports them; 0 before init. */
 export function agent_overhead(): u32 {
   return overhead;
+}
+
+/**
+ * The TCP port where this device's host takes forwarded RUN chunks and whose
+ * host forwards outputs (docs/protocol.md section 3); HELLO reports it. A
+ * host that cannot forward (the board firmware) never calls it: 0.
+ */
+let meshPort: u32 = 0;
+export function set_mesh_port(port: u32): void {
+  meshPort = port;
 }
 
 export function rx_buffer(): usize {
@@ -285,6 +295,7 @@ function sendHello(seq: u32, nonce: usize, nonceLen: u32): void {
   writeHead(MAJOR_ARRAY, <u32>n);
   for (let s = 0; s < n; s++) writeUint(fragmentId(s));
   writeEntry(R_HELLO_OVERHEAD, overhead);
+  writeEntry(R_HELLO_MESH, meshPort);
   writeEntry(R_HELLO_SESSION, session);
   memory.copy(BIND, nonce, nonceLen);
   endTagged(R_HELLO_TAG, nonceLen);

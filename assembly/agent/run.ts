@@ -1,10 +1,14 @@
 // RUN: the input tile arrives in chunks into the activation region at the
 // fragment's planned input offset; then the fragment's ops run one per step,
-// so frames (a CANCEL) are still read between ops.
+// so frames (a CANCEL) are still read between ops. An input may come from
+// several senders (the gateway, and devices forwarding their output rows:
+// docs/protocol.md section 3), each sending its own byte range in order from
+// its `from`; the agent keeps the received ranges and the input is complete
+// when they cover it.
 import * as cbor from "./cbor";
 import { clockUs } from "./host";
 import { textStr, textU32 } from "./text";
-import { K_RUN_FRAG, K_RUN_OFFSET, K_RUN_DATA, K_RUN_TOTAL, E_BAD_MESSAGE, E_NO_FRAGMENT, E_BAD_TRANSFER } from "./protocol.generated";
+import { K_RUN_FRAG, K_RUN_OFFSET, K_RUN_DATA, K_RUN_TOTAL, K_RUN_FROM, K_RUN_RUN, E_BAD_MESSAGE, E_NO_FRAGMENT, E_BAD_TRANSFER } from "./protocol.generated";
 import { activationBase, findFragment, fragmentAddr, fragmentDigest } from "./arena";
 import { blobInOffset, blobInBytes, blobOps, opRecord, opCall, blobOutOffset, blobOutBytes } from "./blob";
 import { runFragment } from "./kernels";
@@ -25,7 +29,14 @@ let frag: u32 = 0;
 let total: u32 = 0;
 let op: u32 = 0;
 let computeUs: u64 = 0;
-/** Bytes of the input received in order. */
+/** The open input's run (0: a single sender, opened at offset 0). */
+let run: u32 = 0;
+/** Received byte ranges of the open input, sorted and disjoint: [START[i], END[i]). */
+const MAX_RANGES: i32 = 16;
+const START: usize = memory.data(MAX_RANGES * 4, 4);
+const END: usize = memory.data(MAX_RANGES * 4, 4);
+let ranges: i32 = 0;
+/** Bytes of the input received from the chunk's sender's `from` on, in order: what its ACK says. */
 export let runNext: u32 = 0;
 /** The last chunk completed the input. */
 export let runDone = false;
@@ -74,6 +85,44 @@ export function runAbort(): void {
   computing = false;
 }
 
+/** End of the received range holding byte `at` (or ending there); `at` when none does. */
+function receivedUpTo(at: u32): u32 {
+  for (let i = 0; i < ranges; i++) {
+    const s = load<u32>(START + (<usize>i << 2));
+    const e = load<u32>(END + (<usize>i << 2));
+    if (s <= at && at <= e) return e;
+  }
+  return at;
+}
+
+/** Adds [s, e), which starts at the end of a range or in a gap; false when the table is full. */
+function addRange(s: u32, e: u32): bool {
+  let i = 0;
+  while (i < ranges && load<u32>(END + (<usize>i << 2)) < s) i++;
+  if (i < ranges && load<u32>(START + (<usize>i << 2)) <= s) {
+    // Extends range i, and merges the next one when it now touches it.
+    store<u32>(END + (<usize>i << 2), max(e, load<u32>(END + (<usize>i << 2))));
+  } else {
+    if (ranges == MAX_RANGES) return false;
+    for (let j = ranges; j > i; j--) {
+      store<u32>(START + (<usize>j << 2), load<u32>(START + (<usize>(j - 1) << 2)));
+      store<u32>(END + (<usize>j << 2), load<u32>(END + (<usize>(j - 1) << 2)));
+    }
+    store<u32>(START + (<usize>i << 2), s);
+    store<u32>(END + (<usize>i << 2), e);
+    ranges++;
+  }
+  while (i + 1 < ranges && load<u32>(START + (<usize>(i + 1) << 2)) <= load<u32>(END + (<usize>i << 2))) {
+    store<u32>(END + (<usize>i << 2), max(load<u32>(END + (<usize>i << 2)), load<u32>(END + (<usize>(i + 1) << 2))));
+    for (let j = i + 1; j + 1 < ranges; j++) {
+      store<u32>(START + (<usize>j << 2), load<u32>(START + (<usize>(j + 1) << 2)));
+      store<u32>(END + (<usize>j << 2), load<u32>(END + (<usize>(j + 1) << 2)));
+    }
+    ranges--;
+  }
+  return true;
+}
+
 /** Handles a RUN chunk in the CBOR table, authenticated with `counter` (0 when unkeyed): 0 (answer ACK) or an error code with TEXT set. */
 export function runChunk(seq: u32, counter: u32): u32 {
   runDone = false;
@@ -83,9 +132,13 @@ export function runChunk(seq: u32, counter: u32): u32 {
   }
   const id = cbor.value(K_RUN_FRAG);
   const offset = cbor.value(K_RUN_OFFSET);
-  if (offset == 0) {
+  const from = cbor.isUint(K_RUN_FROM) ? cbor.value(K_RUN_FROM) : 0;
+  const chunkRun = cbor.isUint(K_RUN_RUN) ? cbor.value(K_RUN_RUN) : 0;
+  // A single sender's input opens at offset 0 (a late copy reopens it); a run's at its first chunk from any sender.
+  const opens = chunkRun == 0 ? offset == 0 : !(receiving && id == frag && chunkRun == run);
+  if (opens) {
     if (!cbor.isUint(K_RUN_TOTAL)) {
-      textStr("RUN at offset 0 needs total (uint)");
+      textStr(chunkRun == 0 ? "RUN at offset 0 needs total (uint)" : "RUN chunk opening a run needs total (uint)");
       return E_BAD_MESSAGE;
     }
     const slot = findFragment(id);
@@ -109,7 +162,8 @@ export function runChunk(seq: u32, counter: u32): u32 {
     receiving = true;
     frag = id;
     total = t;
-    runNext = 0;
+    run = chunkRun;
+    ranges = 0;
     openCounter = counter;
   } else if (!receiving || id != frag) {
     textStr("RUN chunk of fragment ");
@@ -119,6 +173,8 @@ export function runChunk(seq: u32, counter: u32): u32 {
     textStr(" with no input of it open");
     return E_BAD_TRANSFER;
   }
+  // Go-back-N per sender: a chunk is taken when it continues what arrived from its `from`.
+  runNext = receivedUpTo(from);
   if (offset != runNext) return 0;
   const len = cbor.value(K_RUN_DATA);
   if (<u64>offset + <u64>len > <u64>total) {
@@ -128,9 +184,13 @@ export function runChunk(seq: u32, counter: u32): u32 {
     receiving = false;
     return E_BAD_TRANSFER;
   }
-  memory.copy(activationBase() + blobInOffset(blob()) + offset, cbor.dataPtr(K_RUN_DATA), len);
-  runNext = offset + len;
-  if (runNext == total) {
+  if (len > 0) {
+    // A full table takes no new range: the sender resends, as after a gap.
+    if (!addRange(offset, offset + len)) return 0;
+    memory.copy(activationBase() + blobInOffset(blob()) + offset, cbor.dataPtr(K_RUN_DATA), len);
+  }
+  runNext = receivedUpTo(from);
+  if (total == 0 || (ranges == 1 && load<u32>(START) == 0 && load<u32>(END) == total)) {
     receiving = false;
     computing = true;
     runDone = true;

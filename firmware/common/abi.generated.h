@@ -3,7 +3,7 @@
 #ifndef MS_ABI_GENERATED_H
 #define MS_ABI_GENERATED_H
 
-#define MS_ABI_HASH 0x0F54A51Cu
+#define MS_ABI_HASH 0xD5EC0F6Cu
 
 #define MS_DELIMITER 0u
 #define MS_CRC32_POLY 0xEDB88320u
@@ -11,7 +11,7 @@
 #define MS_CRC32_XOROUT 0xFFFFFFFFu
 #define MS_CRC_BYTES 4u
 
-#define MS_PROTOCOL_VERSION 2u
+#define MS_PROTOCOL_VERSION 3u
 #define MS_T_HELLO 1u
 #define MS_T_PING 2u
 #define MS_T_PROFILE 3u
@@ -42,6 +42,9 @@
 #define MS_K_RUN_OFFSET 3u
 #define MS_K_RUN_DATA 4u
 #define MS_K_RUN_TOTAL 5u
+#define MS_K_RUN_FROM 6u
+#define MS_K_RUN_RUN 7u
+#define MS_K_RUN_FORWARDS 8u
 #define MS_K_CANCEL_FRAG 2u
 #define MS_K_UNLOAD_FRAG 2u
 #define MS_R_HELLO_VERSION 2u
@@ -58,6 +61,7 @@
 #define MS_R_HELLO_HIGH_WATER 13u
 #define MS_R_HELLO_FRAGMENTS 14u
 #define MS_R_HELLO_OVERHEAD 15u
+#define MS_R_HELLO_MESH 16u
 #define MS_R_HELLO_SESSION 20u
 #define MS_R_HELLO_TAG 23u
 #define MS_R_PING_CLOCK 2u

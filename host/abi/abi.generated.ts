@@ -3,7 +3,7 @@
 // codes, the kernel record and call block, and the fragment blob.
 
 /** FNV-1a over the whole spec (names, order, types, values); HELLO's `abi` must equal it. */
-export const ABI_HASH = 0x0F54A51C;
+export const ABI_HASH = 0xD5EC0F6C;
 
 /** byte that ends a COBS frame. */
 export const DELIMITER = 0;
@@ -16,7 +16,7 @@ export const CRC32_XOROUT = 0xFFFFFFFF;
 /** CRC-32 bytes after the message, little endian. */
 export const CRC_BYTES = 4;
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Keys every message carries. */
 export const COMMON_KEYS = {
@@ -69,6 +69,9 @@ export const REQUESTS = {
       offset: { key: 3, type: 'uint', optional: false },
       data: { key: 4, type: 'bytes', optional: false },
       total: { key: 5, type: 'uint', optional: true },
+      from: { key: 6, type: 'uint', optional: true },
+      run: { key: 7, type: 'uint', optional: true },
+      forwards: { key: 8, type: 'bytes', optional: true },
       sealed: { key: 20, type: 'uint', optional: true },
       session: { key: 21, type: 'uint', optional: true },
       counter: { key: 22, type: 'uint', optional: true },
@@ -129,6 +132,7 @@ export const REPLIES = {
       highWater: { key: 13, type: 'uint', optional: false },
       fragments: { key: 14, type: 'uint[]', optional: false },
       overhead: { key: 15, type: 'uint', optional: false },
+      mesh: { key: 16, type: 'uint', optional: false },
       session: { key: 20, type: 'uint', optional: false },
       tag: { key: 23, type: 'bytes32', optional: true },
     },
