@@ -1,7 +1,7 @@
 // The cost model's fixed costs: the receive window that slows transfers to a
-// device, and the per-RUN overhead, each checked against its closed form.
+// device (chunk by chunk), and the per-RUN overhead, each checked against its closed form.
 import { describe, expect, it } from 'vitest';
-import { opSpeedKey, sendRate, timing, type Work } from '../host/plan/cost.ts';
+import { opSpeedKey, sendSeconds, timing, type Work } from '../host/plan/cost.ts';
 import { buildModel } from '../host/plan/synthetic.ts';
 import { DeviceProfileSchema, type DeviceProfile } from '../host/plan/profiles.ts';
 
@@ -19,19 +19,22 @@ function device(link: { bytesPerSec: number; latencyS: number; windowBytes?: num
 const work: Work = { macs: [{ kind: 'CONV_2D', macs: 2000 }], totalMacs: 2000, inBytes: 8192, outBytes: 1000 };
 
 describe('cost model fixed costs', () => {
-  it('sends at the line rate without a window, and at W per chunk round trip when the window runs dry first', () => {
-    expect(sendRate(device({ bytesPerSec: 500_000, latencyS: 0.003 }))).toBe(500_000);
-    // 4096 / (4096 / 2 / 500000 + 0.006) = 405,705.2 B/s
-    expect(sendRate(device({ bytesPerSec: 500_000, latencyS: 0.003, windowBytes: 4096 }))).toBeCloseTo(4096 / (0.004096 + 0.006), 6);
+  it('sends at the line rate without a window or within two chunks, and at two chunks per chunk time plus round trip when the window runs dry first', () => {
+    expect(sendSeconds(device({ bytesPerSec: 500_000, latencyS: 0.003 }), 8192)).toBe(8192 / 500_000);
+    // Chunks of 4096 / 2 - 32 = 2016 tile bytes (a full one takes 2048 bytes of line): two leave at once.
+    expect(sendSeconds(device({ bytesPerSec: 500_000, latencyS: 0.003, windowBytes: 4096 }), 4032)).toBeCloseTo(0.004096 + 2016 / 500_000, 12);
+    // 8192 bytes: 5 chunks; chunks 2 and 4 wait for the acknowledgements of 0 and 2, each pair
+    // taking 2048 / 500000 + 0.006 s; the last chunk carries 8192 - 4 x 2016 = 128 bytes.
+    expect(sendSeconds(device({ bytesPerSec: 500_000, latencyS: 0.003, windowBytes: 4096 }), 8192)).toBeCloseTo(2 * (0.004096 + 0.006) + 128 / 500_000, 12);
     // A short round trip leaves the line the bottleneck.
-    expect(sendRate(device({ bytesPerSec: 100_000, latencyS: 0.0001, windowBytes: 4096 }))).toBe(100_000);
+    expect(sendSeconds(device({ bytesPerSec: 100_000, latencyS: 0.0001, windowBytes: 4096 }), 8192)).toBeCloseTo(2 * 0.04096 + 128 / 100_000, 12);
   });
 
   it('charges each RUN its fixed overhead beside its MACs, and each transfer its latency and bytes', () => {
     const d = device({ bytesPerSec: 500_000, latencyS: 0.003, windowBytes: 4096 }, 0.0015);
     const t = timing(d, work);
     expect(t.computeS).toBeCloseTo(0.0015 + 2000 / 1e6, 12);
-    expect(t.sendS).toBeCloseTo(0.003 + 8192 / (4096 / (0.004096 + 0.006)), 12);
+    expect(t.sendS).toBeCloseTo(0.003 + sendSeconds(d, 8192), 12);
     expect(t.returnS).toBeCloseTo(0.003 + 1000 / 500_000, 12);
   });
 

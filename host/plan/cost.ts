@@ -5,8 +5,9 @@
 //
 // Schedule rules: activations cross the gateway (star), so a fragment's input
 // tile goes gateway -> device and its output box device -> gateway, each hop
-// paying the link's latency plus bytes / rate (towards the device, a rate
-// the receive window may lower); every RUN pays the device's fixed overhead.
+// paying the link's latency plus bytes / rate (towards the device, chunks
+// may wait for the receive window's acknowledgements); every RUN pays the
+// device's fixed overhead.
 // Plans are predicted by scheduleDataflow, as the executor runs them: each
 // fragment once the boxes it reads are back, one RUN per device at a time.
 // Where the plan routes part of a fragment's input straight from its
@@ -69,20 +70,34 @@ export interface Timing {
 }
 
 /**
- * Bytes/s of a transfer to the device: the line rate, or less when the
- * receive window runs dry first. Chunks are about W/2 (host/link/client.ts),
- * so a chunk's acknowledgement returns after its own time on the line and a
- * round trip, and at most W bytes are unacknowledged meanwhile.
+ * Tile bytes per chunk of a transfer to a device with a receive window of W
+ * wire bytes: about W/2 (host/link/client.ts) less the chunk's header and
+ * framing (about 30 bytes for a RUN).
  */
-export function sendRate(d: DeviceProfile): number {
-  const { bytesPerSec, latencyS, windowBytes } = d.link;
-  if (!windowBytes) return bytesPerSec;
-  return Math.min(bytesPerSec, windowBytes / (windowBytes / 2 / bytesPerSec + 2 * latencyS));
+const chunkBytes = (windowBytes: number) => Math.max(1, windowBytes / 2 - 32);
+
+/**
+ * Seconds to move `bytes` to the device: at the line rate, except that with
+ * a receive window the client keeps at most two chunks unacknowledged, so
+ * chunk k leaves once chunk k - 2's acknowledgement is back (its line time
+ * and a round trip later): every two chunks take the longer of their line
+ * time and one chunk's line time plus a round trip. A tile of one or two
+ * chunks never waits.
+ */
+export function sendSeconds(d: DeviceProfile, bytes: number): number {
+  const { bytesPerSec: rate, latencyS, windowBytes } = d.link;
+  if (!windowBytes || bytes <= 0) return bytes / rate;
+  const c = chunkBytes(windowBytes);
+  const chunks = Math.ceil(bytes / c);
+  const chunkS = windowBytes / 2 / rate;
+  const pairS = Math.max(2 * chunkS, chunkS + 2 * latencyS);
+  const lastLeaves = Math.floor((chunks - 1) / 2) * pairS + ((chunks - 1) % 2) * chunkS;
+  return lastLeaves + (bytes - (chunks - 1) * c) / rate;
 }
 
 export function timing(d: DeviceProfile, w: Work): Timing {
   return {
-    sendS: d.link.latencyS + w.inBytes / sendRate(d),
+    sendS: d.link.latencyS + sendSeconds(d, w.inBytes),
     computeS: d.runOverheadS + w.macs.reduce((s, m) => s + m.macs / macRate(d, m.kind), 0),
     returnS: d.link.latencyS + w.outBytes / d.link.bytesPerSec,
   };

@@ -4,14 +4,16 @@
 // a datasheet latency misses; the fastest of a few PINGs gives that round
 // trip. An empty RUN (a 1x1 convolution of one byte) gives what a RUN costs
 // beyond it: the agent's and the gateway's handling of the request and its
-// RESULT. A QEMU board's link also gets its measured byte rate when lower
-// than stated, from RUNs of a 4 KiB tile (a timed LOAD moved bytes several
+// RESULT; a RUN of 2 KiB tiles each way, what its chunks and their
+// acknowledgements add (the larger of the two is the per-RUN overhead).
+// A QEMU board's link also gets its measured byte rate when lower than stated, from RUNs of a 4 KiB tile (a timed LOAD moved bytes several
 // times slower than RUNs did, and varied more): its UART is paced to the
 // stated rate, but the board takes bytes no faster than its receive
 // interrupt (instructions at its clock) and QEMU's character device (one
 // byte per main-loop turn, host-dependent) let it, and the chunks'
 // framing and acknowledgements take their share of the line.
 import type { DeviceClient } from '../link/client.ts';
+import { fragmentWork, timing } from '../plan/cost.ts';
 import { buildModel } from '../plan/synthetic.ts';
 import type { DeviceProfile } from '../plan/profiles.ts';
 import { buildFragment, wholeOpFragment, type BuiltFragment } from './fragment-build.ts';
@@ -72,6 +74,19 @@ async function runLinkRate(p: DeviceProfile, client: DeviceClient, emptyMs: numb
   return ms > 0 ? (wireBytes * 1000) / ms : p.link.bytesPerSec;
 }
 
+/**
+ * A 1x1 convolution of 32x16x4 (2 KiB in, 2 KiB out, 8,192 MACs): a RUN with
+ * tiles of the size fragments of a split usually move, sent in two chunks
+ * (no wait for the receive window). What it takes beyond the model's figures
+ * for it is the RUN's overhead: the frames, chunks and acknowledgements the
+ * empty RUN does not have.
+ */
+const tileProbe = buildModel({ name: 'tile-probe', seed: 3, input: [32, 16, 4], layers: [{ kind: 'conv', out: 4, k: 1 }] });
+const tileFragment = buildFragment(tileProbe, wholeOpFragment(tileProbe, 0, 'tile-probe'));
+
+/** The tile probe's work as the cost model prices it. */
+const tileWork = fragmentWork(tileProbe, wholeOpFragment(tileProbe, 0, 'tile-probe').ops);
+
 /** PINGs and empty RUNs per device when a testbed's links are measured (the RUNs count as the device's runs). */
 export const PROBES = 5;
 
@@ -88,8 +103,11 @@ export async function measuredProfiles(profiles: DeviceProfile[], clients: Map<s
       // machine: a round trip is at most what the fastest empty RUN took, or
       // the model would charge every RUN more than an empty one costs.
       const latencyS = Math.max(p.link.latencyS, Math.min(pingS, emptyMs / 1000 - wireS) / 2);
-      const runOverheadS = Math.max(p.runOverheadS, emptyMs / 1000 - 2 * latencyS - wireS);
-      return { ...p, runOverheadS, link: { ...p.link, latencyS, bytesPerSec } };
+      const link = { ...p.link, latencyS, bytesPerSec };
+      const tile = timing({ ...p, runOverheadS: 0, link }, tileWork);
+      const tileMs = await fastestRunMs(client, tileFragment, pings);
+      const runOverheadS = Math.max(p.runOverheadS, emptyMs / 1000 - 2 * latencyS - wireS, tileMs / 1000 - tile.sendS - tile.computeS - tile.returnS);
+      return { ...p, runOverheadS, link };
     }),
   );
 }
