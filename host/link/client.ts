@@ -93,6 +93,15 @@ export interface RunOptions {
   /** Aborting cancels the RUN on the device (e.g. a replica that lost the race). */
   signal?: AbortSignal;
   onProgress?: (p: TransferProgress) => void;
+  /** For the device's host: output ranges to forward to other devices (host/link/forwards.ts), on the opening chunk. */
+  forwards?: Uint8Array;
+  /**
+   * The input is a run several senders fill (docs/protocol.md section 3):
+   * its nonzero id, the byte ranges other devices forward (this client sends
+   * the rest), and how long to wait for the RESULT before sending those ranges
+   * itself from `input` (a forward lost with its device).
+   */
+  mesh?: { run: number; forwarded: readonly { offset: number; bytes: number }[]; waitMs: number };
 }
 
 export interface RunResult {
@@ -147,6 +156,8 @@ class Mailbox {
   nonce?: Uint8Array;
   /** RUN: the fragment's digest, which the RESULT's tag covers. */
   digest?: Uint8Array;
+  /** RUN: an ACK said the input is complete. */
+  inputDone = false;
   /** Rejects when the operation fails from outside (abort, deadline, link loss). */
   readonly failed: Promise<never>;
   private items: Reply[] = [];
@@ -285,6 +296,11 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     return !this.failure;
   }
 
+  /** The transport's address (e.g. tcp://127.0.0.1:4000). */
+  get address(): string {
+    return this.transport.address;
+  }
+
   /** Asks the device for its capabilities and state again. */
   async hello(): Promise<DeviceInfo> {
     const r = (await this.request({ type: 'HELLO', seq: 0 }, 'HELLO', 'HELLO')) as ReplyOf<'HELLO'>;
@@ -335,7 +351,8 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
   run(frag: number, input: Uint8Array, opts: RunOptions = {}): Promise<RunResult> {
     const what = `RUN fragment ${frag}`;
     const t0 = performance.now();
-    const box = this.transferMailbox();
+    // A run's RESULT may answer a chunk another device forwarded: it is matched by fragment.
+    const box = this.transferMailbox(opts.mesh ? frag : undefined);
     box.digest = opts.digest ?? this.digests.get(frag);
     if (this.opts.key && !box.digest)
       return Promise.reject(
@@ -352,8 +369,13 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     const work = this.serial(async () => {
       box.throwIfFailed();
       started = true;
+      if (opts.mesh) {
+        const r = await this.runMesh(box, frag, input, opts.mesh, opts.forwards, what);
+        return { output: r.data, highWater: r.highWater, computeUs: r.computeUs, elapsedMs: performance.now() - t0 };
+      }
+      const first = { total: input.length, ...(opts.forwards && { forwards: opts.forwards }) };
       for (let attempt = 0; ; attempt++) {
-        const early = await this.transfer(box, 'RUN', frag, input, { total: input.length }, what, opts.onProgress, attempt > 0).catch((e: unknown) => {
+        const early = await this.transfer(box, 'RUN', frag, input, first, what, opts.onProgress, attempt > 0).catch((e: unknown) => {
           // A resend finding the device still computing the first attempt: its RESULT is still to come.
           if (attempt > 0 && e instanceof DeviceError && e.code === 'BUSY') return undefined;
           throw e;
@@ -374,6 +396,51 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
         opts.signal?.removeEventListener('abort', abort);
         this.mailboxes.delete(box);
       });
+  }
+
+  /**
+   * A run's input (docs/protocol.md section 3): sends what no other device
+   * forwards, each range go-back-N from its start, then waits `waitMs` for
+   * the RESULT; without one it sends the forwarded ranges too (the device
+   * keeps what it has and takes the rest) and waits as for any RUN.
+   */
+  private async runMesh(
+    box: Mailbox,
+    frag: number,
+    input: Uint8Array,
+    mesh: NonNullable<RunOptions['mesh']>,
+    forwards: Uint8Array | undefined,
+    what: string,
+  ): Promise<ReplyOf<'RESULT'>> {
+    const every = { total: input.length, run: mesh.run };
+    const forwarded = [...mesh.forwarded].sort((a, b) => a.offset - b.offset);
+    const own: [number, number][] = [];
+    let at = 0;
+    for (const r of forwarded) {
+      if (r.offset > at) own.push([at, r.offset]);
+      at = Math.max(at, r.offset + r.bytes);
+    }
+    if (at < input.length || own.length === 0) own.push([at, input.length]);
+    const send = async (ranges: [number, number][], firstExtra?: object) => {
+      for (const [i, [s, e]] of ranges.entries()) {
+        if (box.inputDone) return undefined;
+        const r = await this.transfer(box, 'RUN', frag, input.subarray(s, e), { ...every, ...(i === 0 && firstExtra) }, what, undefined, false, { base: s, every: { ...every, from: s } });
+        if (r) return r;
+      }
+      return undefined;
+    };
+    const early = await send(own, forwards && { forwards });
+    if (early) return early;
+    const r = await this.awaitResult(box, what, mesh.waitMs);
+    if (r) return r;
+    // The forwards arrived after all while these went out: the device computes, its RESULT is to come.
+    const late = await send(forwarded.map((x) => [x.offset, x.offset + x.bytes])).catch((e: unknown) => {
+      if (e instanceof DeviceError && e.code === 'BUSY') return undefined;
+      throw e;
+    });
+    const result = late ?? (await this.awaitResult(box, what));
+    if (!result) throw new DeviceError(this.name, 'TIMEOUT', `${what}: no RESULT after its whole input was sent`);
+    return result;
   }
 
   /** Stops a RUN of `frag` in progress on the device (acknowledged even if none runs). */
@@ -488,9 +555,11 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     }
   }
 
-  /** A mailbox taking the replies (ACK, ERROR, RESULT) to the chunks an operation sent. */
-  private transferMailbox(): Mailbox {
-    const box: Mailbox = this.mailbox((r) => box.seqs.has(r.seq) && (r.type === 'ACK' || r.type === 'ERROR' || r.type === 'RESULT'));
+  /** A mailbox taking the replies (ACK, ERROR, RESULT) to the chunks an operation sent; with `frag`, also that fragment's RESULT to any chunk. */
+  private transferMailbox(frag?: number): Mailbox {
+    const box: Mailbox = this.mailbox(
+      (r) => (box.seqs.has(r.seq) && (r.type === 'ACK' || r.type === 'ERROR' || r.type === 'RESULT')) || (frag !== undefined && r.type === 'RESULT' && r.frag === frag),
+    );
     return box;
   }
 
@@ -508,10 +577,13 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     what: string,
     onProgress?: (p: TransferProgress) => void,
     resend = false,
+    /** A range of a run's input: `data` starts at byte `base`, and every chunk carries `every` (docs/protocol.md section 3). */
+    segment?: { base: number; every: object },
   ): Promise<ReplyOf<'RESULT'> | undefined> {
     this.requireKey(kind, what);
+    const base = segment?.base ?? 0;
     const window = this.info.window;
-    const { dataBytes, header } = this.chunkSize(kind, frag, first, window);
+    const { dataBytes, header } = this.chunkSize(kind, frag, { ...segment?.every, ...first }, window);
     const total = data.length;
     const wireBytes = Math.max(1, Math.ceil(total / dataBytes)) * frameWireSize(header + dataBytes);
     const budgetMs = transferBudgetMs(wireBytes, this.opts.linkBytesPerSec, this.opts.minTransferMs);
@@ -547,8 +619,9 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
             type: kind,
             seq,
             frag,
-            offset: sendAt,
+            offset: base + sendAt,
             data: data.subarray(sendAt, end),
+            ...segment?.every,
             ...(sendAt === 0 ? first : {}),
           } as Request,
           box,
@@ -597,7 +670,8 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
       // An answer to an earlier attempt of this RUN describes a transfer since replaced.
       if (sent === undefined) continue;
       this.timer.sample(now - sent);
-      const next = r.next ?? acked;
+      // A run's ACK counts from the sender's start, and may run past its range into what others sent.
+      const next = r.next === undefined ? acked : Math.min(total, Math.max(0, r.next - base));
       if (next !== acked) {
         // The link keeps order, so each ACK is the device's latest state. Its
         // `next` only falls when the device started the transfer over: a late
@@ -611,7 +685,8 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
         acked = next;
         onProgress?.({ sent: acked, total });
       }
-      if (r.done === 1) return undefined;
+      if (r.done === 1) box.inputDone = true;
+      if (r.done === 1 || (segment && acked >= total)) return undefined;
       // Chunks the device has, including copies superseded by a go-back, no longer hold the window.
       inFlight = inFlight.filter((c) => c.end > acked);
       // The device refused this chunk (a gap before it): resend from its `next`.
@@ -621,8 +696,8 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
   }
 
   /** Waits for the RESULT of a RUN whose input is complete; undefined when it timed out (resend the RUN). */
-  private async awaitResult(box: Mailbox, what: string): Promise<ReplyOf<'RESULT'> | undefined> {
-    const deadline = performance.now() + this.opts.resultTimeoutMs;
+  private async awaitResult(box: Mailbox, what: string, timeoutMs = this.opts.resultTimeoutMs): Promise<ReplyOf<'RESULT'> | undefined> {
+    const deadline = performance.now() + timeoutMs;
     for (;;) {
       const r = await box.next(deadline);
       if (!r) return undefined;

@@ -27,6 +27,7 @@ import { inputView, outputView } from '../plan/fragments.ts';
 import type { Plan, PlanStage } from '../plan/plan-file.ts';
 import { extractBox, insertBox } from './boxes.ts';
 import type { DeployedFragment, Deployment } from './deploy.ts';
+import { MeshRoutes } from './mesh-routes.ts';
 import { Trace } from './trace.ts';
 
 type ArrayType = { new (n: number): TensorData; new (buf: ArrayBuffer, offset: number, length: number): TensorData };
@@ -131,6 +132,8 @@ export class Executor {
   /** The plan's units in dataflow order, and its deployed fragments by stage and index. */
   private readonly units: Unit[];
   private readonly byStage: DeployedFragment[][];
+  /** The plan's device-to-device routes as this run can use them. */
+  private readonly mesh: MeshRoutes;
 
   constructor(
     readonly dep: Deployment,
@@ -141,6 +144,7 @@ export class Executor {
       dep.plan.stages.map((s) => ({ ops: s.ops, gateway: s.where === 'gateway', fragments: s.fragments })),
     );
     this.byStage = dep.plan.stages.map((s) => dep.fragments.filter((f) => f.stage === s.index));
+    this.mesh = new MeshRoutes(dep);
     this.trace = opts.trace ?? new Trace();
     this.margin = opts.timeoutMargin ?? 4;
     this.slackMs = opts.timeoutSlackMs ?? 1000;
@@ -446,7 +450,7 @@ export class Executor {
           suspects.add(id);
           void backup(true);
         };
-        this.attempt(f, id, entry, input, index, abort.signal, suspect).then(
+        this.attempt(f, id, entry, input, index, values, abort.signal, suspect).then(
           (bytes) => {
             if (done) return;
             done = true;
@@ -560,7 +564,17 @@ export class Executor {
    * frame, or a PING answer); if not, `suspect()` is called, and a PING that
    * fails for good marks it unhealthy and ends the RUN as a lost device.
    */
-  private attempt(f: DeployedFragment, id: string, entry: LaneEntry, input: Uint8Array, index: number, signal: AbortSignal, suspect: () => void): Promise<Uint8Array> {
+  private attempt(
+    f: DeployedFragment,
+    id: string,
+    entry: LaneEntry,
+    input: Uint8Array,
+    index: number,
+    /** The inference's tensor table: what its routes' run ids are kept by. */
+    inference: object,
+    signal: AbortSignal,
+    suspect: () => void,
+  ): Promise<Uint8Array> {
     const client: DeviceClient = this.dep.clients.get(id)!;
     const predictedMs = (f.plan.predicted.end - f.plan.predicted.start) * 1000;
     const start = performance.now() - this.t0;
@@ -593,9 +607,13 @@ export class Executor {
       const lost = this.watch(id, client, f, stop, suspect);
       lost.catch(() => undefined);
       try {
-        const running = client.run(f.num, input, { timeoutMs, signal: stop.signal });
+        // Device-to-device routes: what this RUN forwards, and what of its input other devices forwarded.
+        const fw = this.mesh.forwardsOf(f, id, inference, (d) => this.isHealthy(d));
+        const mesh = this.mesh.meshOf(f, id, inference, 1.5 * this.expectedMs(id, f) + this.probeMs(id));
+        const running = client.run(f.num, input, { timeoutMs, signal: stop.signal, forwards: fw?.packed, mesh });
         running.catch(() => undefined); // when the watchdog wins the race, the RUN's own failure follows unobserved
         const r = await Promise.race([running, lost]);
+        if (fw) this.mesh.sent(inference, fw);
         this.measured(id, f, performance.now() - begun);
         this.suspected.delete(id);
         return r;

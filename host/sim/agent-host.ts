@@ -46,6 +46,7 @@ interface AgentExports {
   provision_key(len: number, session: number): number;
   feed(len: number): number;
   poll(): number;
+  set_mesh_port(port: number): void;
   high_water(): number;
   arena_used(): number;
   agent_overhead(): number;
@@ -151,6 +152,11 @@ export class AgentHost {
   /** One step of pending work; true while more remains. */
   poll(): boolean {
     return this.exports.poll() !== 0;
+  }
+
+  /** The TCP port where this device's host forwards outputs and takes forwarded chunks; HELLO reports it (docs/protocol.md section 3). */
+  setMeshPort(port: number): void {
+    this.exports.set_mesh_port(port);
   }
 
   /** Polls until the agent is idle. */

@@ -13,6 +13,8 @@ import { socketTransport } from '../link/tcp.ts';
 import { AgentHost } from './agent-host.ts';
 import { boardPort } from './board-port.ts';
 import { SimDevice } from './device.ts';
+import { MeshOutbox, serveMesh, type MeshLink } from './mesh.ts';
+import { realTimeWake } from './line.ts';
 import { deviceWindow, type DeviceSpec } from './testbed.ts';
 
 /** Exit code of a device process whose crash fault fired. */
@@ -27,6 +29,8 @@ export interface DeviceProcessConfig {
   ptyPath?: string;
   /** A QEMU board's UART (its PTY): the device's agent is that board, reached through the paced line (board-port.ts). */
   boardPath?: string;
+  /** The device's direct links (the testbed's mesh group): it forwards outputs and takes forwarded chunks on a loopback port. */
+  mesh?: MeshLink;
 }
 
 /** What a device process tells its launcher over IPC. */
@@ -57,12 +61,21 @@ export function deviceAgent(spec: DeviceSpec, write: (bytes: Uint8Array) => void
   return new AgentHost({ memory: spec.memory, window: deviceWindow(spec), write, engine: spec.engine ?? 'node', ...deviceKey(spec), clockUs });
 }
 
+/** The agent, told its mesh port when its host forwards. */
+function withMesh(agent: AgentHost, port: number | undefined): AgentHost {
+  if (port !== undefined) agent.setMeshPort(port);
+  return agent;
+}
+
 export async function runDeviceProcess(config: DeviceProcessConfig): Promise<void> {
   const { spec } = config;
   // The launcher holds the other end of the IPC channel: when it dies, so do we.
   process.on('disconnect', () => process.exit(0));
   const uart = config.boardPath === undefined ? undefined : await openSerial(config.boardPath);
-  const device = new SimDevice({
+  // Forwarded chunks may arrive before the device exists; none do before HELLO reports the port.
+  let device: SimDevice | undefined;
+  const meshPort = config.mesh && !uart ? await serveMesh((c) => device?.forwarded(c)) : undefined;
+  device = new SimDevice({
     spec,
     seed: config.seed,
     createAgent: (write) =>
@@ -71,11 +84,12 @@ export async function runDeviceProcess(config: DeviceProcessConfig): Promise<voi
             console.error(`device ${spec.id}: the board went away (${why})`);
             process.exit(BOARD_GONE_EXIT_CODE);
           })
-        : deviceAgent(spec, write),
+        : withMesh(deviceAgent(spec, write), meshPort),
     onCrash: (reason) => {
       console.error(`device ${spec.id}: ${reason}`);
       process.exit(CRASH_EXIT_CODE);
     },
+    mesh: meshPort === undefined ? undefined : { outbox: new MeshOutbox(config.mesh!, realTimeWake), window: deviceWindow(spec) },
   });
 
   if (config.ptyPath) {

@@ -18,6 +18,10 @@ import { PacedLine, realTimeWake, sleepUntil, type WakeAt } from './line.ts';
 import { FrameSplitter } from './splitter.ts';
 import { macRate, type DeviceSpec } from './testbed.ts';
 import { fragmentWork, type OpWork } from './work.ts';
+import { encodeFrame as frameOf } from '../link/frame.ts';
+import { encodeRequest } from '../link/messages.ts';
+import { unpackForwards, type Forward } from '../link/forwards.ts';
+import type { MeshOutbox, RunChunk } from './mesh.ts';
 
 /** What the simulator needs of an agent: bytes in, one step of work at a time. */
 export interface AgentPort {
@@ -37,6 +41,12 @@ export interface SimDeviceOptions {
   onCrash?(reason: string): void;
   /** How the device waits for a time: real-time wake-ups by default; the virtual clock passes its exact timers. */
   wake?: WakeAt;
+  /**
+   * The device forwards (DISNET's mesh, docs/protocol.md section 3): RUN
+   * outputs go to other devices through `outbox`, and forwarded chunks
+   * (forwarded()) are fed to the agent in frames of at most `window` bytes.
+   */
+  mesh?: { outbox: MeshOutbox; window: number };
 }
 
 export interface SimDeviceStats {
@@ -51,6 +61,10 @@ export interface SimDeviceStats {
 const MAX_UNDELIMITED = 256 * 1024;
 /** Largest reply the simulator decodes to find RESULTs: the gateway's default limit (2 MiB). */
 const MAX_REPLY = 2 * 1024 * 1024;
+/** Seqs of the forwarded chunks the host feeds its agent: the agent's ACKs to them are the host's, never the gateway's. */
+const MESH_SEQ = 0x80000000;
+/** Runs whose forwarded chunks wait for the gateway to open them; older ones are dropped (their consumer ran elsewhere). */
+const MAX_WAITING_RUNS = 32;
 
 export class SimDevice {
   private readonly spec: DeviceSpec;
@@ -74,6 +88,12 @@ export class SimDevice {
   private rxChain: Promise<void> = Promise.resolve();
   private txChain: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** Forwards of each fragment's next RESULT, from its RUN. */
+  private readonly forwards = new Map<number, Forward[]>();
+  /** The gateway's last RUN input on this device (`frag/run`), and forwarded chunks of runs it has not opened yet. */
+  private gatewayRun?: string;
+  private readonly waiting = new Map<string, { chunk: RunChunk; arrived: number }[]>();
+  private meshSeq = 0;
   /** When the last frame handed to the agent was complete on the line: a RESULT's compute starts there. */
   private fedAt = 0;
   readonly stats: SimDeviceStats = { framesIn: 0, framesOut: 0, runs: 0 };
@@ -142,7 +162,42 @@ export class SimDevice {
           // one op per step; the simulated time is charged when the RESULT leaves
         }
       }
+      // The gateway's chunk opened its run: what peers forwarded for it before goes in now.
+      const held = this.gatewayRun === undefined ? undefined : this.waiting.get(this.gatewayRun);
+      if (held) {
+        this.waiting.delete(this.gatewayRun!);
+        for (const h of held) this.feedForwarded(h.chunk, h.arrived);
+      }
     });
+  }
+
+  /** A RUN chunk another device forwarded arrived (on its paced line): fed once the gateway has opened its run. */
+  forwarded(chunk: RunChunk): void {
+    const key = `${chunk.frag}/${chunk.run}`;
+    const arrived = performance.now();
+    if (key === this.gatewayRun) {
+      this.rxChain = this.rxChain.then(() => this.feedForwarded(chunk, arrived));
+      return;
+    }
+    this.waiting.set(key, [...(this.waiting.get(key) ?? []), { chunk, arrived }]);
+    if (this.waiting.size > MAX_WAITING_RUNS) this.waiting.delete(this.waiting.keys().next().value!);
+  }
+
+  /** Feeds a forwarded chunk to the agent in frames that fit its window, under the host's own seqs. */
+  private feedForwarded(c: RunChunk, arrived: number): void {
+    if (this.stopped || this.hung || !this.opts.mesh) return;
+    const size = Math.max(16, Math.floor(this.opts.mesh.window / 2) - 64);
+    for (let at = 0; at < c.data.length; at += size) {
+      const seq = (MESH_SEQ | (this.meshSeq++ & 0x7fffffff)) >>> 0;
+      const data = c.data.subarray(at, at + size);
+      const frame = frameOf(encodeRequest({ type: 'RUN', seq, frag: c.frag, offset: c.offset + at, data, total: c.total, from: c.from, run: c.run }));
+      // An input completed by a forwarded chunk starts computing when that chunk arrived.
+      this.fedAt = Math.max(this.fedAt, arrived);
+      this.agent.feed(frame);
+      while (this.agent.poll()) {
+        // as in receive()
+      }
+    }
   }
 
   /** Frames dropped and corrupted so far: towards the agent, and towards the gateway. */
@@ -174,10 +229,24 @@ export class SimDevice {
         }
         return;
       }
-      case 'RUN':
+      case 'RUN': {
         // crashAfterRuns 0: the device dies at its first RUN, i.e. once deployed.
         if (this.spec.faults?.crashAfterRuns === 0) this.crash('crash fault at the first RUN');
+        // A chunk opening an input (offset 0 of a single sender's, or a run not seen yet) replaces the fragment's forwards.
+        const run = m.run ? `${m.frag}/${m.run}` : undefined;
+        const opens = run === undefined ? m.offset === 0 : run !== this.gatewayRun;
+        this.gatewayRun = run;
+        if (!opens) return;
+        this.forwards.delete(m.frag);
+        if (m.forwards && this.opts.mesh) {
+          try {
+            this.forwards.set(m.frag, unpackForwards(m.forwards));
+          } catch {
+            // not whole records: nothing is forwarded, the gateway sends the ranges itself
+          }
+        }
         return;
+      }
       case 'CANCEL':
         this.held.get(m.frag)?.();
         this.held.delete(m.frag);
@@ -202,7 +271,8 @@ export class SimDevice {
           reply = undefined;
         }
       }
-      if (reply?.type === 'RESULT') this.holdResult(reply.frag, frame);
+      if (reply?.type === 'RESULT') this.holdResult(reply, frame);
+      else if (reply !== undefined && reply.seq >= MESH_SEQ) continue; // an ACK or ERROR to a chunk the host fed
       else this.transmit(frame);
     }
   }
@@ -216,20 +286,30 @@ export class SimDevice {
    * lateness is caught up where it can be. A board's RESULT leaves when the
    * board sends it.
    */
-  private holdResult(frag: number, frame: Uint8Array): void {
+  private holdResult(reply: Extract<Reply, { type: 'RESULT' }>, frame: Uint8Array): void {
+    const frag = reply.frag;
     const at = this.fedAt + this.computeMs(frag);
     const offered = this.spec.board ? performance.now() : at;
+    const forwards = this.forwards.get(frag);
+    this.forwards.delete(frag);
+    const release = () => {
+      this.held.delete(frag);
+      this.forward(reply, forwards, offered);
+      this.transmit(frame, true, offered);
+    };
     this.held.get(frag)?.();
     if (at <= performance.now()) {
-      this.held.delete(frag);
-      this.transmit(frame, true, offered);
+      release();
       return;
     }
-    const cancel = this.wake(at, () => {
-      this.held.delete(frag);
-      this.transmit(frame, true, offered);
-    });
-    this.held.set(frag, cancel);
+    this.held.set(frag, this.wake(at, release));
+  }
+
+  /** Sends the RUN's forwarded ranges of its output to their devices, leaving when the RESULT does. */
+  private forward(reply: Extract<Reply, { type: 'RESULT' }>, forwards: Forward[] | undefined, offered: number): void {
+    if (!forwards || !this.opts.mesh || reply.sealed === 1 || this.stopped || this.hung) return;
+    for (const f of forwards)
+      if (f.outOffset + f.bytes <= reply.data.length) this.opts.mesh.outbox.send(f, reply.data.subarray(f.outOffset, f.outOffset + f.bytes), offered);
   }
 
   /** Simulated compute time of one RUN of `frag`, ms; none on a board, whose firmware computes at its own clock. */

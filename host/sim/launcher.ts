@@ -13,7 +13,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { AGENT_WASM, AGENT_WASM3 } from './agent-host.ts';
 import { boardClock, type BoardClock } from './board-clock.ts';
 import { missingSocat, openPtyPair, type PtyPair } from './pty.ts';
-import { loadTestbed, parseTestbed, type DeviceSpec, type Testbed } from './testbed.ts';
+import { loadTestbed, meshOf, parseTestbed, type DeviceSpec, type Testbed } from './testbed.ts';
+import type { MeshLink } from './mesh.ts';
 import type { DeviceProcessConfig, DeviceProcessMessage } from './device-process.ts';
 import type { QemuBoard } from './qemu.ts';
 
@@ -168,7 +169,7 @@ export async function startTestbed(source: string | unknown, opts: StartOptions 
     const devices = await allStarted(
       testbed.devices.map(async (spec) => {
         const board = started.get(spec.id);
-        const device = await startNodeDevice(spec, testbed.seed, socat, children, ptys, readyMs, board?.path);
+        const device = await startNodeDevice(spec, testbed.seed, socat, children, ptys, readyMs, board?.path, meshOf(testbed, spec.id));
         // A board's handle names QEMU's process (the board itself) and ends when either process does.
         return board ? { ...device, engine: 'qemu' as const, pid: board.process.pid, exited: Promise.race([device.exited, exitOf(board.process)]) } : device;
       }),
@@ -209,13 +210,14 @@ async function startNodeDevice(
   ptys: PtyPair[],
   readyTimeoutMs: number,
   boardPath?: string,
+  mesh?: MeshLink,
 ): Promise<SimDeviceHandle> {
   let pty: PtyPair | undefined;
   if (spec.link.kind === 'pty' && socat) {
     pty = await openPtyPair();
     ptys.push(pty);
   }
-  const config: DeviceProcessConfig = { spec, seed, ptyPath: pty?.devicePath, boardPath };
+  const config: DeviceProcessConfig = { spec, seed, ptyPath: pty?.devicePath, boardPath, mesh };
   // detached: the device leads its own process group, so a group kill reaches anything it starts.
   // tsx is resolved from the repository, whatever directory the gateway runs in.
   const child = spawn(process.execPath, ['--import', TSX, DEVICE_MAIN, JSON.stringify(config)], {

@@ -22,7 +22,9 @@
 //    2, 4, 8 (1 and 8 at 1 MB/s; with --curve every N from 1 to 8 at both);
 //    speedup = measured latency at N=1 over N. At 10 MB/s, where each
 //    inference's time goes along its chain of RUNs, measured and predicted
-//    (tools/bench/critical-path.ts). `--only scaling` runs only this section.
+//    (tools/bench/critical-path.ts). `--only scaling` runs only this section;
+//    `--mesh` links the devices directly (a testbed mesh group at the same
+//    rate and latency), so output rows are forwarded device to device.
 // 4. Where microsplit's gap on demo.json goes, from the executor's trace:
 //    time between stages (gateway), per-stage excess over the prediction,
 //    the agents' own compute time (the simulator holds a RESULT for the
@@ -309,10 +311,14 @@ function busiest(plan: Plan): string {
 }
 
 // --- 3c: compute-bound testbeds of N identical devices ----------------------------
+/** With --mesh, the identical devices also reach each other directly at the same rate and latency, and forward output rows device to device. */
+const meshed = process.argv.includes('--mesh');
 /** N devices of 20 M MAC/s and 512 KB on loopback TCP at `rate` bytes/s and 0.5 ms. */
 function identical(n: number, rate: number): Testbed {
   const device = (i: number) => ({ id: `n${i}`, memory: 512 * 1024, speed: { default: 20e6 }, link: { kind: 'tcp' as const, rate, latencyMs: 0.5 } });
-  return { name: `${n} x 20 M MAC/s, ${rate / 1e6} MB/s`, seed: 1, devices: Array.from({ length: n }, (_, i) => device(i)) };
+  const devices = Array.from({ length: n }, (_, i) => device(i));
+  const mesh = meshed && n > 1 ? { mesh: [{ devices: devices.map((d) => d.id), rate, latencyMs: 0.5 }] } : {};
+  return { name: `${n} x 20 M MAC/s, ${rate / 1e6} MB/s${mesh.mesh ? ', mesh' : ''}`, seed: 1, devices, ...mesh };
 }
 
 /** Mean over a run's measured inferences of where each one's latency went (tools/bench/critical-path.ts), and the model's figures for the plan. */
