@@ -1,7 +1,8 @@
 // The cost model's fixed costs: the receive window that slows transfers to a
-// device (chunk by chunk), and the per-RUN overhead, each checked against its closed form.
+// device (chunk by chunk), the gateway's own time per RUN and the per-RUN
+// overhead, each checked against its closed form.
 import { describe, expect, it } from 'vitest';
-import { opSpeedKey, sendSeconds, timing, type Work } from '../host/plan/cost.ts';
+import { objectiveFor, opSpeedKey, scheduleDataflow, scheduleStage, sendSeconds, timing, type Work } from '../host/plan/cost.ts';
 import { buildModel } from '../host/plan/synthetic.ts';
 import { DeviceProfileSchema, type DeviceProfile } from '../host/plan/profiles.ts';
 
@@ -38,8 +39,24 @@ describe('cost model fixed costs', () => {
     expect(t.returnS).toBeCloseTo(0.003 + 1000 / 500_000, 12);
   });
 
-  it('defaults the overhead to 0 for profiles written before it existed', () => {
+  it('defaults the overheads to 0 for profiles written before they existed', () => {
     expect(device({ bytesPerSec: 1, latencyS: 0 }).runOverheadS).toBe(0);
+    expect(device({ bytesPerSec: 1, latencyS: 0 }).gatewayS).toBe(0);
+  });
+
+  it("queues RUNs sent together for the gateway's own time, one RUN at a time, in a stage and in dataflow", () => {
+    const d = { ...device({ bytesPerSec: 1e6, latencyS: 0.001 }), gatewayS: 0.0005 };
+    const devices = [d, { ...d, id: 'e' }, { ...d, id: 'f' }];
+    const one = timing(d, work);
+    const runS = one.sendS + one.computeS + one.returnS;
+    const frags = devices.map((_, i) => ({ work, devices: [i] }));
+    const stage = scheduleStage(devices, frags, 0);
+    expect(stage.fragments.map((f) => f.start)).toEqual([0, 0.0005, 0.001]);
+    expect(stage.end).toBeCloseTo(0.0015 + runS, 12);
+    const o = objectiveFor(buildModel({ name: 'o', seed: 1, input: [2, 2, 1], layers: [{ kind: 'conv', out: 1, k: 1 }] }), devices, 0);
+    const flow = scheduleDataflow(devices, [frags], frags.map((_, i) => ({ stage: 0, fragment: i, deps: [] })), o);
+    expect(flow.stages[0].fragments.map((f) => f.start)).toEqual([0, 0.0005, 0.001]);
+    expect(flow.makespanS).toBeCloseTo(0.0015 + runS, 12);
   });
 });
 

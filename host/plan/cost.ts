@@ -7,7 +7,8 @@
 // tile goes gateway -> device and its output box device -> gateway, each hop
 // paying the link's latency plus bytes / rate (towards the device, chunks
 // may wait for the receive window's acknowledgements); every RUN pays the
-// device's fixed overhead.
+// device's fixed overhead, and first its share of the gateway's own work
+// (gatewayS), which the gateway does for one RUN at a time.
 // Plans are predicted by scheduleDataflow, as the executor runs them: each
 // fragment once the boxes it reads are back, one RUN per device at a time.
 // Where the plan routes part of a fragment's input straight from its
@@ -142,19 +143,21 @@ export function scheduleStage(devices: readonly DeviceProfile[], fragments: read
   const deviceFree = new Map<number, number>();
   const linkFree = new Map<number, number>();
   const busy = new Map<number, number>();
+  let gatewayFree = t0;
   let activeJ = 0;
   const times = fragments.map((f): FragmentTimes => {
     const replicas = f.devices.map((di): ReplicaTimes => {
       const d = devices[di];
       const t = timing(d, f.work);
-      const sendStart = Math.max(t0, linkFree.get(di) ?? t0);
-      const sendEnd = sendStart + t.sendS;
+      const gatewayStart = Math.max(t0, linkFree.get(di) ?? t0, gatewayFree);
+      gatewayFree = gatewayStart + d.gatewayS;
+      const sendEnd = gatewayFree + t.sendS;
       const computeEnd = Math.max(sendEnd, deviceFree.get(di) ?? t0) + t.computeS;
       deviceFree.set(di, computeEnd);
       const end = computeEnd + t.returnS;
       linkFree.set(di, end);
       activeJ += activeEnergy(d, f.work);
-      return { device: di, start: sendStart, end };
+      return { device: di, start: gatewayStart, end };
     });
     return { start: Math.min(...replicas.map((r) => r.start)), end: Math.min(...replicas.map((r) => r.end)), replicas };
   });
@@ -274,6 +277,7 @@ export function scheduleDataflow(
   const computed: number[] = [];
   const incoming = forwardsInto(units, routes);
   const deviceFree = new Map<number, number>();
+  const gateway = new GatewayTime();
   const frags: FragmentTimes[][] = stages.map(() => []);
   const bounds = stages.map(() => ({ start: Infinity, end: 0, activeJ: 0, busyIdle: 0 }));
   units.forEach((u, i) => {
@@ -292,9 +296,9 @@ export function scheduleDataflow(
     const replicas = f.devices.map((di): ReplicaTimes => {
       const d = devices[di];
       const t = timing(d, { ...f.work, inBytes: f.work.inBytes - forwarded });
-      const start = Math.max(ready, deviceFree.get(di) ?? 0);
+      const start = gateway.take(Math.max(ready, deviceFree.get(di) ?? 0), d.gatewayS);
       // Forwarded ranges leave their producer's device when it has computed them, over the direct link.
-      const arrived = into.reduce((a, r) => Math.max(a, computed[r.unit] + r.link.latencyS + r.bytes / r.link.bytesPerSec), start + t.sendS);
+      const arrived = into.reduce((a, r) => Math.max(a, computed[r.unit] + r.link.latencyS + r.bytes / r.link.bytesPerSec), start + d.gatewayS + t.sendS);
       computedAt = Math.min(computedAt, arrived + t.computeS);
       return { device: di, start, end: arrived + t.computeS + t.returnS };
     });
@@ -318,6 +322,31 @@ export function scheduleDataflow(
   const active = times.reduce((e, s) => e + s.activeJ, 0);
   const busyIdle = times.reduce((e, s) => e + s.busyIdleWattSeconds, 0);
   return { stages: times, makespanS, energyJ: active + makespanS * o.idleWatts - busyIdle, objective: schedulePlan(devices, stages, o).objective };
+}
+
+/**
+ * The gateway's time in a dataflow schedule: busy intervals, each a RUN's
+ * share of its work. Units are scheduled in plan order, not time order, so
+ * a RUN takes the earliest gap long enough for it, as the gateway serves
+ * RUNs in the order they become ready.
+ */
+class GatewayTime {
+  private readonly busy: [number, number][] = [];
+
+  /** Books `length` seconds at the earliest gap from `from` on; returns its start. */
+  take(from: number, length: number): number {
+    if (length <= 0) return from;
+    let at = from;
+    let i = 0;
+    for (; i < this.busy.length; i++) {
+      const [s, e] = this.busy[i];
+      if (e <= at) continue;
+      if (s >= at + length) break;
+      at = e;
+    }
+    this.busy.splice(i, 0, [at, at + length]);
+    return at;
+  }
 }
 
 /** Forwarded ranges into each fragment unit: from which unit, how many bytes, over which direct link. */

@@ -87,6 +87,13 @@ export const DeviceProfileSchema = z.strictObject({
    * RUN, host/run/measure-links.ts).
    */
   runOverheadS: nonNegative.default(0),
+  /**
+   * Seconds of the gateway's own work per RUN on this device (encoding and
+   * writing its chunks, reading and decoding its acknowledgements and
+   * RESULT), measured as the gateway's CPU time per probe RUN. The gateway
+   * does one such piece of work at a time: RUNs sent together queue for it.
+   */
+  gatewayS: nonNegative.default(0),
   energy: z.strictObject({
     joulesPerMac: nonNegative,
     joulesPerByteSent: nonNegative,
@@ -163,6 +170,7 @@ export function referenceDevice(budget: number, id = 'dev'): DeviceProfile {
     budget,
     reservedBytes: 0,
     runOverheadS: 0,
+    gatewayS: 0,
     macPerSec: { default: 10e6 },
     link: { bytesPerSec: 1e6, latencyS: 0.001 },
     energy: { joulesPerMac: 1e-9, joulesPerByteSent: 5e-8, joulesPerByteReceived: 3e-8, idleWatts: 0.01 },

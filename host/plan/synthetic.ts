@@ -170,6 +170,7 @@ export function syntheticDevices(n: number, level: number, link: LinkClass, seed
       budget: budgets[i % 3],
       reservedBytes: 0,
       runOverheadS: 0,
+      gatewayS: 0,
       macPerSec: { default: speed, DEPTHWISE_CONV_2D: speed * 0.6 },
       link: { bytesPerSec: rate, latencyS: 0.001 },
       energy: { joulesPerMac: 1e-9 * (0.5 + rand()), joulesPerByteSent: 5e-8, joulesPerByteReceived: 3e-8, idleWatts: 0.01 },

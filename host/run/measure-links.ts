@@ -5,7 +5,8 @@
 // trip. An empty RUN (a 1x1 convolution of one byte) gives what a RUN costs
 // beyond it: the agent's and the gateway's handling of the request and its
 // RESULT; a RUN of 2 KiB tiles each way, what its chunks and their
-// acknowledgements add (the larger of the two is the per-RUN overhead).
+// acknowledgements add (the larger of the two, less the gateway's CPU time
+// per RUN, is the per-RUN overhead; that CPU time is the profile's gatewayS).
 // A QEMU board's link also gets its measured byte rate when lower than stated, from RUNs of a 4 KiB tile (a timed LOAD moved bytes several
 // times slower than RUNs did, and varied more): its UART is paced to the
 // stated rate, but the board takes bytes no faster than its receive
@@ -90,24 +91,49 @@ const tileWork = fragmentWork(tileProbe, wholeOpFragment(tileProbe, 0, 'tile-pro
 /** PINGs and empty RUNs per device when a testbed's links are measured (the RUNs count as the device's runs). */
 export const PROBES = 5;
 
+/**
+ * Each device's profile with its measured latency, per-RUN overhead and the
+ * gateway's time per RUN (and a board's byte rate). Devices are probed one
+ * at a time, so that each figure is that device's alone: RUNs sent together
+ * queue for the gateway in the schedule (gatewayS), and probes run in
+ * parallel measured that queue (and each other's processes) instead.
+ */
 export async function measuredProfiles(profiles: DeviceProfile[], clients: Map<string, DeviceClient>, pings = PROBES, rateMeasured: ReadonlySet<string> = new Set()): Promise<DeviceProfile[]> {
-  return Promise.all(
-    profiles.map(async (p) => {
-      const client = clients.get(p.id);
-      if (!client) return p;
-      const pingS = (await pingMs(client, pings)) / 1000;
-      const emptyMs = await fastestRunMs(client, probeFragment, pings);
-      const bytesPerSec = rateMeasured.has(p.id) ? Math.min(p.link.bytesPerSec, await runLinkRate(p, client, emptyMs, pings)) : p.link.bytesPerSec;
-      const wireS = (2 * probeFragment.inputs[0].bytes) / bytesPerSec;
-      // PINGs and empty RUNs are timed at different moments of a shared
-      // machine: a round trip is at most what the fastest empty RUN took, or
-      // the model would charge every RUN more than an empty one costs.
-      const latencyS = Math.max(p.link.latencyS, Math.min(pingS, emptyMs / 1000 - wireS) / 2);
-      const link = { ...p.link, latencyS, bytesPerSec };
-      const tile = timing({ ...p, runOverheadS: 0, link }, tileWork);
-      const tileMs = await fastestRunMs(client, tileFragment, pings);
-      const runOverheadS = Math.max(p.runOverheadS, emptyMs / 1000 - 2 * latencyS - wireS, tileMs / 1000 - tile.sendS - tile.computeS - tile.returnS);
-      return { ...p, runOverheadS, link };
-    }),
-  );
+  const out: DeviceProfile[] = [];
+  for (const p of profiles) {
+    const client = clients.get(p.id);
+    out.push(client ? await measuredProfile(p, client, pings, rateMeasured.has(p.id)) : p);
+  }
+  return out;
+}
+
+async function measuredProfile(p: DeviceProfile, client: DeviceClient, pings: number, rateMeasured: boolean): Promise<DeviceProfile> {
+  const pingS = (await pingMs(client, pings)) / 1000;
+  const emptyMs = await fastestRunMs(client, probeFragment, pings);
+  const bytesPerSec = rateMeasured ? Math.min(p.link.bytesPerSec, await runLinkRate(p, client, emptyMs, pings)) : p.link.bytesPerSec;
+  const wireS = (2 * probeFragment.inputs[0].bytes) / bytesPerSec;
+  // PINGs and empty RUNs are timed at different moments of a shared
+  // machine: a round trip is at most what the fastest empty RUN took, or
+  // the model would charge every RUN more than an empty one costs.
+  const latencyS = Math.max(p.link.latencyS, Math.min(pingS, emptyMs / 1000 - wireS) / 2);
+  const link = { ...p.link, latencyS, bytesPerSec };
+  // The tile probe: the fastest RUN, and the least gateway CPU time one took (the first RUNs also pay for compiling the code).
+  await client.load(PROBE_FRAGMENT, tileFragment.blob, { arena: tileFragment.arena, digest: tileFragment.digest });
+  let tileMs = Infinity;
+  let cpuS = Infinity;
+  try {
+    for (let i = 0; i < pings; i++) {
+      const cpu = process.cpuUsage();
+      const r = await client.run(PROBE_FRAGMENT, new Uint8Array(tileFragment.inputs[0].bytes));
+      const used = process.cpuUsage(cpu);
+      tileMs = Math.min(tileMs, r.elapsedMs);
+      cpuS = Math.min(cpuS, (used.user + used.system) / 1e6);
+    }
+  } finally {
+    await client.unload(PROBE_FRAGMENT);
+  }
+  const gatewayS = Math.max(p.gatewayS, cpuS);
+  const tile = timing({ ...p, runOverheadS: 0, link }, tileWork);
+  const overS = Math.max(emptyMs / 1000 - 2 * latencyS - wireS, tileMs / 1000 - tile.sendS - tile.computeS - tile.returnS);
+  return { ...p, gatewayS, runOverheadS: Math.max(p.runOverheadS, overS - gatewayS), link };
 }

@@ -52,6 +52,8 @@ export function groupDevice(devices: readonly DeviceProfile[], group: readonly n
     budget: min((d) => d.budget - d.reservedBytes),
     reservedBytes: 0,
     runOverheadS: Math.max(...ms.map((d) => d.runOverheadS)),
+    // Every replica is sent and read by the gateway.
+    gatewayS: sum((d) => d.gatewayS),
     macPerSec: rates as DeviceProfile['macPerSec'],
     link: {
       bytesPerSec: min((d) => d.link.bytesPerSec),
