@@ -2,6 +2,12 @@
 // per-channel int8 convolution (ARITHMETIC.md §4). Interior pixels, whose
 // windows lie wholly inside the input, use the bias with the input zero point
 // folded in; border pixels skip the taps outside the input as TFLM does.
+//
+// When the input depth is a multiple of 4 the record's full blocks of four
+// channels are interleaved by words (ABI.md, "Weight slice layouts"): the
+// four weight words that meet one input word sit at one address, 4 bytes
+// apart, so the interior loop walks one weight pointer instead of four rows
+// `taps` apart (on the M4 that frees the registers the row offsets took).
 import {
   word, W_IN_SHAPE, W_OUT_SHAPE, W_KH, W_KW, W_STRIDE_H, W_STRIDE_W, W_DIL_H, W_DIL_W, W_PAD_TOP, W_PAD_LEFT,
   W_IN_ZP, W_OUT_ZP, W_ACT_MIN, W_ACT_MAX, W_CH_LO, W_CH_HI, W_WEIGHTS, W_BIAS, W_FOLDED, W_MULT, W_SHIFT,
@@ -24,16 +30,46 @@ export function checkConv(rec: usize): i32 {
 
 /** folded[c] = bias[c] - inZp * sum(w[c]). */
 export function foldConv(rec: usize): void {
-  const taps = word(rec, W_KH) * word(rec, W_KW) * word(rec, W_IN_SHAPE + 3);
+  const inC = word(rec, W_IN_SHAPE + 3);
+  const taps = <usize>(word(rec, W_KH) * word(rec, W_KW) * inC);
   const zp = word(rec, W_IN_ZP);
   const lo = word(rec, W_CH_LO);
   const hi = word(rec, W_CH_HI);
+  const weights = rec + <usize>word(rec, W_WEIGHTS);
+  const blocked = isBlocked(inC);
   for (let c = lo; c < hi; c++) {
-    const w = rec + <usize>word(rec, W_WEIGHTS) + <usize>(c - lo) * <usize>taps;
+    const ci = <usize>(c - lo);
+    const w = channelBase(weights, ci, taps, blocked, hi - lo);
+    const step = channelStep(ci, blocked, hi - lo);
     let s = 0;
-    for (let i = 0; i < taps; i++) s += <i32>load<i8>(w + <usize>i);
+    for (let t: usize = 0; t < taps; t++) s += <i32>load<i8>(w + (t >> 2) * step + (t & 3));
     store<i32>(channelEntry(rec, W_FOLDED, c), load<i32>(channelEntry(rec, W_BIAS, c)) - zp * s);
   }
+}
+
+/** Whether a record of this input depth holds its full channel blocks interleaved (ABI.md). */
+// @ts-ignore: decorator
+@inline function isBlocked(inC: i32): bool {
+  return (inC & 3) == 0;
+}
+
+/** Address of the first weight word of channel index ci (from CH_LO) of nc. */
+// @ts-ignore: decorator
+@inline function channelBase(weights: usize, ci: usize, taps: usize, blocked: bool, nc: i32): usize {
+  return blocked && ci < <usize>(nc & ~3) ? weights + (ci & ~3) * taps + ((ci & 3) << 2) : weights + ci * taps;
+}
+
+/** Bytes from one weight word of channel index ci to its next: 16 inside an interleaved block, else 4. */
+// @ts-ignore: decorator
+@inline function channelStep(ci: usize, blocked: bool, nc: i32): usize {
+  return blocked && ci < <usize>(nc & ~3) ? 16 : 4;
+}
+
+/** The box's first channel of a four-channel block: c0, or with interleaved weights the first at a block boundary. */
+// @ts-ignore: decorator
+@inline function firstQuad(c0: i32, c1: i32, chLo: i32, blocked: bool): i32 {
+  const c = blocked ? c0 + ((chLo - c0) & 3) : c0;
+  return c < c1 ? c : c1;
 }
 
 /** First tap index k in [0, kSize) with 0 <= i0 + k*dil, i.e. ceil(-i0 / dil) when i0 < 0. */
@@ -141,11 +177,17 @@ function convPairs(p: usize, pixStride: usize, w: usize, taps: usize, o: usize, 
         wp++;
       }
     }
-    store<i32>(o, quadOut(a0, a1, a2, a3));
-    store<i32>(o + bc, quadOut(b0, b1, b2, b3));
+    pairOut(o, bc, a0, a1, a2, a3, b0, b1, b2, b3);
     p += pixStride << 1;
     o += bc << 1;
   }
+}
+
+/** The packed outputs of a pixel pair (accumulators a and b) at o and o + bc: one
+ * function for both pair loops, so the requantization is compiled once. */
+function pairOut(o: usize, bc: usize, a0: i32, a1: i32, a2: i32, a3: i32, b0: i32, b1: i32, b2: i32, b3: i32): void {
+  store<i32>(o, quadOut(a0, a1, a2, a3));
+  store<i32>(o + bc, quadOut(b0, b1, b2, b3));
 }
 
 /** Σ x * w over the window at p for four channels, into acc0..acc3. */
@@ -181,20 +223,90 @@ function conv4(p: usize, w: usize, taps: usize): void {
   acc3 = a3;
 }
 
-/** One interior pixel (window at p), one channel (weights at w). */
-function interiorDot(p: usize, w: usize): i32 {
-  let acc = 0;
+/** convPairs on an interleaved block (weights at w): the four channels' words
+ * of one input word at wp, wp + 4, wp + 8, wp + 12. Segments are whole words. */
+function convPairsBlocked(p: usize, pixStride: usize, w: usize, o: usize, bc: usize, pairs: i32): void {
+  const len = <usize>segLen;
+  for (let k = 0; k < pairs; k++) {
+    let a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+    for (let s = 0; s < segCount; s++) {
+      let xp = p + segIn(s);
+      let wp = w + <usize>s * (len << 2);
+      const end = xp + len;
+      while (xp < end) {
+        const xv = load<i32>(xp), yv = load<i32>(xp + pixStride);
+        const x0 = lane0(xv), x1 = lane1(xv), x2 = lane2(xv), x3 = lane3(xv);
+        const y0 = lane0(yv), y1 = lane1(yv), y2 = lane2(yv), y3 = lane3(yv);
+        let v = load<i32>(wp);
+        a0 += dot4(x0, x1, x2, x3, v);
+        b0 += dot4(y0, y1, y2, y3, v);
+        v = load<i32>(wp, 4);
+        a1 += dot4(x0, x1, x2, x3, v);
+        b1 += dot4(y0, y1, y2, y3, v);
+        v = load<i32>(wp, 8);
+        a2 += dot4(x0, x1, x2, x3, v);
+        b2 += dot4(y0, y1, y2, y3, v);
+        v = load<i32>(wp, 12);
+        a3 += dot4(x0, x1, x2, x3, v);
+        b3 += dot4(y0, y1, y2, y3, v);
+        xp += 4;
+        wp += 16;
+      }
+    }
+    pairOut(o, bc, a0, a1, a2, a3, b0, b1, b2, b3);
+    p += pixStride << 1;
+    o += bc << 1;
+  }
+}
+
+/** conv4 on an interleaved block (weights at w), into acc0..acc3. */
+function conv4Blocked(p: usize, w: usize): void {
+  let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
   const len = <usize>segLen;
   for (let s = 0; s < segCount; s++) {
-    const xp = p + segIn(s);
-    const wp = w + <usize>s * len;
-    let i: usize = 0;
-    for (; i + 4 <= len; i += 4) {
-      const xv = load<i32>(xp + i);
-      const wv = load<i32>(wp + i);
-      acc += lane0(xv) * lane0(wv) + lane1(xv) * lane1(wv) + lane2(xv) * lane2(wv) + lane3(xv) * lane3(wv);
+    let xp = p + segIn(s);
+    let wp = w + <usize>s * (len << 2);
+    const end = xp + len;
+    while (xp < end) {
+      const xv = load<i32>(xp);
+      const x0 = lane0(xv), x1 = lane1(xv), x2 = lane2(xv), x3 = lane3(xv);
+      a0 += dot4(x0, x1, x2, x3, load<i32>(wp));
+      a1 += dot4(x0, x1, x2, x3, load<i32>(wp, 4));
+      a2 += dot4(x0, x1, x2, x3, load<i32>(wp, 8));
+      a3 += dot4(x0, x1, x2, x3, load<i32>(wp, 12));
+      xp += 4;
+      wp += 16;
     }
-    for (; i < len; i++) acc += <i32>load<i8>(xp + i) * <i32>load<i8>(wp + i);
+  }
+  acc0 = a0;
+  acc1 = a1;
+  acc2 = a2;
+  acc3 = a3;
+}
+
+/** One interior pixel (window at p), one channel (weights at w, `step` bytes from one word to the next). */
+function interiorDot(p: usize, w: usize, step: usize): i32 {
+  let acc = 0;
+  const len = <usize>segLen;
+  const words = len & ~3;
+  for (let s = 0; s < segCount; s++) {
+    let xp = p + segIn(s);
+    // Segment s starts at tap s * len: a whole word when the layout is interleaved (step 16).
+    let wp = w + <usize>s * len * (step >> 2);
+    const end = xp + words;
+    while (xp < end) {
+      const xv = load<i32>(xp);
+      const wv = load<i32>(wp);
+      acc += lane0(xv) * lane0(wv) + lane1(xv) * lane1(wv) + lane2(xv) * lane2(wv) + lane3(xv) * lane3(wv);
+      xp += 4;
+      wp += step;
+    }
+    // Bytes past the last word: plain rows only (an interleaved layout's segments are whole words).
+    for (let i = words; i < len; i++) {
+      acc += <i32>load<i8>(xp) * <i32>load<i8>(wp);
+      xp++;
+      wp++;
+    }
   }
   return acc;
 }
@@ -224,6 +336,10 @@ function convBox(rec: usize, call: usize): void {
   const pixStride = <usize>(sw * inC);
   const bw = x1 - x0;
   const bc = <usize>(c1 - c0);
+  const nc = word(rec, W_CH_HI) - chLo;
+  const blocked = isBlocked(inC);
+  const cq = firstQuad(c0, c1, chLo, blocked);
+  const cqEnd = cq + ((c1 - cq) & ~3);
   curTy = ty;
   curTx = tx;
   curRowStride = rowStride;
@@ -249,8 +365,7 @@ function convBox(rec: usize, call: usize): void {
   // channel's requantization values are read once per block.
   if (xa < xb) {
     quadOp(rec);
-    let c = c0;
-    for (; c + 4 <= c1; c += 4) {
+    for (let c = cq; c < cqEnd; c += 4) {
       const ci = <usize>(c - chLo);
       const wc = weights + ci * <usize>taps;
       quadChannels(folded, mult, shift, ci);
@@ -261,19 +376,25 @@ function convBox(rec: usize, call: usize): void {
           let o = out + <usize>((n - n0) * (y1 - y0) + (y - y0)) * rowOutStride + <usize>(xa - x0) * bc + <usize>(c - c0);
           let p = winRow + <usize>((xa * sw - pl - tx) * inC);
           const pairs = (xb - xa) >> 1;
-          convPairs(p, pixStride, wc, <usize>taps, o, bc, pairs);
+          if (blocked) convPairsBlocked(p, pixStride, wc, o, bc, pairs);
+          else convPairs(p, pixStride, wc, <usize>taps, o, bc, pairs);
           if (xa + 2 * pairs < xb) {
             p += <usize>pairs * (pixStride << 1);
             o += <usize>pairs * (bc << 1);
-            conv4(p, wc, <usize>taps);
+            if (blocked) conv4Blocked(p, wc);
+            else conv4(p, wc, <usize>taps);
             store<i32>(o, quadOut(acc0, acc1, acc2, acc3));
           }
         }
       }
     }
-    for (; c < c1; c++) {
+    // The channels outside the blocks, one at a time.
+    for (let c = c0; c < c1; c++) {
+      if (c == cq) c = cqEnd;
+      if (c >= c1) break;
       const ci = <usize>(c - chLo);
-      const wc = weights + ci * <usize>taps;
+      const wc = channelBase(weights, ci, <usize>taps, blocked, nc);
+      const step = channelStep(ci, blocked, nc);
       const f = load<i32>(folded + (ci << 2));
       for (let n = n0; n < n1; n++) {
         const plane = tile + <usize>((n - tn) * eh) * <usize>rowStride;
@@ -282,7 +403,7 @@ function convBox(rec: usize, call: usize): void {
           const rowOut = out + <usize>((n - n0) * (y1 - y0) + (y - y0)) * rowOutStride + <usize>(c - c0);
           for (let x = xa; x < xb; x++) {
             const p = winRow + <usize>((x * sw - pl - tx) * inC);
-            store<i8>(rowOut + <usize>(x - x0) * bc, finish(interiorDot(p, wc) + f, ci, mult, shift, outZp, lo, hi));
+            store<i8>(rowOut + <usize>(x - x0) * bc, finish(interiorDot(p, wc, step) + f, ci, mult, shift, outZp, lo, hi));
           }
         }
       }
@@ -312,14 +433,17 @@ let acc1 = 0;
 let acc2 = 0;
 let acc3 = 0;
 
-/** Adds Σ w_j[i] * (x[i] - zp) over len bytes to the four accumulators (weights of channel j at w + j * taps). */
-function borderSegment4(xp: usize, w: usize, taps: usize, len: usize, zp: i32): void {
+/** Adds Σ w_j[i] * (x[i] - zp) over len bytes to the four accumulators
+ * (channel j's weights at w + j * chStride, `step` bytes from one word to the next). */
+function borderSegment4(xp: usize, w: usize, chStride: usize, step: usize, len: usize, zp: i32): void {
   let a0 = acc0, a1 = acc1, a2 = acc2, a3 = acc3;
-  const w1 = w + taps, w2 = w1 + taps, w3 = w2 + taps;
+  const w1 = w + chStride, w2 = w1 + chStride, w3 = w2 + chStride;
   let i: usize = 0;
+  let k: usize = 0;
   for (; i + 4 <= len; i += 4) {
     const xv = load<i32>(xp + i);
-    const wa = load<i32>(w + i), wb = load<i32>(w1 + i), wc = load<i32>(w2 + i), wd = load<i32>(w3 + i);
+    const wa = load<i32>(w + k), wb = load<i32>(w1 + k), wc = load<i32>(w2 + k), wd = load<i32>(w3 + k);
+    k += step;
     let x = lane0(xv) - zp;
     a0 += x * lane0(wa); a1 += x * lane0(wb); a2 += x * lane0(wc); a3 += x * lane0(wd);
     x = lane1(xv) - zp;
@@ -329,10 +453,12 @@ function borderSegment4(xp: usize, w: usize, taps: usize, len: usize, zp: i32): 
     x = lane3(xv) - zp;
     a0 += x * lane3(wa); a1 += x * lane3(wb); a2 += x * lane3(wc); a3 += x * lane3(wd);
   }
+  // Bytes past the last word: plain rows only (k == i there).
   for (; i < len; i++) {
     const x = <i32>load<i8>(xp + i) - zp;
-    a0 += x * <i32>load<i8>(w + i); a1 += x * <i32>load<i8>(w1 + i);
-    a2 += x * <i32>load<i8>(w2 + i); a3 += x * <i32>load<i8>(w3 + i);
+    a0 += x * <i32>load<i8>(w + k); a1 += x * <i32>load<i8>(w1 + k);
+    a2 += x * <i32>load<i8>(w2 + k); a3 += x * <i32>load<i8>(w3 + k);
+    k++;
   }
   acc0 = a0;
   acc1 = a1;
@@ -363,8 +489,14 @@ function borderPixel(rec: usize, plane: usize, iy0: i32, kyA: i32, kyB: i32, x: 
   // Runs per filter row: [kxA, kxB) in one run when columns are adjacent, else one per tap.
   const runs = dw == 1 ? (kxB > kxA ? 1 : 0) : kxB - kxA;
   const runLen = <usize>(dw == 1 ? (kxB - kxA) * inC : inC);
-  let c = c0;
-  for (; c + 4 <= c1; c += 4) {
+  const nc = word(rec, W_CH_HI) - chLo;
+  const blocked = isBlocked(inC);
+  const cq = firstQuad(c0, c1, chLo, blocked);
+  const cqEnd = cq + ((c1 - cq) & ~3);
+  // A block's channels lie 4 bytes apart and a run of taps starting at tap t at 4t (interleaved), or taps and t apart.
+  const chStride: usize = blocked ? 4 : taps;
+  const step: usize = blocked ? 16 : 4;
+  for (let c = cq; c < cqEnd; c += 4) {
     const ci = <usize>(c - chLo);
     const wc = weights + ci * taps;
     acc0 = load<i32>(bias + (ci << 2));
@@ -375,7 +507,7 @@ function borderPixel(rec: usize, plane: usize, iy0: i32, kyA: i32, kyB: i32, x: 
       const row = plane + <usize>(iy0 + ky * dh - ty) * <usize>rowStride;
       for (let r = 0; r < runs; r++) {
         const kx = kxA + r;
-        borderSegment4(row + <usize>(ix0 + kx * dw - tx) * <usize>inC, wc + <usize>((ky * kw + kx) * inC), taps, runLen, zp);
+        borderSegment4(row + <usize>(ix0 + kx * dw - tx) * <usize>inC, wc + <usize>((ky * kw + kx) * inC) * (step >> 2), chStride, step, runLen, zp);
       }
     }
     const o = out + <usize>(c - c0);
@@ -384,16 +516,21 @@ function borderPixel(rec: usize, plane: usize, iy0: i32, kyA: i32, kyB: i32, x: 
     store<i8>(o + 2, finish(acc2, ci + 2, mult, shift, outZp, lo, hi));
     store<i8>(o + 3, finish(acc3, ci + 3, mult, shift, outZp, lo, hi));
   }
-  for (; c < c1; c++) {
+  // The channels outside the blocks, one at a time.
+  for (let c = c0; c < c1; c++) {
+    if (c == cq) c = cqEnd;
+    if (c >= c1) break;
     const ci = <usize>(c - chLo);
-    const wc = weights + ci * taps;
+    const wc = channelBase(weights, ci, taps, blocked, nc);
+    const cs = channelStep(ci, blocked, nc);
     let acc = load<i32>(bias + (ci << 2));
     for (let ky = kyA; ky < kyB; ky++) {
       const row = plane + <usize>(iy0 + ky * dh - ty) * <usize>rowStride;
       for (let kx = kxA; kx < kxB; kx++) {
         const px = row + <usize>(ix0 + kx * dw - tx) * <usize>inC;
-        const wp = wc + <usize>((ky * kw + kx) * inC);
-        for (let i = 0; i < inC; i++) acc += <i32>load<i8>(wp + <usize>i) * (<i32>load<i8>(px + <usize>i) - zp);
+        // Tap (ky, kx, 0) is a whole word when interleaved (inC % 4 == 0), so its address is 4x its index there.
+        const wp = wc + <usize>((ky * kw + kx) * inC) * (cs >> 2);
+        for (let i: usize = 0; i < <usize>inC; i++) acc += <i32>load<i8>(wp + (i >> 2) * cs + (i & 3)) * (<i32>load<i8>(px + i) - zp);
       }
     }
     store<i8>(out + <usize>(c - c0), finish(acc, ci, mult, shift, outZp, lo, hi));

@@ -84,8 +84,19 @@ static void conv_like(uint8_t* mem, const uint8_t* rec, const uint8_t* call, int
             if (ix < 0 || ix >= iw) continue;
             const int8_t* px = in + (((n - on) * th + (iy - oy)) * tw + (ix - ox)) * tc;
             if (dm == 0) {
-              const int8_t* f = wt + ((lc * kh + ky) * kw + kx) * ic;
-              for (int i = 0; i < ic; i++) acc += (px[i - oc] - in_zp) * f[i];
+              /* The record's layout (ABI.md): with ic a multiple of 4, a full block of four
+               * channels is interleaved by words, so channel lc's words lie 16 bytes apart. */
+              int blocked = ic % 4 == 0 && lc < (nc & ~3);
+              int taps = kh * kw * ic;
+              if (blocked) {
+                const int8_t* f = wt + (lc & ~3) * taps + (lc & 3) * 4 + (ky * kw + kx) * ic * 4;
+                for (int i = 0; i < ic; i += 4, f += 16)
+                  acc += (px[i - oc] - in_zp) * f[0] + (px[i + 1 - oc] - in_zp) * f[1] + (px[i + 2 - oc] - in_zp) * f[2] +
+                         (px[i + 3 - oc] - in_zp) * f[3];
+              } else {
+                const int8_t* f = wt + lc * taps + (ky * kw + kx) * ic;
+                for (int i = 0; i < ic; i++) acc += (px[i - oc] - in_zp) * f[i];
+              }
             } else {
               const int8_t* f = wt + (ky * kw + kx) * nc;
               acc += (px[ci] - in_zp) * f[lc];

@@ -27,7 +27,23 @@ export const conv2d: OpDescriptor<ConvGeometry, ConvParams> = {
     const [, kh, kw, fc] = p.filterShape;
     const [lo, hi] = checkRange(`${label}: channel slice`, slice.channels ?? [0, p.outputShape[3]], p.outputShape[3]);
     packConvWords(rec, p);
-    rec.constant(W.WEIGHTS, bytesOf(p.filter.subarray(lo * kh * kw * fc, hi * kh * kw * fc)));
+    const taps = kh * kw * fc;
+    const w = p.filter.subarray(lo * taps, hi * taps);
+    rec.constant(W.WEIGHTS, bytesOf(fc % 4 === 0 ? interleaveBlocks(w, hi - lo, taps) : w));
     channelConstants(rec, p, lo, hi);
   },
 };
+
+/** The record's conv weight layout when the input depth is a multiple of 4
+ * (ABI.md, "Weight slice layouts"): each full block of four channels
+ * [4b, 4b + 4) has its rows interleaved by words, word k (taps 4k..4k+3) of
+ * channel j at 16k + 4j in the block, so a kernel reads the block's four
+ * words of one input word from one address with constant offsets; the
+ * channels past the last full block keep their plain rows. */
+export function interleaveBlocks(w: Int8Array, channels: number, taps: number): Int8Array {
+  const out = w.slice();
+  for (let b = 0; b + 4 <= channels; b += 4)
+    for (let j = 0; j < 4; j++)
+      for (let k = 0; k < taps; k += 4) out.set(w.subarray((b + j) * taps + k, (b + j) * taps + k + 4), b * taps + 4 * k + 4 * j);
+  return out;
+}
