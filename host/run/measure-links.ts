@@ -4,14 +4,15 @@
 // a datasheet latency misses; the fastest of a few PINGs gives that round
 // trip. An empty RUN (a 1x1 convolution of one byte) gives what a RUN costs
 // beyond it: the agent's and the gateway's handling of the request and its
-// RESULT; a RUN of 2 KiB tiles each way, what its chunks and their
-// acknowledgements add (the larger of the two, less the gateway's CPU time
-// per RUN, is the per-RUN overhead; that CPU time is the profile's gatewayS).
-// A QEMU board's link also gets its measured byte rate when lower than stated, from RUNs of a 4 KiB tile (a timed LOAD moved bytes several
-// times slower than RUNs did, and varied more): its UART is paced to the
-// stated rate, but the board takes bytes no faster than its receive
-// interrupt (instructions at its clock) and QEMU's character device (one
-// byte per main-loop turn, host-dependent) let it, and the chunks'
+// RESULT; on links fast enough, a RUN of 2 KiB tiles each way, what its
+// chunks and their acknowledgements add (the larger of the two, less the
+// gateway's CPU time per RUN, is the per-RUN overhead; that CPU time is the
+// profile's gatewayS). A QEMU board's link also gets its measured byte rate
+// when lower than stated, from RUNs of a 4 KiB tile (a timed LOAD moved
+// bytes several times slower than RUNs did, and varied more): its UART is
+// paced to the stated rate, but the board takes bytes no faster than its
+// receive interrupt (instructions at its clock) and QEMU's character device
+// (one byte per main-loop turn, host-dependent) let it, and the chunks'
 // framing and acknowledgements take their share of the line.
 import type { DeviceClient } from '../link/client.ts';
 import { fragmentWork, timing } from '../plan/cost.ts';
@@ -32,17 +33,29 @@ async function pingMs(client: DeviceClient, n: number): Promise<number> {
   return best;
 }
 
-/** Fastest of `n` RUNs of `f`, ms (LOADed first, UNLOADed after). */
-async function fastestRunMs(client: DeviceClient, f: BuiltFragment, n: number): Promise<number> {
+/**
+ * `n` RUNs of `f` (LOADed first, UNLOADed after): the fastest, ms, and the
+ * least gateway CPU time one took, s (the first RUNs also pay for compiling
+ * the code).
+ */
+async function probeRuns(client: DeviceClient, f: BuiltFragment, n: number): Promise<{ ms: number; cpuS: number }> {
   await client.load(PROBE_FRAGMENT, f.blob, { arena: f.arena, digest: f.digest });
-  let best = Infinity;
+  let ms = Infinity;
+  let cpuS = Infinity;
   try {
-    for (let i = 0; i < n; i++) best = Math.min(best, (await client.run(PROBE_FRAGMENT, new Uint8Array(f.inputs[0].bytes))).elapsedMs);
+    for (let i = 0; i < n; i++) {
+      const cpu = process.cpuUsage();
+      const r = await client.run(PROBE_FRAGMENT, new Uint8Array(f.inputs[0].bytes));
+      const used = process.cpuUsage(cpu);
+      ms = Math.min(ms, r.elapsedMs);
+      cpuS = Math.min(cpuS, (used.user + used.system) / 1e6);
+    }
   } finally {
     await client.unload(PROBE_FRAGMENT);
   }
-  return best;
+  return { ms, cpuS };
 }
+
 
 /** Bytes per second of the link to the device: time a LOAD of `bytes` (at most half its budget) the device discards at the end. */
 export async function linkRate(client: DeviceClient, bytes: number): Promise<number> {
@@ -71,7 +84,7 @@ const RATE_PROBE_MACS = 32 * 32 * 4 * 4;
 async function runLinkRate(p: DeviceProfile, client: DeviceClient, emptyMs: number, n: number): Promise<number> {
   const wireBytes = rateFragment.inputs[0].bytes + rateFragment.output.bytes;
   const computeMs = (RATE_PROBE_MACS / (p.macPerSec.CONV_2D ?? p.macPerSec.default)) * 1000;
-  const ms = (await fastestRunMs(client, rateFragment, n)) - emptyMs - computeMs;
+  const ms = (await probeRuns(client, rateFragment, n)).ms - emptyMs - computeMs;
   return ms > 0 ? (wireBytes * 1000) / ms : p.link.bytesPerSec;
 }
 
@@ -107,33 +120,27 @@ export async function measuredProfiles(profiles: DeviceProfile[], clients: Map<s
   return out;
 }
 
+/** The tile probe runs where its tiles take less line time than this: on slower links the overhead it finds is lost in the transfer. */
+const TILE_PROBE_MAX_S = 0.02;
+
 async function measuredProfile(p: DeviceProfile, client: DeviceClient, pings: number, rateMeasured: boolean): Promise<DeviceProfile> {
   const pingS = (await pingMs(client, pings)) / 1000;
-  const emptyMs = await fastestRunMs(client, probeFragment, pings);
-  const bytesPerSec = rateMeasured ? Math.min(p.link.bytesPerSec, await runLinkRate(p, client, emptyMs, pings)) : p.link.bytesPerSec;
+  const empty = await probeRuns(client, probeFragment, pings);
+  const bytesPerSec = rateMeasured ? Math.min(p.link.bytesPerSec, await runLinkRate(p, client, empty.ms, pings)) : p.link.bytesPerSec;
   const wireS = (2 * probeFragment.inputs[0].bytes) / bytesPerSec;
   // PINGs and empty RUNs are timed at different moments of a shared
   // machine: a round trip is at most what the fastest empty RUN took, or
   // the model would charge every RUN more than an empty one costs.
-  const latencyS = Math.max(p.link.latencyS, Math.min(pingS, emptyMs / 1000 - wireS) / 2);
+  const latencyS = Math.max(p.link.latencyS, Math.min(pingS, empty.ms / 1000 - wireS) / 2);
   const link = { ...p.link, latencyS, bytesPerSec };
-  // The tile probe: the fastest RUN, and the least gateway CPU time one took (the first RUNs also pay for compiling the code).
-  await client.load(PROBE_FRAGMENT, tileFragment.blob, { arena: tileFragment.arena, digest: tileFragment.digest });
-  let tileMs = Infinity;
-  let cpuS = Infinity;
-  try {
-    for (let i = 0; i < pings; i++) {
-      const cpu = process.cpuUsage();
-      const r = await client.run(PROBE_FRAGMENT, new Uint8Array(tileFragment.inputs[0].bytes));
-      const used = process.cpuUsage(cpu);
-      tileMs = Math.min(tileMs, r.elapsedMs);
-      cpuS = Math.min(cpuS, (used.user + used.system) / 1e6);
-    }
-  } finally {
-    await client.unload(PROBE_FRAGMENT);
+  let overS = empty.ms / 1000 - 2 * latencyS - wireS;
+  let cpuS = empty.cpuS;
+  if ((tileWork.inBytes + tileWork.outBytes) / bytesPerSec < TILE_PROBE_MAX_S) {
+    const tile = await probeRuns(client, tileFragment, pings);
+    const t = timing({ ...p, runOverheadS: 0, link }, tileWork);
+    overS = Math.max(overS, tile.ms / 1000 - t.sendS - t.computeS - t.returnS);
+    cpuS = tile.cpuS;
   }
   const gatewayS = Math.max(p.gatewayS, cpuS);
-  const tile = timing({ ...p, runOverheadS: 0, link }, tileWork);
-  const overS = Math.max(emptyMs / 1000 - 2 * latencyS - wireS, tileMs / 1000 - tile.sendS - tile.computeS - tile.returnS);
   return { ...p, gatewayS, runOverheadS: Math.max(p.runOverheadS, overS - gatewayS), link };
 }
