@@ -5,7 +5,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { Encoder } from 'cbor-x';
 import { describe, expect, test } from 'vitest';
 import { encodeFrame } from '../host/link/frame.ts';
-import { RequestSigner, hmacSha256 } from '../host/link/hmac.ts';
+import { RequestSigner, hmacSha256, replyTagValid, resultBinding, routeKey, signRouted } from '../host/link/hmac.ts';
 import { encodeRequest, ErrorCode, PROTOCOL_VERSION, TAG_BYTES, type Request } from '../host/link/messages.ts';
 import { fragmentDigest } from '../host/abi/fragment-blob.ts';
 import { TestGateway, expectReply } from './agent-fixture.ts';
@@ -166,5 +166,53 @@ describe('an unkeyed device', () => {
     const f = fcFragment();
     expectReply(gateway.load(1, f.blob, f.arena), 'ACK');
     expect(gateway.hello()).toMatchObject({ keyed: 0, counter: 0 });
+  });
+});
+
+describe('a keyed device, chunks another device forwarded (docs/protocol.md section 3)', () => {
+  /** Opens run `run` of the FC fragment with the gateway's signed chunk of bytes [0, 32), and returns the signed RUN's counter. */
+  function openRun(gateway: TestGateway, signer: RequestSigner, f: ReturnType<typeof fcFragment>, run: number): number {
+    expectReply(gateway.load(1, f.blob, f.arena), 'ACK');
+    const ack = expectReply(gateway.feed(encodeFrame(signer.encode({ type: 'RUN', seq: 60, frag: 1, offset: 0, data: f.input.subarray(0, 32), total: 64, run })))[0], 'ACK');
+    expect(ack).toMatchObject({ next: 32, done: 0 });
+    return signer.last;
+  }
+  const rest = (f: ReturnType<typeof fcFragment>, run: number) => ({ type: 'RUN' as const, seq: 0x80000001, frag: 1, offset: 32, data: f.input.subarray(32), total: 64, from: 32, run });
+
+  test('take a chunk tagged under the run\'s route key; its RESULT binds the gateway\'s opening counter and no completing one', () => {
+    const { gateway, signer } = keyed();
+    const f = fcFragment();
+    const opened = openRun(gateway, signer, f, 9);
+    const replies = gateway.feed(encodeFrame(signRouted(routeKey(KEY, SESSION, 9), rest(f, 9))));
+    const result = expectReply(replies.at(-1)!, 'RESULT');
+    expect(result.data).toEqual(new Uint8Array(f.expected));
+    expect(replyTagValid(KEY, gateway.payloads.at(-1)!, result.tag, [resultBinding(SESSION, opened, 0, fragmentDigest(f.blob))])).toBe(true);
+  });
+
+  test.each([
+    ['forged: tagged under another key', () => routeKey(Uint8Array.from(randomBytes(32)), SESSION, 9), 9, 'tag does not match the route key of run 9'],
+    ['of another run', () => routeKey(KEY, SESSION, 8), 9, 'tag does not match the route key of run 9'],
+    ['of another session (recorded before a restart)', () => routeKey(KEY, SESSION + 1, 9), 9, 'tag does not match the route key of run 9'],
+    ['tagged under the device key itself', () => KEY, 9, 'tag does not match the route key of run 9'],
+  ])('refuse a chunk %s, and the input stays incomplete', (_, key, run, text) => {
+    const { gateway, signer } = keyed();
+    const f = fcFragment();
+    openRun(gateway, signer, f, 9);
+    const r = expectReply(gateway.feed(encodeFrame(signRouted(key(), rest(f, run))))[0], 'ERROR');
+    expect(r).toMatchObject({ code: ErrorCode.AUTH, text });
+    expect(gateway.hello().authFailures).toBe(1);
+    // The gateway's own chunk still completes the run.
+    const done = gateway.feed(encodeFrame(signer.encode({ type: 'RUN', seq: 61, frag: 1, offset: 32, data: f.input.subarray(32), total: 64, from: 32, run: 9 })));
+    expect(expectReply(done.at(-1)!, 'RESULT').data).toEqual(new Uint8Array(f.expected));
+  });
+
+  test('refuse an untagged forwarded chunk and a sealed one', () => {
+    const { gateway, signer } = keyed();
+    const f = fcFragment();
+    openRun(gateway, signer, f, 9);
+    const untagged = expectReply(gateway.feed(encodeFrame(encodeRequest({ ...rest(f, 9), routed: 1 })))[0], 'ERROR');
+    expect(untagged).toMatchObject({ code: ErrorCode.AUTH, text: 'this device is keyed: a forwarded chunk needs a 32-byte tag as its last field' });
+    const sealed = expectReply(gateway.feed(encodeFrame(encodeRequest({ ...rest(f, 9), routed: 1, sealed: 1 })))[0], 'ERROR');
+    expect(sealed).toMatchObject({ code: ErrorCode.BAD_MESSAGE, text: 'a forwarded chunk is not sealed' });
   });
 });

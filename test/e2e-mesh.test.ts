@@ -3,8 +3,9 @@
 // straight to the devices that read them, over loopback TCP, while the PTY
 // devices beside them stay star. Every output equals the oracle's byte for
 // byte; the gateway sends fewer input bytes than the fragments read (the
-// rest came from devices); a device that crashes mid-run after forwarding
-// leaves outputs still right.
+// rest came from devices); keyed devices forward chunks tagged under each
+// run's route key, which their agents check; a device that crashes mid-run
+// after forwarding leaves outputs still right.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Graph, TensorData } from '../host/model/ir.ts';
 import { loadModel } from '../host/model/load.ts';
@@ -93,6 +94,31 @@ describe('a forwarding device crashes mid-run', () => {
       for (const x of inputs.slice(0, 5)) outputs.push(bytes((await executor.infer([x])).outputs[0]));
       expect(outputs).toEqual(expected.slice(0, 5));
       expect([...executor.unhealthy]).toEqual([victim]);
+    } finally {
+      await open.close();
+    }
+  }, 120_000);
+});
+
+describe('person_detect on three keyed linked TCP devices', () => {
+  it('forwarded chunks pass the consumers\' route-key checks: outputs equal the oracle\'s, no refusal, less sent by the gateway', async () => {
+    const keyedDevice = (id: string, k: number) => ({ ...fast(id, 'tcp', '160K'), keyHex: String(k).repeat(32) });
+    const tb = parseTestbed({ seed: 9, devices: [keyedDevice('k0', 1), keyedDevice('k1', 2), keyedDevice('k2', 3)], mesh: [{ devices: ['k0', 'k1', 'k2'], rate: 2e6, latencyMs: 0.5 }] });
+    const open = await openTestbed(tb);
+    try {
+      const { plan, executor } = await deployModel(graph, open);
+      const routes = allForwards(plan);
+      expect(routes.length).toBeGreaterThan(0);
+      const before = sentBytes(open);
+      const outputs: Buffer[] = [];
+      for (const x of inputs.slice(0, 4)) outputs.push(bytes((await executor.infer([x])).outputs[0]));
+      expect(outputs).toEqual(expected.slice(0, 4));
+      const inputBytes = plan.stages.reduce((a, s) => a + s.fragments.reduce((b, f) => b + f.inBytes, 0), 0) * 4;
+      expect(sentBytes(open) - before).toBeLessThan(inputBytes);
+      for (const [id, c] of open.clients) {
+        expect(c.stats.forgedReplies, id).toBe(0);
+        expect((await c.hello()).authFailures, id).toBe(0);
+      }
     } finally {
       await open.close();
     }

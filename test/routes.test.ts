@@ -82,9 +82,11 @@ describe('routes of person_detect on four directly linked devices', () => {
 });
 
 describe('testbed mesh groups', () => {
-  it('refuse serial and keyed devices with one line naming them', () => {
-    const dev = (id: string, kind: string, extra = {}) => ({ id, memory: 65536, speed: { default: 1e6 }, link: { kind, rate: 1e6 }, ...extra });
-    expect(() => parseTestbed({ devices: [dev('a', 'tcp'), dev('b', 'pty')], mesh: [{ devices: ['a', 'b'], rate: 1e6 }] })).toThrow(/mesh.0.devices.1: device b is not a simulated TCP device: serial links and boards stay star/);
-    expect(() => parseTestbed({ devices: [dev('a', 'tcp'), dev('b', 'tcp', { keyHex: '00ff' })], mesh: [{ devices: ['a', 'b'], rate: 1e6 }] })).toThrow(/device b is keyed/);
+  it('refuse serial devices, unknown ids and a device in two groups with one line naming them', () => {
+    const dev = (id: string, kind: string) => ({ id, memory: 65536, speed: { default: 1e6 }, link: { kind, rate: 1e6 } });
+    const devices = [dev('a', 'tcp'), dev('b', 'pty'), dev('c', 'tcp')];
+    expect(() => parseTestbed({ devices, mesh: [{ devices: ['a', 'b'], rate: 1e6 }] })).toThrow(/mesh.0.devices.1: device b is not a simulated TCP device: serial links and boards stay star/);
+    expect(() => parseTestbed({ devices, mesh: [{ devices: ['a', 'x'], rate: 1e6 }] })).toThrow(/mesh.0.devices.1: unknown device x/);
+    expect(() => parseTestbed({ devices, mesh: [{ devices: ['a', 'c'], rate: 1e6 }, { devices: ['c', 'a'], rate: 1e6 }] })).toThrow(/mesh.1.devices.0: device c is in two mesh groups/);
   });
 });

@@ -8,7 +8,7 @@ import { txBegin, txByte, txEnd, txTag } from "./tx";
 import { chachaBlock, chachaSetKey, chachaSetNonce, chachaXor, KEYSTREAM } from "./chacha20";
 import { rxInit, rxByte, frameStart, frameLen, RX_FRAME, RX_CORRUPT, RX_OVERSIZED } from "./rx";
 import { TEXT, textLen, textReset, textStr, textU32 } from "./text";
-import { hmacSetKey, hmacSha256, equalConstantTime, MAX_KEY_BYTES } from "./hmac";
+import { hmacSetKey, hmacSha256, hmacSha256With, equalConstantTime, MAX_KEY_BYTES } from "./hmac";
 import {
   arenaInit, arenaReset, arenaBudget, arenaUsed, arenaHighWater, fragmentCount, fragmentId, findFragment, removeFragment,
 } from "./arena";
@@ -23,6 +23,7 @@ import {
   PROTOCOL_VERSION, PROFILE_OPS, profileOpName, engineName, TAG_BYTES, isAuthenticated,
   T_HELLO, T_PING, T_PROFILE, T_LOAD, T_RUN, T_CANCEL, T_UNLOAD, T_RESET, T_ACK, T_RESULT, T_ERROR,
   K_TYPE, K_SEQ, K_SEALED, K_SESSION, K_COUNTER, K_TAG, K_HELLO_NONCE, K_LOAD_DATA, K_PROFILE_MACS, K_LOAD_FRAG, K_RUN_FRAG, K_CANCEL_FRAG, K_UNLOAD_FRAG,
+  K_RUN_RUN, K_RUN_ROUTED,
   R_ERROR_CODE, R_ERROR_TEXT, R_ERROR_FIELDS, R_ERROR_TAG, R_RESULT_TAG, R_HELLO_TAG, R_ACK_FRAG, R_ACK_NEXT, R_ACK_DONE, R_RESULT_FRAG, R_RESULT_DATA, R_RESULT_HIGH_WATER,
   R_RESULT_COMPUTE_US, R_RESULT_SEALED, R_RESULT_FIELDS, R_HELLO_FIELDS, R_HELLO_VERSION, R_HELLO_BUDGET, R_HELLO_ENGINE, R_HELLO_ABI,
   R_HELLO_WINDOW, R_HELLO_CLOCK_HZ, R_HELLO_KEYED, R_HELLO_AUTH_FAILURES, R_HELLO_COUNTER, R_HELLO_BAD_FRAMES,
@@ -64,6 +65,14 @@ const SEAL_LABEL_BYTES: usize = 19;
 const SEAL_KEY: usize = memory.data(32, 4);
 const TO_DEVICE: u32 = 0;
 const TO_GATEWAY: u32 = 1;
+// Forwarded RUN chunks (docs/protocol.md section 3) are tagged under a route
+// key, HMAC-SHA256(key, "microsplit route" | session | run): the gateway gives
+// it to the producer's host for one run of this start, so a chunk is good
+// for that run's input only.
+const ROUTE_LABEL: usize = memory.data<u8>([0x6d, 0x69, 0x63, 0x72, 0x6f, 0x73, 0x70, 0x6c, 0x69, 0x74, 0x20, 0x72, 0x6f, 0x75, 0x74, 0x65]); // "microsplit route"
+const ROUTE_LABEL_BYTES: usize = 16;
+const ROUTE_IN: usize = memory.data(24, 4);
+const ROUTE_KEY: usize = memory.data(32, 4);
 /** The RUN chunk that completed the input asked for a sealed RESULT. */
 let resultSealed = false;
 
@@ -364,6 +373,33 @@ function authenticate(): u32 {
   return 0;
 }
 
+/** Keyed devices, a forwarded RUN chunk: the tag (the message's last 32 bytes) under its run's route key. 0, or E_AUTH with TEXT set. */
+function authenticateRoute(): u32 {
+  const end = frameStart + frameLen;
+  if (!cbor.isBytes(K_TAG) || cbor.value(K_TAG) != TAG_BYTES || cbor.dataPtr(K_TAG) + TAG_BYTES != end) {
+    textStr("this device is keyed: a forwarded chunk needs a 32-byte tag as its last field");
+    return E_AUTH;
+  }
+  if (!cbor.isUint(K_RUN_RUN) || cbor.value(K_RUN_RUN) == 0) {
+    textStr("a forwarded chunk needs its run");
+    return E_AUTH;
+  }
+  memory.copy(ROUTE_IN, ROUTE_LABEL, ROUTE_LABEL_BYTES);
+  store<u32>(ROUTE_IN + 16, session);
+  store<u32>(ROUTE_IN + 20, cbor.value(K_RUN_RUN));
+  hmacSha256(ROUTE_IN, 24, ROUTE_KEY);
+  const tagAt = cbor.dataPtr(K_TAG);
+  memory.copy(TAG, tagAt, TAG_BYTES);
+  memory.fill(tagAt, 0, TAG_BYTES);
+  hmacSha256With(ROUTE_KEY, 32, frameStart, frameLen, EXPECTED);
+  if (!equalConstantTime(TAG, EXPECTED, TAG_BYTES)) {
+    textStr("tag does not match the route key of run ");
+    textU32(cbor.value(K_RUN_RUN));
+    return E_AUTH;
+  }
+  return 0;
+}
+
 function busy(what: string): void {
   textStr(what);
   textStr(" while fragment ");
@@ -392,8 +428,15 @@ function handleFrame(): void {
   const seq = cbor.value(K_SEQ);
   replyCounter = cbor.isUint(K_COUNTER) ? cbor.value(K_COUNTER) : 0;
   const authenticated = isAuthenticated(type);
+  // A chunk another device forwarded: no session or counter, its tag under the run's route key.
+  const routed = type == T_RUN && cbor.isUint(K_RUN_ROUTED) && cbor.value(K_RUN_ROUTED) == 1;
+  if (routed && cbor.isUint(K_SEALED)) {
+    textStr("a forwarded chunk is not sealed");
+    sendError(seq, E_BAD_MESSAGE);
+    return;
+  }
   if (keyed && authenticated) {
-    const err = authenticate();
+    const err = routed ? authenticateRoute() : authenticate();
     if (err != 0) {
       authFailures++;
       sendError(seq, err);
@@ -453,7 +496,7 @@ function handleFrame(): void {
       sendError(seq, E_BUSY);
       return;
     }
-    const err = runChunk(seq, keyed ? cbor.value(K_COUNTER) : 0);
+    const err = runChunk(seq, keyed && !routed ? cbor.value(K_COUNTER) : 0);
     if (err != 0) sendError(seq, err);
     else {
       if (runDone) resultSealed = sealed;

@@ -7,6 +7,7 @@ const IPAD: usize = memory.data(64, 4);
 const OPAD: usize = memory.data(64, 4);
 const CTX: usize = memory.data(<i32>SHA256_CTX_BYTES, 8);
 const INNER: usize = memory.data(32, 4);
+const SAVED: usize = memory.data(128, 4);
 
 /** Sets the key (1..64 bytes; longer keys are not accepted, so no pre-hash). */
 export function hmacSetKey(key: usize, len: usize): void {
@@ -46,4 +47,14 @@ export function equalConstantTime(a: usize, b: usize, len: usize): bool {
   let diff: u32 = 0;
   for (let i: usize = 0; i < len; i++) diff |= <u32>(load<u8>(a + i) ^ load<u8>(b + i));
   return diff == 0;
+}
+
+/** Writes HMAC-SHA256 under another key (1..64 bytes) to `out`; the provisioned key stays. */
+export function hmacSha256With(key: usize, keyLen: usize, data: usize, len: usize, out: usize): void {
+  memory.copy(SAVED, IPAD, 64);
+  memory.copy(SAVED + 64, OPAD, 64);
+  hmacSetKey(key, keyLen);
+  hmacSha256(data, len, out);
+  memory.copy(IPAD, SAVED, 64);
+  memory.copy(OPAD, SAVED + 64, 64);
 }

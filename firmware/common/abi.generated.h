@@ -3,7 +3,7 @@
 #ifndef MS_ABI_GENERATED_H
 #define MS_ABI_GENERATED_H
 
-#define MS_ABI_HASH 0xEECD5BE5u
+#define MS_ABI_HASH 0x2F142373u
 
 #define MS_DELIMITER 0u
 #define MS_CRC32_POLY 0xEDB88320u
@@ -45,6 +45,7 @@
 #define MS_K_RUN_FROM 6u
 #define MS_K_RUN_RUN 7u
 #define MS_K_RUN_FORWARDS 8u
+#define MS_K_RUN_ROUTED 9u
 #define MS_K_CANCEL_FRAG 2u
 #define MS_K_UNLOAD_FRAG 2u
 #define MS_R_HELLO_VERSION 2u

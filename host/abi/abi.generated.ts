@@ -3,7 +3,7 @@
 // codes, the kernel record and call block, and the fragment blob.
 
 /** FNV-1a over the whole spec (names, order, types, values); HELLO's `abi` must equal it. */
-export const ABI_HASH = 0xEECD5BE5;
+export const ABI_HASH = 0x2F142373;
 
 /** byte that ends a COBS frame. */
 export const DELIMITER = 0;
@@ -72,6 +72,7 @@ export const REQUESTS = {
       from: { key: 6, type: 'uint', optional: true },
       run: { key: 7, type: 'uint', optional: true },
       forwards: { key: 8, type: 'bytes', optional: true },
+      routed: { key: 9, type: 'uint', optional: true },
       sealed: { key: 20, type: 'uint', optional: true },
       session: { key: 21, type: 'uint', optional: true },
       counter: { key: 22, type: 'uint', optional: true },

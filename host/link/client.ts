@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { encodeFrame, FrameDecoder, frameWireSize } from './frame.ts';
-import { chacha20, errorBinding, replyTagValid, RequestSigner, resultBinding, sealKey, TO_GATEWAY } from './hmac.ts';
+import { chacha20, errorBinding, replyTagValid, RequestSigner, resultBinding, routeKey, sealKey, TO_GATEWAY, TO_HOST } from './hmac.ts';
 import {
   AUTHENTICATED,
   decodeReply,
@@ -150,7 +150,7 @@ class Mailbox {
   readonly seqs = new Set<number>();
   /** Keyed devices: (session, counter) of every signed copy sent, by seq: a reply's tag covers its request's. */
   readonly signed = new Map<number, [number, number][]>();
-  /** RUN: (session, counter) of every chunk sent at offset 0; one of them opened the input a RESULT answers. */
+  /** RUN: (session, counter) of every chunk sent at offset 0 (any chunk of a run); one of them opened the input a RESULT answers. */
   readonly opened: [number, number][] = [];
   /** HELLO: the nonce sent, which the reply's tag covers. */
   nonce?: Uint8Array;
@@ -299,6 +299,16 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
   /** The transport's address (e.g. tcp://127.0.0.1:4000). */
   get address(): string {
     return this.transport.address;
+  }
+
+  /** A keyed device: the key its forwarded chunks of `run` are tagged with in its current session (docs/protocol.md section 3); undefined when unkeyed. */
+  routeKey(run: number): Uint8Array | undefined {
+    return this.opts.key && this.signer ? routeKey(this.opts.key, this.signer.session, run) : undefined;
+  }
+
+  /** A keyed device: `data` (a consumer's route key for `run`) sealed for this device's host, under its key and session. */
+  sealForHost(run: number, data: Uint8Array): Uint8Array | undefined {
+    return this.opts.key && this.signer ? chacha20(sealKey(this.opts.key), TO_HOST, this.signer.session, run, data) : undefined;
   }
 
   /** Asks the device for its capabilities and state again. */
@@ -744,7 +754,8 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     if (box && AUTHENTICATED.has(msg.type)) {
       const sent: [number, number] = [this.signer.session, this.signer.last];
       box.signed.set(msg.seq, [...(box.signed.get(msg.seq) ?? []), sent]);
-      if (msg.type === 'RUN' && msg.offset === 0) box.opened.push(sent);
+      // Any chunk of a run may be the one that opened it.
+      if (msg.type === 'RUN' && (msg.offset === 0 || msg.run !== undefined)) box.opened.push(sent);
     }
     return payload;
   }

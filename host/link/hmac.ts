@@ -11,9 +11,10 @@ export function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
 
 const isU32 = (n: number) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
 
-/** Nonce directions of sealed data (docs/protocol.md section 4). */
+/** Nonce directions of sealed data (docs/protocol.md section 4); TO_HOST seals a route key for a producer's host (section 3). */
 export const TO_DEVICE = 0;
 export const TO_GATEWAY = 1;
+export const TO_HOST = 2;
 
 /** The ChaCha20 key sealed data uses: HMAC-SHA256(device key, "microsplit chacha20"). */
 export function sealKey(key: Uint8Array): Uint8Array {
@@ -114,4 +115,16 @@ export function replyTagValid(key: Uint8Array, payload: Uint8Array, tag: Uint8Ar
   const zeroed = payload.slice();
   zeroed.fill(0, at);
   return bindings.some((b) => timingSafeEqual(createHmac('sha256', key).update(zeroed).update(b).digest(), tag));
+}
+
+/** The key a keyed device's forwarded chunks of run `run` are tagged with (docs/protocol.md section 3): HMAC-SHA256(key, "microsplit route" | session | run). */
+export function routeKey(key: Uint8Array, session: number, run: number): Uint8Array {
+  return hmacSha256(key, Uint8Array.from([...new TextEncoder().encode('microsplit route'), ...u32le(session, run)]));
+}
+
+/** The payload of a forwarded RUN chunk (`routed` 1) tagged under a route key, as a producer's host sends it to a keyed consumer. */
+export function signRouted(key: Uint8Array, msg: Extract<Request, { type: 'RUN' }>): Uint8Array {
+  const payload = encodeRequest({ ...msg, routed: 1, tag: new Uint8Array(TAG_BYTES) });
+  payload.set(hmacSha256(key, payload), payload.length - TAG_BYTES);
+  return payload;
 }

@@ -1,7 +1,8 @@
 // The executor's side of the plan's routes (DISNET's mesh, docs/protocol.md
 // section 3): which output ranges a producer's RUN forwards straight to the
 // devices of its consumers, and which ranges of a consumer's input other
-// devices forwarded (the gateway sends the rest). A range counts as
+// devices forwarded (the gateway sends the rest). A keyed consumer's route
+// key for the run goes to the producer's host sealed under the producer's key. A range counts as
 // forwarded only when its producer ran on its planned device, returned its
 // RESULT, and both devices' hosts forward; otherwise the gateway sends it,
 // from the copy of every box it keeps. Run ids are drawn per consumer and
@@ -30,10 +31,20 @@ function tcpHost(client: DeviceClient): string | undefined {
   return /^tcp:\/\/(\d+\.\d+\.\d+\.\d+):\d+$/.exec(client.address)?.[1];
 }
 
-/** A device whose host forwards: it says so in HELLO, is reached over TCP, and is not keyed (forwarded chunks carry no tag). */
+/** A device whose host forwards: it says so in HELLO and is reached over TCP. */
 function forwards(client: DeviceClient | undefined): client is DeviceClient {
-  return client !== undefined && client.isOpen && client.info.mesh > 0 && client.info.keyed !== 1 && tcpHost(client) !== undefined;
+  return client !== undefined && client.isOpen && client.info.mesh > 0 && tcpHost(client) !== undefined;
 }
+
+/**
+ * Whether `from`'s host may forward to `to`: both unkeyed, or both keyed (a
+ * keyed consumer's route key reaches the producer's host sealed under the
+ * producer's key; an unkeyed producer would get it in the clear).
+ */
+const compatible = (from: DeviceClient, to: DeviceClient) => (from.info.keyed === 1) === (to.info.keyed === 1);
+
+/** Data bytes of a forwarded frame that fit a receive window with the RUN's fields and tag. */
+const chunkFor = (window: number) => Math.max(16, Math.floor(window * 0.9) - 160);
 
 export class MeshRoutes {
   private readonly routes = new Map<number, Range[]>();
@@ -70,20 +81,25 @@ export class MeshRoutes {
     if (!list || id !== f.plan.devices[0] || !forwards(from)) return undefined;
     const ranges = list.filter((r) => {
       const c = r.to.plan.devices[0];
-      return usable(c) && forwards(this.dep.clients.get(c));
+      const to = this.dep.clients.get(c);
+      return usable(c) && forwards(to) && compatible(from, to);
     });
     if (ranges.length === 0) return undefined;
     const records = ranges.map((r): Forward => {
       const to = this.dep.clients.get(r.to.plan.devices[0])!;
+      const run = this.flow(inference, r.to).run;
+      const key = to.routeKey(run);
       return {
         frag: r.to.num,
         outOffset: r.outOffset,
         bytes: r.bytes,
         inOffset: r.inOffset,
         total: r.to.built.inputs.reduce((a, i) => a + i.bytes, 0),
-        run: this.flow(inference, r.to).run,
+        run,
         host: tcpHost(to)!,
         port: to.info.mesh,
+        chunk: chunkFor(to.info.window),
+        key: key ? from.sealForHost(run, key)! : new Uint8Array(32),
       };
     });
     return { packed: packForwards(records), ranges };

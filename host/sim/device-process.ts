@@ -57,8 +57,8 @@ export function deviceKey(spec: DeviceSpec): { key?: Uint8Array; session?: numbe
  * window, engine, key and session. Also used by the virtual-time simulator
  * (host/lab/virtual.ts), which passes its own clock.
  */
-export function deviceAgent(spec: DeviceSpec, write: (bytes: Uint8Array) => void, clockUs?: () => bigint): AgentHost {
-  return new AgentHost({ memory: spec.memory, window: deviceWindow(spec), write, engine: spec.engine ?? 'node', ...deviceKey(spec), clockUs });
+export function deviceAgent(spec: DeviceSpec, write: (bytes: Uint8Array) => void, clockUs?: () => bigint, key = deviceKey(spec)): AgentHost {
+  return new AgentHost({ memory: spec.memory, window: deviceWindow(spec), write, engine: spec.engine ?? 'node', ...key, clockUs });
 }
 
 /** The agent, told its mesh port when its host forwards. */
@@ -74,7 +74,9 @@ export async function runDeviceProcess(config: DeviceProcessConfig): Promise<voi
   const uart = config.boardPath === undefined ? undefined : await openSerial(config.boardPath);
   // Forwarded chunks may arrive before the device exists; none do before HELLO reports the port.
   let device: SimDevice | undefined;
-  const meshPort = config.mesh && !uart ? await serveMesh((c) => device?.forwarded(c)) : undefined;
+  const meshPort = config.mesh && !uart ? await serveMesh((c, frame) => device?.forwarded(c, frame)) : undefined;
+  // One key and session for this start: the agent's, and its host's to open sealed route keys (a board keeps its own).
+  const key = uart ? {} : deviceKey(spec);
   device = new SimDevice({
     spec,
     seed: config.seed,
@@ -84,12 +86,12 @@ export async function runDeviceProcess(config: DeviceProcessConfig): Promise<voi
             console.error(`device ${spec.id}: the board went away (${why})`);
             process.exit(BOARD_GONE_EXIT_CODE);
           })
-        : withMesh(deviceAgent(spec, write), meshPort),
+        : withMesh(deviceAgent(spec, write, undefined, key), meshPort),
     onCrash: (reason) => {
       console.error(`device ${spec.id}: ${reason}`);
       process.exit(CRASH_EXIT_CODE);
     },
-    mesh: meshPort === undefined ? undefined : { outbox: new MeshOutbox(config.mesh!, realTimeWake), window: deviceWindow(spec) },
+    mesh: meshPort === undefined ? undefined : { outbox: new MeshOutbox(config.mesh!, realTimeWake), key: key.key && { key: key.key, session: key.session! } },
   });
 
   if (config.ptyPath) {

@@ -20,6 +20,7 @@ import { macRate, type DeviceSpec } from './testbed.ts';
 import { fragmentWork, type OpWork } from './work.ts';
 import { encodeFrame as frameOf } from '../link/frame.ts';
 import { encodeRequest } from '../link/messages.ts';
+import { chacha20, sealKey, signRouted, TO_HOST } from '../link/hmac.ts';
 import { unpackForwards, type Forward } from '../link/forwards.ts';
 import type { MeshOutbox, RunChunk } from './mesh.ts';
 
@@ -43,10 +44,11 @@ export interface SimDeviceOptions {
   wake?: WakeAt;
   /**
    * The device forwards (DISNET's mesh, docs/protocol.md section 3): RUN
-   * outputs go to other devices through `outbox`, and forwarded chunks
-   * (forwarded()) are fed to the agent in frames of at most `window` bytes.
+   * outputs go to other devices through `outbox` (tagged under the
+   * consumers' route keys, which come sealed under this device's `key`),
+   * and forwarded chunks (forwarded()) are fed to the agent as they came.
    */
-  mesh?: { outbox: MeshOutbox; window: number };
+  mesh?: { outbox: MeshOutbox; key?: { key: Uint8Array; session: number } };
 }
 
 export interface SimDeviceStats {
@@ -92,7 +94,7 @@ export class SimDevice {
   private readonly forwards = new Map<number, Forward[]>();
   /** The gateway's last RUN input on this device (`frag/run`), and forwarded chunks of runs it has not opened yet. */
   private gatewayRun?: string;
-  private readonly waiting = new Map<string, { chunk: RunChunk; arrived: number }[]>();
+  private readonly waiting = new Map<string, { frame: Uint8Array; arrived: number }[]>();
   private meshSeq = 0;
   /** When the last frame handed to the agent was complete on the line: a RESULT's compute starts there. */
   private fedAt = 0;
@@ -166,37 +168,31 @@ export class SimDevice {
       const held = this.gatewayRun === undefined ? undefined : this.waiting.get(this.gatewayRun);
       if (held) {
         this.waiting.delete(this.gatewayRun!);
-        for (const h of held) this.feedForwarded(h.chunk, h.arrived);
+        for (const h of held) this.feedForwarded(h.frame, h.arrived);
       }
     });
   }
 
-  /** A RUN chunk another device forwarded arrived (on its paced line): fed once the gateway has opened its run. */
-  forwarded(chunk: RunChunk): void {
+  /** A RUN chunk another device forwarded (`frame`, as it came) arrived on its paced line: fed once the gateway has opened its run. */
+  forwarded(chunk: RunChunk, frame: Uint8Array): void {
     const key = `${chunk.frag}/${chunk.run}`;
     const arrived = performance.now();
     if (key === this.gatewayRun) {
-      this.rxChain = this.rxChain.then(() => this.feedForwarded(chunk, arrived));
+      this.rxChain = this.rxChain.then(() => this.feedForwarded(frame, arrived));
       return;
     }
-    this.waiting.set(key, [...(this.waiting.get(key) ?? []), { chunk, arrived }]);
+    this.waiting.set(key, [...(this.waiting.get(key) ?? []), { frame, arrived }]);
     if (this.waiting.size > MAX_WAITING_RUNS) this.waiting.delete(this.waiting.keys().next().value!);
   }
 
-  /** Feeds a forwarded chunk to the agent in frames that fit its window, under the host's own seqs. */
-  private feedForwarded(c: RunChunk, arrived: number): void {
+  /** Feeds a forwarded chunk to the agent, which checks it (its tag, on a keyed device). */
+  private feedForwarded(frame: Uint8Array, arrived: number): void {
     if (this.stopped || this.hung || !this.opts.mesh) return;
-    const size = Math.max(16, Math.floor(this.opts.mesh.window / 2) - 64);
-    for (let at = 0; at < c.data.length; at += size) {
-      const seq = (MESH_SEQ | (this.meshSeq++ & 0x7fffffff)) >>> 0;
-      const data = c.data.subarray(at, at + size);
-      const frame = frameOf(encodeRequest({ type: 'RUN', seq, frag: c.frag, offset: c.offset + at, data, total: c.total, from: c.from, run: c.run }));
-      // An input completed by a forwarded chunk starts computing when that chunk arrived.
-      this.fedAt = Math.max(this.fedAt, arrived);
-      this.agent.feed(frame);
-      while (this.agent.poll()) {
-        // as in receive()
-      }
+    // An input completed by a forwarded chunk starts computing when that chunk arrived.
+    this.fedAt = Math.max(this.fedAt, arrived);
+    this.agent.feed(frame);
+    while (this.agent.poll()) {
+      // as in receive()
     }
   }
 
@@ -305,11 +301,34 @@ export class SimDevice {
     this.held.set(frag, this.wake(at, release));
   }
 
-  /** Sends the RUN's forwarded ranges of its output to their devices, leaving when the RESULT does. */
+  /**
+   * Sends the RUN's forwarded ranges of its output to their devices, leaving
+   * when the RESULT does: RUN chunks of the consumer's run (`routed`), each
+   * fitting its window, under seqs its host knows for its own, tagged under
+   * the consumer's route key when it is keyed.
+   */
   private forward(reply: Extract<Reply, { type: 'RESULT' }>, forwards: Forward[] | undefined, offered: number): void {
-    if (!forwards || !this.opts.mesh || reply.sealed === 1 || this.stopped || this.hung) return;
-    for (const f of forwards)
-      if (f.outOffset + f.bytes <= reply.data.length) this.opts.mesh.outbox.send(f, reply.data.subarray(f.outOffset, f.outOffset + f.bytes), offered);
+    const mesh = this.opts.mesh;
+    if (!forwards || !mesh || reply.sealed === 1 || this.stopped || this.hung) return;
+    for (const f of forwards) {
+      if (f.outOffset + f.bytes > reply.data.length || f.chunk === 0) continue;
+      const key = f.key.some((b) => b !== 0) ? this.routeKeyOf(f) : undefined;
+      if (f.key.some((b) => b !== 0) && !key) continue;
+      const frames: Uint8Array[] = [];
+      for (let at = 0; at < f.bytes; at += f.chunk) {
+        const seq = (MESH_SEQ | (this.meshSeq++ & 0x7fffffff)) >>> 0;
+        const data = reply.data.subarray(f.outOffset + at, f.outOffset + Math.min(f.bytes, at + f.chunk));
+        const msg = { type: 'RUN' as const, seq, frag: f.frag, offset: f.inOffset + at, data, total: f.total, from: f.inOffset, run: f.run };
+        frames.push(frameOf(key ? signRouted(key, msg) : encodeRequest({ ...msg, routed: 1 })));
+      }
+      mesh.outbox.send(f.host, f.port, Buffer.concat(frames), offered);
+    }
+  }
+
+  /** The consumer's route key a forward carries, sealed for this device's host; undefined when this host holds no key. */
+  private routeKeyOf(f: Forward): Uint8Array | undefined {
+    const k = this.opts.mesh?.key;
+    return k && chacha20(sealKey(k.key), TO_HOST, k.session, f.run, f.key);
   }
 
   /** Simulated compute time of one RUN of `frag`, ms; none on a board, whose firmware computes at its own clock. */

@@ -3,9 +3,8 @@
 // over one loopback TCP connection per peer, paced at the mesh link's rate and
 // latency as the gateway link is; the inbox takes such frames from peers.
 import { createServer } from 'node:net';
-import type { Forward } from '../link/forwards.ts';
 import { encodeFrame, FrameDecoder } from '../link/frame.ts';
-import { decodeRequest, encodeRequest, type Request } from '../link/messages.ts';
+import { decodeRequest, type Request } from '../link/messages.ts';
 import { openTcp, socketTransport } from '../link/tcp.ts';
 import { chunks, type Transport } from '../link/transport.ts';
 import { PacedLine, sleepUntil, type WakeAt } from './line.ts';
@@ -32,15 +31,14 @@ export class MeshOutbox {
     private readonly wake: WakeAt,
   ) {}
 
-  /** Sends `data` (the range `f` names) as one RUN frame, offered to the line at `offered` (ms). A peer that cannot be reached gets nothing: the gateway sends the range itself. */
-  send(f: Forward, data: Uint8Array, offered: number): void {
-    const key = `${f.host}:${f.port}`;
+  /** Sends framed RUN chunks to the peer at host:port, offered to the line at `offered` (ms). A peer that cannot be reached gets nothing: the gateway sends the range itself. */
+  send(host: string, port: number, frame: Uint8Array, offered: number): void {
+    const key = `${host}:${port}`;
     let peer = this.peers.get(key);
     if (!peer) {
-      peer = { line: new PacedLine(this.link.rate, this.link.latencyMs), link: openTcp(f.host, f.port).catch(() => undefined), chain: Promise.resolve() };
+      peer = { line: new PacedLine(this.link.rate, this.link.latencyMs), link: openTcp(host, port).catch(() => undefined), chain: Promise.resolve() };
       this.peers.set(key, peer);
     }
-    const frame = encodeFrame(encodeRequest({ type: 'RUN', seq: 0, frag: f.frag, offset: f.inOffset, data, total: f.total, from: f.inOffset, run: f.run }));
     const pieces = peer.line.pieces(frame.length, offered);
     const p = peer;
     p.chain = p.chain.then(async () => {
@@ -58,8 +56,8 @@ export class MeshOutbox {
   }
 }
 
-/** Listens on loopback for peers' forwarded RUN frames; resolves with the port. */
-export async function serveMesh(onChunk: (c: RunChunk) => void): Promise<number> {
+/** Listens on loopback for peers' forwarded RUN frames (each passed decoded and as framed on the wire); resolves with the port. */
+export async function serveMesh(onChunk: (c: RunChunk, frame: Uint8Array) => void): Promise<number> {
   const server = createServer((socket) => {
     const link = socketTransport(socket, `tcp://${socket.remoteAddress}:${socket.remotePort}`);
     const decoder = new FrameDecoder({ maxPayload: 1 << 21 });
@@ -73,7 +71,7 @@ export async function serveMesh(onChunk: (c: RunChunk) => void): Promise<number>
             } catch {
               continue;
             }
-            if (m.type === 'RUN' && m.run !== undefined && m.run !== 0 && m.total !== undefined) onChunk(m);
+            if (m.type === 'RUN' && m.run !== undefined && m.run !== 0 && m.total !== undefined) onChunk(m, encodeFrame(p));
           }
         }
       } catch {

@@ -145,7 +145,8 @@ export const testbedSchema = z
      * Direct links between devices (DISNET's mesh): each group's devices
      * reach each other at `rate` bytes/s and `latencyMs` one way, and forward
      * output boxes to each other over loopback TCP. Pairs in no group talk
-     * through the gateway. Only unkeyed simulated TCP devices, each in one group.
+     * through the gateway. Only simulated TCP devices, each in one group; a
+     * keyed device forwards only to keyed ones (docs/protocol.md section 3).
      */
     mesh: z
       .array(z.object({ devices: z.array(z.string()).min(2), rate, latencyMs: z.number().nonnegative().default(0) }).strict())
@@ -161,8 +162,7 @@ export const testbedSchema = z
         if (!d) return issue(`unknown device ${id}`);
         if (grouped.has(id)) return issue(`device ${id} is in two mesh groups`);
         grouped.add(id);
-        if (d.link.kind !== 'tcp' || d.board) return issue(`device ${id} is not a simulated TCP device: serial links and boards stay star`);
-        if (d.keyHex || d.keyFile) issue(`device ${id} is keyed: forwarding between keyed devices is not supported, keyed devices stay star`);
+        if (d.link.kind !== 'tcp' || d.board) issue(`device ${id} is not a simulated TCP device: serial links and boards stay star`);
       }),
     );
   })
