@@ -381,6 +381,8 @@ async function scalingSection() {
   };
 }
 
+const roundOrNull = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 1000);
+
 /** The load average now, to print beside real-time figures. */
 function loadNow(): string {
   return `load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`;
@@ -394,10 +396,10 @@ if (process.argv.includes('--only')) {
     console.log(
       JSON.stringify({
         inferences: N,
-        speedup_vs_single_n2: speedupN(2),
-        speedup_vs_single_n4: speedupN(4),
-        speedup_vs_single_n8: speedupN(8),
-        speedup_vs_single_n8_1mbs: speedupN(8, 1e6),
+        speedup_vs_single_n2: roundOrNull(speedupN(2)),
+        speedup_vs_single_n4: roundOrNull(speedupN(4)),
+        speedup_vs_single_n8: roundOrNull(speedupN(8)),
+        speedup_vs_single_n8_1mbs: roundOrNull(speedupN(8, 1e6)),
         load_average: loadavg(),
         ...extra,
       }),
