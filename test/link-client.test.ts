@@ -259,6 +259,40 @@ describe('transfers of any size through any window, over a lossy link', () => {
   });
 });
 
+describe('a run several senders fill (docs/protocol.md section 3), over a lossy link', () => {
+  // The gateway's own ranges go out as one stream, each chunk counted from its
+  // range's start; ranges it expects other devices to forward never come here,
+  // so after the wait it sends them too. The answer must be exact.
+  test('property: RUN results equal the oracle for random windows, sizes, loss and forwarded ranges', async ({ simulate }) => {
+    await fcheck.assert(
+      fcheck.asyncProperty(
+        fcheck.constantFrom(256, 1024, 4096),
+        fcheck.integer({ min: 4, max: 200 }).map((k) => k * 16),
+        fcheck.constantFrom(0, 0.05),
+        fcheck.array(fcheck.double({ min: 0, max: 1, noNaN: true }), { minLength: 0, maxLength: 6 }),
+        fcheck.integer({ min: 1, max: 1000 }),
+        async (window, bytes, p, cuts, seed) => {
+          const frag = transferFragment(bytes, seed);
+          // Every other piece between sorted cut points is "forwarded" by some other device.
+          const points = [...new Set(cuts.map((c) => Math.floor(c * bytes)))].sort((a, b) => a - b);
+          const edges = [0, ...points, bytes];
+          const forwarded = edges.slice(0, -1).flatMap((s, i) => (i % 2 === 1 && edges[i + 1] > s ? [{ offset: s, bytes: edges[i + 1] - s }] : []));
+          const d = simulate({ receiveWindow: window, memory: 64 * 1024, faults: { dropP: p, corruptP: p } });
+          const client = await DeviceClient.connect(d.link.a, { name: 'prop', helloIntervalMs: 50, ackTimeoutMs: 100, resultTimeoutMs: 300, requestTimeoutMs: 100, retries: 40 });
+          try {
+            await client.load(1, frag.blob, { arena: frag.arena, digest: frag.digest });
+            const r = await client.run(1, frag.input, { mesh: { run: seed, forwarded, waitMs: 20 } });
+            expect(r.output).toEqual(frag.expected);
+          } finally {
+            await client.close();
+          }
+        },
+      ),
+      { numRuns: 15, seed: 20261208 },
+    );
+  });
+});
+
 describe('a round trip longer than the acknowledgement timer', () => {
   // The cause of a LOAD given up at 7,852 of 21,568 bytes under CPU
   // starvation. The round trip grew past the timer, and the timer could not

@@ -432,12 +432,10 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     }
     if (at < input.length || own.length === 0) own.push([at, input.length]);
     const send = async (ranges: [number, number][], firstExtra?: object) => {
-      for (const [i, [s, e]] of ranges.entries()) {
-        if (box.inputDone) return undefined;
-        const r = await this.transfer(box, 'RUN', frag, input.subarray(s, e), { ...every, ...(i === 0 && firstExtra) }, what, undefined, false, { base: s, every: { ...every, from: s } });
-        if (r) return r;
-      }
-      return undefined;
+      if (box.inputDone) return undefined;
+      const data = Buffer.concat(ranges.map(([s, e]) => input.subarray(s, e)));
+      const layout = ranges.map(([s, e]) => ({ base: s, length: e - s }));
+      return this.transfer(box, 'RUN', frag, data, { ...every, ...firstExtra }, what, undefined, false, { ranges: layout, every });
     };
     const early = await send(own, forwards && { forwards });
     if (early) return early;
@@ -587,14 +585,24 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     what: string,
     onProgress?: (p: TransferProgress) => void,
     resend = false,
-    /** A range of a run's input: `data` starts at byte `base`, and every chunk carries `every` (docs/protocol.md section 3). */
-    segment?: { base: number; every: object },
+    /**
+     * Ranges of a run's input (docs/protocol.md section 3): `data` is the
+     * bytes of `ranges` one after another, sent as one window-paced stream
+     * of chunks that never span two ranges, each chunk carrying `every` and
+     * its range's start as `from`.
+     */
+    run?: { ranges: readonly { base: number; length: number }[]; every: object },
   ): Promise<ReplyOf<'RESULT'> | undefined> {
     this.requireKey(kind, what);
-    const base = segment?.base ?? 0;
     const window = this.info.window;
-    const { dataBytes, header } = this.chunkSize(kind, frag, { ...segment?.every, ...first }, window);
+    const { dataBytes, header } = this.chunkSize(kind, frag, { ...(run && { ...run.every, from: MAX_U32 }), ...first }, window);
     const total = data.length;
+    const ranges = run?.ranges ?? [{ base: 0, length: total }];
+    /** Where each range starts in `data`. */
+    const starts = ranges.map((_, i) => ranges.slice(0, i).reduce((a, r) => a + r.length, 0));
+    const rangeAt = (at: number) => Math.max(0, starts.findLastIndex((s, i) => s <= at && (at < s + ranges[i].length || i === ranges.length - 1)));
+    /** The range each chunk of this transfer belongs to, by seq. */
+    const rangeOf = new Map<number, number>();
     const wireBytes = Math.max(1, Math.ceil(total / dataBytes)) * frameWireSize(header + dataBytes);
     const budgetMs = transferBudgetMs(wireBytes, this.opts.linkBytesPerSec, this.opts.minTransferMs);
     const giveUpAt = performance.now() + budgetMs;
@@ -619,19 +627,21 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     for (;;) {
       // Fill the window: unacknowledged chunks stay within W wire bytes.
       while (sendAt < total || (sendAt === 0 && inFlight.length === 0)) {
-        const end = Math.min(total, sendAt + dataBytes);
+        const ri = rangeAt(sendAt);
+        const end = Math.min(starts[ri] + ranges[ri].length, sendAt + dataBytes);
         const bound = frameWireSize(header + end - sendAt);
         if (inFlight.length > 0 && (oneAtATime || inFlight.reduce((n, c) => n + c.wire, 0) + bound > window)) break;
         const seq = this.nextSeq();
         box.seqs.add(seq);
+        rangeOf.set(seq, ri);
         const payload = this.encode(
           {
             type: kind,
             seq,
             frag,
-            offset: base + sendAt,
+            offset: ranges[ri].base + sendAt - starts[ri],
             data: data.subarray(sendAt, end),
-            ...segment?.every,
+            ...(run && { ...run.every, from: ranges[ri].base }),
             ...(sendAt === 0 ? first : {}),
           } as Request,
           box,
@@ -680,8 +690,7 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
       // An answer to an earlier attempt of this RUN describes a transfer since replaced.
       if (sent === undefined) continue;
       this.timer.sample(now - sent);
-      // A run's ACK counts from the sender's start, and may run past its range into what others sent.
-      const next = r.next === undefined ? acked : Math.min(total, Math.max(0, r.next - base));
+      const next = this.streamNext(r.next, acked, rangeOf.get(r.seq), ranges, starts);
       if (next !== acked) {
         // The link keeps order, so each ACK is the device's latest state. Its
         // `next` only falls when the device started the transfer over: a late
@@ -696,13 +705,27 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
         onProgress?.({ sent: acked, total });
       }
       if (r.done === 1) box.inputDone = true;
-      if (r.done === 1 || (segment && acked >= total)) return undefined;
+      if (r.done === 1 || (run && acked >= total)) return undefined;
       // Chunks the device has, including copies superseded by a go-back, no longer hold the window.
       inFlight = inFlight.filter((c) => c.end > acked);
       // The device refused this chunk (a gap before it): resend from its `next`.
       if (chunk && next < chunk.end) goBack(acked);
       else if (sendAt < acked) sendAt = acked;
     }
+  }
+
+  /**
+   * An ACK's `next` as a position in the stream of `ranges` (all of it for a
+   * single-sender transfer). A run's ACK counts from its chunk's range start,
+   * and may run past that range into what other senders sent: clamped to the
+   * range. It says nothing of earlier ranges, so it moves the stream only
+   * once they are acknowledged; otherwise the position stays (and the
+   * transfer resends from there).
+   */
+  private streamNext(next: number | undefined, acked: number, ri: number | undefined, ranges: readonly { base: number; length: number }[], starts: number[]): number {
+    if (next === undefined || ri === undefined) return acked;
+    const at = starts[ri] + Math.min(ranges[ri].length, Math.max(0, next - ranges[ri].base));
+    return at > acked && acked < starts[ri] ? acked : at;
   }
 
   /** Waits for the RESULT of a RUN whose input is complete; undefined when it timed out (resend the RUN). */
