@@ -133,6 +133,8 @@ export interface LinkStats {
   badReplies: number;
   /** Keyed devices: HELLO, RESULT or ERROR replies whose tag did not verify for the request they answer (forged, replayed, swapped); never used. */
   forgedReplies: number;
+  /** Runs whose forwarded ranges did not complete the input in time, so this gateway sent them itself (docs/protocol.md section 3). */
+  forwardsLate: number;
 }
 
 export interface DeviceClientEvents {
@@ -241,7 +243,7 @@ const MAX_U32 = 0xffffffff;
 export class DeviceClient extends EventEmitter<DeviceClientEvents> {
   readonly name: string;
   readonly stats: LinkStats = {
-    bytesOut: 0, bytesIn: 0, framesOut: 0, framesIn: 0, retransmits: 0, bytesRetransmitted: 0, timeouts: 0, badFrames: 0, badReplies: 0, forgedReplies: 0,
+    bytesOut: 0, bytesIn: 0, framesOut: 0, framesIn: 0, retransmits: 0, bytesRetransmitted: 0, timeouts: 0, badFrames: 0, badReplies: 0, forgedReplies: 0, forwardsLate: 0,
   };
   private readonly opts: typeof DEFAULTS & ClientOptions;
   private readonly decoder: FrameDecoder;
@@ -441,6 +443,7 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     if (early) return early;
     const r = await this.awaitResult(box, what, mesh.waitMs);
     if (r) return r;
+    this.stats.forwardsLate++;
     // The forwards arrived after all while these went out: the device computes, its RESULT is to come.
     const late = await send(forwarded.map((x) => [x.offset, x.offset + x.bytes])).catch((e: unknown) => {
       if (e instanceof DeviceError && e.code === 'BUSY') return undefined;

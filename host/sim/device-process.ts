@@ -91,7 +91,7 @@ export async function runDeviceProcess(config: DeviceProcessConfig): Promise<voi
       console.error(`device ${spec.id}: ${reason}`);
       process.exit(CRASH_EXIT_CODE);
     },
-    mesh: meshPort === undefined ? undefined : { outbox: new MeshOutbox(config.mesh!, realTimeWake), key: key.key && { key: key.key, session: key.session! } },
+    mesh: meshPort === undefined ? undefined : { outbox: new MeshOutbox(config.mesh!, realTimeWake), port: meshPort, key: key.key && { key: key.key, session: key.session! } },
   });
 
   if (config.ptyPath) {

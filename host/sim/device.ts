@@ -48,7 +48,7 @@ export interface SimDeviceOptions {
    * consumers' route keys, which come sealed under this device's `key`),
    * and forwarded chunks (forwarded()) are fed to the agent as they came.
    */
-  mesh?: { outbox: MeshOutbox; key?: { key: Uint8Array; session: number } };
+  mesh?: { outbox: MeshOutbox; port: number; key?: { key: Uint8Array; session: number } };
 }
 
 export interface SimDeviceStats {
@@ -174,9 +174,8 @@ export class SimDevice {
   }
 
   /** A RUN chunk another device forwarded (`frame`, as it came) arrived on its paced line: fed once the gateway has opened its run. */
-  forwarded(chunk: RunChunk, frame: Uint8Array): void {
+  forwarded(chunk: RunChunk, frame: Uint8Array, arrived = performance.now()): void {
     const key = `${chunk.frag}/${chunk.run}`;
-    const arrived = performance.now();
     if (key === this.gatewayRun) {
       this.rxChain = this.rxChain.then(() => this.feedForwarded(frame, arrived));
       return;
@@ -314,14 +313,18 @@ export class SimDevice {
       if (f.outOffset + f.bytes > reply.data.length || f.chunk === 0) continue;
       const key = f.key.some((b) => b !== 0) ? this.routeKeyOf(f) : undefined;
       if (f.key.some((b) => b !== 0) && !key) continue;
+      // To itself (its own output rows, the next fragment's input here): no link, no time.
+      const self = f.port === mesh.port && f.host === '127.0.0.1';
       const frames: Uint8Array[] = [];
       for (let at = 0; at < f.bytes; at += f.chunk) {
         const seq = (MESH_SEQ | (this.meshSeq++ & 0x7fffffff)) >>> 0;
         const data = reply.data.subarray(f.outOffset + at, f.outOffset + Math.min(f.bytes, at + f.chunk));
         const msg = { type: 'RUN' as const, seq, frag: f.frag, offset: f.inOffset + at, data, total: f.total, from: f.inOffset, run: f.run };
-        frames.push(frameOf(key ? signRouted(key, msg) : encodeRequest({ ...msg, routed: 1 })));
+        const frame = frameOf(key ? signRouted(key, msg) : encodeRequest({ ...msg, routed: 1 }));
+        if (self) this.forwarded(msg, frame, offered);
+        else frames.push(frame);
       }
-      mesh.outbox.send(f.host, f.port, Buffer.concat(frames), offered);
+      if (frames.length > 0) mesh.outbox.send(f.host, f.port, Buffer.concat(frames), offered);
     }
   }
 
