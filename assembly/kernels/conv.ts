@@ -224,7 +224,8 @@ function conv4(p: usize, w: usize, taps: usize): void {
 }
 
 /** convPairs on an interleaved block (weights at w): the four channels' words
- * of one input word at wp, wp + 4, wp + 8, wp + 12. Segments are whole words. */
+ * of one input word at wp .. wp + 15, read as two 64-bit words (two memory
+ * checks, not four). Segments are whole words. */
 function convPairsBlocked(p: usize, pixStride: usize, w: usize, o: usize, bc: usize, pairs: i32): void {
   const len = <usize>segLen;
   for (let k = 0; k < pairs; k++) {
@@ -237,16 +238,17 @@ function convPairsBlocked(p: usize, pixStride: usize, w: usize, o: usize, bc: us
         const xv = load<i32>(xp), yv = load<i32>(xp + pixStride);
         const x0 = lane0(xv), x1 = lane1(xv), x2 = lane2(xv), x3 = lane3(xv);
         const y0 = lane0(yv), y1 = lane1(yv), y2 = lane2(yv), y3 = lane3(yv);
-        let v = load<i32>(wp);
+        const v01 = load<i64>(wp), v23 = load<i64>(wp, 8);
+        let v = <i32>v01;
         a0 += dot4(x0, x1, x2, x3, v);
         b0 += dot4(y0, y1, y2, y3, v);
-        v = load<i32>(wp, 4);
+        v = <i32>(v01 >>> 32);
         a1 += dot4(x0, x1, x2, x3, v);
         b1 += dot4(y0, y1, y2, y3, v);
-        v = load<i32>(wp, 8);
+        v = <i32>v23;
         a2 += dot4(x0, x1, x2, x3, v);
         b2 += dot4(y0, y1, y2, y3, v);
-        v = load<i32>(wp, 12);
+        v = <i32>(v23 >>> 32);
         a3 += dot4(x0, x1, x2, x3, v);
         b3 += dot4(y0, y1, y2, y3, v);
         xp += 4;
@@ -270,10 +272,11 @@ function conv4Blocked(p: usize, w: usize): void {
     while (xp < end) {
       const xv = load<i32>(xp);
       const x0 = lane0(xv), x1 = lane1(xv), x2 = lane2(xv), x3 = lane3(xv);
-      a0 += dot4(x0, x1, x2, x3, load<i32>(wp));
-      a1 += dot4(x0, x1, x2, x3, load<i32>(wp, 4));
-      a2 += dot4(x0, x1, x2, x3, load<i32>(wp, 8));
-      a3 += dot4(x0, x1, x2, x3, load<i32>(wp, 12));
+      const v01 = load<i64>(wp), v23 = load<i64>(wp, 8);
+      a0 += dot4(x0, x1, x2, x3, <i32>v01);
+      a1 += dot4(x0, x1, x2, x3, <i32>(v01 >>> 32));
+      a2 += dot4(x0, x1, x2, x3, <i32>v23);
+      a3 += dot4(x0, x1, x2, x3, <i32>(v23 >>> 32));
       xp += 4;
       wp += 16;
     }

@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   buildFirmware(SCHEMES.map((s) => jobImage('qemu-mps2-an386', s)));
   const { base, memBytes } = await kernelsLayout();
   // A 1x1 convolution runs its own inner loop (no window): priced apart. Its instructions per MAC fall with the input depth
-  // (about 3.8 + 38 / depth on the M4: 8.6 at 8 channels, 4.1 at 128); 64 is near person_detect's MAC-weighted mean (4.6).
+  // (about 3.75 + 37 / depth on the M4: 8.4 at 8 channels, 4.0 at 128); 64 is near person_detect's MAC-weighted mean (4.5).
   const cases: Record<(typeof CASES)[number], Fragment> = {
     conv: convFragment('conv 3x3 32x32x16 -> 32', 'CONV_2D', [32, 32, 16], 32, 3),
     conv1x1: convFragment('conv 1x1 12x12x64 -> 64', 'CONV_2D', [12, 12, 64], 64, 1),
