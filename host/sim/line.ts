@@ -69,7 +69,7 @@ export const timerWake: WakeAt = (time, fn) => {
 const TIMER_FLOOR_MS = 1.2;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
-/** Blocks the thread until `time` (sub-millisecond, without spinning): at most TIMER_FLOOR_MS when woken as below. */
+/** Blocks the thread until `time` (sub-millisecond, without spinning). */
 function blockUntil(time: number): void {
   const ms = time - performance.now();
   if (ms > 0) Atomics.wait(sleeper, 0, 0, ms);
@@ -102,28 +102,40 @@ function arm(): void {
 }
 
 /**
+ * The longest the thread sleeps at once: bytes that arrive while it sleeps
+ * are read (and their arrival on the simulated line counted) only after.
+ */
+const SLICE_MS = 0.25;
+
+/**
  * Serves the earliest wake-up, one per turn of the event loop so that what
  * it resumes (promise continuations) runs before the thread sleeps for the
- * next, and bytes that arrived meanwhile are read.
+ * next, and bytes that arrived meanwhile are read: the thread sleeps in
+ * slices of at most SLICE_MS, with a turn of the event loop between them.
  */
 function serveFirst(): void {
   armed = undefined;
-  const w = wakes.shift();
-  if (w?.live) {
-    blockUntil(w.time);
-    w.fn();
+  while (wakes.length && !wakes[0].live) wakes.shift();
+  const w = wakes[0];
+  if (!w) return;
+  if (w.time - performance.now() > SLICE_MS) {
+    Atomics.wait(sleeper, 0, 0, SLICE_MS);
+    arm();
+    return;
   }
+  wakes.shift();
+  blockUntil(w.time);
+  w.fn();
   arm();
 }
 
 /**
  * Wakes in real time, in time order: a timer of whole milliseconds brings
  * the process within TIMER_FLOOR_MS of the earliest wake-up, and the thread
- * sleeps out the rest (Atomics.wait, no CPU). The event loop pauses for that
- * rest; bytes arriving meanwhile wait in the socket. One queue per process,
- * so a wake-up never sleeps past an earlier one. Turning the event loop
- * instead cost more than it saved once several device processes shared two
- * cores.
+ * sleeps out the rest (Atomics.wait, no CPU) in slices of SLICE_MS, reading
+ * what arrived between them. One queue per process, so a wake-up never
+ * sleeps past an earlier one. Turning the event loop without sleeping cost
+ * more than it saved once several device processes shared two cores.
  */
 export const realTimeWake: WakeAt = (time, fn) => {
   const w: Wake = { time, fn, live: true };
