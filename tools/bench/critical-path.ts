@@ -112,8 +112,9 @@ function walk(
     b.runs++;
     let prev: Chained | undefined;
     if (cur.begun - cur.ready > EPS_MS) {
-      // It waited for its device: the chain goes on through the RUN before it there.
+      // It may have waited for its device: the chain goes on through the RUN before it there if that was still running when its inputs were ready.
       for (const x of runs) if (x.device === cur.device && x !== cur && x.end <= cur.begun + EPS_MS && (!prev || x.end > prev.end)) prev = x;
+      if (prev && prev.end <= cur.ready) prev = undefined;
     }
     if (prev) b.laneBound++;
     else for (const id of deps.get(cur.fragment.id) ?? []) {
