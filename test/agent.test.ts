@@ -40,6 +40,7 @@ describe('LOAD then RUN gives the oracle bytes', () => {
     const replies = gateway.run(7, f.input, 100);
     const result = expectReply(replies.at(-1)!, 'RESULT');
     expect(Buffer.from(result.data).equals(Buffer.from(f.expected))).toBe(true);
+    expect(result.run).toBeUndefined();
     expect(replies.slice(0, -1).every((r) => r.type === 'ACK')).toBe(true);
     // Blob and activation region are the whole arena use, and stay within the budget.
     const used = align8(f.blob.length) + align8(f.arena);
@@ -179,6 +180,8 @@ describe('transfers', () => {
         while (sent.some((x, k) => x < ranges[k][1])) [0, 1, 2].forEach(step);
         const result = expectReply(replies.at(-1)!, 'RESULT');
         expect(Buffer.from(result.data).equals(Buffer.from(f.expected))).toBe(true);
+        // The RESULT names the run it answers, whichever sender's chunk completed it.
+        expect(result.run).toBe(run);
         expect(replies.filter((r) => r.type === 'RESULT')).toHaveLength(1);
       }),
       { numRuns: 30 },

@@ -15,7 +15,7 @@ import {
 import { loadChunk, loadAbort, loadOpen, loadFragment, loadNext, loadDone } from "./load";
 import {
   runChunk, runStep, runCancel, runAbort, runComputing, runFrag, runNext, runDone, runSeq, runOutputPtr, runOutputBytes, runComputeUs,
-  runDigest, runOpenCounter, runDoneCounter, STEP_RESULT, STEP_ERROR, STEP_MORE,
+  runDigest, runOpenCounter, runDoneCounter, runDoneRun, STEP_RESULT, STEP_ERROR, STEP_MORE,
 } from "./run";
 import { profile, profileRate } from "./profile";
 import { kernelAbiHash } from "./kernels";
@@ -25,7 +25,7 @@ import {
   K_TYPE, K_SEQ, K_SEALED, K_SESSION, K_COUNTER, K_TAG, K_HELLO_NONCE, K_LOAD_DATA, K_PROFILE_MACS, K_LOAD_FRAG, K_RUN_FRAG, K_CANCEL_FRAG, K_UNLOAD_FRAG,
   K_RUN_RUN, K_RUN_ROUTED,
   R_ERROR_CODE, R_ERROR_TEXT, R_ERROR_FIELDS, R_ERROR_TAG, R_RESULT_TAG, R_HELLO_TAG, R_ACK_FRAG, R_ACK_NEXT, R_ACK_DONE, R_RESULT_FRAG, R_RESULT_DATA, R_RESULT_HIGH_WATER,
-  R_RESULT_COMPUTE_US, R_RESULT_SEALED, R_RESULT_FIELDS, R_HELLO_FIELDS, R_HELLO_VERSION, R_HELLO_BUDGET, R_HELLO_ENGINE, R_HELLO_ABI,
+  R_RESULT_COMPUTE_US, R_RESULT_SEALED, R_RESULT_RUN, R_RESULT_FIELDS, R_HELLO_FIELDS, R_HELLO_VERSION, R_HELLO_BUDGET, R_HELLO_ENGINE, R_HELLO_ABI,
   R_HELLO_WINDOW, R_HELLO_CLOCK_HZ, R_HELLO_KEYED, R_HELLO_AUTH_FAILURES, R_HELLO_COUNTER, R_HELLO_BAD_FRAMES,
   R_HELLO_USED, R_HELLO_HIGH_WATER, R_HELLO_FRAGMENTS, R_HELLO_OVERHEAD, R_HELLO_MESH, R_HELLO_SESSION, R_PING_CLOCK, R_PROFILE_RATES,
   E_BAD_MESSAGE, E_BAD_VERSION, E_UNKNOWN_TYPE, E_TOO_LARGE, E_NO_MEMORY, E_AUTH, E_REPLAY, E_NO_FRAGMENT, E_BUSY, E_KERNEL,
@@ -263,7 +263,7 @@ function writeSealedBytes(ptr: usize, len: u32): void {
 
 function sendResult(): void {
   txBegin(keyed);
-  writeHead(MAJOR_MAP, entries(R_RESULT_FIELDS) + (resultSealed ? 1 : 0));
+  writeHead(MAJOR_MAP, entries(R_RESULT_FIELDS) + (resultSealed ? 1 : 0) + (runDoneRun != 0 ? 1 : 0));
   writeEntry(K_TYPE, T_RESULT);
   writeEntry(K_SEQ, runSeq);
   writeEntry(R_RESULT_FRAG, runFrag());
@@ -273,6 +273,7 @@ function sendResult(): void {
   writeEntry(R_RESULT_HIGH_WATER, arenaHighWater());
   writeEntry(R_RESULT_COMPUTE_US, runComputeUs());
   if (resultSealed) writeEntry(R_RESULT_SEALED, 1);
+  if (runDoneRun != 0) writeEntry(R_RESULT_RUN, runDoneRun);
   store<u32>(BIND, session);
   store<u32>(BIND + 4, runOpenCounter);
   store<u32>(BIND + 8, runDoneCounter);

@@ -42,6 +42,8 @@ export let runNext: u32 = 0;
 export let runDone = false;
 /** Seq of the chunk that completed the input; RESULT echoes it. */
 export let runSeq: u32 = 0;
+/** The run of the input that completed (0: a single sender's): RESULT names it. */
+export let runDoneRun: u32 = 0;
 /** Counters of the chunks that opened and completed the input (keyed devices; 0 otherwise): RESULT's tag covers them. */
 export let runOpenCounter: u32 = 0;
 export let runDoneCounter: u32 = 0;
@@ -195,6 +197,7 @@ export function runChunk(seq: u32, counter: u32): u32 {
     computing = true;
     runDone = true;
     runSeq = seq;
+    runDoneRun = run;
     runOpenCounter = openCounter;
     runDoneCounter = counter;
     op = 0;

@@ -3,7 +3,7 @@
 #ifndef MS_ABI_GENERATED_H
 #define MS_ABI_GENERATED_H
 
-#define MS_ABI_HASH 0x2F142373u
+#define MS_ABI_HASH 0xCDA8A73Fu
 
 #define MS_DELIMITER 0u
 #define MS_CRC32_POLY 0xEDB88320u
@@ -75,6 +75,7 @@
 #define MS_R_RESULT_HIGH_WATER 4u
 #define MS_R_RESULT_COMPUTE_US 5u
 #define MS_R_RESULT_SEALED 6u
+#define MS_R_RESULT_RUN 7u
 #define MS_R_RESULT_TAG 23u
 #define MS_R_ERROR_CODE 2u
 #define MS_R_ERROR_TEXT 3u

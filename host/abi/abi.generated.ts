@@ -3,7 +3,7 @@
 // codes, the kernel record and call block, and the fragment blob.
 
 /** FNV-1a over the whole spec (names, order, types, values); HELLO's `abi` must equal it. */
-export const ABI_HASH = 0x2F142373;
+export const ABI_HASH = 0xCDA8A73F;
 
 /** byte that ends a COBS frame. */
 export const DELIMITER = 0;
@@ -170,6 +170,7 @@ export const REPLIES = {
       highWater: { key: 4, type: 'uint', optional: false },
       computeUs: { key: 5, type: 'uint', optional: false },
       sealed: { key: 6, type: 'uint', optional: true },
+      run: { key: 7, type: 'uint', optional: true },
       tag: { key: 23, type: 'bytes32', optional: true },
     },
   },

@@ -363,8 +363,8 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
   run(frag: number, input: Uint8Array, opts: RunOptions = {}): Promise<RunResult> {
     const what = `RUN fragment ${frag}`;
     const t0 = performance.now();
-    // A run's RESULT may answer a chunk another device forwarded: it is matched by fragment.
-    const box = this.transferMailbox(opts.mesh ? frag : undefined);
+    // A run's RESULT may answer a chunk another device forwarded: it is matched by fragment and run.
+    const box = this.transferMailbox(opts.mesh && { frag, run: opts.mesh.run });
     box.digest = opts.digest ?? this.digests.get(frag);
     if (this.opts.key && !box.digest)
       return Promise.reject(
@@ -566,10 +566,12 @@ export class DeviceClient extends EventEmitter<DeviceClientEvents> {
     }
   }
 
-  /** A mailbox taking the replies (ACK, ERROR, RESULT) to the chunks an operation sent; with `frag`, also that fragment's RESULT to any chunk. */
-  private transferMailbox(frag?: number): Mailbox {
+  /** A mailbox taking the replies (ACK, ERROR, RESULT) to the chunks an operation sent; for a run, also its RESULT to any chunk. */
+  private transferMailbox(run?: { frag: number; run: number }): Mailbox {
     const box: Mailbox = this.mailbox(
-      (r) => (box.seqs.has(r.seq) && (r.type === 'ACK' || r.type === 'ERROR' || r.type === 'RESULT')) || (frag !== undefined && r.type === 'RESULT' && r.frag === frag),
+      (r) =>
+        (box.seqs.has(r.seq) && (r.type === 'ACK' || r.type === 'ERROR' || r.type === 'RESULT')) ||
+        (run !== undefined && r.type === 'RESULT' && r.frag === run.frag && r.run === run.run),
     );
     return box;
   }
