@@ -12,7 +12,8 @@ import { inputView, outputView } from '../host/plan/fragments.ts';
 import { graphHash, type Plan } from '../host/plan/plan-file.ts';
 import { contiguousOffset } from '../host/plan/routes.ts';
 import { strategies } from '../host/plan/strategies/index.ts';
-import { testbedProfiles } from '../host/run/testbed-profiles.ts';
+import type { DeviceClient } from '../host/link/client.ts';
+import { helloProfiles, testbedProfiles } from '../host/run/testbed-profiles.ts';
 import { parseTestbed } from '../host/sim/testbed.ts';
 import { runPlanWithOracle } from './plan-helpers.ts';
 
@@ -88,5 +89,30 @@ describe('testbed mesh groups', () => {
     expect(() => parseTestbed({ devices, mesh: [{ devices: ['a', 'b'], rate: 1e6 }] })).toThrow(/mesh.0.devices.1: device b is not a simulated TCP device: serial links and boards stay star/);
     expect(() => parseTestbed({ devices, mesh: [{ devices: ['a', 'x'], rate: 1e6 }] })).toThrow(/mesh.0.devices.1: unknown device x/);
     expect(() => parseTestbed({ devices, mesh: [{ devices: ['a', 'c'], rate: 1e6 }, { devices: ['c', 'a'], rate: 1e6 }] })).toThrow(/mesh.1.devices.0: device c is in two mesh groups/);
+  });
+});
+
+describe('a device whose HELLO says it does not forward', () => {
+  it('loses its direct links in the planner\'s profiles, so no route touches it', async () => {
+    const tb = identical(4, 1e6, true);
+    const hello = (mesh: number) => ({ info: { mesh, budget: 400_000, overhead: 20_000 } }) as unknown as DeviceClient;
+    const clients = new Map([
+      ['n0', hello(4000)],
+      ['n1', hello(0)],
+      ['n2', hello(4001)],
+      ['n3', hello(4002)],
+    ]);
+    const profiles = helloProfiles(testbedProfiles(tb), clients);
+    expect(profiles[1].peers).toBeUndefined();
+    expect(profiles.filter((p) => p.id !== 'n1').map((p) => Object.keys(p.peers ?? {}).sort())).toEqual([
+      ['n2', 'n3'],
+      ['n0', 'n3'],
+      ['n0', 'n2'],
+    ]);
+    const plan = await strategies.microsplit.plan({ graph, model: { name: 'person_detect', sha256: graphHash(graph) }, devices: profiles, lambda: 0 });
+    const frags = plan.stages.flatMap((s) => s.fragments);
+    const routes = frags.flatMap((f) => f.forwards.map((r) => [f.devices[0], frags.find((x) => x.id === r.to)!.devices[0]]));
+    expect(routes.length).toBeGreaterThan(0);
+    expect(routes.filter((pair) => pair.includes('n1'))).toEqual([]);
   });
 });

@@ -15,7 +15,7 @@ import { connectAll } from './connect.ts';
 import { deploy, type DeployOptions, type Deployment } from './deploy.ts';
 import { Executor, type ExecuteOptions } from './execute.ts';
 import { measuredProfiles, PROBES } from './measure-links.ts';
-import { helloProfiles, sameMemory, testbedProfiles } from './testbed-profiles.ts';
+import { helloProfiles, samePlannerFigures, testbedProfiles } from './testbed-profiles.ts';
 
 export interface PlanChoice {
   strategy?: string;
@@ -121,8 +121,8 @@ export async function startSession(graph: Graph, testbed: string | Testbed, opts
   const plan = await makePlan(graph, nominal, opts);
   const open = await openTestbed(tb, opts.log, opts.measureLinks);
   try {
-    // Planned again when links were measured or a device's HELLO differs from the testbed's memory figures.
-    const replan = opts.measureLinks || !sameMemory(nominal, open.profiles);
+    // Planned again when links were measured or a device's HELLO differs from the testbed's memory figures or says it does not forward.
+    const replan = opts.measureLinks || !samePlannerFigures(nominal, open.profiles);
     return { ...open, ...(await deployModel(graph, open, opts, replan ? undefined : plan)) };
   } catch (e) {
     await open.close();

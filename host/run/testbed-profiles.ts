@@ -38,19 +38,27 @@ export function testbedProfiles(t: Testbed): DeviceProfile[] {
 }
 
 /**
- * The profiles with each connected device's own memory figures: the agent's
+ * The profiles with each connected device's own memory figures and direct
+ * links (none for a device whose host does not forward): the agent's
  * overhead as HELLO reports it is the planner's reservedBytes, and overhead
  * plus arena its budget. For a testbed these equal the nominal figures unless
  * a board gave its agent other memory than the testbed says.
  */
 export function helloProfiles(profiles: DeviceProfile[], clients: Map<string, DeviceClient>): DeviceProfile[] {
+  // A device whose HELLO says its host does not forward (mesh 0) has no direct links: the planner routes nothing to or from it.
+  const silent = new Set(profiles.filter((p) => clients.get(p.id)?.info.mesh === 0).map((p) => p.id));
   return profiles.map((p) => {
     const info = clients.get(p.id)?.info;
-    return info ? { ...p, budget: info.budget + info.overhead, reservedBytes: info.overhead } : p;
+    const withMemory = info ? { ...p, budget: info.budget + info.overhead, reservedBytes: info.overhead } : p;
+    if (!p.peers) return withMemory;
+    const { peers, ...rest } = withMemory;
+    const kept = silent.has(p.id) ? [] : Object.entries(peers!).filter(([id]) => !silent.has(id));
+    return kept.length > 0 ? { ...rest, peers: Object.fromEntries(kept) } : rest;
   });
 }
 
-/** Whether two profile lists give the planner the same memory figures. */
-export function sameMemory(a: DeviceProfile[], b: DeviceProfile[]): boolean {
-  return a.length === b.length && a.every((p, i) => p.budget === b[i].budget && p.reservedBytes === b[i].reservedBytes);
+/** Whether two profile lists give the planner the same memory figures and direct links. */
+export function samePlannerFigures(a: DeviceProfile[], b: DeviceProfile[]): boolean {
+  const links = (p: DeviceProfile) => JSON.stringify(Object.keys(p.peers ?? {}).sort());
+  return a.length === b.length && a.every((p, i) => p.budget === b[i].budget && p.reservedBytes === b[i].reservedBytes && links(p) === links(b[i]));
 }
