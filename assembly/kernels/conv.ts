@@ -19,6 +19,7 @@ import { checkChannelConstants, channelEntry } from './channels';
 import { lane0, lane1, lane2, lane3 } from './lanes';
 import { requantize } from './requant';
 import { quadOp, quadChannels, quadOut } from './quad';
+import { channelBase, channelStep, firstQuad, weightAt } from './blocks';
 
 export function checkConv(rec: usize): i32 {
   const e = checkWindowRecord(rec);
@@ -42,7 +43,7 @@ export function foldConv(rec: usize): void {
     const w = channelBase(weights, ci, taps, blocked, hi - lo);
     const step = channelStep(ci, blocked, hi - lo);
     let s = 0;
-    for (let t: usize = 0; t < taps; t++) s += <i32>load<i8>(w + (t >> 2) * step + (t & 3));
+    for (let t: usize = 0; t < taps; t++) s += weightAt(w, step, t);
     store<i32>(channelEntry(rec, W_FOLDED, c), load<i32>(channelEntry(rec, W_BIAS, c)) - zp * s);
   }
 }
@@ -51,25 +52,6 @@ export function foldConv(rec: usize): void {
 // @ts-ignore: decorator
 @inline function isBlocked(inC: i32): bool {
   return (inC & 3) == 0;
-}
-
-/** Address of the first weight word of channel index ci (from CH_LO) of nc. */
-// @ts-ignore: decorator
-@inline function channelBase(weights: usize, ci: usize, taps: usize, blocked: bool, nc: i32): usize {
-  return blocked && ci < <usize>(nc & ~3) ? weights + (ci & ~3) * taps + ((ci & 3) << 2) : weights + ci * taps;
-}
-
-/** Bytes from one weight word of channel index ci to its next: 16 inside an interleaved block, else 4. */
-// @ts-ignore: decorator
-@inline function channelStep(ci: usize, blocked: bool, nc: i32): usize {
-  return blocked && ci < <usize>(nc & ~3) ? 16 : 4;
-}
-
-/** The box's first channel of a four-channel block: c0, or with interleaved weights the first at a block boundary. */
-// @ts-ignore: decorator
-@inline function firstQuad(c0: i32, c1: i32, chLo: i32, blocked: bool): i32 {
-  const c = blocked ? c0 + ((chLo - c0) & 3) : c0;
-  return c < c1 ? c : c1;
 }
 
 /** First tap index k in [0, kSize) with 0 <= i0 + k*dil, i.e. ceil(-i0 / dil) when i0 < 0. */
@@ -533,7 +515,7 @@ function borderPixel(rec: usize, plane: usize, iy0: i32, kyA: i32, kyB: i32, x: 
         const px = row + <usize>(ix0 + kx * dw - tx) * <usize>inC;
         // Tap (ky, kx, 0) is a whole word when interleaved (inC % 4 == 0), so its address is 4x its index there.
         const wp = wc + <usize>((ky * kw + kx) * inC) * (cs >> 2);
-        for (let i: usize = 0; i < <usize>inC; i++) acc += <i32>load<i8>(wp + (i >> 2) * cs + (i & 3)) * (<i32>load<i8>(px + i) - zp);
+        for (let i: usize = 0; i < <usize>inC; i++) acc += weightAt(wp, cs, i) * (<i32>load<i8>(px + i) - zp);
       }
     }
     store<i8>(out + <usize>(c - c0), finish(acc, ci, mult, shift, outZp, lo, hi));

@@ -3,7 +3,7 @@
 // codes, the kernel record and call block, and the fragment blob.
 
 /** FNV-1a over the whole spec (names, order, types, values); HELLO's `abi` must equal it. */
-export const ABI_HASH = 0xCDA8A73F;
+export const ABI_HASH = 0x4A3DBA00;
 
 /** byte that ends a COBS frame. */
 export const DELIMITER = 0;
@@ -215,7 +215,7 @@ export const ENGINES = {
   wasm3: 3,
 } as const;
 
-export const KERNEL_ABI_VERSION = 2;
+export const KERNEL_ABI_VERSION = 3;
 export const ABI_MAGIC = 0x4B4D5331;
 export const RECORD_WORDS = 64;
 export const RECORD_BYTES = 256;

@@ -81,3 +81,17 @@ export function shape4(shape: readonly number[]): number[] {
   if (shape.length > 4) throw new RangeError(`shape [${shape}] has more than 4 dimensions`);
   return [...Array(4 - shape.length).fill(1), ...shape];
 }
+
+/** The weight layout of a CONV_2D or FULLY_CONNECTED record whose rows are
+ * a whole number of words (ABI.md, "Weight slice layouts"): each full block
+ * of four channels [4b, 4b + 4) has its rows interleaved by words, word k
+ * (bytes 4k..4k+3 of a row) of channel j at 16k + 4j in the block, so a
+ * kernel reads the block's four words of one input word from one address;
+ * the channels past the last full block keep their plain rows. */
+export function interleaveBlocks(w: Int8Array, channels: number, rowBytes: number): Int8Array {
+  const out = w.slice();
+  for (let b = 0; b + 4 <= channels; b += 4)
+    for (let j = 0; j < 4; j++)
+      for (let k = 0; k < rowBytes; k += 4) out.set(w.subarray((b + j) * rowBytes + k, (b + j) * rowBytes + k + 4), b * rowBytes + 4 * k + 4 * j);
+  return out;
+}

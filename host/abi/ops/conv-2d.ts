@@ -2,7 +2,7 @@
 import type { ConvGeometry } from '../../model/geometry.ts';
 import type { ConvParams } from '../../model/op-params.ts';
 import { OPCODE, W } from '../abi.generated.ts';
-import { bytesOf, channelConstants, checkRange, type RecordWriter } from '../record.ts';
+import { bytesOf, channelConstants, checkRange, interleaveBlocks, type RecordWriter } from '../record.ts';
 import type { OpDescriptor } from './descriptor.ts';
 import { packWindow, windowed, windowTile } from './window.ts';
 
@@ -33,17 +33,3 @@ export const conv2d: OpDescriptor<ConvGeometry, ConvParams> = {
     channelConstants(rec, p, lo, hi);
   },
 };
-
-/** The record's conv weight layout when the input depth is a multiple of 4
- * (ABI.md, "Weight slice layouts"): each full block of four channels
- * [4b, 4b + 4) has its rows interleaved by words, word k (taps 4k..4k+3) of
- * channel j at 16k + 4j in the block, so a kernel reads the block's four
- * words of one input word from one address with constant offsets; the
- * channels past the last full block keep their plain rows. */
-export function interleaveBlocks(w: Int8Array, channels: number, taps: number): Int8Array {
-  const out = w.slice();
-  for (let b = 0; b + 4 <= channels; b += 4)
-    for (let j = 0; j < 4; j++)
-      for (let k = 0; k < taps; k += 4) out.set(w.subarray((b + j) * taps + k, (b + j) * taps + k + 4), b * taps + 4 * k + 4 * j);
-  return out;
-}

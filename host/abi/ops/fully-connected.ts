@@ -4,7 +4,7 @@
 import type { FullyConnectedGeometry } from '../../model/geometry.ts';
 import type { FullyConnectedParams } from '../../model/op-params.ts';
 import { C, OPCODE, W } from '../abi.generated.ts';
-import { bytesOf, channelConstants, checkRange } from '../record.ts';
+import { bytesOf, channelConstants, checkRange, interleaveBlocks } from '../record.ts';
 import type { OpDescriptor } from './descriptor.ts';
 
 export const fullyConnected: OpDescriptor<FullyConnectedGeometry, FullyConnectedParams> = {
@@ -40,7 +40,7 @@ export const fullyConnected: OpDescriptor<FullyConnectedGeometry, FullyConnected
     rec.set(W.ACT_MAX, p.actMax);
     rec.set(W.DEPTH_LO, d0);
     rec.set(W.DEPTH_HI, d1);
-    rec.constant(W.WEIGHTS, bytesOf(w));
+    rec.constant(W.WEIGHTS, bytesOf(nd % 4 === 0 ? interleaveBlocks(w, hi - lo, nd) : w));
     channelConstants(rec, p, lo, hi);
   },
 };
