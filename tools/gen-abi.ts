@@ -77,6 +77,7 @@ export interface Spec {
     opcodes: Valued[];
     errors: Coded[];
   };
+  forward: { meaning: string; record: Word[] };
   blob: { magic: Num; meaning: string; maxOps: number; align: number; header: Word[]; opEntry: Word[] };
 }
 
@@ -239,6 +240,10 @@ export const BLOB_HEADER_BYTES = ${size(b.header) * 4};
 /** Byte offsets in an op-table entry. */
 export const OP_ENTRY = ${obj(offsets(b.opEntry, 4))} as const;
 export const OP_ENTRY_BYTES = ${size(b.opEntry) * 4};
+
+/** Byte offsets in a record of a RUN's forwards field (for the device's host). */
+export const FORWARD = ${obj(offsets(spec.forward.record, 4))} as const;
+export const FORWARD_BYTES = ${size(spec.forward.record) * 4};
 `;
 }
 
@@ -382,6 +387,10 @@ ${offsets(b.header, 4).map(([n, o]) => d(`B_${n}`, o)).join('\n')}
 ${d('BLOB_HEADER_BYTES', size(b.header) * 4)}
 ${offsets(b.opEntry, 4).map(([n, o]) => d(`ENTRY_${n}`, o)).join('\n')}
 ${d('OP_ENTRY_BYTES', size(b.opEntry) * 4)}
+
+/* A record of a RUN's forwards field, for a host that forwards: byte offsets. */
+${offsets(spec.forward.record, 4).map(([n, o]) => d(`FWD_${n}`, o)).join('\n')}
+${d('FORWARD_BYTES', size(spec.forward.record) * 4)}
 
 #endif
 `;

@@ -2,7 +2,7 @@
 // The kernel op record and call block (assembly/kernels/ABI.md).
 
 /** FNV-1a over the whole spec; kernelAbiHash() returns it and the agent reports it in HELLO. */
-export const ABI_HASH: u32 = 0x4A3DBA00;
+export const ABI_HASH: u32 = 0xC5C4A11A;
 export const KERNEL_ABI_VERSION: i32 = 3;
 export const ABI_MAGIC: i32 = 0x4B4D5331;
 export const RECORD_WORDS: i32 = 64;

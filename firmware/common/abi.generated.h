@@ -3,7 +3,7 @@
 #ifndef MS_ABI_GENERATED_H
 #define MS_ABI_GENERATED_H
 
-#define MS_ABI_HASH 0x4A3DBA00u
+#define MS_ABI_HASH 0xC5C4A11Au
 
 #define MS_DELIMITER 0u
 #define MS_CRC32_POLY 0xEDB88320u
@@ -199,5 +199,19 @@
 #define MS_ENTRY_CALL 8u
 #define MS_ENTRY_RESERVED 12u
 #define MS_OP_ENTRY_BYTES 16u
+
+/* A record of a RUN's forwards field, for a host that forwards: byte offsets. */
+#define MS_FWD_FRAG 0u
+#define MS_FWD_OUT_OFFSET 4u
+#define MS_FWD_BYTES 8u
+#define MS_FWD_IN_OFFSET 12u
+#define MS_FWD_TOTAL 16u
+#define MS_FWD_RUN 20u
+#define MS_FWD_IPV4 24u
+#define MS_FWD_PORT 28u
+#define MS_FWD_CHUNK 32u
+#define MS_FWD_RESERVED 36u
+#define MS_FWD_KEY 48u
+#define MS_FORWARD_BYTES 80u
 
 #endif

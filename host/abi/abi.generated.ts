@@ -3,7 +3,7 @@
 // codes, the kernel record and call block, and the fragment blob.
 
 /** FNV-1a over the whole spec (names, order, types, values); HELLO's `abi` must equal it. */
-export const ABI_HASH = 0x4A3DBA00;
+export const ABI_HASH = 0xC5C4A11A;
 
 /** byte that ends a COBS frame. */
 export const DELIMITER = 0;
@@ -334,3 +334,19 @@ export const OP_ENTRY = {
   RESERVED: 12,
 } as const;
 export const OP_ENTRY_BYTES = 16;
+
+/** Byte offsets in a record of a RUN's forwards field (for the device's host). */
+export const FORWARD = {
+  FRAG: 0,
+  OUT_OFFSET: 4,
+  BYTES: 8,
+  IN_OFFSET: 12,
+  TOTAL: 16,
+  RUN: 20,
+  IPV4: 24,
+  PORT: 28,
+  CHUNK: 32,
+  RESERVED: 36,
+  KEY: 48,
+} as const;
+export const FORWARD_BYTES = 80;
