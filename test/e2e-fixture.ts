@@ -38,6 +38,13 @@ export function mnistInputs(n: number): Int8Array[] {
   return Array.from({ length: n }, (_, i) => image(set, i));
 }
 
+/** mnist-s, its first `n` test images, and the oracle's output for each: what the fault and executor tests run. */
+export async function mnistCase(n: number): Promise<{ graph: Graph; inputs: Int8Array[]; expected: Buffer[] }> {
+  const graph = await loadModel(MNIST_S);
+  const inputs = mnistInputs(n);
+  return { graph, inputs, expected: await oracleOutputs(graph, inputs) };
+}
+
 /** The oracle's output (the graph's first) for every input, as bytes. */
 export async function oracleOutputs(graph: Graph, inputs: TensorData[]): Promise<Buffer[]> {
   const out: Buffer[] = [];

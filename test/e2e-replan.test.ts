@@ -5,12 +5,11 @@
 // it to work. Every output equals the oracle's.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Graph } from '../host/model/ir.ts';
-import { loadModel } from '../host/model/load.ts';
 import { RunError } from '../host/run/execute.ts';
 import { joinPools, replan, type DevicePool } from '../host/run/replan.ts';
 import { deviceReports, memoryViolations } from '../host/run/report.ts';
 import { deployModel, openTestbed, type ModelDeployment, type OpenTestbed } from '../host/run/session.ts';
-import { childPids, closeAndListLeftovers, MNIST_S, mnistInputs, oracleOutputs, runInferences } from './e2e-fixture.ts';
+import { childPids, closeAndListLeftovers, mnistCase, runInferences } from './e2e-fixture.ts';
 
 const INPUTS = 20;
 const TIMEOUT_MS = 1000;
@@ -35,9 +34,7 @@ describe('test/fixtures/e2e-replan.json: a device lost for good, then one that j
   let pool: DevicePool;
   let current: ModelDeployment;
   beforeAll(async () => {
-    graph = await loadModel(MNIST_S);
-    inputs = mnistInputs(INPUTS);
-    expected = await oracleOutputs(graph, inputs);
+    ({ graph, inputs, expected } = await mnistCase(INPUTS));
     childrenBefore = childPids();
     const open = await openTestbed('test/fixtures/e2e-replan.json');
     opened.push(open);

@@ -7,12 +7,11 @@
 // and no process outlives its testbed.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Graph } from '../host/model/ir.ts';
-import { loadModel } from '../host/model/load.ts';
 import { RunError, type Executor } from '../host/run/execute.ts';
 import { deployModel, openTestbed, type OpenTestbed } from '../host/run/session.ts';
 import { agentOverhead } from '../host/sim/agent-host.ts';
 import { deviceWindow, loadTestbed, type FaultSpec, type Testbed } from '../host/sim/testbed.ts';
-import { bytes, childPids, closeAndListLeftovers, MNIST_S, mnistInputs, oracleOutputs, runInferences, type Outcome } from './e2e-fixture.ts';
+import { bytes, childPids, closeAndListLeftovers, mnistCase, type Outcome, runInferences } from './e2e-fixture.ts';
 
 const BASE = loadTestbed('test/fixtures/e2e-faults.json');
 /** The executor's fragment timeout in these tests (the cost model predicts microseconds). */
@@ -60,9 +59,7 @@ describe('mnist-s on four devices with one fault injected', () => {
   let inputs: Int8Array[];
   let expected: Buffer[];
   beforeAll(async () => {
-    graph = await loadModel(MNIST_S);
-    inputs = mnistInputs(INPUTS);
-    expected = await oracleOutputs(graph, inputs);
+    ({ graph, inputs, expected } = await mnistCase(INPUTS));
   });
 
   // Rows as [title, scenario]: '%s' prints the whole title ('$name' would cut it at 40 characters).
@@ -125,9 +122,7 @@ describe('mnist-s on four devices, two inferences in flight, one fault', () => {
   let inputs: Int8Array[];
   let expected: Buffer[];
   beforeAll(async () => {
-    graph = await loadModel(MNIST_S);
-    inputs = mnistInputs(INPUTS);
-    expected = await oracleOutputs(graph, inputs);
+    ({ graph, inputs, expected } = await mnistCase(INPUTS));
   });
 
   const pipelined: { name: string; device: string; faults: Partial<FaultSpec> }[] = [

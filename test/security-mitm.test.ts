@@ -15,8 +15,7 @@ import { parseTestbed } from '../host/sim/testbed.ts';
 import { oneOpFragment } from './fixtures/link-fragments.ts';
 import { flipByte, manInTheMiddle, type ManInTheMiddle, type Tamper } from './fixtures/mitm.ts';
 import { fullyConnectedModel, randomInputs } from './fixtures/small-models.ts';
-import { bytes, MNIST_S, mnistInputs, oracleOutputs } from './e2e-fixture.ts';
-import { loadModel } from '../host/model/load.ts';
+import { bytes, mnistCase } from './e2e-fixture.ts';
 import { deployModel } from '../host/run/session.ts';
 import { testbedProfiles } from '../host/run/testbed-profiles.ts';
 
@@ -300,9 +299,7 @@ describe('sealed payloads (ChaCha20 under the tag)', () => {
 
 describe('the executor over keyed devices, one behind a man in the middle', () => {
   test('every RESULT of the attacked device is refused; its fragments are re-dispatched and the outputs equal the oracle', async () => {
-    const graph = await loadModel(MNIST_S);
-    const inputs = mnistInputs(3);
-    const expected = await oracleOutputs(graph, inputs);
+    const { graph, inputs, expected } = await mnistCase(3);
     const tb = parseTestbed({
       devices: ['a', 'b'].map((id) => ({ id, memory: '256K', speed: { default: 1e9 }, link: { kind: 'pty', rate: 1e8 }, receiveWindow: 4096, keyHex: id === 'a' ? KEY_A : KEY_B })),
     });

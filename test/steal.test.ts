@@ -7,10 +7,9 @@
 // the trace shows the slow device computed fewer tiles than the plan gave it.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Graph } from '../host/model/ir.ts';
-import { loadModel } from '../host/model/load.ts';
 import { deployModel, openTestbed } from '../host/run/session.ts';
 import type { Testbed } from '../host/sim/testbed.ts';
-import { bytes, childPids, closeAndListLeftovers, MNIST_S, mnistInputs, oracleOutputs } from './e2e-fixture.ts';
+import { bytes, childPids, closeAndListLeftovers, mnistCase } from './e2e-fixture.ts';
 
 const INPUTS = 12;
 const SLOW = 'tcp-b';
@@ -28,9 +27,7 @@ describe('mnist-s on three devices, one 4x slower than its profile, standbys loa
   let inputs: Int8Array[];
   let expected: Buffer[];
   beforeAll(async () => {
-    graph = await loadModel(MNIST_S);
-    inputs = mnistInputs(INPUTS);
-    expected = await oracleOutputs(graph, inputs);
+    ({ graph, inputs, expected } = await mnistCase(INPUTS));
   });
 
   // One inference at a time, then two in flight (a device's lane then holds the next inference's tiles behind the current ones).
