@@ -14,7 +14,7 @@ import { decodeReply, decodeRequest, type Reply, type Request } from '../link/me
 import { chunks, type Transport } from '../link/transport.ts';
 import { seededRandom } from '../random.ts';
 import { FrameFaults, type FrameFaultCounts } from './faults.ts';
-import { PacedLine, realTimeWake, sleepUntil, type WakeAt } from './line.ts';
+import { deliver, PacedLine, realTimeWake, sleepUntil, type WakeAt } from './line.ts';
 import { FrameSplitter } from './splitter.ts';
 import { macRate, type DeviceSpec } from './testbed.ts';
 import { fragmentWork, type OpWork } from './work.ts';
@@ -351,10 +351,7 @@ export class SimDevice {
     const pieces = sent ? this.txLine.pieces(sent.length, offered) : [];
     this.txChain = this.txChain.then(async () => {
       if (sent && !this.stopped && !this.hung) {
-        for (const { start, end, arrives } of pieces) {
-          await sleepUntil(this.wake, arrives);
-          await this.link?.write(sent.subarray(start, end)).catch(() => undefined);
-        }
+        await deliver(pieces, sent, this.wake, async (piece) => this.link?.write(piece));
         this.stats.framesOut++;
       }
       if (isResult) this.countRun();

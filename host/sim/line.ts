@@ -148,6 +148,14 @@ export const realTimeWake: WakeAt = (time, fn) => {
   };
 };
 
+/** Writes each piece of `bytes` (from PacedLine.pieces) when it has arrived at the line's far end. */
+export async function deliver(pieces: readonly Piece[], bytes: Uint8Array, wake: WakeAt, write: (piece: Uint8Array) => Promise<void>): Promise<void> {
+  for (const { start, end, arrives } of pieces) {
+    await sleepUntil(wake, arrives);
+    await write(bytes.subarray(start, end)).catch(() => undefined);
+  }
+}
+
 /** Resolves at `time` (ms, performance.now() clock), woken by `wake`. */
 export function sleepUntil(wake: WakeAt, time: number): Promise<void> {
   return time <= performance.now() ? Promise.resolve() : new Promise((r) => wake(time, r));

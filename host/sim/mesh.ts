@@ -7,7 +7,7 @@ import { encodeFrame, FrameDecoder } from '../link/frame.ts';
 import { decodeRequest, type Request } from '../link/messages.ts';
 import { openTcp, socketTransport } from '../link/tcp.ts';
 import { chunks, type Transport } from '../link/transport.ts';
-import { PacedLine, sleepUntil, type WakeAt } from './line.ts';
+import { deliver, PacedLine, type WakeAt } from './line.ts';
 
 export type RunChunk = Extract<Request, { type: 'RUN' }>;
 
@@ -43,11 +43,7 @@ export class MeshOutbox {
     const p = peer;
     p.chain = p.chain.then(async () => {
       const t = await p.link;
-      if (!t) return;
-      for (const { start, end, arrives } of pieces) {
-        await sleepUntil(this.wake, arrives);
-        await t.write(frame.subarray(start, end)).catch(() => undefined);
-      }
+      if (t) await deliver(pieces, frame, this.wake, (piece) => t.write(piece));
     });
   }
 
